@@ -1,0 +1,244 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Errors callers check with errors.Is.
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrNotCatalog  = errors.New("not a regimport catalog")
+	ErrTooNew      = errors.New("catalog schema is newer than this regimport")
+	ErrReadOnly    = errors.New("catalog opened read-only")
+	ErrNeedMigrate = errors.New("catalog schema is older than this regimport")
+)
+
+// Options configure Open. The zero value opens for writing with a discarding logger.
+type Options struct {
+	// ReadOnly opens the file without write access; it must already be a
+	// catalog at the current schema version (a read-only opener cannot migrate).
+	ReadOnly bool
+	// Logger receives migration notices; nil discards.
+	Logger *slog.Logger
+	// Now is the clock for timestamps; nil uses time.Now. Tests inject one.
+	Now func() time.Time
+}
+
+// Catalog is an open catalog file.
+type Catalog struct {
+	path     string
+	readOnly bool
+	write    *sql.DB // one connection: SQLite allows one writer
+	read     *sql.DB // pooled read-only connections
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// SchemaVersion is the newest migration this build knows.
+func SchemaVersion() int {
+	ms, _ := migrations()
+	return ms[len(ms)-1].version
+}
+
+// Open opens (creating and migrating if needed) the catalog at path.
+func Open(ctx context.Context, file string, opts Options) (*Catalog, error) {
+	c := &Catalog{path: file, readOnly: opts.ReadOnly, log: opts.Logger, now: opts.Now}
+	if c.log == nil {
+		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if opts.ReadOnly {
+		if _, err := os.Stat(file); err != nil {
+			return nil, fmt.Errorf("open catalog %s: %w", file, err)
+		}
+	}
+	read, err := sql.Open("sqlite3", dsn(file, true))
+	if err != nil {
+		return nil, fmt.Errorf("open catalog %s: %w", file, err)
+	}
+	c.read = read
+	if !opts.ReadOnly {
+		write, err := sql.Open("sqlite3", dsn(file, false))
+		if err != nil {
+			read.Close()
+			return nil, fmt.Errorf("open catalog %s: %w", file, err)
+		}
+		write.SetMaxOpenConns(1)
+		c.write = write
+		if err := c.migrate(ctx); err != nil {
+			c.Close()
+			return nil, err
+		}
+	} else if err := c.checkVersion(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func dsn(file string, readOnly bool) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "on")
+	if readOnly {
+		q.Set("mode", "ro")
+	} else {
+		q.Set("_journal_mode", "WAL")
+		q.Set("_synchronous", "NORMAL")
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
+}
+
+// Path is the file this catalog was opened from.
+func (c *Catalog) Path() string { return c.path }
+
+// Close releases both connection pools.
+func (c *Catalog) Close() error {
+	var errs []error
+	if c.write != nil {
+		errs = append(errs, c.write.Close())
+	}
+	if c.read != nil {
+		errs = append(errs, c.read.Close())
+	}
+	return errors.Join(errs...)
+}
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	entries, err := migrationFiles.ReadDir("migrations")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration file %s: name must start with a number", e.Name())
+		}
+		body, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(body)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// currentVersion reads the applied schema version: 0 for an empty file,
+// ErrNotCatalog for a SQLite file with other tables, or a file that is not SQLite.
+func currentVersion(ctx context.Context, db *sql.DB, file string) (int, error) {
+	var tables int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table'`).Scan(&tables); err != nil {
+		return 0, fmt.Errorf("%s: %w: %v", file, ErrNotCatalog, err)
+	}
+	if tables == 0 {
+		return 0, nil
+	}
+	var v int
+	err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w (it has tables but no schema_migrations)", file, ErrNotCatalog)
+	}
+	return v, nil
+}
+
+func (c *Catalog) checkVersion(ctx context.Context) error {
+	v, err := currentVersion(ctx, c.read, c.path)
+	if err != nil {
+		return err
+	}
+	want := SchemaVersion()
+	switch {
+	case v == 0:
+		return fmt.Errorf("%s: %w (the file is empty)", c.path, ErrNotCatalog)
+	case v > want:
+		return fmt.Errorf("%s: %w (file at version %d, this build knows up to %d)", c.path, ErrTooNew, v, want)
+	case v < want:
+		return fmt.Errorf("%s: %w (file at version %d, needs %d): open it once for writing, e.g. `regimport migrate --db %s`", c.path, ErrNeedMigrate, v, want, c.path)
+	}
+	return nil
+}
+
+// migrate applies every migration newer than the file, each in its own
+// transaction together with its schema_migrations row, so a crash leaves the
+// file at a whole version.
+func (c *Catalog) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	v, err := currentVersion(ctx, c.write, c.path)
+	if err != nil {
+		return err
+	}
+	if latest := ms[len(ms)-1].version; v > latest {
+		return fmt.Errorf("%s: %w (file at version %d, this build knows up to %d)", c.path, ErrTooNew, v, latest)
+	}
+	if v == 0 {
+		if _, err := c.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+			return fmt.Errorf("%s: create schema_migrations: %w", c.path, err)
+		}
+	}
+	for _, m := range ms {
+		if m.version <= v {
+			continue
+		}
+		tx, err := c.write.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("%s: migration %s: %w", c.path, m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: migration %s: %w", c.path, m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.version, m.name, c.timestamp()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: migration %s: %w", c.path, m.name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("%s: migration %s: %w", c.path, m.name, err)
+		}
+		c.log.Info("catalog migrated", "file", c.path, "version", m.version, "migration", m.name)
+	}
+	return nil
+}
+
+func (c *Catalog) timestamp() string { return formatTime(c.now()) }
+
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}

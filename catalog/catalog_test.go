@@ -1,0 +1,259 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/openshift/api/image/docker10"
+	imagev1 "github.com/openshift/api/image/v1"
+	digest "github.com/opencontainers/go-digest"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+func openTest(t *testing.T) (*Catalog, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	c, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, path
+}
+
+func testImage(i int) ImageRecord {
+	config := fmt.Sprintf(`{"architecture":"amd64","os":"linux","n":%d}`, i)
+	manifest := fmt.Sprintf(`{"schemaVersion":2,"n":%d}`, i)
+	meta, _ := json.Marshal(docker10.DockerImage{TypeMeta: metav1.TypeMeta{Kind: "DockerImage", APIVersion: "image.openshift.io/1.0"},
+		ID: digest.FromString(config).String(), Architecture: "amd64", Size: int64(100 + i), Created: metav1.NewTime(time.Date(2024, 1, 1, 0, 0, i, 0, time.UTC))})
+	name := digest.FromString(manifest).String()
+	return ImageRecord{
+		Image: &imagev1.Image{
+			ObjectMeta:                   metav1.ObjectMeta{Name: name, Annotations: map[string]string{imagev1.DockerImageLayersOrderAnnotation: "ascending"}},
+			DockerImageReference:         "registry.example.com/app@" + name,
+			DockerImageMetadata:          runtime.RawExtension{Raw: meta},
+			DockerImageMetadataVersion:   "1.0",
+			DockerImageManifest:          manifest,
+			DockerImageConfig:            config,
+			DockerImageManifestMediaType: "application/vnd.oci.image.manifest.v1+json",
+			DockerImageLayers: []imagev1.ImageLayer{
+				{Name: digest.FromString("base").String(), LayerSize: 10, MediaType: "application/vnd.oci.image.layer.v1.tar+gzip"},
+				{Name: digest.FromString(fmt.Sprint("top", i)).String(), LayerSize: int64(i), MediaType: "application/vnd.oci.image.layer.v1.tar+gzip"},
+			},
+		},
+		ConfigMediaType: "application/vnd.oci.image.config.v1+json", OS: "linux",
+	}
+}
+
+// put writes records through a Writer and returns their outcomes.
+func put(t *testing.T, c *Catalog, ops ...any) []Outcome {
+	t.Helper()
+	ctx := context.Background()
+	w, err := c.NewWriter(ctx, WriterOptions{BatchSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := make([]Outcome, len(ops))
+	errs := make([]error, len(ops))
+	for i, o := range ops {
+		cb := func(out Outcome, err error) { outs[i], errs[i] = out, err }
+		switch rec := o.(type) {
+		case ImageRecord:
+			err = w.PutImage(ctx, rec, cb)
+		case TagRecord:
+			err = w.PutTag(ctx, rec, cb)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("op %d: %v", i, err)
+		}
+	}
+	return outs
+}
+
+func TestImageRoundTripAndIdempotence(t *testing.T) {
+	c, _ := openTest(t)
+	ctx := context.Background()
+	rec := testImage(1)
+	if outs := put(t, c, rec); outs[0] != Created {
+		t.Fatalf("first put: %v", outs[0])
+	}
+	rv1, _ := c.ResourceVersion(ctx)
+	if outs := put(t, c, testImage(1)); outs[0] != Unchanged {
+		t.Fatalf("second put of the same image: %v, want unchanged", outs[0])
+	}
+	if rv2, _ := c.ResourceVersion(ctx); rv2 != rv1 {
+		t.Fatalf("resourceVersion moved from %d to %d on an unchanged put", rv1, rv2)
+	}
+	got, err := c.GetImage(ctx, rec.Image.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Kind != "Image" || got.APIVersion != "image.openshift.io/v1" || got.UID == "" || got.ResourceVersion != fmt.Sprint(rv1) || got.CreationTimestamp.IsZero() {
+		t.Errorf("server fields: %+v", got.ObjectMeta)
+	}
+	if got.DockerImageManifest != rec.Image.DockerImageManifest || got.DockerImageConfig != rec.Image.DockerImageConfig ||
+		string(got.DockerImageMetadata.Raw) != string(rec.Image.DockerImageMetadata.Raw) ||
+		fmt.Sprint(got.DockerImageLayers) != fmt.Sprint(rec.Image.DockerImageLayers) ||
+		got.Annotations[imagev1.DockerImageLayersOrderAnnotation] != "ascending" || got.DockerImageReference != rec.Image.DockerImageReference {
+		t.Errorf("round trip changed the image:\n got %+v\nwant %+v", got, rec.Image)
+	}
+	if _, err := c.GetImage(ctx, "sha256:"+strings.Repeat("0", 64)); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing image: %v, want ErrNotFound", err)
+	}
+}
+
+func TestTagsKeepHistory(t *testing.T) {
+	c, path := openTest(t)
+	a, b := testImage(1), testImage(2)
+	tag := func(img ImageRecord) TagRecord {
+		return TagRecord{Repository: "registry.example.com/app", Tag: "v1", Image: img.Image.Name, DockerImageReference: img.Image.DockerImageReference}
+	}
+	outs := put(t, c, a, b, tag(a))
+	if outs[2] != Created {
+		t.Errorf("new tag: %v", outs[2])
+	}
+	if outs := put(t, c, tag(a)); outs[0] != Unchanged {
+		t.Errorf("same tag again: %v", outs[0])
+	}
+	if outs := put(t, c, tag(b)); outs[0] != Updated {
+		t.Errorf("moved tag: %v", outs[0])
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var events int
+	var current string
+	db.QueryRow(`SELECT count(*) FROM tag_events`).Scan(&events)
+	db.QueryRow(`SELECT image_name FROM tags`).Scan(&current)
+	if events != 2 || current != b.Image.Name {
+		t.Errorf("history has %d events (want 2), tag points to %s (want %s)", events, current, b.Image.Name)
+	}
+}
+
+func TestBadRecordRollsBackAlone(t *testing.T) {
+	c, _ := openTest(t)
+	ctx := context.Background()
+	w, _ := c.NewWriter(ctx, WriterOptions{})
+	good := testImage(1)
+	bad := TagRecord{Repository: "r", Tag: "t", Image: "sha256:" + strings.Repeat("a", 64)} // no such image: foreign key
+	var goodErr, badErr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	w.PutImage(ctx, good, func(_ Outcome, err error) { goodErr = err; wg.Done() })
+	w.PutTag(ctx, bad, func(_ Outcome, err error) { badErr = err; wg.Done() })
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if goodErr != nil || badErr == nil {
+		t.Fatalf("good: %v, bad: %v; want only the bad one to fail", goodErr, badErr)
+	}
+	if ok, _ := c.HasImage(ctx, good.Image.Name); !ok {
+		t.Error("the good image of the batch was lost")
+	}
+}
+
+func TestListPagesWalkEverythingOnce(t *testing.T) {
+	c, _ := openTest(t)
+	ctx := context.Background()
+	var ops []any
+	for i := range 25 {
+		ops = append(ops, testImage(i))
+	}
+	put(t, c, ops...)
+	seen := map[string]int{}
+	after := ""
+	pages := 0
+	for {
+		p, err := c.ListImages(ctx, ListOptions{After: after, Limit: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, img := range p.Items {
+			seen[img.Name]++
+			if len(img.DockerImageLayers) != 2 || img.DockerImageConfig == "" {
+				t.Fatalf("%s listed without layers or config", img.Name)
+			}
+		}
+		// A writer adding images mid-walk must not make the walk repeat or skip old ones.
+		if pages == 2 {
+			put(t, c, testImage(100+pages))
+		}
+		if p.Remaining == 0 {
+			break
+		}
+		after = p.Items[len(p.Items)-1].Name
+	}
+	for i := range 25 {
+		if seen[testImage(i).Image.Name] != 1 {
+			t.Errorf("image %d seen %d times", i, seen[testImage(i).Image.Name])
+		}
+	}
+}
+
+func TestOpenRefusesWhatIsNotACatalog(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("hello, this is not sqlite at all, just some text that is long enough"), 0o644)
+	if _, err := Open(ctx, text, Options{ReadOnly: true}); !errors.Is(err, ErrNotCatalog) {
+		t.Errorf("text file: %v, want ErrNotCatalog", err)
+	}
+	other := filepath.Join(dir, "other.db")
+	db, _ := sql.Open("sqlite3", other)
+	db.Exec(`CREATE TABLE t (x)`)
+	db.Close()
+	if _, err := Open(ctx, other, Options{}); !errors.Is(err, ErrNotCatalog) {
+		t.Errorf("foreign SQLite file: %v, want ErrNotCatalog", err)
+	}
+	if _, err := Open(ctx, filepath.Join(dir, "missing.db"), Options{ReadOnly: true}); err == nil {
+		t.Error("read-only open of a missing file succeeded")
+	}
+
+	c, path := openTest(t)
+	c.Close()
+	db, _ = sql.Open("sqlite3", path)
+	db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')`)
+	db.Close()
+	if _, err := Open(ctx, path, Options{}); !errors.Is(err, ErrTooNew) {
+		t.Errorf("newer schema: %v, want ErrTooNew", err)
+	}
+}
+
+func TestChangesFeedResourceVersions(t *testing.T) {
+	c, _ := openTest(t)
+	ctx := context.Background()
+	put(t, c, testImage(1), testImage(2))
+	chs, err := c.Changes(ctx, "images", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chs) != 2 || chs[0].Event != "ADDED" || chs[1].ResourceVersion <= chs[0].ResourceVersion {
+		t.Fatalf("changes %+v", chs)
+	}
+	rest, _ := c.Changes(ctx, "images", chs[0].ResourceVersion, 10)
+	if len(rest) != 1 || rest[0].Name != chs[1].Name {
+		t.Fatalf("changes after %d: %+v", chs[0].ResourceVersion, rest)
+	}
+}

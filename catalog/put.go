@@ -1,0 +1,167 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// uidNamespace makes image UIDs a pure function of the image name, so two
+// catalogs built from the same registry agree and a re-run is reproducible.
+var uidNamespace = uuid.MustParse("6f1c3a52-8d0e-4f3b-9a57-2c1d7f0e4b10")
+
+func validateImage(rec ImageRecord) error {
+	img := rec.Image
+	if img == nil {
+		return errors.New("catalog: nil image")
+	}
+	if _, err := digest.Parse(img.Name); err != nil {
+		return fmt.Errorf("catalog: image name %q is not a digest: %w", img.Name, err)
+	}
+	if img.DockerImageManifest == "" || img.DockerImageManifestMediaType == "" {
+		return fmt.Errorf("catalog: image %s has no manifest or media type", img.Name)
+	}
+	if len(img.DockerImageMetadata.Raw) == 0 || !json.Valid(img.DockerImageMetadata.Raw) {
+		return fmt.Errorf("catalog: image %s has no valid dockerImageMetadata", img.Name)
+	}
+	return nil
+}
+
+func (c *Catalog) putImage(ctx context.Context, tx *sql.Tx, rec ImageRecord, runID int64) (Outcome, error) {
+	img := rec.Image
+	var one int
+	err := tx.QueryRowContext(ctx, `SELECT 1 FROM images WHERE name = ?`, img.Name).Scan(&one)
+	if err == nil {
+		return Unchanged, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return Unchanged, fmt.Errorf("look up image %s: %w", img.Name, err)
+	}
+
+	var configDigest any
+	if img.DockerImageConfig != "" {
+		d := digest.FromString(img.DockerImageConfig)
+		configDigest = d.String()
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO configs (digest, media_type, content) VALUES (?, ?, ?)`,
+			d.String(), rec.ConfigMediaType, []byte(img.DockerImageConfig)); err != nil {
+			return Unchanged, fmt.Errorf("store config of %s: %w", img.Name, err)
+		}
+	}
+	rv, err := c.recordChange(ctx, tx, "images", img.Name, "ADDED")
+	if err != nil {
+		return Unchanged, err
+	}
+	var annotations any
+	if len(img.Annotations) > 0 {
+		b, err := json.Marshal(img.Annotations)
+		if err != nil {
+			return Unchanged, err
+		}
+		annotations = string(b)
+	}
+	meta, err := decodeMetadata(img.DockerImageMetadata.Raw)
+	if err != nil {
+		return Unchanged, fmt.Errorf("image %s: %w", img.Name, err)
+	}
+	var imageCreated any
+	if !meta.Created.IsZero() {
+		imageCreated = formatTime(meta.Created.Time)
+	}
+	var run any
+	if runID != 0 {
+		run = runID
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO images (name, uid, resource_version, creation_timestamp,
+		docker_image_reference, manifest_media_type, manifest, config_digest, metadata, annotations,
+		architecture, os, variant, image_created, size, first_run)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		img.Name, uuid.NewSHA1(uidNamespace, []byte(img.Name)).String(), rv, c.timestamp(),
+		img.DockerImageReference, img.DockerImageManifestMediaType, []byte(img.DockerImageManifest), configDigest,
+		string(img.DockerImageMetadata.Raw), annotations,
+		nullable(meta.Architecture), nullable(rec.OS), nullable(rec.Variant), imageCreated, meta.Size, run)
+	if err != nil {
+		return Unchanged, fmt.Errorf("store image %s: %w", img.Name, err)
+	}
+	for i, l := range img.DockerImageLayers {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO image_layers (image_name, position, digest, size, media_type) VALUES (?, ?, ?, ?, ?)`,
+			img.Name, i, l.Name, l.LayerSize, l.MediaType); err != nil {
+			return Unchanged, fmt.Errorf("store layer %d of %s: %w", i, img.Name, err)
+		}
+	}
+	for i, m := range img.DockerImageManifests {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO image_manifests (list_name, position, digest, media_type, manifest_size, architecture, os, variant)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, img.Name, i, m.Digest, m.MediaType, m.ManifestSize, m.Architecture, m.OS, m.Variant); err != nil {
+			return Unchanged, fmt.Errorf("store list entry %d of %s: %w", i, img.Name, err)
+		}
+	}
+	return Created, nil
+}
+
+func (c *Catalog) recordChange(ctx context.Context, tx *sql.Tx, resource, name, event string) (int64, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO changes (resource, name, event, changed_at) VALUES (?, ?, ?, ?)`,
+		resource, name, event, c.timestamp())
+	if err != nil {
+		return 0, fmt.Errorf("record change of %s %s: %w", resource, name, err)
+	}
+	return res.LastInsertId()
+}
+
+func (c *Catalog) repositoryID(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO repositories (name) VALUES (?)`, name); err != nil {
+		return 0, fmt.Errorf("store repository %s: %w", name, err)
+	}
+	var id int64
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM repositories WHERE name = ?`, name).Scan(&id); err != nil {
+		return 0, fmt.Errorf("look up repository %s: %w", name, err)
+	}
+	return id, nil
+}
+
+func (c *Catalog) putTag(ctx context.Context, tx *sql.Tx, rec TagRecord, runID int64) (Outcome, error) {
+	if rec.Repository == "" || rec.Tag == "" || rec.Image == "" || strings.ContainsAny(rec.Tag, "@:/") {
+		return Unchanged, fmt.Errorf("catalog: invalid tag record %q:%q -> %q", rec.Repository, rec.Tag, rec.Image)
+	}
+	repo, err := c.repositoryID(ctx, tx, rec.Repository)
+	if err != nil {
+		return Unchanged, err
+	}
+	var current string
+	err = tx.QueryRowContext(ctx, `SELECT image_name FROM tags WHERE repository_id = ? AND tag = ?`, repo, rec.Tag).Scan(&current)
+	outcome := Created
+	switch {
+	case err == nil && current == rec.Image:
+		return Unchanged, nil
+	case err == nil:
+		outcome = Updated
+	case !errors.Is(err, sql.ErrNoRows):
+		return Unchanged, fmt.Errorf("look up tag %s:%s: %w", rec.Repository, rec.Tag, err)
+	}
+	now := c.timestamp()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tags (repository_id, tag, image_name, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (repository_id, tag) DO UPDATE SET image_name = excluded.image_name, updated_at = excluded.updated_at`,
+		repo, rec.Tag, rec.Image, now); err != nil {
+		return Unchanged, fmt.Errorf("store tag %s:%s: %w", rec.Repository, rec.Tag, err)
+	}
+	var run any
+	if runID != 0 {
+		run = runID
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tag_events (repository_id, tag, image_name, docker_image_reference, created, run_id)
+		VALUES (?, ?, ?, ?, ?, ?)`, repo, rec.Tag, rec.Image, rec.DockerImageReference, now, run); err != nil {
+		return Unchanged, fmt.Errorf("store history of tag %s:%s: %w", rec.Repository, rec.Tag, err)
+	}
+	return outcome, nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

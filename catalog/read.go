@@ -1,0 +1,283 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/openshift/api/image/docker10"
+	imagev1 "github.com/openshift/api/image/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// ImagePage is one page of images in name order.
+type ImagePage struct {
+	Items []imagev1.Image
+	// ResourceVersion is the catalog's resourceVersion when the page was read.
+	ResourceVersion int64
+	// Remaining counts images after this page (0: this is the last page).
+	Remaining int64
+}
+
+// ListOptions select a page of images.
+type ListOptions struct {
+	// After is the name of the last image of the previous page ("" = from the start).
+	After string
+	// Names, when set, restricts the list to these image names.
+	Names []string
+	// Limit caps the page (0 = no cap).
+	Limit int
+}
+
+const imageColumns = `name, uid, resource_version, creation_timestamp, docker_image_reference,
+	manifest_media_type, manifest, metadata, annotations, config_digest`
+
+// ResourceVersion is the newest resourceVersion of the catalog (0 when empty).
+func (c *Catalog) ResourceVersion(ctx context.Context) (int64, error) {
+	return resourceVersion(ctx, c.read)
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func resourceVersion(ctx context.Context, q querier) (int64, error) {
+	var rv sql.NullInt64
+	if err := q.QueryRowContext(ctx, `SELECT max(resource_version) FROM changes`).Scan(&rv); err != nil {
+		return 0, fmt.Errorf("read resourceVersion: %w", err)
+	}
+	return rv.Int64, nil
+}
+
+// HasImage reports whether an image of that name is stored.
+func (c *Catalog) HasImage(ctx context.Context, name string) (bool, error) {
+	var one int
+	err := c.read.QueryRowContext(ctx, `SELECT 1 FROM images WHERE name = ?`, name).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up image %s: %w", name, err)
+	}
+	return true, nil
+}
+
+// Config returns a stored config blob by digest, or ErrNotFound.
+func (c *Catalog) Config(ctx context.Context, digest string) ([]byte, error) {
+	var b []byte
+	err := c.read.QueryRowContext(ctx, `SELECT content FROM configs WHERE digest = ?`, digest).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("config %s: %w", digest, ErrNotFound)
+	}
+	return b, err
+}
+
+// GetImage returns one image in the served schema, or an error wrapping ErrNotFound.
+func (c *Catalog) GetImage(ctx context.Context, name string) (*imagev1.Image, error) {
+	tx, err := c.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("get image %s: %w", name, err)
+	}
+	defer tx.Rollback()
+	imgs, err := c.loadImages(ctx, tx, `SELECT `+imageColumns+` FROM images WHERE name = ?`, name)
+	if err != nil {
+		return nil, fmt.Errorf("get image %s: %w", name, err)
+	}
+	if len(imgs) == 0 {
+		return nil, fmt.Errorf("image %s: %w", name, ErrNotFound)
+	}
+	return &imgs[0], nil
+}
+
+// ListImages returns images in name order, read in one transaction so the
+// page and its resourceVersion agree. Paging by name means a walk sees every
+// image that existed when it started exactly once, even while a writer adds more.
+func (c *Catalog) ListImages(ctx context.Context, opts ListOptions) (ImagePage, error) {
+	tx, err := c.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return ImagePage{}, fmt.Errorf("list images: %w", err)
+	}
+	defer tx.Rollback()
+	var page ImagePage
+	if page.ResourceVersion, err = resourceVersion(ctx, tx); err != nil {
+		return page, err
+	}
+	where, args := []string{"name > ?"}, []any{opts.After}
+	if len(opts.Names) > 0 {
+		where = append(where, "name IN ("+strings.TrimSuffix(strings.Repeat("?,", len(opts.Names)), ",")+")")
+		for _, n := range opts.Names {
+			args = append(args, n)
+		}
+	}
+	q := `SELECT ` + imageColumns + ` FROM images WHERE ` + strings.Join(where, " AND ") + ` ORDER BY name`
+	if opts.Limit > 0 {
+		q += ` LIMIT ` + strconv.Itoa(opts.Limit)
+	}
+	if page.Items, err = c.loadImages(ctx, tx, q, args...); err != nil {
+		return page, fmt.Errorf("list images: %w", err)
+	}
+	if opts.Limit > 0 && len(page.Items) == opts.Limit {
+		last := page.Items[len(page.Items)-1].Name
+		cq := `SELECT count(*) FROM images WHERE name > ?`
+		cargs := []any{last}
+		if len(opts.Names) > 0 {
+			cq += ` AND ` + where[1]
+			cargs = append(cargs, args[1:]...)
+		}
+		if err := tx.QueryRowContext(ctx, cq, cargs...).Scan(&page.Remaining); err != nil {
+			return page, fmt.Errorf("list images: count the rest: %w", err)
+		}
+	}
+	return page, nil
+}
+
+// loadImages runs an image query and fills layers, list entries and configs
+// with one query each for the whole result, not one per image.
+func (c *Catalog) loadImages(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]imagev1.Image, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var imgs []imagev1.Image
+	index := map[string]int{}
+	configOf := map[string][]int{}
+	for rows.Next() {
+		var (
+			img                       imagev1.Image
+			uid, created, meta        string
+			rv                        int64
+			manifest                  []byte
+			annotations, configDigest sql.NullString
+		)
+		if err := rows.Scan(&img.Name, &uid, &rv, &created, &img.DockerImageReference,
+			&img.DockerImageManifestMediaType, &manifest, &meta, &annotations, &configDigest); err != nil {
+			return nil, err
+		}
+		img.TypeMeta = metav1.TypeMeta{Kind: "Image", APIVersion: imagev1.GroupVersion.String()}
+		img.UID = types.UID(uid)
+		img.ResourceVersion = strconv.FormatInt(rv, 10)
+		img.CreationTimestamp = metav1.NewTime(parseTime(created))
+		img.DockerImageManifest = string(manifest)
+		img.DockerImageMetadata = runtime.RawExtension{Raw: []byte(meta)}
+		img.DockerImageMetadataVersion = "1.0"
+		if annotations.Valid {
+			if err := json.Unmarshal([]byte(annotations.String), &img.Annotations); err != nil {
+				return nil, fmt.Errorf("image %s: annotations: %w", img.Name, err)
+			}
+		}
+		index[img.Name] = len(imgs)
+		if configDigest.Valid {
+			configOf[configDigest.String] = append(configOf[configDigest.String], len(imgs))
+		}
+		imgs = append(imgs, img)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(imgs) == 0 {
+		return imgs, nil
+	}
+	if err := loadLayers(ctx, tx, imgs, index); err != nil {
+		return nil, err
+	}
+	if err := loadListEntries(ctx, tx, imgs, index); err != nil {
+		return nil, err
+	}
+	if err := loadConfigs(ctx, tx, imgs, configOf); err != nil {
+		return nil, err
+	}
+	return imgs, nil
+}
+
+// inNames builds "IN (?, ...)" for the names of imgs.
+func inNames(imgs []imagev1.Image) (string, []any) {
+	args := make([]any, len(imgs))
+	for i := range imgs {
+		args[i] = imgs[i].Name
+	}
+	return "(" + strings.TrimSuffix(strings.Repeat("?,", len(imgs)), ",") + ")", args
+}
+
+func loadLayers(ctx context.Context, tx *sql.Tx, imgs []imagev1.Image, index map[string]int) error {
+	in, args := inNames(imgs)
+	rows, err := tx.QueryContext(ctx, `SELECT image_name, digest, size, media_type FROM image_layers
+		WHERE image_name IN `+in+` ORDER BY image_name, position`, args...)
+	if err != nil {
+		return fmt.Errorf("load layers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var l imagev1.ImageLayer
+		if err := rows.Scan(&name, &l.Name, &l.LayerSize, &l.MediaType); err != nil {
+			return err
+		}
+		i := index[name]
+		imgs[i].DockerImageLayers = append(imgs[i].DockerImageLayers, l)
+	}
+	return rows.Err()
+}
+
+func loadListEntries(ctx context.Context, tx *sql.Tx, imgs []imagev1.Image, index map[string]int) error {
+	in, args := inNames(imgs)
+	rows, err := tx.QueryContext(ctx, `SELECT list_name, digest, media_type, manifest_size, architecture, os, variant
+		FROM image_manifests WHERE list_name IN `+in+` ORDER BY list_name, position`, args...)
+	if err != nil {
+		return fmt.Errorf("load list entries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var m imagev1.ImageManifest
+		if err := rows.Scan(&name, &m.Digest, &m.MediaType, &m.ManifestSize, &m.Architecture, &m.OS, &m.Variant); err != nil {
+			return err
+		}
+		i := index[name]
+		imgs[i].DockerImageManifests = append(imgs[i].DockerImageManifests, m)
+	}
+	return rows.Err()
+}
+
+func loadConfigs(ctx context.Context, tx *sql.Tx, imgs []imagev1.Image, configOf map[string][]int) error {
+	if len(configOf) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(configOf))
+	for d := range configOf {
+		args = append(args, d)
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT digest, content FROM configs WHERE digest IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("load configs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d string
+		var content []byte
+		if err := rows.Scan(&d, &content); err != nil {
+			return err
+		}
+		for _, i := range configOf[d] {
+			imgs[i].DockerImageConfig = string(content)
+		}
+	}
+	return rows.Err()
+}
+
+// decodeMetadata reads the few fields of dockerImageMetadata the catalog indexes.
+func decodeMetadata(raw []byte) (docker10.DockerImage, error) {
+	var m docker10.DockerImage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return m, fmt.Errorf("dockerImageMetadata: %w", err)
+	}
+	return m, nil
+}

@@ -1,0 +1,122 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// Run statuses as stored in import_runs.status.
+const (
+	RunRunning     = "running"
+	RunSucceeded   = "succeeded"
+	RunPartial     = "partial"
+	RunFailed      = "failed"
+	RunInterrupted = "interrupted"
+)
+
+// Run is one import run.
+type Run struct {
+	ID                          int64
+	StartedAt, FinishedAt       time.Time // FinishedAt is zero while running
+	Status                      string
+	Command                     string
+	Imported, Unchanged, Failed int
+}
+
+// RunCounts are the totals a run ends with.
+type RunCounts struct {
+	Imported, Unchanged, Failed int
+}
+
+// BeginRun records the start of an import run and returns its id.
+func (c *Catalog) BeginRun(ctx context.Context, command string) (int64, error) {
+	if c.write == nil {
+		return 0, ErrReadOnly
+	}
+	res, err := c.write.ExecContext(ctx, `INSERT INTO import_runs (started_at, status, command) VALUES (?, ?, ?)`,
+		c.timestamp(), RunRunning, command)
+	if err != nil {
+		return 0, fmt.Errorf("record run start: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+// FinishRun records how a run ended and what failed in it, in one transaction.
+func (c *Catalog) FinishRun(ctx context.Context, id int64, status string, counts RunCounts, failures []Failure) error {
+	if c.write == nil {
+		return ErrReadOnly
+	}
+	tx, err := c.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record end of run %d: %w", id, err)
+	}
+	defer tx.Rollback()
+	now := c.timestamp()
+	if _, err := tx.ExecContext(ctx, `UPDATE import_runs SET finished_at = ?, status = ?, imported = ?, unchanged = ?, failed = ? WHERE id = ?`,
+		now, status, counts.Imported, counts.Unchanged, counts.Failed, id); err != nil {
+		return fmt.Errorf("record end of run %d: %w", id, err)
+	}
+	for _, f := range failures {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO import_failures (run_id, reference, reason, failed_at) VALUES (?, ?, ?, ?)`,
+			id, f.Reference, f.Reason, now); err != nil {
+			return fmt.Errorf("record failures of run %d: %w", id, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record end of run %d: %w", id, err)
+	}
+	return nil
+}
+
+// Runs lists import runs, newest first.
+func (c *Catalog) Runs(ctx context.Context, limit int) ([]Run, error) {
+	if limit <= 0 {
+		limit = -1
+	}
+	rows, err := c.read.QueryContext(ctx, `SELECT id, started_at, finished_at, status, command, imported, unchanged, failed
+		FROM import_runs ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var runs []Run
+	for rows.Next() {
+		var r Run
+		var started string
+		var finished sql.NullString
+		if err := rows.Scan(&r.ID, &started, &finished, &r.Status, &r.Command, &r.Imported, &r.Unchanged, &r.Failed); err != nil {
+			return nil, err
+		}
+		r.StartedAt = parseTime(started)
+		if finished.Valid {
+			r.FinishedAt = parseTime(finished.String)
+		}
+		runs = append(runs, r)
+	}
+	return runs, rows.Err()
+}
+
+// Failure is one reference that failed in a run.
+type Failure struct {
+	Reference, Reason string
+}
+
+// RunFailures lists what failed in a run.
+func (c *Catalog) RunFailures(ctx context.Context, runID int64) ([]Failure, error) {
+	rows, err := c.read.QueryContext(ctx, `SELECT reference, reason FROM import_failures WHERE run_id = ? ORDER BY rowid`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("list failures of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	var fs []Failure
+	for rows.Next() {
+		var f Failure
+		if err := rows.Scan(&f.Reference, &f.Reason); err != nil {
+			return nil, err
+		}
+		fs = append(fs, f)
+	}
+	return fs, rows.Err()
+}

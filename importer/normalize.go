@@ -1,0 +1,328 @@
+package importer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	digest "github.com/opencontainers/go-digest"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/openshift/api/image/docker10"
+	"github.com/openshift/api/image/dockerpre012"
+	imagev1 "github.com/openshift/api/image/v1"
+	"go.podman.io/image/v5/manifest"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Schema1MediaType is how OpenShift labels every schema1 manifest, signed or not.
+const Schema1MediaType = manifest.DockerV2Schema1MediaType
+
+// schema1LayerMediaType is what OpenShift gives schema1 layers.
+const schema1LayerMediaType = "application/vnd.docker.container.image.rootfs.diff+x-gtar"
+
+// dockerImageTypeMeta is the TypeMeta of dockerImageMetadata on image.openshift.io/v1.
+var dockerImageTypeMeta = metav1.TypeMeta{Kind: "DockerImage", APIVersion: "image.openshift.io/1.0"}
+
+// Platform is what a config says about where an image runs; the wire schema
+// keeps only the architecture, the catalog keeps all three.
+type Platform struct {
+	Architecture, OS, Variant string
+}
+
+// Normalized is one manifest turned into an Image.
+type Normalized struct {
+	Image    *imagev1.Image
+	Platform Platform
+}
+
+// ManifestKind sorts a manifest by how it is imported.
+type ManifestKind int
+
+const (
+	// SingleImage has a config (schema2, OCI) or v1 history (schema1).
+	SingleImage ManifestKind = iota
+	// ImageList is a Docker manifest list or an OCI index.
+	ImageList
+)
+
+// KindOf classifies a served manifest and rejects media types OpenShift cannot import.
+func KindOf(mediaType string) (ManifestKind, error) {
+	switch mediaType {
+	case manifest.DockerV2ListMediaType, imgspecv1.MediaTypeImageIndex:
+		return ImageList, nil
+	case manifest.DockerV2Schema2MediaType, imgspecv1.MediaTypeImageManifest,
+		manifest.DockerV2Schema1MediaType, manifest.DockerV2Schema1SignedMediaType:
+		return SingleImage, nil
+	}
+	return 0, fmt.Errorf("unsupported manifest media type %q", mediaType)
+}
+
+// untrustedManifest is the union of schema2 and OCI image manifests; names
+// say the content is as served and not yet validated.
+type untrustedManifest struct {
+	SchemaVersion int                    `json:"schemaVersion"`
+	MediaType     string                 `json:"mediaType,omitempty"`
+	Config        imgspecv1.Descriptor   `json:"config"`
+	Layers        []imgspecv1.Descriptor `json:"layers"`
+}
+
+// ConfigDescriptor returns the config a schema2/OCI manifest needs, or an
+// empty descriptor for schema1.
+func ConfigDescriptor(raw []byte, mediaType string) (imgspecv1.Descriptor, error) {
+	if isSchema1(mediaType) {
+		return imgspecv1.Descriptor{}, nil
+	}
+	m, err := parseImageManifest(raw)
+	if err != nil {
+		return imgspecv1.Descriptor{}, err
+	}
+	return m.Config, nil
+}
+
+func isSchema1(mediaType string) bool {
+	return mediaType == manifest.DockerV2Schema1MediaType || mediaType == manifest.DockerV2Schema1SignedMediaType
+}
+
+func parseImageManifest(raw []byte) (*untrustedManifest, error) {
+	var m untrustedManifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("manifest is not valid JSON: %w", err)
+	}
+	if m.SchemaVersion != 2 {
+		return nil, fmt.Errorf("manifest has schemaVersion %d, want 2", m.SchemaVersion)
+	}
+	if err := m.Config.Digest.Validate(); err != nil {
+		return nil, fmt.Errorf("manifest config digest %q: %w", m.Config.Digest, err)
+	}
+	for i, l := range m.Layers {
+		if err := l.Digest.Validate(); err != nil {
+			return nil, fmt.Errorf("manifest layer %d digest %q: %w", i, l.Digest, err)
+		}
+		if l.Size < 0 {
+			return nil, fmt.Errorf("manifest layer %d has negative size %d", i, l.Size)
+		}
+	}
+	return &m, nil
+}
+
+// NormalizeImage builds the Image of a single-image manifest as OpenShift
+// does: name = manifest digest, dockerImageReference = repository@digest,
+// layers base first, dockerImageMetadata from the config (schema2/OCI) or the
+// newest v1Compatibility entry (schema1), Size = config length + unique layer
+// sizes. repository is the repository as the user wrote it, without tag.
+func NormalizeImage(repository string, raw []byte, mediaType string, dgst digest.Digest, config []byte) (*Normalized, error) {
+	img := &imagev1.Image{
+		TypeMeta:                   metav1.TypeMeta{Kind: "Image", APIVersion: imagev1.GroupVersion.String()},
+		ObjectMeta:                 metav1.ObjectMeta{Name: dgst.String(), Annotations: map[string]string{imagev1.DockerImageLayersOrderAnnotation: imagev1.DockerImageLayersOrderAscending}},
+		DockerImageReference:       repository + "@" + dgst.String(),
+		DockerImageMetadataVersion: "1.0",
+		DockerImageManifest:        string(raw),
+	}
+	var meta docker10.DockerImage
+	var platform Platform
+	var err error
+	if isSchema1(mediaType) {
+		img.DockerImageManifestMediaType = Schema1MediaType
+		meta, platform, img.DockerImageLayers, err = fromSchema1(raw)
+	} else {
+		img.DockerImageConfig = string(config)
+		meta, platform, img.DockerImageLayers, img.DockerImageManifestMediaType, err = fromSchema2(raw, mediaType, config)
+	}
+	if err != nil {
+		return nil, err
+	}
+	meta.TypeMeta = dockerImageTypeMeta
+	if img.DockerImageMetadata.Raw, err = json.Marshal(meta); err != nil {
+		return nil, fmt.Errorf("encode dockerImageMetadata: %w", err)
+	}
+	return &Normalized{Image: img, Platform: platform}, nil
+}
+
+// untrustedConfig adds the platform fields the Docker 1.0 schema drops.
+type untrustedConfig struct {
+	dockerpre012.DockerImage
+	OS      string `json:"os"`
+	Variant string `json:"variant"`
+}
+
+func fromSchema2(raw []byte, servedType string, config []byte) (docker10.DockerImage, Platform, []imagev1.ImageLayer, string, error) {
+	var meta docker10.DockerImage
+	m, err := parseImageManifest(raw)
+	if err != nil {
+		return meta, Platform{}, nil, "", err
+	}
+	mediaType := m.MediaType
+	if mediaType == "" {
+		mediaType = servedType
+	}
+	if len(config) == 0 {
+		return meta, Platform{}, nil, "", fmt.Errorf("dockerImageConfig must not be empty for manifest type %q", mediaType)
+	}
+	if got := digest.FromBytes(config); m.Config.Digest.Algorithm() == digest.SHA256 && got != m.Config.Digest {
+		return meta, Platform{}, nil, "", fmt.Errorf("content integrity error: config %s hashes to %s", m.Config.Digest, got)
+	}
+	var c untrustedConfig
+	if err := json.Unmarshal(config, &c); err != nil {
+		return meta, Platform{}, nil, "", fmt.Errorf("failed to parse dockerImageConfig: %w", err)
+	}
+	meta = docker10.DockerImage{
+		ID:            m.Config.Digest.String(),
+		Parent:        c.Parent,
+		Comment:       c.Comment,
+		Created:       c.Created,
+		Container:     c.Container,
+		DockerVersion: c.DockerVersion,
+		Author:        c.Author,
+		Architecture:  c.Architecture,
+	}
+	meta.ContainerConfig = docker10.DockerConfig(c.ContainerConfig)
+	if c.Config != nil {
+		cfg := docker10.DockerConfig(*c.Config)
+		meta.Config = &cfg
+	}
+	layers := make([]imagev1.ImageLayer, len(m.Layers))
+	for i, l := range m.Layers {
+		layers[i] = imagev1.ImageLayer{Name: l.Digest.String(), LayerSize: l.Size, MediaType: l.MediaType}
+	}
+	meta.Size = int64(len(config)) + uniqueSize(layers, m.Config.Digest.String())
+	return meta, Platform{Architecture: c.Architecture, OS: c.OS, Variant: c.Variant}, layers, mediaType, nil
+}
+
+// uniqueSize sums layer sizes counting each digest once (and never the config's).
+func uniqueSize(layers []imagev1.ImageLayer, exclude string) int64 {
+	seen := map[string]bool{exclude: exclude != ""}
+	var total int64
+	for _, l := range layers {
+		if seen[l.Name] {
+			continue
+		}
+		seen[l.Name] = true
+		total += l.LayerSize
+	}
+	return total
+}
+
+type untrustedSchema1 struct {
+	SchemaVersion int `json:"schemaVersion"`
+	FSLayers      []struct {
+		BlobSum digest.Digest `json:"blobSum"`
+	} `json:"fsLayers"`
+	History []struct {
+		V1Compatibility string `json:"v1Compatibility"`
+	} `json:"history"`
+}
+
+type v1Compatibility struct {
+	dockerpre012.DockerImage
+	OS   string `json:"os"`
+	Size int64  `json:"Size"`
+}
+
+func fromSchema1(raw []byte) (docker10.DockerImage, Platform, []imagev1.ImageLayer, error) {
+	var meta docker10.DockerImage
+	var m untrustedSchema1
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return meta, Platform{}, nil, fmt.Errorf("manifest is not valid JSON: %w", err)
+	}
+	if m.SchemaVersion != 1 {
+		return meta, Platform{}, nil, fmt.Errorf("schema1 manifest has schemaVersion %d", m.SchemaVersion)
+	}
+	if len(m.History) == 0 {
+		return meta, Platform{}, nil, errors.New("schema1 manifest has no history")
+	}
+	if len(m.History) != len(m.FSLayers) {
+		return meta, Platform{}, nil, fmt.Errorf("schema1 manifest has mismatched history and fsLayers (%d != %d)", len(m.History), len(m.FSLayers))
+	}
+	// fsLayers and history are newest first; the Image lists layers base first.
+	n := len(m.FSLayers)
+	layers := make([]imagev1.ImageLayer, n)
+	for i := range m.FSLayers {
+		if err := m.FSLayers[i].BlobSum.Validate(); err != nil {
+			return meta, Platform{}, nil, fmt.Errorf("schema1 fsLayer %d: %w", i, err)
+		}
+		var size struct {
+			Size int64 `json:"Size"`
+		}
+		_ = json.Unmarshal([]byte(m.History[i].V1Compatibility), &size) // a missing size is 0, as in OpenShift
+		layers[n-1-i] = imagev1.ImageLayer{Name: m.FSLayers[i].BlobSum.String(), LayerSize: size.Size, MediaType: schema1LayerMediaType}
+	}
+	var v1 v1Compatibility
+	if err := json.Unmarshal([]byte(m.History[0].V1Compatibility), &v1); err != nil {
+		return meta, Platform{}, nil, fmt.Errorf("schema1 history[0].v1Compatibility: %w", err)
+	}
+	meta = docker10.DockerImage{
+		ID:            v1.ID,
+		Parent:        v1.Parent,
+		Comment:       v1.Comment,
+		Created:       v1.Created,
+		Container:     v1.Container,
+		DockerVersion: v1.DockerVersion,
+		Author:        v1.Author,
+		Architecture:  v1.Architecture,
+	}
+	meta.ContainerConfig = docker10.DockerConfig(v1.ContainerConfig)
+	if v1.Config != nil {
+		cfg := docker10.DockerConfig(*v1.Config)
+		meta.Config = &cfg
+	}
+	meta.Size = uniqueSize(layers, "")
+	return meta, Platform{Architecture: v1.Architecture, OS: v1.OS}, layers, nil
+}
+
+// untrustedIndex is a Docker manifest list or an OCI index.
+type untrustedIndex struct {
+	SchemaVersion int                    `json:"schemaVersion"`
+	MediaType     string                 `json:"mediaType,omitempty"`
+	Manifests     []imgspecv1.Descriptor `json:"manifests"`
+}
+
+// ParseList returns the entries of a manifest list or OCI index.
+func ParseList(raw []byte) ([]imgspecv1.Descriptor, error) {
+	var idx untrustedIndex
+	if err := json.Unmarshal(raw, &idx); err != nil {
+		return nil, fmt.Errorf("manifest list is not valid JSON: %w", err)
+	}
+	if idx.SchemaVersion != 2 {
+		return nil, fmt.Errorf("manifest list has schemaVersion %d, want 2", idx.SchemaVersion)
+	}
+	for i, d := range idx.Manifests {
+		if err := d.Digest.Validate(); err != nil {
+			return nil, fmt.Errorf("manifest list entry %d digest %q: %w", i, d.Digest, err)
+		}
+	}
+	return idx.Manifests, nil
+}
+
+// NormalizeList builds the Image of a manifest list imported whole
+// (PreserveOriginal): no layers, no annotations, one dockerImageManifests
+// entry per child, and, as OpenShift does, Id = the list's own digest and
+// Created = the import time.
+func NormalizeList(repository string, raw []byte, mediaType string, dgst digest.Digest, now time.Time) (*Normalized, error) {
+	entries, err := ParseList(raw)
+	if err != nil {
+		return nil, err
+	}
+	meta := docker10.DockerImage{TypeMeta: dockerImageTypeMeta, ID: dgst.String(), Created: metav1.NewTime(now)}
+	img := &imagev1.Image{
+		TypeMeta:                     metav1.TypeMeta{Kind: "Image", APIVersion: imagev1.GroupVersion.String()},
+		ObjectMeta:                   metav1.ObjectMeta{Name: dgst.String()},
+		DockerImageReference:         repository + "@" + dgst.String(),
+		DockerImageMetadata:          runtime.RawExtension{},
+		DockerImageMetadataVersion:   "1.0",
+		DockerImageManifest:          string(raw),
+		DockerImageManifestMediaType: mediaType,
+	}
+	for _, e := range entries {
+		m := imagev1.ImageManifest{Digest: e.Digest.String(), MediaType: e.MediaType, ManifestSize: e.Size}
+		if e.Platform != nil {
+			m.Architecture, m.OS, m.Variant = e.Platform.Architecture, e.Platform.OS, e.Platform.Variant
+		}
+		img.DockerImageManifests = append(img.DockerImageManifests, m)
+	}
+	if img.DockerImageMetadata.Raw, err = json.Marshal(meta); err != nil {
+		return nil, fmt.Errorf("encode dockerImageMetadata: %w", err)
+	}
+	return &Normalized{Image: img}, nil
+}

@@ -1,0 +1,445 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	digest "github.com/opencontainers/go-digest"
+	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/registry"
+	"go.podman.io/image/v5/docker/reference"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
+)
+
+// Options configure an Importer.
+type Options struct {
+	// Catalog receives the images; it must be open for writing.
+	Catalog *catalog.Catalog
+	// Registry fetches from registries; share one per run.
+	Registry *registry.Client
+	// Logger receives one line per failure and debug lines per target; nil discards.
+	Logger *slog.Logger
+	// Concurrency is the number of targets fetched at once (default 16);
+	// the registry client caps requests per host on top of it.
+	Concurrency int
+	// Now is the clock (list images' Created); nil uses time.Now.
+	Now func() time.Time
+}
+
+// Importer runs imports into one catalog.
+type Importer struct {
+	cat  *catalog.Catalog
+	reg  *registry.Client
+	log  *slog.Logger
+	conc int
+	now  func() time.Time
+}
+
+// New checks options and builds an Importer.
+func New(opts Options) (*Importer, error) {
+	if opts.Catalog == nil || opts.Registry == nil {
+		return nil, errors.New("importer: Catalog and Registry are required")
+	}
+	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now}
+	if imp.log == nil {
+		imp.log = slog.New(slog.DiscardHandler)
+	}
+	if imp.conc <= 0 {
+		imp.conc = 16
+	}
+	if imp.now == nil {
+		imp.now = time.Now
+	}
+	return imp, nil
+}
+
+// run is the state of one Run call.
+type run struct {
+	imp     *Importer
+	w       *catalog.Writer
+	configs singleflight.Group
+
+	reposMu sync.Mutex
+	repos   map[string]*registry.Repository
+
+	mu      sync.Mutex
+	summary Summary
+}
+
+// Run imports everything req names. Per-target failures are in the Summary;
+// the error is for the run as a whole. When ctx ends, targets not yet started
+// are skipped, what was fetched is still committed, and the run is recorded
+// as interrupted.
+func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
+	// The catalog work must outlive an interrupt so that finished images are kept.
+	dbctx := context.WithoutCancel(ctx)
+	runID, err := imp.cat.BeginRun(dbctx, req.Command)
+	if err != nil {
+		return Summary{}, err
+	}
+	w, err := imp.cat.NewWriter(dbctx, catalog.WriterOptions{RunID: runID})
+	if err != nil {
+		return Summary{}, err
+	}
+	r := &run{imp: imp, w: w, repos: map[string]*registry.Repository{}}
+	r.summary.RunID = runID
+
+	targets, failures := imp.expand(ctx, req)
+	for _, f := range failures {
+		r.fail(f)
+	}
+	g := errgroup.Group{}
+	g.SetLimit(imp.conc)
+	for _, t := range targets {
+		if ctx.Err() != nil {
+			r.summary.Interrupted = true
+			break
+		}
+		g.Go(func() error {
+			r.importTarget(ctx, dbctx, t)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	werr := w.Close()
+	if ctx.Err() != nil {
+		r.summary.Interrupted = true
+	}
+
+	s := r.summary
+	status := catalog.RunSucceeded
+	switch {
+	case s.Interrupted:
+		status = catalog.RunInterrupted
+	case werr != nil:
+		status = catalog.RunFailed
+	case len(s.Failures) > 0:
+		status = catalog.RunPartial
+	}
+	imported, unchanged, failed := s.Counts()
+	stored := make([]catalog.Failure, len(s.Failures))
+	for i, f := range s.Failures {
+		stored[i] = catalog.Failure{Reference: f.Reference, Reason: f.Reason}
+	}
+	if err := imp.cat.FinishRun(dbctx, runID, status, catalog.RunCounts{Imported: imported, Unchanged: unchanged, Failed: failed}, stored); err != nil {
+		werr = errors.Join(werr, err)
+	}
+	return s, werr
+}
+
+func (r *run) fail(f Failure) {
+	r.imp.log.Warn("import failed", "reference", f.Reference, "reason", f.Reason)
+	r.mu.Lock()
+	r.summary.Failures = append(r.summary.Failures, f)
+	r.mu.Unlock()
+}
+
+func (r *run) repository(name reference.Named) (*registry.Repository, error) {
+	r.reposMu.Lock()
+	defer r.reposMu.Unlock()
+	if repo, ok := r.repos[name.Name()]; ok {
+		return repo, nil
+	}
+	repo, err := r.imp.reg.Repository(name)
+	if err != nil {
+		return nil, err
+	}
+	r.repos[name.Name()] = repo
+	return repo, nil
+}
+
+// listTags lists the tags of repositories in parallel.
+func (imp *Importer) listTags(ctx context.Context, repos []reference.Named, inputs []string) ([]target, []Failure) {
+	var mu sync.Mutex
+	var targets []target
+	var failures []Failure
+	g := errgroup.Group{}
+	g.SetLimit(imp.conc)
+	for i, name := range repos {
+		g.Go(func() error {
+			repo, err := imp.reg.Repository(name)
+			var tags []string
+			if err == nil {
+				tags, err = repo.Tags(ctx)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failures = append(failures, Failure{Reference: name.Name(), Reason: "list tags: " + err.Error(), Code: reasonOf(err)})
+				return nil
+			}
+			for _, tag := range tags {
+				targets = append(targets, target{repo: name, tag: tag, input: inputs[i]})
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return targets, failures
+}
+
+// importTarget fetches one tag or digest (and a list's children) and queues
+// the images and the tag for the writer. It does not wait for the commit:
+// the result is settled by the writer's callbacks, so workers keep fetching
+// while a batch commits.
+func (r *run) importTarget(ctx, dbctx context.Context, t target) {
+	res := &Result{Reference: t.String()}
+	pending, top, err := r.fetchTarget(ctx, t, res)
+	if err != nil {
+		r.settle(res, err)
+		return
+	}
+	r.store(dbctx, t, top, pending, res)
+}
+
+// settle records a finished target.
+func (r *run) settle(res *Result, err error) {
+	if err != nil {
+		res.Outcome, res.Err = Failed, err
+		r.fail(Failure{Reference: res.Reference, Reason: err.Error(), Code: reasonOf(err)})
+	}
+	r.mu.Lock()
+	r.summary.Results = append(r.summary.Results, *res)
+	r.mu.Unlock()
+}
+
+func (r *run) fetchTarget(ctx context.Context, t target, res *Result) ([]*pendingImage, digest.Digest, error) {
+	repo, err := r.repository(t.repo)
+	if err != nil {
+		return nil, "", err
+	}
+	ref := t.tag
+	if t.dgst != "" {
+		ref = t.dgst
+	}
+	m, err := repo.GetManifest(ctx, ref)
+	if err != nil {
+		return nil, "", err
+	}
+	res.Image, res.MediaType = m.Digest.String(), m.MediaType
+	kind, err := KindOf(m.MediaType)
+	if err != nil {
+		return nil, "", err
+	}
+	var pending []*pendingImage
+	if kind == ImageList {
+		children, err := r.fetchChildren(ctx, repo, t, m)
+		if err != nil {
+			return nil, "", err
+		}
+		res.Children = len(children)
+		pending = append(pending, children...)
+		p, err := r.listImage(ctx, t, m)
+		if err != nil {
+			return nil, "", err
+		}
+		pending = append(pending, p)
+	} else {
+		p, err := r.singleImage(ctx, repo, t, m)
+		if err != nil {
+			return nil, "", err
+		}
+		pending = append(pending, p)
+	}
+	return pending, m.Digest, nil
+}
+
+// pendingImage is an image to write, or nil rec when the catalog has it already.
+type pendingImage struct {
+	name string
+	rec  *catalog.ImageRecord
+}
+
+func (r *run) known(ctx context.Context, name string) (bool, error) {
+	ok, err := r.imp.cat.HasImage(ctx, name)
+	if err != nil {
+		return false, fmt.Errorf("catalog: %w", err)
+	}
+	return ok, nil
+}
+
+func (r *run) singleImage(ctx context.Context, repo *registry.Repository, t target, m *registry.Manifest) (*pendingImage, error) {
+	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
+		return &pendingImage{name: m.Digest.String()}, err
+	}
+	desc, err := ConfigDescriptor(m.Bytes, m.MediaType)
+	if err != nil {
+		return nil, err
+	}
+	var config []byte
+	if desc.Digest != "" {
+		if config, err = r.config(ctx, repo, m.Source, desc.Digest); err != nil {
+			return nil, fmt.Errorf("config %s: %w", desc.Digest, err)
+		}
+	}
+	n, err := NormalizeImage(t.repo.Name(), m.Bytes, m.MediaType, m.Digest, config)
+	if err != nil {
+		return nil, err
+	}
+	return &pendingImage{name: m.Digest.String(), rec: &catalog.ImageRecord{
+		Image: n.Image, ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant,
+	}}, nil
+}
+
+func (r *run) listImage(ctx context.Context, t target, m *registry.Manifest) (*pendingImage, error) {
+	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
+		return &pendingImage{name: m.Digest.String()}, err
+	}
+	n, err := NormalizeList(t.repo.Name(), m.Bytes, m.MediaType, m.Digest, r.imp.now())
+	if err != nil {
+		return nil, err
+	}
+	return &pendingImage{name: m.Digest.String(), rec: &catalog.ImageRecord{Image: n.Image}}, nil
+}
+
+// fetchChildren imports every entry of a list by digest (PreserveOriginal).
+func (r *run) fetchChildren(ctx context.Context, repo *registry.Repository, t target, list *registry.Manifest) ([]*pendingImage, error) {
+	entries, err := ParseList(list.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*pendingImage, 0, len(entries))
+	for _, e := range entries {
+		if ok, err := r.known(ctx, e.Digest.String()); err != nil {
+			return nil, err
+		} else if ok {
+			out = append(out, &pendingImage{name: e.Digest.String()})
+			continue
+		}
+		child, err := repo.GetManifest(ctx, e.Digest.String())
+		if err != nil {
+			return nil, fmt.Errorf("list entry %s: %w", e.Digest, err)
+		}
+		if kind, err := KindOf(child.MediaType); err != nil || kind != SingleImage {
+			return nil, fmt.Errorf("list entry %s: not an image manifest (%s)", e.Digest, child.MediaType)
+		}
+		p, err := r.singleImage(ctx, repo, t, child)
+		if err != nil {
+			return nil, fmt.Errorf("list entry %s: %w", e.Digest, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// config fetches a config blob once per digest and run, and never when the
+// catalog already holds it.
+func (r *run) config(ctx context.Context, repo *registry.Repository, src *registry.Source, d digest.Digest) ([]byte, error) {
+	v, err, _ := r.configs.Do(d.String(), func() (any, error) {
+		if b, err := r.imp.cat.Config(ctx, d.String()); err == nil {
+			return b, nil
+		}
+		return repo.GetBlob(ctx, src, d, registry.MaxManifestBytes)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]byte), nil
+}
+
+// store queues images (children before their list, so a stored list always
+// has its children) and then the tag. The writer applies them in order; the
+// last callback settles the target.
+func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending []*pendingImage, res *Result) {
+	st := &storeState{run: r, res: res}
+	ops := 0
+	for _, p := range pending {
+		if p.rec == nil {
+			st.unchanged++
+		} else {
+			ops++
+		}
+	}
+	if t.tag != "" {
+		ops++
+	}
+	if ops == 0 {
+		st.finish()
+		return
+	}
+	st.remaining = ops
+	for _, p := range pending {
+		if p.rec == nil {
+			continue
+		}
+		if err := r.w.PutImage(dbctx, *p.rec, st.imageDone); err != nil {
+			st.imageDone(catalog.Unchanged, err)
+		}
+	}
+	if t.tag != "" {
+		tag := catalog.TagRecord{Repository: t.repo.Name(), Tag: t.tag, Image: top.String(),
+			DockerImageReference: t.repo.Name() + "@" + top.String()}
+		if err := r.w.PutTag(dbctx, tag, st.tagDone); err != nil {
+			st.tagDone(catalog.Unchanged, err)
+		}
+	}
+}
+
+// storeState gathers the writer's callbacks for one target.
+type storeState struct {
+	run                *run
+	res                *Result
+	mu                 sync.Mutex
+	remaining          int
+	created, unchanged int
+	tag                catalog.Outcome
+	errs               []error
+}
+
+func (st *storeState) imageDone(o catalog.Outcome, err error) {
+	st.mu.Lock()
+	switch {
+	case err != nil:
+		st.errs = append(st.errs, err)
+	case o == catalog.Created:
+		st.created++
+	default:
+		st.unchanged++
+	}
+	st.mu.Unlock()
+	st.done()
+}
+
+func (st *storeState) tagDone(o catalog.Outcome, err error) {
+	st.mu.Lock()
+	st.tag = o
+	if err != nil {
+		st.errs = append(st.errs, err)
+	}
+	st.mu.Unlock()
+	st.done()
+}
+
+func (st *storeState) done() {
+	st.mu.Lock()
+	st.remaining--
+	last := st.remaining == 0
+	st.mu.Unlock()
+	if last {
+		st.finish()
+	}
+}
+
+func (st *storeState) finish() {
+	r := st.run
+	r.mu.Lock()
+	r.summary.ImagesCreated += st.created
+	r.summary.ImagesUnchanged += st.unchanged
+	switch st.tag {
+	case catalog.Created:
+		r.summary.TagsCreated++
+	case catalog.Updated:
+		r.summary.TagsMoved++
+	}
+	r.mu.Unlock()
+	st.res.Outcome = Unchanged
+	if st.created > 0 {
+		st.res.Outcome = Imported
+	}
+	r.settle(st.res, errors.Join(st.errs...))
+}

@@ -1,0 +1,142 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.podman.io/image/v5/docker/reference"
+)
+
+// Request is what a user asked to import.
+type Request struct {
+	// References are host/repo:tag, host/repo@sha256:..., a repository
+	// (with AllTags), or a registry host, optionally host/namespace (with Catalog).
+	References []string
+	// AllTags imports every tag of each repository reference.
+	AllTags bool
+	// Catalog treats each reference as a registry (or namespace) and imports
+	// every tag of every repository /v2/_catalog lists.
+	Catalog bool
+	// Command is recorded with the run (never include credentials).
+	Command string
+}
+
+// target is one manifest to import: a repository and a tag or a digest.
+type target struct {
+	repo reference.Named // as the user wrote it, normalized, no tag
+	tag  string
+	dgst string
+	// input is what the user typed that led here, for error messages.
+	input string
+}
+
+func (t target) String() string {
+	if t.dgst != "" {
+		return t.repo.Name() + "@" + t.dgst
+	}
+	return t.repo.Name() + ":" + t.tag
+}
+
+// ErrBadReference marks references that do not parse.
+var ErrBadReference = errors.New("invalid reference")
+
+// parseReference reads a tag, digest or bare repository reference.
+func parseReference(s string) (reference.Named, error) {
+	named, err := reference.ParseNormalizedNamed(strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %v", ErrBadReference, s, err)
+	}
+	return named, nil
+}
+
+// targetsOf turns one non-catalog reference into targets, or returns the
+// repository whose tags must be listed first.
+func targetsOf(s string, allTags bool) ([]target, reference.Named, error) {
+	named, err := parseReference(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	repo := reference.TrimNamed(named)
+	if c, ok := named.(reference.Canonical); ok {
+		if allTags {
+			return nil, nil, fmt.Errorf("%w %q: --all-tags takes a repository, not a digest", ErrBadReference, s)
+		}
+		t := target{repo: repo, dgst: c.Digest().String(), input: s}
+		if tagged, ok := named.(reference.Tagged); ok {
+			t.tag = tagged.Tag() // repo:tag@digest: import the digest, tag it
+		}
+		return []target{t}, nil, nil
+	}
+	if tagged, ok := named.(reference.Tagged); ok {
+		if allTags {
+			return nil, nil, fmt.Errorf("%w %q: --all-tags takes a repository without a tag", ErrBadReference, s)
+		}
+		return []target{{repo: repo, tag: tagged.Tag(), input: s}}, nil, nil
+	}
+	if allTags {
+		return nil, repo, nil
+	}
+	return []target{{repo: repo, tag: "latest", input: s}}, nil, nil
+}
+
+// parseRegistry reads host or host/namespace for --catalog.
+func parseRegistry(s string) (host, namespace string, err error) {
+	host, namespace, _ = strings.Cut(strings.Trim(strings.TrimSpace(s), "/"), "/")
+	if host == "" || !(strings.ContainsAny(host, ".:") || host == "localhost") {
+		return "", "", fmt.Errorf("%w %q: --catalog takes a registry host such as registry.example.com or 127.0.0.1:5000, optionally /namespace", ErrBadReference, s)
+	}
+	if strings.ContainsAny(host, "@ ") || strings.ContainsAny(namespace, "@: ") {
+		return "", "", fmt.Errorf("%w %q: a registry host with an optional namespace, no tag or digest", ErrBadReference, s)
+	}
+	if namespace != "" {
+		if _, err := reference.ParseNormalizedNamed(host + "/" + namespace); err != nil {
+			return "", "", fmt.Errorf("%w %q: namespace: %v", ErrBadReference, s, err)
+		}
+	}
+	return host, namespace, nil
+}
+
+// expand lists tags and catalogs so that every reference becomes targets.
+// Failures to list are returned per input, not for the run.
+func (imp *Importer) expand(ctx context.Context, req Request) ([]target, []Failure) {
+	var targets []target
+	var failures []Failure
+	var repos []reference.Named
+	var repoInputs []string
+	for _, in := range req.References {
+		if req.Catalog {
+			host, ns, err := parseRegistry(in)
+			if err != nil {
+				failures = append(failures, Failure{Reference: in, Reason: err.Error(), Code: reasonOf(err)})
+				continue
+			}
+			names, err := imp.reg.Catalog(ctx, host, ns)
+			if err != nil {
+				failures = append(failures, Failure{Reference: in, Reason: "list repositories: " + err.Error(), Code: reasonOf(err)})
+				continue
+			}
+			for _, n := range names {
+				named, err := parseReference(host + "/" + n)
+				if err != nil {
+					failures = append(failures, Failure{Reference: host + "/" + n, Reason: err.Error(), Code: reasonOf(err)})
+					continue
+				}
+				repos, repoInputs = append(repos, named), append(repoInputs, in)
+			}
+			continue
+		}
+		ts, repo, err := targetsOf(in, req.AllTags)
+		if err != nil {
+			failures = append(failures, Failure{Reference: in, Reason: err.Error(), Code: reasonOf(err)})
+			continue
+		}
+		targets = append(targets, ts...)
+		if repo != nil {
+			repos, repoInputs = append(repos, repo), append(repoInputs, in)
+		}
+	}
+	listed, lf := imp.listTags(ctx, repos, repoInputs)
+	return append(targets, listed...), append(failures, lf...)
+}

@@ -1,0 +1,225 @@
+package registry
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.podman.io/image/v5/types"
+)
+
+// Options configure a Client. The zero value works: no auth file beyond the
+// defaults containers/image reads, TLS verified, 8 requests at a time per host.
+type Options struct {
+	// Sys carries containers/image settings: AuthFilePath,
+	// SystemRegistriesConfPath, DockerInsecureSkipTLSVerify, DockerCertPath.
+	Sys *types.SystemContext
+	// Logger receives debug lines about pings, tokens and retries; nil discards.
+	Logger *slog.Logger
+	// PerHostConcurrency caps requests in flight to one host (default 8).
+	PerHostConcurrency int
+	// MaxRetries bounds retries of one request after 429, 5xx or a network error (default 4).
+	MaxRetries int
+	// RequestTimeout bounds one attempt, body included (default 60s).
+	RequestTimeout time.Duration
+	// MaxRetryAfter is the longest Retry-After honoured; a longer one fails the request (default 60s).
+	MaxRetryAfter time.Duration
+	// UserAgent is sent with every request.
+	UserAgent string
+}
+
+// Client talks to registries. Create one per run and share it.
+type Client struct {
+	opts     Options
+	log      *slog.Logger
+	secure   *http.Client
+	insecure *http.Client // for hosts where TLS verification is off
+
+	mu    sync.Mutex
+	hosts map[string]*host
+}
+
+// host is what the client learned about one registry host.
+type host struct {
+	name     string
+	insecure bool // plain HTTP fallback and unverified TLS allowed
+	sem      chan struct{}
+
+	ready     chan struct{} // closed when the ping finished
+	scheme    string
+	challenge *challenge // nil: anonymous access works
+	pingErr   error
+
+	tokensMu sync.Mutex
+	tokens   map[string]*token // by scope
+
+	requests, throttled atomic.Int64
+}
+
+// New builds a Client with one shared transport.
+func New(opts Options) *Client {
+	if opts.PerHostConcurrency <= 0 {
+		opts.PerHostConcurrency = 8
+	}
+	if opts.MaxRetries <= 0 {
+		opts.MaxRetries = 4
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = 60 * time.Second
+	}
+	if opts.MaxRetryAfter <= 0 {
+		opts.MaxRetryAfter = 60 * time.Second
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "regimport"
+	}
+	if opts.Sys == nil {
+		opts.Sys = &types.SystemContext{}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Client{
+		opts:     opts,
+		log:      log,
+		secure:   newHTTPClient(opts.PerHostConcurrency, false),
+		insecure: newHTTPClient(opts.PerHostConcurrency, true),
+		hosts:    map[string]*host{},
+	}
+}
+
+func newHTTPClient(perHost int, skipVerify bool) *http.Client {
+	t := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   perHost * 2,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   15 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		TLSClientConfig:       &tls.Config{InsecureSkipVerify: skipVerify, MinVersion: tls.VersionTLS12}, //nolint:gosec // only for hosts the user marked insecure
+	}
+	return &http.Client{
+		Transport: t,
+		// Go drops Authorization on redirects to another host; cap the hops too.
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 5 {
+				return errors.New("stopped after 5 redirects")
+			}
+			return nil
+		},
+	}
+}
+
+// HostStats are per-host request totals for metrics.
+type HostStats struct {
+	Host                string
+	Requests, Throttled int64
+}
+
+// Stats returns request totals per host.
+func (c *Client) Stats() []HostStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]HostStats, 0, len(c.hosts))
+	for _, h := range c.hosts {
+		out = append(out, HostStats{Host: h.name, Requests: h.requests.Load(), Throttled: h.throttled.Load()})
+	}
+	return out
+}
+
+// hostFor returns the host state, pinging it once on first use.
+func (c *Client) hostFor(ctx context.Context, name string, insecure bool) (*host, error) {
+	c.mu.Lock()
+	h, ok := c.hosts[name]
+	if !ok {
+		h = &host{
+			name:     name,
+			insecure: insecure || c.opts.Sys.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue,
+			sem:      make(chan struct{}, c.opts.PerHostConcurrency),
+			ready:    make(chan struct{}),
+			tokens:   map[string]*token{},
+		}
+		c.hosts[name] = h
+		go func() {
+			defer close(h.ready)
+			// The ping outlives the first caller's context: others wait on it.
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RequestTimeout)
+			defer cancel()
+			h.scheme, h.challenge, h.pingErr = c.ping(pctx, h)
+			if h.pingErr != nil {
+				// Forget a failed host so the next image tries again
+				// instead of inheriting a passing fault for the whole run.
+				c.mu.Lock()
+				delete(c.hosts, name)
+				c.mu.Unlock()
+			}
+		}()
+	}
+	c.mu.Unlock()
+	select {
+	case <-h.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if h.pingErr != nil {
+		return nil, h.pingErr
+	}
+	return h, nil
+}
+
+func (c *Client) httpClient(h *host) *http.Client {
+	if h.insecure {
+		return c.insecure
+	}
+	return c.secure
+}
+
+// ping asks GET /v2/ to learn the scheme and the auth challenge, as every
+// registry client must; it happens once per host and run.
+func (c *Client) ping(ctx context.Context, h *host) (string, *challenge, error) {
+	schemes := []string{"https"}
+	if h.insecure {
+		schemes = append(schemes, "http")
+	}
+	var errs []error
+	for _, scheme := range schemes {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+h.name+"/v2/", nil)
+		if err != nil {
+			return "", nil, err
+		}
+		req.Header.Set("User-Agent", c.opts.UserAgent)
+		h.requests.Add(1)
+		resp, err := c.httpClient(h).Do(req)
+		if err != nil {
+			if !h.insecure && strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+				return "", nil, fmt.Errorf("ping %s: %w (use --tls-verify=false or mark it insecure in registries.conf)", h.name, ErrInsecureRequired)
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", scheme, err))
+			continue
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		c.log.Debug("registry ping", "host", h.name, "scheme", scheme, "status", resp.StatusCode)
+		if resp.StatusCode == http.StatusUnauthorized {
+			ch, err := parseChallenge(resp.Header.Values("WWW-Authenticate"))
+			if err != nil {
+				return "", nil, fmt.Errorf("ping %s: %w", h.name, err)
+			}
+			return scheme, ch, nil
+		}
+		return scheme, nil, nil
+	}
+	return "", nil, fmt.Errorf("ping %s: %w", h.name, errors.Join(errs...))
+}
