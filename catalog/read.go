@@ -281,3 +281,18 @@ func decodeMetadata(raw []byte) (docker10.DockerImage, error) {
 	}
 	return m, nil
 }
+
+// TagImage returns the image a repository's tag points at, or "" when the
+// catalog has never seen the tag.
+func (c *Catalog) TagImage(ctx context.Context, repository, tag string) (string, error) {
+	var name string
+	err := c.read.QueryRowContext(ctx, `SELECT t.image_name FROM tags t JOIN repositories r ON r.id = t.repository_id
+		WHERE r.name = ? AND t.tag = ?`, repository, tag).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up tag %s:%s: %w", repository, tag, err)
+	}
+	return name, nil
+}

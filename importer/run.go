@@ -189,12 +189,47 @@ func (imp *Importer) listTags(ctx context.Context, repos []reference.Named, inpu
 // while a batch commits.
 func (r *run) importTarget(ctx, dbctx context.Context, t target) {
 	res := &Result{Reference: t.String()}
+	if r.unchangedTag(ctx, t, res) {
+		r.mu.Lock()
+		r.summary.ImagesUnchanged++
+		r.mu.Unlock()
+		res.Outcome = Unchanged
+		r.settle(res, nil)
+		return
+	}
 	pending, top, err := r.fetchTarget(ctx, t, res)
 	if err != nil {
 		r.settle(res, err)
 		return
 	}
 	r.store(dbctx, t, top, pending, res)
+}
+
+// unchangedTag asks the registry for a known tag's digest with one HEAD and
+// reports whether it still points where the catalog says. Any doubt (an
+// unknown tag, a registry that answers HEAD without a digest, an error)
+// falls back to the full fetch.
+func (r *run) unchangedTag(ctx context.Context, t target, res *Result) bool {
+	if t.tag == "" || t.dgst != "" {
+		return false
+	}
+	known, err := r.imp.cat.TagImage(ctx, t.repo.Name(), t.tag)
+	if err != nil || known == "" {
+		return false
+	}
+	repo, err := r.repository(t.repo)
+	if err != nil {
+		return false
+	}
+	desc, err := repo.HeadManifest(ctx, t.tag)
+	if err != nil || desc.Digest.String() != known {
+		if err != nil {
+			r.imp.log.Debug("HEAD failed, fetching", "reference", t.String(), "error", err)
+		}
+		return false
+	}
+	res.Image, res.MediaType = known, desc.MediaType
+	return true
 }
 
 // settle records a finished target.
