@@ -29,15 +29,19 @@ type Options struct {
 	Concurrency int
 	// Now is the clock (list images' Created); nil uses time.Now.
 	Now func() time.Time
+	// InterruptGrace is how long targets already in flight may take to
+	// finish after the run's context ends (default 10s); then they are cut.
+	InterruptGrace time.Duration
 }
 
 // Importer runs imports into one catalog.
 type Importer struct {
-	cat  *catalog.Catalog
-	reg  *registry.Client
-	log  *slog.Logger
-	conc int
-	now  func() time.Time
+	cat   *catalog.Catalog
+	reg   *registry.Client
+	log   *slog.Logger
+	conc  int
+	now   func() time.Time
+	grace time.Duration
 }
 
 // New checks options and builds an Importer.
@@ -45,7 +49,10 @@ func New(opts Options) (*Importer, error) {
 	if opts.Catalog == nil || opts.Registry == nil {
 		return nil, errors.New("importer: Catalog and Registry are required")
 	}
-	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now}
+	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace}
+	if imp.grace <= 0 {
+		imp.grace = 10 * time.Second
+	}
 	if imp.log == nil {
 		imp.log = slog.New(slog.DiscardHandler)
 	}
@@ -93,15 +100,23 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 	for _, f := range failures {
 		r.fail(f)
 	}
+	// Targets in flight when ctx ends get a grace period to finish, so an
+	// interrupt keeps what was nearly done; new targets stop at once.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(imp.grace, cancelWork) })
+	defer stopGrace()
 	g := errgroup.Group{}
 	g.SetLimit(imp.conc)
 	for _, t := range targets {
 		if ctx.Err() != nil {
-			r.summary.Interrupted = true
 			break
 		}
 		g.Go(func() error {
-			r.importTarget(ctx, dbctx, t)
+			if ctx.Err() != nil {
+				return nil // interrupted while waiting for a worker
+			}
+			r.importTarget(workCtx, dbctx, t)
 			return nil
 		})
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -73,6 +74,14 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 		return fail(s, ExitUsage, "import: %v", err)
 	}
 
+	lock, err := catalog.LockRuns(f.db, "regimport import "+quoteArgs(args))
+	if errors.Is(err, catalog.ErrLocked) {
+		return fail(s, ExitLocked, "import: %v", err)
+	}
+	if err != nil {
+		return fail(s, ExitFatal, "import: %v", err)
+	}
+	defer lock.Unlock()
 	cat, err := catalog.Open(ctx, f.db, catalog.Options{Logger: log})
 	if err != nil {
 		return fail(s, ExitFatal, "import: %v", err)
