@@ -50,6 +50,9 @@ type Catalog struct {
 	read     *sql.DB // pooled read-only connections
 	log      *slog.Logger
 	now      func() time.Time
+
+	readStmts *stmtCache
+	repoIDs   map[string]int64 // writer goroutine only
 }
 
 // SchemaVersion is the newest migration this build knows.
@@ -60,7 +63,7 @@ func SchemaVersion() int {
 
 // Open opens (creating and migrating if needed) the catalog at path.
 func Open(ctx context.Context, file string, opts Options) (*Catalog, error) {
-	c := &Catalog{path: file, readOnly: opts.ReadOnly, log: opts.Logger, now: opts.Now}
+	c := &Catalog{path: file, readOnly: opts.ReadOnly, log: opts.Logger, now: opts.Now, repoIDs: map[string]int64{}}
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -77,6 +80,10 @@ func Open(ctx context.Context, file string, opts Options) (*Catalog, error) {
 		return nil, fmt.Errorf("open catalog %s: %w", file, err)
 	}
 	c.read = read
+	// Readers beyond the cores only add page caches and lock traffic.
+	read.SetMaxOpenConns(8)
+	read.SetMaxIdleConns(8)
+	c.readStmts = newStmtCache(read)
 	if !opts.ReadOnly {
 		write, err := sql.Open("sqlite3", dsn(file, false))
 		if err != nil {
@@ -106,6 +113,9 @@ func dsn(file string, readOnly bool) string {
 		q.Set("_journal_mode", "WAL")
 		q.Set("_synchronous", "NORMAL")
 		q.Set("_txlock", "immediate")
+		// A bigger page cache for the writer: image names are random
+		// digests, so index inserts touch pages all over the file.
+		q.Set("_cache_size", "-16384")
 	}
 	return "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
 }
@@ -115,6 +125,7 @@ func (c *Catalog) Path() string { return c.path }
 
 // Close releases both connection pools.
 func (c *Catalog) Close() error {
+	c.readStmts.close()
 	var errs []error
 	if c.write != nil {
 		errs = append(errs, c.write.Close())

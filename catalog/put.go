@@ -33,10 +33,10 @@ func validateImage(rec ImageRecord) error {
 	return nil
 }
 
-func (c *Catalog) putImage(ctx context.Context, tx *sql.Tx, rec ImageRecord, runID int64) (Outcome, error) {
+func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, runID int64) (Outcome, error) {
 	img := rec.Image
 	var one int
-	err := tx.QueryRowContext(ctx, `SELECT 1 FROM images WHERE name = ?`, img.Name).Scan(&one)
+	err := tx.queryRow(ctx, `SELECT 1 FROM images WHERE name = ?`, img.Name).Scan(&one)
 	if err == nil {
 		return Unchanged, nil
 	}
@@ -48,7 +48,7 @@ func (c *Catalog) putImage(ctx context.Context, tx *sql.Tx, rec ImageRecord, run
 	if img.DockerImageConfig != "" {
 		d := digest.FromString(img.DockerImageConfig)
 		configDigest = d.String()
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO configs (digest, media_type, content) VALUES (?, ?, ?)`,
+		if _, err := tx.exec(ctx, `INSERT OR IGNORE INTO configs (digest, media_type, content) VALUES (?, ?, ?)`,
 			d.String(), rec.ConfigMediaType, []byte(img.DockerImageConfig)); err != nil {
 			return Unchanged, fmt.Errorf("store config of %s: %w", img.Name, err)
 		}
@@ -77,7 +77,7 @@ func (c *Catalog) putImage(ctx context.Context, tx *sql.Tx, rec ImageRecord, run
 	if runID != 0 {
 		run = runID
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO images (name, uid, resource_version, creation_timestamp,
+	_, err = tx.exec(ctx, `INSERT INTO images (name, uid, resource_version, creation_timestamp,
 		docker_image_reference, manifest_media_type, manifest, config_digest, metadata, annotations,
 		architecture, os, variant, image_created, size, first_run)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -89,13 +89,13 @@ func (c *Catalog) putImage(ctx context.Context, tx *sql.Tx, rec ImageRecord, run
 		return Unchanged, fmt.Errorf("store image %s: %w", img.Name, err)
 	}
 	for i, l := range img.DockerImageLayers {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO image_layers (image_name, position, digest, size, media_type) VALUES (?, ?, ?, ?, ?)`,
+		if _, err := tx.exec(ctx, `INSERT INTO image_layers (image_name, position, digest, size, media_type) VALUES (?, ?, ?, ?, ?)`,
 			img.Name, i, l.Name, l.LayerSize, l.MediaType); err != nil {
 			return Unchanged, fmt.Errorf("store layer %d of %s: %w", i, img.Name, err)
 		}
 	}
 	for i, m := range img.DockerImageManifests {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO image_manifests (list_name, position, digest, media_type, manifest_size, architecture, os, variant)
+		if _, err := tx.exec(ctx, `INSERT INTO image_manifests (list_name, position, digest, media_type, manifest_size, architecture, os, variant)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, img.Name, i, m.Digest, m.MediaType, m.ManifestSize, m.Architecture, m.OS, m.Variant); err != nil {
 			return Unchanged, fmt.Errorf("store list entry %d of %s: %w", i, img.Name, err)
 		}
@@ -103,8 +103,8 @@ func (c *Catalog) putImage(ctx context.Context, tx *sql.Tx, rec ImageRecord, run
 	return Created, nil
 }
 
-func (c *Catalog) recordChange(ctx context.Context, tx *sql.Tx, resource, name, event string) (int64, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO changes (resource, name, event, changed_at) VALUES (?, ?, ?, ?)`,
+func (c *Catalog) recordChange(ctx context.Context, tx *batchTx, resource, name, event string) (int64, error) {
+	res, err := tx.exec(ctx, `INSERT INTO changes (resource, name, event, changed_at) VALUES (?, ?, ?, ?)`,
 		resource, name, event, c.timestamp())
 	if err != nil {
 		return 0, fmt.Errorf("record change of %s %s: %w", resource, name, err)
@@ -112,18 +112,24 @@ func (c *Catalog) recordChange(ctx context.Context, tx *sql.Tx, resource, name, 
 	return res.LastInsertId()
 }
 
-func (c *Catalog) repositoryID(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO repositories (name) VALUES (?)`, name); err != nil {
+// repositoryID finds or creates a repository row. Ids are cached for the
+// writer goroutine (the only caller); a failed batch clears the cache.
+func (c *Catalog) repositoryID(ctx context.Context, tx *batchTx, name string) (int64, error) {
+	if id, ok := c.repoIDs[name]; ok {
+		return id, nil
+	}
+	if _, err := tx.exec(ctx, `INSERT OR IGNORE INTO repositories (name) VALUES (?)`, name); err != nil {
 		return 0, fmt.Errorf("store repository %s: %w", name, err)
 	}
 	var id int64
-	if err := tx.QueryRowContext(ctx, `SELECT id FROM repositories WHERE name = ?`, name).Scan(&id); err != nil {
+	if err := tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = ?`, name).Scan(&id); err != nil {
 		return 0, fmt.Errorf("look up repository %s: %w", name, err)
 	}
+	c.repoIDs[name] = id
 	return id, nil
 }
 
-func (c *Catalog) putTag(ctx context.Context, tx *sql.Tx, rec TagRecord, runID int64) (Outcome, error) {
+func (c *Catalog) putTag(ctx context.Context, tx *batchTx, rec TagRecord, runID int64) (Outcome, error) {
 	if rec.Repository == "" || rec.Tag == "" || rec.Image == "" || strings.ContainsAny(rec.Tag, "@:/") {
 		return Unchanged, fmt.Errorf("catalog: invalid tag record %q:%q -> %q", rec.Repository, rec.Tag, rec.Image)
 	}
@@ -132,7 +138,7 @@ func (c *Catalog) putTag(ctx context.Context, tx *sql.Tx, rec TagRecord, runID i
 		return Unchanged, err
 	}
 	var current string
-	err = tx.QueryRowContext(ctx, `SELECT image_name FROM tags WHERE repository_id = ? AND tag = ?`, repo, rec.Tag).Scan(&current)
+	err = tx.queryRow(ctx, `SELECT image_name FROM tags WHERE repository_id = ? AND tag = ?`, repo, rec.Tag).Scan(&current)
 	outcome := Created
 	switch {
 	case err == nil && current == rec.Image:
@@ -143,7 +149,7 @@ func (c *Catalog) putTag(ctx context.Context, tx *sql.Tx, rec TagRecord, runID i
 		return Unchanged, fmt.Errorf("look up tag %s:%s: %w", rec.Repository, rec.Tag, err)
 	}
 	now := c.timestamp()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO tags (repository_id, tag, image_name, updated_at) VALUES (?, ?, ?, ?)
+	if _, err := tx.exec(ctx, `INSERT INTO tags (repository_id, tag, image_name, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (repository_id, tag) DO UPDATE SET image_name = excluded.image_name, updated_at = excluded.updated_at`,
 		repo, rec.Tag, rec.Image, now); err != nil {
 		return Unchanged, fmt.Errorf("store tag %s:%s: %w", rec.Repository, rec.Tag, err)
@@ -152,7 +158,7 @@ func (c *Catalog) putTag(ctx context.Context, tx *sql.Tx, rec TagRecord, runID i
 	if runID != 0 {
 		run = runID
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO tag_events (repository_id, tag, image_name, docker_image_reference, created, run_id)
+	if _, err := tx.exec(ctx, `INSERT INTO tag_events (repository_id, tag, image_name, docker_image_reference, created, run_id)
 		VALUES (?, ?, ?, ?, ?, ?)`, repo, rec.Tag, rec.Image, rec.DockerImageReference, now, run); err != nil {
 		return Unchanged, fmt.Errorf("store history of tag %s:%s: %w", rec.Repository, rec.Tag, err)
 	}

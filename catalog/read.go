@@ -59,7 +59,7 @@ func resourceVersion(ctx context.Context, q querier) (int64, error) {
 // HasImage reports whether an image of that name is stored.
 func (c *Catalog) HasImage(ctx context.Context, name string) (bool, error) {
 	var one int
-	err := c.read.QueryRowContext(ctx, `SELECT 1 FROM images WHERE name = ?`, name).Scan(&one)
+	err := c.readRow(ctx, `SELECT 1 FROM images WHERE name = ?`, name).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -72,7 +72,7 @@ func (c *Catalog) HasImage(ctx context.Context, name string) (bool, error) {
 // Config returns a stored config blob by digest, or ErrNotFound.
 func (c *Catalog) Config(ctx context.Context, digest string) ([]byte, error) {
 	var b []byte
-	err := c.read.QueryRowContext(ctx, `SELECT content FROM configs WHERE digest = ?`, digest).Scan(&b)
+	err := c.readRow(ctx, `SELECT content FROM configs WHERE digest = ?`, digest).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("config %s: %w", digest, ErrNotFound)
 	}
@@ -286,7 +286,7 @@ func decodeMetadata(raw []byte) (docker10.DockerImage, error) {
 // catalog has never seen the tag.
 func (c *Catalog) TagImage(ctx context.Context, repository, tag string) (string, error) {
 	var name string
-	err := c.read.QueryRowContext(ctx, `SELECT t.image_name FROM tags t JOIN repositories r ON r.id = t.repository_id
+	err := c.readRow(ctx, `SELECT t.image_name FROM tags t JOIN repositories r ON r.id = t.repository_id
 		WHERE r.name = ? AND t.tag = ?`, repository, tag).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil

@@ -36,7 +36,7 @@ type Writer struct {
 }
 
 type op struct {
-	apply func(ctx context.Context, tx *sql.Tx) (Outcome, error)
+	apply func(ctx context.Context, tx *batchTx) (Outcome, error)
 	done  func(Outcome, error)
 }
 
@@ -69,14 +69,14 @@ func (w *Writer) PutImage(ctx context.Context, rec ImageRecord, done func(Outcom
 		}
 		return nil
 	}
-	return w.enqueue(ctx, op{apply: func(ctx context.Context, tx *sql.Tx) (Outcome, error) {
+	return w.enqueue(ctx, op{apply: func(ctx context.Context, tx *batchTx) (Outcome, error) {
 		return w.c.putImage(ctx, tx, rec, w.opts.RunID)
 	}, done: done})
 }
 
 // PutTag records where a tag points; a moved tag gets a new history event.
 func (w *Writer) PutTag(ctx context.Context, rec TagRecord, done func(Outcome, error)) error {
-	return w.enqueue(ctx, op{apply: func(ctx context.Context, tx *sql.Tx) (Outcome, error) {
+	return w.enqueue(ctx, op{apply: func(ctx context.Context, tx *batchTx) (Outcome, error) {
 		return w.c.putTag(ctx, tx, rec, w.opts.RunID)
 	}, done: done})
 }
@@ -146,27 +146,48 @@ type result struct {
 	err     error
 }
 
+// errOpFailed aborts an optimistic batch so it can be redone op by op.
+var errOpFailed = errors.New("an operation of the batch failed")
+
+// commit applies a batch. It first runs every operation straight in one
+// transaction; only if one fails is the batch redone with a savepoint per
+// operation, so the bad one is rolled back alone. Savepoints cost two more
+// statements per operation, which the common all-good batch does not pay.
 func (w *Writer) commit(ctx context.Context, batch []op) {
 	results := make([]result, len(batch))
-	err := w.inTx(ctx, func(tx *sql.Tx) error {
+	err := w.inTx(ctx, func(tx *batchTx) error {
 		for i, o := range batch {
-			if _, err := tx.ExecContext(ctx, `SAVEPOINT op`); err != nil {
-				return err
-			}
 			out, err := o.apply(ctx, tx)
 			if err != nil {
-				if _, rerr := tx.ExecContext(ctx, `ROLLBACK TO op`); rerr != nil {
-					return rerr
-				}
+				return errOpFailed
 			}
-			if _, rerr := tx.ExecContext(ctx, `RELEASE op`); rerr != nil {
-				return rerr
-			}
-			results[i] = result{out, err}
+			results[i] = result{outcome: out}
 		}
 		return nil
 	})
+	if errors.Is(err, errOpFailed) {
+		w.c.repoIDs = map[string]int64{} // ids cached by the rolled-back attempt may not exist
+		err = w.inTx(ctx, func(tx *batchTx) error {
+			for i, o := range batch {
+				if _, err := tx.exec(ctx, `SAVEPOINT op`); err != nil {
+					return err
+				}
+				out, err := o.apply(ctx, tx)
+				if err != nil {
+					if _, rerr := tx.exec(ctx, `ROLLBACK TO op`); rerr != nil {
+						return rerr
+					}
+				}
+				if _, rerr := tx.exec(ctx, `RELEASE op`); rerr != nil {
+					return rerr
+				}
+				results[i] = result{out, err}
+			}
+			return nil
+		})
+	}
 	if err != nil {
+		w.c.repoIDs = map[string]int64{}
 		err = fmt.Errorf("catalog %s: commit batch of %d: %w", w.c.path, len(batch), err)
 		if w.err == nil {
 			w.err = err
@@ -182,12 +203,12 @@ func (w *Writer) commit(ctx context.Context, batch []op) {
 	}
 }
 
-func (w *Writer) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (w *Writer) inTx(ctx context.Context, fn func(tx *batchTx) error) error {
 	tx, err := w.c.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(&batchTx{tx: tx, stmts: map[string]*sql.Stmt{}}); err != nil {
 		tx.Rollback()
 		return err
 	}

@@ -487,8 +487,10 @@ func (st *storeState) finish() {
 		r.summary.TagsMoved++
 	}
 	r.mu.Unlock()
+	// A new image, or a tag seen for the first time or moved, is an import;
+	// only a target that changed nothing at all is unchanged.
 	st.res.Outcome = Unchanged
-	if st.created > 0 {
+	if st.created > 0 || st.tag == catalog.Created || st.tag == catalog.Updated {
 		st.res.Outcome = Imported
 	}
 	r.settle(st.res, errors.Join(st.errs...))

@@ -25,6 +25,8 @@ type importFlags struct {
 	registriesConf string
 	certDir        string
 	verbose        bool
+	cpuProfile     string
+	memProfile     string
 	log            logFlags
 }
 
@@ -41,6 +43,8 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	fs.StringVar(&f.registriesConf, "registries-conf", "", "registries.conf for mirrors, blocked and insecure registries (default: /etc/containers/registries.conf when present)")
 	fs.StringVar(&f.certDir, "cert-dir", "", "directory of client certificates and CAs (*.crt, *.cert, *.key) for every registry")
 	fs.BoolVar(&f.verbose, "v", false, "print one line per reference")
+	fs.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the run to this file")
+	fs.StringVar(&f.memProfile, "mem-profile", "", "write a Go heap profile at the end of the run to this file")
 	f.log.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(s.Err, "Usage: regimport import [flags] REF...\n\nREF is host/repo:tag, host/repo@sha256:..., a repository with --all-tags,\nor a registry host (host/namespace) with --catalog.\n\nFlags:")
@@ -101,6 +105,11 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	if err != nil {
 		return fail(s, ExitFatal, "import: %v", err)
 	}
+	stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
+	if err != nil {
+		return fail(s, ExitUsage, "import: %v", err)
+	}
+	defer stopProfiles()
 	start := time.Now()
 	sum, err := imp.Run(ctx, importer.Request{
 		References: refs, AllTags: f.allTags, Catalog: f.catalog,
