@@ -77,16 +77,25 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 	if runID != 0 {
 		run = runID
 	}
+	var verdict, reason any
+	if v := rec.Verification; v != nil {
+		verdict, reason = nullable(v.Verdict), nullable(v.Reason)
+	}
 	_, err = tx.exec(ctx, `INSERT INTO images (name, uid, resource_version, creation_timestamp,
 		docker_image_reference, manifest_media_type, manifest, config_digest, metadata, annotations,
-		architecture, os, variant, image_created, size, first_run)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		architecture, os, variant, image_created, size, first_run, signature_verdict, signature_reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		img.Name, uuid.NewSHA1(uidNamespace, []byte(img.Name)).String(), rv, c.timestamp(),
 		img.DockerImageReference, img.DockerImageManifestMediaType, []byte(img.DockerImageManifest), configDigest,
 		string(img.DockerImageMetadata.Raw), annotations,
-		nullable(meta.Architecture), nullable(rec.OS), nullable(rec.Variant), imageCreated, meta.Size, run)
+		nullable(meta.Architecture), nullable(rec.OS), nullable(rec.Variant), imageCreated, meta.Size, run, verdict, reason)
 	if err != nil {
 		return Unchanged, fmt.Errorf("store image %s: %w", img.Name, err)
+	}
+	if rec.Verification != nil {
+		if err := c.putSignatures(ctx, tx, img.Name, rec.Verification.Signatures); err != nil {
+			return Unchanged, err
+		}
 	}
 	for i, l := range img.DockerImageLayers {
 		if _, err := tx.exec(ctx, `INSERT INTO image_layers (image_name, position, digest, size, media_type) VALUES (?, ?, ?, ?, ?)`,

@@ -36,7 +36,7 @@ type ListOptions struct {
 }
 
 const imageColumns = `name, uid, resource_version, creation_timestamp, docker_image_reference,
-	manifest_media_type, manifest, metadata, annotations, config_digest`
+	manifest_media_type, manifest, metadata, annotations, config_digest, signature_verdict, signature_reason`
 
 // ResourceVersion is the newest resourceVersion of the catalog (0 when empty).
 func (c *Catalog) ResourceVersion(ctx context.Context) (int64, error) {
@@ -156,9 +156,10 @@ func (c *Catalog) loadImages(ctx context.Context, tx *sql.Tx, query string, args
 			rv                        int64
 			manifest                  []byte
 			annotations, configDigest sql.NullString
+			verdict, reason           sql.NullString
 		)
 		if err := rows.Scan(&img.Name, &uid, &rv, &created, &img.DockerImageReference,
-			&img.DockerImageManifestMediaType, &manifest, &meta, &annotations, &configDigest); err != nil {
+			&img.DockerImageManifestMediaType, &manifest, &meta, &annotations, &configDigest, &verdict, &reason); err != nil {
 			return nil, err
 		}
 		img.TypeMeta = metav1.TypeMeta{Kind: "Image", APIVersion: imagev1.GroupVersion.String()}
@@ -173,6 +174,7 @@ func (c *Catalog) loadImages(ctx context.Context, tx *sql.Tx, query string, args
 				return nil, fmt.Errorf("image %s: annotations: %w", img.Name, err)
 			}
 		}
+		setVerdict(&img, verdict, reason)
 		index[img.Name] = len(imgs)
 		if configDigest.Valid {
 			configOf[configDigest.String] = append(configOf[configDigest.String], len(imgs))
@@ -192,6 +194,9 @@ func (c *Catalog) loadImages(ctx context.Context, tx *sql.Tx, query string, args
 		return nil, err
 	}
 	if err := loadConfigs(ctx, tx, imgs, configOf); err != nil {
+		return nil, err
+	}
+	if err := loadSignatures(ctx, tx, imgs, index); err != nil {
 		return nil, err
 	}
 	return imgs, nil

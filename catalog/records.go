@@ -14,6 +14,9 @@ type ImageRecord struct {
 	ConfigMediaType string
 	// OS and Variant are platform facts that the wire schema drops but audits need.
 	OS, Variant string
+	// Verification is the policy's verdict and the signatures found; nil
+	// when signatures were not looked at.
+	Verification *Verification
 }
 
 // TagRecord says that a repository's tag pointed at an image in this run.

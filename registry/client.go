@@ -58,6 +58,9 @@ type host struct {
 	scheme    string
 	challenge *challenge // nil: anonymous access works
 	pingErr   error
+	// signatures: the /v2/ answer carried X-Registry-Supports-Signatures: 1
+	// (OpenShift's registry), so signatures come from its extension API.
+	signatures bool
 
 	tokensMu sync.Mutex
 	tokens   map[string]*token // by scope
@@ -157,7 +160,7 @@ func (c *Client) hostFor(ctx context.Context, name string, insecure bool) (*host
 			// The ping outlives the first caller's context: others wait on it.
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RequestTimeout)
 			defer cancel()
-			h.scheme, h.challenge, h.pingErr = c.ping(pctx, h)
+			h.scheme, h.challenge, h.signatures, h.pingErr = c.ping(pctx, h)
 			if h.pingErr != nil {
 				// Forget a failed host so the next image tries again
 				// instead of inheriting a passing fault for the whole run.
@@ -188,7 +191,7 @@ func (c *Client) httpClient(h *host) *http.Client {
 
 // ping asks GET /v2/ to learn the scheme and the auth challenge, as every
 // registry client must; it happens once per host and run.
-func (c *Client) ping(ctx context.Context, h *host) (string, *challenge, error) {
+func (c *Client) ping(ctx context.Context, h *host) (scheme string, ch *challenge, signatures bool, err error) {
 	schemes := []string{"https"}
 	if h.insecure {
 		schemes = append(schemes, "http")
@@ -197,14 +200,14 @@ func (c *Client) ping(ctx context.Context, h *host) (string, *challenge, error) 
 	for _, scheme := range schemes {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+h.name+"/v2/", nil)
 		if err != nil {
-			return "", nil, err
+			return "", nil, false, err
 		}
 		req.Header.Set("User-Agent", c.opts.UserAgent)
 		h.requests.Add(1)
 		resp, err := c.httpClient(h).Do(req)
 		if err != nil {
 			if !h.insecure && strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
-				return "", nil, fmt.Errorf("ping %s: %w (use --tls-verify=false or mark it insecure in registries.conf)", h.name, ErrInsecureRequired)
+				return "", nil, false, fmt.Errorf("ping %s: %w (use --tls-verify=false or mark it insecure in registries.conf)", h.name, ErrInsecureRequired)
 			}
 			errs = append(errs, fmt.Errorf("%s: %w", scheme, err))
 			continue
@@ -212,14 +215,15 @@ func (c *Client) ping(ctx context.Context, h *host) (string, *challenge, error) 
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
 		c.log.Debug("registry ping", "host", h.name, "scheme", scheme, "status", resp.StatusCode)
+		signatures := resp.Header.Get("X-Registry-Supports-Signatures") == "1"
 		if resp.StatusCode == http.StatusUnauthorized {
 			ch, err := parseChallenge(resp.Header.Values("WWW-Authenticate"))
 			if err != nil {
-				return "", nil, fmt.Errorf("ping %s: %w", h.name, err)
+				return "", nil, false, fmt.Errorf("ping %s: %w", h.name, err)
 			}
-			return scheme, ch, nil
+			return scheme, ch, signatures, nil
 		}
-		return scheme, nil, nil
+		return scheme, nil, signatures, nil
 	}
-	return "", nil, fmt.Errorf("ping %s: %w", h.name, errors.Join(errs...))
+	return "", nil, false, fmt.Errorf("ping %s: %w", h.name, errors.Join(errs...))
 }

@@ -1,0 +1,46 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	digest "github.com/opencontainers/go-digest"
+	"go.podman.io/image/v5/types"
+)
+
+// MaxSignatureListBytes caps an extension API answer: up to 128 signatures of 4 MiB, base64'd.
+const MaxSignatureListBytes = 128 * 4 << 20 * 4 / 3
+
+// SignaturesExtension reads the signatures of a manifest from the registry
+// signature extension API (OpenShift's registry). supported is false, with
+// no request made, when the host's /v2/ answer did not announce the API.
+func (r *Repository) SignaturesExtension(ctx context.Context, s *Source, d digest.Digest) (body []byte, supported bool, err error) {
+	h, err := r.c.hostFor(ctx, s.host, s.insecure)
+	if err != nil {
+		return nil, false, err
+	}
+	if !h.signatures {
+		return nil, false, nil
+	}
+	resp, err := r.c.do(ctx, h, request{
+		method: http.MethodGet, url: h.scheme + "://" + s.host + "/extensions/v2/" + s.path + "/signatures/" + d.String(),
+		accept: []string{"application/json"}, scope: s.scope, creds: s.creds, maxBody: MaxSignatureListBytes,
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, true, err
+	}
+	return resp.body, true, nil
+}
+
+// BlobClient is the HTTP client lookaside stores are read with: the shared
+// transport, without registry credentials (a lookaside is a plain web server).
+func (c *Client) BlobClient(insecure bool) *http.Client {
+	if insecure || c.opts.Sys.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue {
+		return c.insecure
+	}
+	return c.secure
+}
