@@ -223,3 +223,40 @@ func setVerdict(img *imagev1.Image, verdict, reason sql.NullString) {
 		img.Annotations[AnnotationSignatureReason] = reason.String
 	}
 }
+
+// TagsOfImage lists repository:tag references that point at an image now.
+func (c *Catalog) TagsOfImage(ctx context.Context, image string) ([]string, error) {
+	rows, err := c.read.QueryContext(ctx, `SELECT r.name || ':' || t.tag FROM tags t JOIN repositories r ON r.id = t.repository_id
+		WHERE t.image_name = ? ORDER BY 1`, image)
+	if err != nil {
+		return nil, fmt.Errorf("tags of %s: %w", image, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// ListsContaining returns the manifest lists an image is an entry of.
+func (c *Catalog) ListsContaining(ctx context.Context, image string) ([]string, error) {
+	rows, err := c.read.QueryContext(ctx, `SELECT DISTINCT list_name FROM image_manifests WHERE digest = ? ORDER BY 1`, image)
+	if err != nil {
+		return nil, fmt.Errorf("lists containing %s: %w", image, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}

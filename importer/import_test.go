@@ -290,4 +290,3 @@ func (b *bodyRewriter) Write(p []byte) (int, error) {
 	}
 	return b.ResponseWriter.Write(p)
 }
-

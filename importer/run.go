@@ -11,6 +11,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/registry"
+	"github.com/regimport/regimport/signatures"
 	"go.podman.io/image/v5/docker/reference"
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
@@ -29,6 +30,9 @@ type Options struct {
 	Concurrency int
 	// Now is the clock (list images' Created); nil uses time.Now.
 	Now func() time.Time
+	// Signatures configure signature lookup and verification; the zero
+	// value looks up none.
+	Signatures SignatureOptions
 	// InterruptGrace is how long targets already in flight may take to
 	// finish after the run's context ends (default 10s); then they are cut.
 	InterruptGrace time.Duration
@@ -42,6 +46,7 @@ type Importer struct {
 	conc  int
 	now   func() time.Time
 	grace time.Duration
+	sigs  SignatureOptions
 }
 
 // New checks options and builds an Importer.
@@ -49,7 +54,7 @@ func New(opts Options) (*Importer, error) {
 	if opts.Catalog == nil || opts.Registry == nil {
 		return nil, errors.New("importer: Catalog and Registry are required")
 	}
-	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace}
+	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace, sigs: opts.Signatures}
 	if imp.grace <= 0 {
 		imp.grace = 10 * time.Second
 	}
@@ -94,6 +99,7 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 		return Summary{}, err
 	}
 	r := &run{imp: imp, w: w, repos: map[string]*registry.Repository{}}
+	r.summary.Verdicts = map[signatures.Verdict]int{}
 	r.summary.RunID = runID
 
 	targets, failures := imp.expand(ctx, req)
@@ -284,7 +290,7 @@ func (r *run) fetchTarget(ctx context.Context, t target, res *Result) ([]*pendin
 		}
 		res.Children = len(children)
 		pending = append(pending, children...)
-		p, err := r.listImage(ctx, t, m)
+		p, err := r.listImage(ctx, repo, t, m)
 		if err != nil {
 			return nil, "", err
 		}
@@ -331,12 +337,16 @@ func (r *run) singleImage(ctx context.Context, repo *registry.Repository, t targ
 	if err != nil {
 		return nil, err
 	}
+	v, err := r.verify(ctx, repo, t, m)
+	if err != nil {
+		return nil, err
+	}
 	return &pendingImage{name: m.Digest.String(), rec: &catalog.ImageRecord{
-		Image: n.Image, ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant,
+		Image: n.Image, ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant, Verification: v,
 	}}, nil
 }
 
-func (r *run) listImage(ctx context.Context, t target, m *registry.Manifest) (*pendingImage, error) {
+func (r *run) listImage(ctx context.Context, repo *registry.Repository, t target, m *registry.Manifest) (*pendingImage, error) {
 	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
 		return &pendingImage{name: m.Digest.String()}, err
 	}
@@ -344,7 +354,11 @@ func (r *run) listImage(ctx context.Context, t target, m *registry.Manifest) (*p
 	if err != nil {
 		return nil, err
 	}
-	return &pendingImage{name: m.Digest.String(), rec: &catalog.ImageRecord{Image: n.Image}}, nil
+	v, err := r.verify(ctx, repo, t, m)
+	if err != nil {
+		return nil, err
+	}
+	return &pendingImage{name: m.Digest.String(), rec: &catalog.ImageRecord{Image: n.Image, Verification: v}}, nil
 }
 
 // fetchChildren imports every entry of a list by digest (PreserveOriginal).

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/regimport/regimport/registry"
+	"github.com/regimport/regimport/signatures"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -50,6 +51,8 @@ type Summary struct {
 	TagsCreated, TagsMoved int
 	// Interrupted is set when the context ended before every target ran.
 	Interrupted bool
+	// Verdicts counts new images by the signature policy's verdict.
+	Verdicts map[signatures.Verdict]int
 }
 
 // Counts of targets by outcome.

@@ -43,6 +43,7 @@ func commands() []command {
 	return []command{
 		{"import", "import images, repositories or whole registries into the catalog", runImport},
 		{"get", "print catalog objects in the OpenShift schema (get images [NAME...])", runGet},
+		{"verify", "re-verify stored signatures offline against a policy", runVerify},
 		{"runs", "list import runs recorded in the catalog", runRuns},
 		{"version", "print the version", func(context.Context, []string, Streams) int { return ExitOK }},
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
 	"github.com/regimport/regimport/registry"
+	"github.com/regimport/regimport/signatures"
 	"go.podman.io/image/v5/types"
 )
 
@@ -27,6 +28,7 @@ type importFlags struct {
 	verbose        bool
 	cpuProfile     string
 	memProfile     string
+	sigs           signatureFlags
 	log            logFlags
 }
 
@@ -45,6 +47,7 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	fs.BoolVar(&f.verbose, "v", false, "print one line per reference")
 	fs.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the run to this file")
 	fs.StringVar(&f.memProfile, "mem-profile", "", "write a Go heap profile at the end of the run to this file")
+	f.sigs.register(fs)
 	f.log.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(s.Err, "Usage: regimport import [flags] REF...\n\nREF is host/repo:tag, host/repo@sha256:..., a repository with --all-tags,\nor a registry host (host/namespace) with --catalog.\n\nFlags:")
@@ -77,6 +80,18 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	if err != nil {
 		return fail(s, ExitUsage, "import: %v", err)
 	}
+	sys := &types.SystemContext{
+		AuthFilePath:             f.authFile,
+		SystemRegistriesConfPath: f.registriesConf,
+		DockerCertPath:           f.certDir,
+	}
+	if !f.tlsVerify {
+		sys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
+	}
+	sigOpts, err := f.sigs.options(log, sys)
+	if err != nil {
+		return fail(s, ExitUsage, "import: %v", err)
+	}
 
 	lock, err := catalog.LockRuns(f.db, "regimport import "+quoteArgs(args))
 	if errors.Is(err, catalog.ErrLocked) {
@@ -92,16 +107,8 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	}
 	defer cat.Close()
 
-	sys := &types.SystemContext{
-		AuthFilePath:             f.authFile,
-		SystemRegistriesConfPath: f.registriesConf,
-		DockerCertPath:           f.certDir,
-	}
-	if !f.tlsVerify {
-		sys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
-	}
 	reg := registry.New(registry.Options{Sys: sys, Logger: log, PerHostConcurrency: f.perHost})
-	imp, err := importer.New(importer.Options{Catalog: cat, Registry: reg, Logger: log, Concurrency: f.concurrency})
+	imp, err := importer.New(importer.Options{Catalog: cat, Registry: reg, Logger: log, Concurrency: f.concurrency, Signatures: sigOpts})
 	if err != nil {
 		return fail(s, ExitFatal, "import: %v", err)
 	}
@@ -123,6 +130,8 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 		return ExitInterrupted
 	case len(sum.Failures) > 0:
 		return ExitPartial
+	case sum.Verdicts[signatures.VerdictRejected] > 0:
+		return ExitRejected
 	}
 	return ExitOK
 }
@@ -151,6 +160,10 @@ func printSummary(w io.Writer, sum importer.Summary, took time.Duration, verbose
 	state := ""
 	if sum.Interrupted {
 		state = " (interrupted)"
+	}
+	if len(sum.Verdicts) > 0 {
+		fmt.Fprintf(w, "signatures: %d accepted, %d rejected, %d without a policy\n",
+			sum.Verdicts[signatures.VerdictAccepted], sum.Verdicts[signatures.VerdictRejected], sum.Verdicts[signatures.VerdictNoPolicy])
 	}
 	fmt.Fprintf(w, "run %d%s: %d imported, %d unchanged, %d failed in %s; images: %d new, %d already stored; tags: %d new, %d moved\n",
 		sum.RunID, state, imported, unchanged, failed, took.Round(time.Millisecond),

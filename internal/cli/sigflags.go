@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/signatures"
+	"go.podman.io/image/v5/types"
+)
+
+// Defaults of the containers tools, used when present.
+const (
+	defaultPolicy      = "/etc/containers/policy.json"
+	defaultRegistriesD = "/etc/containers/registries.d"
+)
+
+type signatureFlags struct {
+	policy      string
+	registriesD string
+	noSigs      bool
+}
+
+func (f *signatureFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.policy, "policy", "", "containers-policy.json to verify signatures against (default "+defaultPolicy+" when present)")
+	fs.StringVar(&f.registriesD, "registries.d", "", "registries.d directory: lookaside stores and sigstore attachments (default "+defaultRegistriesD+" when present)")
+	fs.BoolVar(&f.noSigs, "no-signatures", false, "do not look up or verify signatures")
+}
+
+// options builds the importer's signature options. Explicit paths must
+// exist; defaults are used only when present. With neither a policy nor a
+// registries.d, signatures are not looked up (nothing could judge them).
+func (f *signatureFlags) options(log *slog.Logger, sys *types.SystemContext) (importer.SignatureOptions, error) {
+	if f.noSigs {
+		return importer.SignatureOptions{}, nil
+	}
+	policy, err := pathOrDefault("--policy", f.policy, defaultPolicy)
+	if err != nil {
+		return importer.SignatureOptions{}, err
+	}
+	dir, err := pathOrDefault("--registries.d", f.registriesD, defaultRegistriesD)
+	if err != nil {
+		return importer.SignatureOptions{}, err
+	}
+	if policy == "" && dir == "" {
+		return importer.SignatureOptions{}, nil
+	}
+	v, err := signatures.NewVerifier(signatures.Options{PolicyPath: policy, Logger: log})
+	if err != nil {
+		return importer.SignatureOptions{}, err
+	}
+	opts := importer.SignatureOptions{Verifier: v}
+	if dir != "" {
+		sys.RegistriesDirPath = dir
+		if opts.Registries, err = signatures.LoadRegistries(sys); err != nil {
+			return importer.SignatureOptions{}, err
+		}
+	}
+	return opts, nil
+}
+
+func pathOrDefault(flagName, given, def string) (string, error) {
+	if given != "" {
+		if _, err := os.Stat(given); err != nil {
+			return "", fmt.Errorf("%s %s: %w", flagName, given, err)
+		}
+		return given, nil
+	}
+	if fileExists(def) {
+		return def, nil
+	}
+	return "", nil
+}

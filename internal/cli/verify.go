@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/signatures"
+)
+
+// runVerify re-verifies stored images and signatures offline.
+func runVerify(ctx context.Context, args []string, s Streams) int {
+	fs := newFlagSet("verify", s)
+	db := fs.String("db", "catalog.db", "catalog file")
+	policy := fs.String("policy", "", "containers-policy.json to verify against (required)")
+	quiet := fs.Bool("q", false, "print only the summary")
+	var lf logFlags
+	lf.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintln(s.Err, "Usage: regimport verify --policy FILE [--db FILE] [NAME...]\n\nRe-verifies the signatures stored in the catalog, with no network at all.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	names, err := parseInterspersed(fs, args)
+	if err != nil {
+		if isHelp(err) {
+			return ExitOK
+		}
+		return ExitUsage
+	}
+	if *policy == "" {
+		fs.Usage()
+		return fail(s, ExitUsage, "verify: --policy is required")
+	}
+	log, err := lf.logger(s.Err)
+	if err != nil {
+		return fail(s, ExitUsage, "verify: %v", err)
+	}
+	v, err := signatures.NewVerifier(signatures.Options{PolicyPath: *policy, Logger: log})
+	if err != nil {
+		return fail(s, ExitUsage, "verify: %v", err)
+	}
+	cat, err := catalog.Open(ctx, *db, catalog.Options{Logger: log})
+	if err != nil {
+		return fail(s, ExitFatal, "verify: %v", err)
+	}
+	defer cat.Close()
+	counts := map[signatures.Verdict]int{}
+	changed, failed := 0, 0
+	err = importer.Reverify(ctx, cat, v, names, func(r importer.ReverifyResult) {
+		if r.Err != nil {
+			failed++
+			fmt.Fprintf(s.Out, "error     %s: %v\n", r.Image, r.Err)
+			return
+		}
+		counts[r.Verdict]++
+		if r.Changed {
+			changed++
+		}
+		if !*quiet {
+			mark := ""
+			if r.Changed {
+				mark = " (changed)"
+			}
+			reason := ""
+			if r.Verdict == signatures.VerdictRejected {
+				reason = ": " + r.Reason
+			}
+			fmt.Fprintf(s.Out, "%-9s %s%s%s\n", r.Verdict, r.Image, mark, reason)
+		}
+	})
+	fmt.Fprintf(s.Out, "verified %d images: %d accepted, %d rejected, %d changed, %d errors\n",
+		counts[signatures.VerdictAccepted]+counts[signatures.VerdictRejected]+counts[signatures.VerdictNoPolicy],
+		counts[signatures.VerdictAccepted], counts[signatures.VerdictRejected], changed, failed)
+	switch {
+	case err != nil:
+		return fail(s, ExitFatal, "verify: %v", err)
+	case failed > 0:
+		return ExitPartial
+	case counts[signatures.VerdictRejected] > 0:
+		return ExitRejected
+	}
+	return ExitOK
+}
