@@ -1,0 +1,90 @@
+// Command regimport-bench is `make bench`: it measures regimport against a
+// baseline run on the same machine in the same run, and prints ratios.
+//
+// Import: a distribution registry in this process is seeded with mixed tags
+// (schema2, OCI, indexes); a bare keep-alive HTTP client doing only the
+// unavoidable GETs sets the ceiling; then the real binary imports the whole
+// registry (`regimport import --catalog`) and is compared to it in images/s
+// and requests per image. Peak memory comes from the child's rusage at N and
+// 10×N tags. A second import of the unchanged registry is the re-run figure.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	bin         string
+	tags        int
+	scale       int
+	repos       int
+	rounds      int
+	concurrency int
+	out         string
+	work        string
+	skipScale   bool
+	profile     string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var c config
+	fs := flag.NewFlagSet("regimport-bench", flag.ExitOnError)
+	fs.StringVar(&c.bin, "regimport", "bin/regimport", "regimport binary")
+	fs.IntVar(&c.tags, "tags", 1000, "tags in the import benchmark (at least 500)")
+	fs.IntVar(&c.scale, "scale", 10, "memory check: also import scale×tags and compare peak memory")
+	fs.IntVar(&c.repos, "repos", 20, "repositories the tags are spread over")
+	fs.IntVar(&c.rounds, "rounds", 3, "measurements per figure; the median is reported")
+	fs.IntVar(&c.concurrency, "concurrency", 16, "concurrency of both the importer and the baseline client")
+	fs.StringVar(&c.out, "out", ".bench/latest.md", "Markdown report (also printed)")
+	fs.BoolVar(&c.skipScale, "skip-scale", false, "skip the 10× memory run")
+	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the 10× import into this directory")
+	fs.Parse(os.Args[1:])
+	if err := run(ctx, c, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, c config, out io.Writer) error {
+	var err error
+	if c.work, err = os.MkdirTemp("", "regimport-bench-"); err != nil {
+		return err
+	}
+	defer os.RemoveAll(c.work)
+	var report strings.Builder
+	host, _ := os.Hostname()
+	fmt.Fprintf(&report, "# regimport benchmark\n\n%s, %s, %d CPUs. Reproduce with `make bench`.\n\n", time.Now().UTC().Format(time.RFC3339), host, numCPU())
+
+	imp, err := importBench(ctx, c, out)
+	if err != nil {
+		return err
+	}
+	report.WriteString(imp)
+	if ep := endpointBench(ctx, out); ep != "" {
+		report.WriteString(ep)
+	}
+	fmt.Fprintln(out)
+	fmt.Fprint(out, report.String())
+	if err := os.MkdirAll(filepath.Dir(c.out), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(c.out, []byte(report.String()), 0o644)
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
