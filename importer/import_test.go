@@ -38,12 +38,16 @@ func newEnv(t *testing.T, opts ...testregistry.Option) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cat.Close() })
-	client := registry.New(registry.Options{Sys: &types.SystemContext{DockerInsecureSkipTLSVerify: types.OptionalBoolTrue}})
+	client := newClient()
 	imp, err := importer.New(importer.Options{Catalog: cat, Registry: client, Concurrency: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &env{reg: reg, cat: cat, imp: imp}
+}
+
+func newClient() *registry.Client {
+	return registry.New(registry.Options{Sys: &types.SystemContext{DockerInsecureSkipTLSVerify: types.OptionalBoolTrue}})
 }
 
 func (e *env) push(t *testing.T, spec testregistry.ImageSpec) testregistry.Pushed {
