@@ -47,7 +47,7 @@ func (f *signatureFlags) options(log *slog.Logger, sys *types.SystemContext) (im
 	if policy == "" && dir == "" {
 		return importer.SignatureOptions{}, nil
 	}
-	v, err := signatures.NewVerifier(signatures.Options{PolicyPath: policy, Logger: log})
+	v, err := signatures.NewVerifier(signatures.Options{PolicyPath: policy, Logger: log, TempDir: fastTempDir()})
 	if err != nil {
 		return importer.SignatureOptions{}, err
 	}
@@ -72,4 +72,18 @@ func pathOrDefault(flagName, given, def string) (string, error) {
 		return def, nil
 	}
 	return "", nil
+}
+
+// fastTempDir is a tmpfs when the machine has one: sigstore verification
+// hands each image to containers/image through a short-lived directory,
+// which costs milliseconds on a disk and well under one in memory.
+func fastTempDir() string {
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		if f, err := os.CreateTemp("/dev/shm", "regimport-probe-"); err == nil {
+			f.Close()
+			os.Remove(f.Name())
+			return "/dev/shm"
+		}
+	}
+	return ""
 }

@@ -36,7 +36,7 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 	if err != nil {
 		return fail(s, ExitUsage, "verify: %v", err)
 	}
-	v, err := signatures.NewVerifier(signatures.Options{PolicyPath: *policy, Logger: log})
+	v, err := signatures.NewVerifier(signatures.Options{PolicyPath: *policy, Logger: log, TempDir: fastTempDir()})
 	if err != nil {
 		return fail(s, ExitUsage, "verify: %v", err)
 	}

@@ -1,0 +1,85 @@
+// Package signatures verifies container image signatures offline and turns each
+// one into an OpenShift ImageSignature record (github.com/openshift/api/image/v1).
+//
+// # What it does
+//
+// The importer fetches signature blobs and hands them, with the manifest they claim
+// to sign, to [Verifier.Verify]. The fetch helpers need no registry auth of their own:
+//
+//   - [LoadRegistries] reads a registries.d directory once; [Registries.LookasideBase]
+//     gives a repository's lookaside URL and whether sigstore attachments are enabled
+//     for it, and [FetchLookaside] reads signature-1, signature-2, ... from it (HTTP or
+//     file://) until the first one missing.
+//   - [ParseExtensionResponse] reads the registry signature extension API's answer.
+//   - [ParseSigstoreAttachment] reads the manifest at [SigstoreAttachmentTag];
+//     [SigstoreLayer.WithPayload] turns a layer and its fetched payload blob into a
+//     Signature.
+//   - [Verifier.RequiresSignatures] and [Verifier.RequiresSigstoreAttachments] tell
+//     whether the policy in scope for a repository needs them at all.
+// Verification needs no network:
+// it evaluates containers-policy.json with go.podman.io/image/v5/signature for the
+// image as a whole (the [Verdict]), and checks each blob on its own against the keys
+// of the policy requirements that apply to the image's repository, so that every
+// signature gets its own Trusted and ForImage conditions, and, only when it verified,
+// its claims (identity, digest, creator, timestamp), signing time and signer.
+//
+// Rejection is a result, not an error: a signature by an unknown key, for another
+// digest, for an identity the policy does not accept, or that does not even parse is
+// recorded with Trusted=False and a machine-readable reason (Reason* constants).
+// Verify returns an error only when the call itself cannot proceed (a cancelled
+// context, a manifest that does not match its digest, a temporary directory that
+// cannot be written).
+//
+// # Conditions
+//
+// Every ImageSignature carries the conditions Trusted and ForImage, both stamped with
+// Options.Now:
+//
+//   - Trusted=True, reason Verified: a key of a requirement in scope verified the blob,
+//     the signed digest is this manifest's and the policy's signedIdentity rule accepts
+//     the signed docker-reference. ForImage=True. ImageIdentity, SignedClaims, Created,
+//     IssuedTo (and IssuedBy for certificates) are filled.
+//   - Trusted=False: the policy was consulted and does not vouch for the blob. ForImage
+//     is False when the blob verified but names another digest (DigestMismatch) or an
+//     identity the policy does not accept (IdentityNotAccepted); otherwise Unknown.
+//   - Trusted=Unknown: nothing was evaluated — no policy configured (NoPolicy) or the
+//     signature lies beyond the [MaxSignatures] cap (TooManySignatures).
+//
+// As OpenShift's validation requires, ImageIdentity, SignedClaims, IssuedBy and
+// IssuedTo stay empty unless Trusted is True. SignedClaims keys are the Claim*
+// constants. IssuedTo.PublicKeyID is the OpenPGP primary-key fingerprint (upper-case
+// hex, as gpg prints it) for simple signing, and the SHA-256 of the PKIX DER public
+// key (lower-case hex) for sigstore.
+//
+// # Signature formats
+//
+// "atomic" (simple signing): a non-detached OpenPGP message over the JSON payload,
+// verified with signedBy requirements of keyType GPGKeys. "sigstore" (cosign):
+// the payload JSON plus the base64 signature annotation, verified with sigstoreSigned
+// requirements: public keys (keyPath, keyPaths, keyData, keyDatas, optionally with a
+// Rekor public key), Fulcio (caPath/caData, oidcIssuer, subjectEmail with a Rekor
+// public key) or PKI (caRootsPath, ...). The certificate and Rekor checks are made by
+// containers/image; this package reads the signer's names from the certificate once
+// that evaluation accepted it.
+//
+// The stored Content of a sigstore ImageSignature is the JSON object
+// {"mimeType","payload","annotations"} (the form containers/image persists
+// sigstore signatures in), so that a stored record can be verified again; atomic
+// records store the OpenPGP blob as found.
+//
+// # Limits
+//
+// Reads are capped as containers/image caps them: [MaxSignatureSize] per blob and
+// [MaxSignatures] per image. The policy and every key file it names are read once by
+// [NewVerifier]; containers/image itself re-reads key files on each evaluation, so
+// replacing them while a Verifier is in use gives inconsistent results. Only the
+// "docker" transport scopes and the default of the policy are consulted.
+//
+// Sigstore signatures reach containers/image through a short-lived directory in the
+// dir: transport format (its public ImageSource interface carries simple signatures
+// only); see [Options].TempDir. Simple signatures stay in memory.
+//
+// A Verifier and a [Registries] are safe for concurrent use. The package logs through
+// the *slog.Logger it is given (none: discarded); containers/image logs through the
+// global logrus logger at debug level.
+package signatures
