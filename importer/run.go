@@ -33,6 +33,10 @@ type Options struct {
 	// Signatures configure signature lookup and verification; the zero
 	// value looks up none.
 	Signatures SignatureOptions
+	// Progress, when set, is told the number of targets once they are known
+	// and each result as it settles (from several goroutines: it must be
+	// safe for concurrent use and quick).
+	Progress Progress
 	// InterruptGrace is how long targets already in flight may take to
 	// finish after the run's context ends (default 10s); then they are cut.
 	InterruptGrace time.Duration
@@ -47,6 +51,7 @@ type Importer struct {
 	now   func() time.Time
 	grace time.Duration
 	sigs  SignatureOptions
+	prog  Progress
 }
 
 // New checks options and builds an Importer.
@@ -54,7 +59,7 @@ func New(opts Options) (*Importer, error) {
 	if opts.Catalog == nil || opts.Registry == nil {
 		return nil, errors.New("importer: Catalog and Registry are required")
 	}
-	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace, sigs: opts.Signatures}
+	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace, sigs: opts.Signatures, prog: opts.Progress}
 	if imp.grace <= 0 {
 		imp.grace = 10 * time.Second
 	}
@@ -68,6 +73,13 @@ func New(opts Options) (*Importer, error) {
 		imp.now = time.Now
 	}
 	return imp, nil
+}
+
+// Progress follows a run: Start with the number of targets, then Done for
+// each as it settles.
+type Progress interface {
+	Start(total int)
+	Done(Result)
 }
 
 // run is the state of one Run call.
@@ -103,8 +115,14 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 	r.summary.RunID = runID
 
 	targets, failures := imp.expand(ctx, req)
+	if imp.prog != nil {
+		imp.prog.Start(len(targets) + len(failures))
+	}
 	for _, f := range failures {
 		r.fail(f)
+		if imp.prog != nil {
+			imp.prog.Done(Result{Reference: f.Reference, Outcome: Failed, Err: errors.New(f.Reason)})
+		}
 	}
 	// Targets in flight when ctx ends get a grace period to finish, so an
 	// interrupt keeps what was nearly done; new targets stop at once.
@@ -262,6 +280,9 @@ func (r *run) settle(res *Result, err error) {
 	r.mu.Lock()
 	r.summary.Results = append(r.summary.Results, *res)
 	r.mu.Unlock()
+	if r.imp.prog != nil {
+		r.imp.prog.Done(*res)
+	}
 }
 
 func (r *run) fetchTarget(ctx context.Context, t target, res *Result) ([]*pendingImage, digest.Digest, error) {
