@@ -35,6 +35,11 @@ type Options struct {
 	MaxRetryAfter time.Duration
 	// UserAgent is sent with every request.
 	UserAgent string
+	// Hosts tune single registry hosts (concurrency, request rate, HTTP/1.1).
+	Hosts map[string]HostOptions
+	// ThrottleCoolDown is how long a permit parked after a 429 stays parked
+	// (default 5s, times its rank).
+	ThrottleCoolDown time.Duration
 }
 
 // Client talks to registries. Create one per run and share it.
@@ -52,7 +57,8 @@ type Client struct {
 type host struct {
 	name     string
 	insecure bool // plain HTTP fallback and unverified TLS allowed
-	sem      chan struct{}
+	flow     *flow
+	client   *http.Client // nil: the Client's shared ones
 
 	ready     chan struct{} // closed when the ping finished
 	scheme    string
@@ -81,6 +87,9 @@ func New(opts Options) *Client {
 	}
 	if opts.MaxRetryAfter <= 0 {
 		opts.MaxRetryAfter = 60 * time.Second
+	}
+	if opts.ThrottleCoolDown <= 0 {
+		opts.ThrottleCoolDown = 5 * time.Second
 	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "regimport"
@@ -129,6 +138,8 @@ func newHTTPClient(perHost int, skipVerify bool) *http.Client {
 type HostStats struct {
 	Host                string
 	Requests, Throttled int64
+	// Concurrency is the host's effective concurrency now (lower after 429s).
+	Concurrency int
 }
 
 // Stats returns request totals per host.
@@ -137,7 +148,7 @@ func (c *Client) Stats() []HostStats {
 	defer c.mu.Unlock()
 	out := make([]HostStats, 0, len(c.hosts))
 	for _, h := range c.hosts {
-		out = append(out, HostStats{Host: h.name, Requests: h.requests.Load(), Throttled: h.throttled.Load()})
+		out = append(out, HostStats{Host: h.name, Requests: h.requests.Load(), Throttled: h.throttled.Load(), Concurrency: h.flow.effective()})
 	}
 	return out
 }
@@ -147,12 +158,23 @@ func (c *Client) hostFor(ctx context.Context, name string, insecure bool) (*host
 	c.mu.Lock()
 	h, ok := c.hosts[name]
 	if !ok {
+		ho := c.opts.Hosts[name]
+		conc := ho.Concurrency
+		if conc <= 0 {
+			conc = c.opts.PerHostConcurrency
+		}
 		h = &host{
 			name:     name,
 			insecure: insecure || c.opts.Sys.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue,
-			sem:      make(chan struct{}, c.opts.PerHostConcurrency),
+			flow:     newFlow(conc, ho.RequestsPerSecond),
 			ready:    make(chan struct{}),
 			tokens:   map[string]*token{},
+		}
+		if ho.HTTP1 {
+			h.client = newHTTPClient(conc, h.insecure)
+			t := h.client.Transport.(*http.Transport)
+			t.ForceAttemptHTTP2 = false
+			t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // HTTP/1.1 only
 		}
 		c.hosts[name] = h
 		go func() {
@@ -183,6 +205,9 @@ func (c *Client) hostFor(ctx context.Context, name string, insecure bool) (*host
 }
 
 func (c *Client) httpClient(h *host) *http.Client {
+	if h.client != nil {
+		return h.client
+	}
 	if h.insecure {
 		return c.insecure
 	}

@@ -69,12 +69,10 @@ func (c *Client) do(ctx context.Context, h *host, r request) (*response, error) 
 }
 
 func (c *Client) attempt(ctx context.Context, h *host, r request) (*response, time.Duration, error) {
-	select {
-	case h.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, 0, ctx.Err()
+	if err := h.flow.acquire(ctx); err != nil {
+		return nil, 0, err
 	}
-	defer func() { <-h.sem }()
+	defer h.flow.release()
 
 	actx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
@@ -97,6 +95,18 @@ func (c *Client) attempt(ctx context.Context, h *host, r request) (*response, ti
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusTooManyRequests {
 		h.throttled.Add(1)
+		h.flow.throttled(c.opts.ThrottleCoolDown)
+		if d := retryAfter(resp.Header.Get("Retry-After")); d > 0 && d <= c.opts.MaxRetryAfter {
+			h.flow.pause(d) // every worker waits, not just this one
+		}
+	}
+	if remaining, reset, ok := rateLimitRemaining(resp.Header); ok {
+		if remaining <= 0 && reset > 0 && reset <= c.opts.MaxRetryAfter {
+			h.flow.pause(reset)
+		}
+		if remaining < 10 {
+			c.log.Warn("registry rate limit nearly used up", "host", h.name, "remaining", remaining, "reset", reset)
+		}
 	}
 	if resp.ContentLength > r.maxBody {
 		return nil, 0, fmt.Errorf("%s %s: %w: Content-Length %d, cap %d", r.method, redactURL(r.url), ErrTooLarge, resp.ContentLength, r.maxBody)
