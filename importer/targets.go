@@ -19,6 +19,10 @@ type Request struct {
 	// Catalog treats each reference as a registry (or namespace) and imports
 	// every tag of every repository /v2/_catalog lists.
 	Catalog bool
+	// Repositories are imported with every tag, whatever AllTags says.
+	Repositories []string
+	// Registries (host or host/namespace) are imported whole, whatever Catalog says.
+	Registries []string
 	// Command is recorded with the run (never include credentials).
 	Command string
 }
@@ -105,8 +109,23 @@ func (imp *Importer) expand(ctx context.Context, req Request) ([]target, []Failu
 	var failures []Failure
 	var repos []reference.Named
 	var repoInputs []string
+	type input struct {
+		ref              string
+		allTags, catalog bool
+	}
+	var inputs []input
 	for _, in := range req.References {
-		if req.Catalog {
+		inputs = append(inputs, input{in, req.AllTags, req.Catalog})
+	}
+	for _, in := range req.Repositories {
+		inputs = append(inputs, input{in, true, false})
+	}
+	for _, in := range req.Registries {
+		inputs = append(inputs, input{in, false, true})
+	}
+	for _, each := range inputs {
+		in := each.ref
+		if each.catalog {
 			host, ns, err := parseRegistry(in)
 			if err != nil {
 				failures = append(failures, Failure{Reference: in, Reason: err.Error(), Code: reasonOf(err)})
@@ -127,7 +146,7 @@ func (imp *Importer) expand(ctx context.Context, req Request) ([]target, []Failu
 			}
 			continue
 		}
-		ts, repo, err := targetsOf(in, req.AllTags)
+		ts, repo, err := targetsOf(in, each.allTags)
 		if err != nil {
 			failures = append(failures, Failure{Reference: in, Reason: err.Error(), Code: reasonOf(err)})
 			continue

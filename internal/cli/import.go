@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"sort"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/jobconfig"
 	"github.com/regimport/regimport/registry"
 	"github.com/regimport/regimport/signatures"
 	"go.podman.io/image/v5/types"
@@ -25,11 +27,15 @@ type importFlags struct {
 	authFile       string
 	registriesConf string
 	certDir        string
+	config         string
+	metricsFile    string
+	progress       string
 	verbose        bool
 	cpuProfile     string
 	memProfile     string
 	sigs           signatureFlags
 	log            logFlags
+	hosts          map[string]registry.HostOptions
 }
 
 func runImport(ctx context.Context, args []string, s Streams) int {
@@ -39,18 +45,21 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	fs.BoolVar(&f.allTags, "all-tags", false, "import every tag of each repository REF")
 	fs.BoolVar(&f.catalog, "catalog", false, "treat each REF as a registry host (or host/namespace) and import every repository /v2/_catalog lists")
 	fs.IntVar(&f.concurrency, "concurrency", 16, "references fetched at once")
-	fs.IntVar(&f.perHost, "per-registry", 8, "requests in flight to one registry host")
+	fs.IntVar(&f.perHost, "per-registry", 0, "requests in flight to one registry host (default: --concurrency)")
 	fs.BoolVar(&f.tlsVerify, "tls-verify", true, "verify TLS certificates; false also allows plain HTTP")
 	fs.StringVar(&f.authFile, "authfile", "", "auth file (auth.json or Docker config.json; default: containers' and Docker's usual places)")
 	fs.StringVar(&f.registriesConf, "registries-conf", "", "registries.conf for mirrors, blocked and insecure registries (default: /etc/containers/registries.conf when present)")
 	fs.StringVar(&f.certDir, "cert-dir", "", "directory of client certificates and CAs (*.crt, *.cert, *.key) for every registry")
+	fs.StringVar(&f.config, "config", "", "configuration file for scheduled runs (see configs/example.yaml); flags given too override it")
+	fs.StringVar(&f.metricsFile, "metrics-file", "", "write Prometheus text metrics of the run to this file (node_exporter textfile collector)")
+	fs.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when a terminal), always or never")
 	fs.BoolVar(&f.verbose, "v", false, "print one line per reference")
 	fs.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the run to this file")
 	fs.StringVar(&f.memProfile, "mem-profile", "", "write a Go heap profile at the end of the run to this file")
 	f.sigs.register(fs)
 	f.log.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(s.Err, "Usage: regimport import [flags] REF...\n\nREF is host/repo:tag, host/repo@sha256:..., a repository with --all-tags,\nor a registry host (host/namespace) with --catalog.\n\nFlags:")
+		fmt.Fprintln(s.Err, "Usage: regimport import [flags] REF...\n       regimport import --config FILE [flags]\n\nREF is host/repo:tag, host/repo@sha256:..., a repository with --all-tags,\nor a registry host (host/namespace) with --catalog.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	refs, err := parseInterspersed(fs, args)
@@ -60,15 +69,27 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 		}
 		return ExitUsage
 	}
-	if len(refs) == 0 {
+	req := importer.Request{References: refs, AllTags: f.allTags, Catalog: f.catalog, Command: "import " + quoteArgs(args)}
+	if f.config != "" {
+		if err := f.applyConfig(fs, &req); err != nil {
+			return fail(s, ExitUsage, "import: %v", err)
+		}
+	}
+	if len(req.References)+len(req.Repositories)+len(req.Registries) == 0 {
 		fs.Usage()
-		return fail(s, ExitUsage, "import: no REF given")
+		return fail(s, ExitUsage, "import: no REF given (and no --config)")
+	}
+	if f.perHost == 0 {
+		f.perHost = f.concurrency
 	}
 	if f.concurrency < 1 || f.perHost < 1 {
 		return fail(s, ExitUsage, "import: --concurrency and --per-registry must be at least 1")
 	}
 	if f.allTags && f.catalog {
 		return fail(s, ExitUsage, "import: --all-tags and --catalog exclude each other (--catalog imports every tag already)")
+	}
+	if f.progress != "auto" && f.progress != "always" && f.progress != "never" {
+		return fail(s, ExitUsage, "import: --progress %q: want auto, always or never", f.progress)
 	}
 	if f.registriesConf != "" && !fileExists(f.registriesConf) {
 		return fail(s, ExitUsage, "import: --registries-conf %s: no such file", f.registriesConf)
@@ -107,8 +128,13 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	}
 	defer cat.Close()
 
-	reg := registry.New(registry.Options{Sys: sys, Logger: log, PerHostConcurrency: f.perHost})
-	imp, err := importer.New(importer.Options{Catalog: cat, Registry: reg, Logger: log, Concurrency: f.concurrency, Signatures: sigOpts})
+	reg := registry.New(registry.Options{Sys: sys, Logger: log, PerHostConcurrency: f.perHost, Hosts: f.hosts})
+	bar := newProgressBar(s.Err, f.progress)
+	opts := importer.Options{Catalog: cat, Registry: reg, Logger: log, Concurrency: f.concurrency, Signatures: sigOpts}
+	if bar != nil {
+		opts.Progress = bar
+	}
+	imp, err := importer.New(opts)
 	if err != nil {
 		return fail(s, ExitFatal, "import: %v", err)
 	}
@@ -118,14 +144,29 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	}
 	defer stopProfiles()
 	start := time.Now()
-	sum, err := imp.Run(ctx, importer.Request{
-		References: refs, AllTags: f.allTags, Catalog: f.catalog,
-		Command: "import " + quoteArgs(args),
-	})
-	printSummary(s.Out, sum, time.Since(start), f.verbose)
+	sum, err := imp.Run(ctx, req)
+	took := time.Since(start)
+	if bar != nil {
+		bar.Stop()
+	}
+	printSummary(s.Out, sum, took, f.verbose)
+	code := importExitCode(sum, err)
+	if f.metricsFile != "" {
+		if merr := writeMetrics(f.metricsFile, sum, took, code, reg.Stats()); merr != nil {
+			log.Error("cannot write metrics", "file", f.metricsFile, "error", merr)
+		}
+	}
+	if err != nil {
+		return fail(s, ExitFatal, "import: %v", err)
+	}
+	return code
+}
+
+// importExitCode ranks outcomes: fatal, interrupted, partial, rejected, ok.
+func importExitCode(sum importer.Summary, err error) int {
 	switch {
 	case err != nil:
-		return fail(s, ExitFatal, "import: %v", err)
+		return ExitFatal
 	case sum.Interrupted:
 		return ExitInterrupted
 	case len(sum.Failures) > 0:
@@ -134,6 +175,44 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 		return ExitRejected
 	}
 	return ExitOK
+}
+
+// applyConfig takes settings from the configuration file where the
+// corresponding flag was not given, and its sources.
+func (f *importFlags) applyConfig(fs *flag.FlagSet, req *importer.Request) error {
+	c, err := jobconfig.Load(f.config)
+	if err != nil {
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	pick := func(name string, dst *string, v string) {
+		if !set[name] && v != "" {
+			*dst = v
+		}
+	}
+	pick("db", &f.db, c.Catalog)
+	pick("authfile", &f.authFile, c.AuthFile)
+	pick("registries-conf", &f.registriesConf, c.RegistriesConf)
+	pick("cert-dir", &f.certDir, c.CertDir)
+	pick("metrics-file", &f.metricsFile, c.MetricsFile)
+	pick("policy", &f.sigs.policy, c.Policy)
+	pick("registries.d", &f.sigs.registriesD, c.RegistriesD)
+	if !set["concurrency"] && c.Concurrency > 0 {
+		f.concurrency = c.Concurrency
+	}
+	if !set["tls-verify"] && c.TLSVerify != nil {
+		f.tlsVerify = *c.TLSVerify
+	}
+	f.hosts = map[string]registry.HostOptions{}
+	for _, r := range c.Registries {
+		f.hosts[r.Host] = registry.HostOptions{Concurrency: r.Concurrency, RequestsPerSecond: r.RequestsPerSecond, HTTP1: r.HTTP == "1.1"}
+	}
+	images, repos, regs := c.Requests()
+	req.References = append(req.References, images...)
+	req.Repositories = append(req.Repositories, repos...)
+	req.Registries = append(req.Registries, regs...)
+	return nil
 }
 
 func printSummary(w io.Writer, sum importer.Summary, took time.Duration, verbose bool) {

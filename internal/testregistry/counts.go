@@ -1,14 +1,29 @@
 package testregistry
 
 import (
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
 )
 
-// RequestCounts counts served requests by kind: "ping", "manifest-get",
-// "manifest-head", "blob-get", "blob-head", "tags-list", "catalog", "upload",
-// "manifest-put", "other".
+// Request kinds counted by Requests.
+const (
+	KindPing         = "ping"          // GET /v2/
+	KindManifestGet  = "manifest-get"  // GET /v2/<name>/manifests/<ref>
+	KindManifestHead = "manifest-head" // HEAD /v2/<name>/manifests/<ref>
+	KindManifestPut  = "manifest-put"  // PUT /v2/<name>/manifests/<ref>
+	KindBlobGet      = "blob-get"      // GET /v2/<name>/blobs/<digest>
+	KindBlobHead     = "blob-head"     // HEAD /v2/<name>/blobs/<digest>
+	KindUpload       = "upload"        // /v2/<name>/blobs/uploads/...
+	KindTagsList     = "tags-list"     // GET /v2/<name>/tags/list
+	KindCatalog      = "catalog"       // GET /v2/_catalog
+	KindOther        = "other"         // anything else (DELETE, referrers, non-/v2/ paths)
+)
+
+// RequestCounts is a snapshot of the requests a Registry served, by kind.
+// The Registry's own seeding requests (Push, SeedMixed) are not in it: the
+// counts measure the client under test.
 type RequestCounts map[string]int64
 
 // Total is the number of requests of every kind.
@@ -20,14 +35,16 @@ func (c RequestCounts) Total() int64 {
 	return n
 }
 
-// Get is the count of one kind.
+// Get is the count of one kind (0 if none).
 func (c RequestCounts) Get(kind string) int64 { return c[kind] }
 
-// Reads is the number of requests an importer can make (uploads excluded).
+// Reads is the number of requests that do not write (uploads and manifest
+// PUTs excluded): what an importer is expected to make.
 func (c RequestCounts) Reads() int64 {
-	return c.Total() - c["upload"] - c["manifest-put"]
+	return c.Total() - c[KindUpload] - c[KindManifestPut]
 }
 
+// counter is the Requests tally, shared by all of a server's goroutines.
 type counter struct {
 	mu     sync.Mutex
 	counts RequestCounts
@@ -35,24 +52,24 @@ type counter struct {
 
 func newCounter() *counter { return &counter{counts: RequestCounts{}} }
 
+// middleware counts a request before anything else sees it, so requests
+// that a caller's middleware answers (faults, auth) count too.
 func (c *counter) middleware(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		kind := classify(r)
-		c.mu.Lock()
-		c.counts[kind]++
-		c.mu.Unlock()
-		next.ServeHTTP(w, r)
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if !IsSeedRequest(req) {
+			kind := classify(req.Method, req.URL.Path)
+			c.mu.Lock()
+			c.counts[kind]++
+			c.mu.Unlock()
+		}
+		next.ServeHTTP(w, req)
 	})
 }
 
 func (c *counter) snapshot() RequestCounts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(RequestCounts, len(c.counts))
-	for k, v := range c.counts {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(c.counts)
 }
 
 func (c *counter) reset() {
@@ -61,33 +78,45 @@ func (c *counter) reset() {
 	c.mu.Unlock()
 }
 
-func classify(r *http.Request) string {
-	p := r.URL.Path
-	switch {
-	case p == "/v2/" || p == "/v2":
-		return "ping"
-	case p == "/v2/_catalog":
-		return "catalog"
-	case strings.HasSuffix(p, "/tags/list"):
-		return "tags-list"
-	case strings.Contains(p, "/blobs/uploads"):
-		return "upload"
-	case strings.Contains(p, "/manifests/"):
-		switch r.Method {
-		case http.MethodGet:
-			return "manifest-get"
-		case http.MethodHead:
-			return "manifest-head"
-		case http.MethodPut:
-			return "manifest-put"
+// classify names a request by its route. It looks at the last path
+// segments, because repository names may themselves contain "manifests" or
+// "blobs" as components.
+func classify(method, path string) string {
+	if path == "/v2/" || path == "/v2" {
+		if method == http.MethodGet || method == http.MethodHead {
+			return KindPing
 		}
-	case strings.Contains(p, "/blobs/"):
-		switch r.Method {
-		case http.MethodGet:
-			return "blob-get"
-		case http.MethodHead:
-			return "blob-head"
-		}
+		return KindOther
 	}
-	return "other"
+	rest, ok := strings.CutPrefix(path, "/v2/")
+	if !ok {
+		return KindOther
+	}
+	if rest == "_catalog" {
+		return KindCatalog
+	}
+	if strings.HasSuffix(rest, "/tags/list") {
+		return KindTagsList
+	}
+	segs := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+	if n := len(segs); n >= 3 && segs[n-2] == "blobs" && segs[n-1] == "uploads" ||
+		n >= 4 && segs[n-3] == "blobs" && segs[n-2] == "uploads" {
+		return KindUpload
+	}
+	if len(segs) < 3 {
+		return KindOther
+	}
+	switch segs[len(segs)-2] + " " + method {
+	case "manifests GET":
+		return KindManifestGet
+	case "manifests HEAD":
+		return KindManifestHead
+	case "manifests PUT":
+		return KindManifestPut
+	case "blobs GET":
+		return KindBlobGet
+	case "blobs HEAD":
+		return KindBlobHead
+	}
+	return KindOther
 }

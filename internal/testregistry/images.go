@@ -4,9 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
-	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"time"
 
@@ -26,16 +25,31 @@ const (
 )
 
 func (f Format) String() string {
-	return [...]string{"schema2", "oci", "docker-list", "oci-index", "schema1"}[f]
+	switch f {
+	case Schema2:
+		return "schema2"
+	case OCI:
+		return "oci"
+	case DockerList:
+		return "docker-list"
+	case OCIIndex:
+		return "oci-index"
+	case Schema1:
+		return "schema1"
+	}
+	return fmt.Sprintf("format(%d)", int(f))
 }
 
-// Media types written.
+// Media types written. The OCI ones are imgspecv1's constants.
 const (
 	MediaTypeSchema2       = "application/vnd.docker.distribution.manifest.v2+json"
 	MediaTypeSchema2Config = "application/vnd.docker.container.image.v1+json"
 	MediaTypeSchema2Layer  = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 	MediaTypeDockerList    = "application/vnd.docker.distribution.manifest.list.v2+json"
 	MediaTypeSchema1Signed = "application/vnd.docker.distribution.manifest.v1+prettyjws"
+	// MediaTypeSchema1Layer is what OpenShift (and docker/distribution's
+	// schema1 package) call a schema1 layer, which carries no media type itself.
+	MediaTypeSchema1Layer = "application/vnd.docker.container.image.rootfs.diff+x-gtar"
 )
 
 // Platform of an image.
@@ -43,12 +57,26 @@ type Platform struct {
 	Architecture, OS, Variant string
 }
 
+func (p Platform) String() string {
+	s := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		s += "/" + p.Variant
+	}
+	return s
+}
+
+// DefaultPlatforms are a list's children when ImageSpec.Platforms is empty.
+func DefaultPlatforms() []Platform {
+	return []Platform{{Architecture: "amd64", OS: "linux"}, {Architecture: "arm64", OS: "linux", Variant: "v8"}}
+}
+
 // ImageSpec describes an image to generate and push.
 type ImageSpec struct {
 	Repository string   // "library/app"
-	Tags       []string // tags for the same manifest
+	Tags       []string // tags for the same manifest (none: pushed by digest only)
 	Format     Format
-	// Platforms of a list's children; default linux/amd64 and linux/arm64/v8.
+	// Platforms of a list's children (default DefaultPlatforms); a single
+	// image is built for Platforms[0] when set, else linux/amd64.
 	Platforms []Platform
 	// Layers per image (default 2).
 	Layers int
@@ -60,8 +88,30 @@ type ImageSpec struct {
 	// SharedBaseLayer makes the first layer the same bytes in every image that sets it.
 	SharedBaseLayer bool
 	// LayerPool, when > 0, draws the layers above the base from a pool of
-	// that many per repository, as real repositories share layers.
+	// that many per repository, as real repositories share layers; SeedMixed
+	// uses it to stay fast and realistic.
 	LayerPool int
+}
+
+func (s ImageSpec) created() time.Time {
+	if !s.Created.IsZero() {
+		return s.Created.UTC()
+	}
+	return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(s.Seed) * time.Second)
+}
+
+func (s ImageSpec) layerCount() int {
+	if s.Layers <= 0 {
+		return 2
+	}
+	return s.Layers
+}
+
+func (s ImageSpec) platform() Platform {
+	if len(s.Platforms) > 0 {
+		return s.Platforms[0]
+	}
+	return Platform{Architecture: "amd64", OS: "linux"}
 }
 
 // LayerInfo is a layer as it stands in a manifest.
@@ -77,219 +127,146 @@ type Pushed struct {
 	Tags         []string
 	Digest       digest.Digest
 	MediaType    string
-	Manifest     []byte
+	Manifest     []byte        // exactly as the registry serves it
 	ConfigDigest digest.Digest // empty for lists and schema1
 	Config       []byte
-	Layers       []LayerInfo // manifest order (schema1: base first, as imported)
-	Children     []Pushed    // lists: one per platform
-	Platform     *Platform
+	// Layers in manifest order, except schema1: base first (the reverse of
+	// its fsLayers), which is the order importers store.
+	Layers   []LayerInfo
+	Children []Pushed // lists: one per platform, in list order
+	Platform *Platform
 }
 
+// layer is one generated layer blob.
 type layer struct {
+	key        string
 	compressed []byte
-	diffID     digest.Digest
+	blobSum    digest.Digest // of the compressed bytes: the blob's name
+	diffID     digest.Digest // of the uncompressed tar, as rootfs.diff_ids wants
 }
 
-// makeLayer builds a small gzip'd tar whose content depends only on key.
+func (l layer) digest() digest.Digest { return l.blobSum }
+
+// layerEpoch is the mtime in every tar and gzip header, so that digests do
+// not depend on the clock.
+const layerEpoch = 1700000000
+
+// makeLayer builds a small gzip'd tar whose bytes depend only on key: a
+// directory and a file of a few hundred pseudo-random bytes, so that gzip
+// cannot shrink it to nothing and sizes differ between layers.
 func makeLayer(key string) layer {
-	rng := rand.New(rand.NewPCG(uint64(len(key)), hash64(key)))
+	h := hash64(key)
+	rng := rand.New(rand.NewPCG(h, h^0x9e3779b97f4a7c15))
 	content := make([]byte, 200+rng.IntN(300))
 	for i := range content {
-		content[i] = byte('a' + rng.IntN(26))
+		content[i] = byte(rng.Uint32())
 	}
+	dir := fmt.Sprintf("opt/l%016x/", h)
+	mtime := time.Unix(layerEpoch, 0)
 	var tarBuf bytes.Buffer
 	tw := tar.NewWriter(&tarBuf)
-	_ = tw.WriteHeader(&tar.Header{Name: "data/" + key, Mode: 0o644, Size: int64(len(content)), ModTime: time.Unix(1700000000, 0)})
+	// Writes to a bytes.Buffer cannot fail and the headers are valid, so the
+	// errors below are impossible; the content is checked by the tests.
+	_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: mtime, Format: tar.FormatPAX})
+	_ = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: dir + "data.bin", Mode: 0o644, Size: int64(len(content)), ModTime: mtime, Format: tar.FormatPAX})
 	_, _ = tw.Write(content)
 	_ = tw.Close()
+	return gzipLayer(key, tarBuf.Bytes())
+}
+
+// gzipLayer compresses a tar with a fixed header time (gzip's default is the clock).
+func gzipLayer(key string, tarBytes []byte) layer {
 	var gz bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed)
-	zw.ModTime = time.Unix(1700000000, 0)
-	_, _ = zw.Write(tarBuf.Bytes())
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestSpeed) // a valid level: no error
+	zw.ModTime = time.Unix(layerEpoch, 0)
+	_, _ = zw.Write(tarBytes)
 	_ = zw.Close()
-	return layer{compressed: gz.Bytes(), diffID: digest.FromBytes(tarBuf.Bytes())}
+	return layer{key: key, compressed: gz.Bytes(), blobSum: digest.FromBytes(gz.Bytes()), diffID: digest.FromBytes(tarBytes)}
 }
 
 func hash64(s string) uint64 {
-	var h uint64 = 14695981039346656037
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return h
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
 }
 
-// layersFor picks the layers of one image.
-func layersFor(spec ImageSpec, salt string) []layer {
-	n := spec.Layers
-	if n <= 0 {
-		n = 2
-	}
-	out := make([]layer, 0, n)
-	for i := 0; i < n; i++ {
-		key := fmt.Sprintf("%s/%d/%s/%d", spec.Repository, spec.Seed, salt, i)
+// layerKeys names the layers of one image; salt tells a list's children apart.
+// Keys shared by many images (base, pool) are built once per Registry.
+func layerKeys(spec ImageSpec, salt string) (keys []string, shared []bool) {
+	n := spec.layerCount()
+	for i := range n {
+		key, isShared := fmt.Sprintf("%s/%d/%s/%d", spec.Repository, spec.Seed, salt, i), false
 		switch {
 		case i == 0 && spec.SharedBaseLayer:
-			key = "shared-base"
+			key, isShared = "shared-base", true
 		case spec.LayerPool > 0:
-			key = fmt.Sprintf("%s/pool/%d", spec.Repository, (int(spec.Seed)+i*7+len(salt))%spec.LayerPool)
+			slot := (uint64(spec.Seed) + uint64(i)*7 + hash64(salt)) % uint64(spec.LayerPool)
+			key, isShared = fmt.Sprintf("%s/pool/%d/%d", spec.Repository, i, slot), true
 		}
-		out = append(out, makeLayer(key))
+		keys = append(keys, key)
+		shared = append(shared, isShared)
+	}
+	return keys, shared
+}
+
+// layersFor builds (or takes from the Registry's cache) the layers of one image.
+func (r *Registry) layersFor(spec ImageSpec, salt string) []layer {
+	keys, shared := layerKeys(spec, salt)
+	out := make([]layer, len(keys))
+	for i, key := range keys {
+		if shared[i] {
+			out[i] = r.layerNamed(key, makeLayer)
+		} else {
+			out[i] = makeLayer(key) // used once: caching it would only grow memory
+		}
 	}
 	return out
 }
 
-// dockerConfig is the image config written for both Docker and OCI images.
-type dockerConfig struct {
-	Architecture    string          `json:"architecture"`
-	OS              string          `json:"os"`
-	Variant         string          `json:"variant,omitempty"`
-	Created         time.Time       `json:"created"`
-	Author          string          `json:"author,omitempty"`
-	DockerVersion   string          `json:"docker_version,omitempty"`
-	Container       string          `json:"container,omitempty"`
-	Config          containerConfig `json:"config"`
-	ContainerConfig *containerCfg2  `json:"container_config,omitempty"`
-	RootFS          struct {
-		Type    string          `json:"type"`
-		DiffIDs []digest.Digest `json:"diff_ids"`
-	} `json:"rootfs"`
-	History []imgspecv1.History `json:"history"`
+// layerNamed builds a layer shared by many images once per Registry.
+func (r *Registry) layerNamed(key string, build func(string) layer) layer {
+	if l, ok := r.layers.Load(key); ok {
+		return l.(layer)
+	}
+	l, _ := r.layers.LoadOrStore(key, build(key))
+	return l.(layer)
 }
 
-type containerConfig struct {
-	User         string              `json:"User,omitempty"`
-	ExposedPorts map[string]struct{} `json:"ExposedPorts,omitempty"`
-	Env          []string            `json:"Env,omitempty"`
-	Entrypoint   []string            `json:"Entrypoint,omitempty"`
-	Cmd          []string            `json:"Cmd,omitempty"`
-	Volumes      map[string]struct{} `json:"Volumes,omitempty"`
-	WorkingDir   string              `json:"WorkingDir,omitempty"`
-	Labels       map[string]string   `json:"Labels,omitempty"`
+// makeEmptyLayer is an empty tar (just its end-of-archive blocks), which
+// Docker used as the blob of schema1's metadata-only ("throwaway") entries.
+func makeEmptyLayer(key string) layer {
+	var tarBuf bytes.Buffer
+	_ = tar.NewWriter(&tarBuf).Close()
+	return gzipLayer(key, tarBuf.Bytes())
 }
 
-type containerCfg2 struct {
-	Hostname string   `json:"Hostname"`
-	Cmd      []string `json:"Cmd"`
+// descriptor is a Docker-style descriptor: Docker writes mediaType, size, digest in that order.
+type descriptor struct {
+	MediaType string             `json:"mediaType"`
+	Size      int64              `json:"size"`
+	Digest    digest.Digest      `json:"digest"`
+	Platform  *dockerPlatformRef `json:"platform,omitempty"`
 }
 
-func makeConfig(spec ImageSpec, p Platform, layers []layer, docker bool) []byte {
-	created := spec.Created
-	if created.IsZero() {
-		created = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(spec.Seed) * time.Second)
-	}
-	c := dockerConfig{
-		Architecture: p.Architecture, OS: p.OS, Variant: p.Variant, Created: created,
-		Author: "regimport tests <tests@regimport.invalid>",
-		Config: containerConfig{
-			User: "1001", ExposedPorts: map[string]struct{}{"8080/tcp": {}},
-			Env:        []string{"PATH=/usr/local/bin:/usr/bin:/bin", fmt.Sprintf("SEED=%d", spec.Seed)},
-			Entrypoint: []string{"/entrypoint.sh"}, Cmd: []string{"serve"},
-			Volumes: map[string]struct{}{"/data": {}}, WorkingDir: "/srv", Labels: spec.Labels,
-		},
-	}
-	if docker {
-		c.DockerVersion = "24.0.7"
-		c.Container = fmt.Sprintf("%064x", hash64(spec.Repository)+uint64(spec.Seed))
-		c.ContainerConfig = &containerCfg2{Hostname: "builder", Cmd: []string{"/bin/sh", "-c", "#(nop) CMD [\"serve\"]"}}
-	}
-	c.RootFS.Type = "layers"
-	for i, l := range layers {
-		c.RootFS.DiffIDs = append(c.RootFS.DiffIDs, l.diffID)
-		c.History = append(c.History, imgspecv1.History{CreatedBy: fmt.Sprintf("COPY layer %d", i)})
-	}
-	b, _ := json.Marshal(c)
-	return b
+type dockerPlatformRef struct {
+	Architecture string `json:"architecture"`
+	OS           string `json:"os"`
+	Variant      string `json:"variant,omitempty"`
 }
 
-// pushImage pushes one single-platform image (no tag) and returns it.
-func (r *Registry) pushImage(ctx context.Context, spec ImageSpec, p Platform, oci bool, salt string) (Pushed, error) {
-	layers := layersFor(spec, salt)
-	config := makeConfig(spec, p, layers, !oci)
-	layerType, configType, manifestType := MediaTypeSchema2Layer, MediaTypeSchema2Config, MediaTypeSchema2
-	if oci {
-		layerType, configType, manifestType = imgspecv1.MediaTypeImageLayerGzip, imgspecv1.MediaTypeImageConfig, imgspecv1.MediaTypeImageManifest
-	}
-	out := Pushed{Repository: spec.Repository, MediaType: manifestType, Config: config, ConfigDigest: digest.FromBytes(config)}
-	m := map[string]any{
-		"schemaVersion": 2,
-		"mediaType":     manifestType,
-		"config":        imgspecv1.Descriptor{MediaType: configType, Digest: out.ConfigDigest, Size: int64(len(config))},
-	}
-	var descs []imgspecv1.Descriptor
-	for _, l := range layers {
-		if err := r.uploadBlob(ctx, spec.Repository, l.compressed); err != nil {
-			return Pushed{}, err
-		}
-		d := imgspecv1.Descriptor{MediaType: layerType, Digest: digest.FromBytes(l.compressed), Size: int64(len(l.compressed))}
-		descs = append(descs, d)
-		out.Layers = append(out.Layers, LayerInfo{Digest: d.Digest, Size: d.Size, MediaType: layerType})
-	}
-	m["layers"] = descs
-	if err := r.uploadBlob(ctx, spec.Repository, config); err != nil {
-		return Pushed{}, err
-	}
-	raw, _ := json.Marshal(m)
-	out.Manifest, out.Digest = raw, digest.FromBytes(raw)
-	if err := r.putManifest(ctx, spec.Repository, out.Digest.String(), manifestType, raw); err != nil {
-		return Pushed{}, err
-	}
-	return out, nil
+type dockerManifest struct {
+	SchemaVersion int          `json:"schemaVersion"`
+	MediaType     string       `json:"mediaType"`
+	Config        *descriptor  `json:"config,omitempty"`
+	Layers        []descriptor `json:"layers,omitempty"`
+	Manifests     []descriptor `json:"manifests,omitempty"`
 }
 
-// Push generates the image spec describes and pushes it under its tags.
-func (r *Registry) Push(ctx context.Context, spec ImageSpec) (Pushed, error) {
-	var out Pushed
-	var err error
-	switch spec.Format {
-	case Schema2, OCI:
-		out, err = r.pushImage(ctx, spec, Platform{Architecture: "amd64", OS: "linux"}, spec.Format == OCI, "")
-	case DockerList, OCIIndex:
-		out, err = r.pushList(ctx, spec)
-	case Schema1:
-		out, err = r.pushSchema1(ctx, spec)
-	default:
-		err = fmt.Errorf("unknown format %d", spec.Format)
+// ociDescriptor keeps the OCI spec's platform struct for index entries.
+func ociDescriptor(mediaType string, d digest.Digest, size int64, p *Platform) imgspecv1.Descriptor {
+	desc := imgspecv1.Descriptor{MediaType: mediaType, Digest: d, Size: size}
+	if p != nil {
+		desc.Platform = &imgspecv1.Platform{Architecture: p.Architecture, OS: p.OS, Variant: p.Variant}
 	}
-	if err != nil {
-		return Pushed{}, fmt.Errorf("push %s (%s): %w", spec.Repository, spec.Format, err)
-	}
-	out.Tags = spec.Tags
-	if spec.Format == Schema1 {
-		return out, nil // the shim serves its tags
-	}
-	for _, tag := range spec.Tags {
-		if err := r.putManifest(ctx, spec.Repository, tag, out.MediaType, out.Manifest); err != nil {
-			return Pushed{}, fmt.Errorf("push %s:%s: %w", spec.Repository, tag, err)
-		}
-	}
-	return out, nil
-}
-
-func (r *Registry) pushList(ctx context.Context, spec ImageSpec) (Pushed, error) {
-	platforms := spec.Platforms
-	if len(platforms) == 0 {
-		platforms = []Platform{{Architecture: "amd64", OS: "linux"}, {Architecture: "arm64", OS: "linux", Variant: "v8"}}
-	}
-	oci := spec.Format == OCIIndex
-	listType := MediaTypeDockerList
-	if oci {
-		listType = imgspecv1.MediaTypeImageIndex
-	}
-	out := Pushed{Repository: spec.Repository, MediaType: listType}
-	var entries []imgspecv1.Descriptor
-	for _, p := range platforms {
-		child, err := r.pushImage(ctx, spec, p, oci, p.OS+"/"+p.Architecture+p.Variant)
-		if err != nil {
-			return Pushed{}, err
-		}
-		pc := p
-		child.Platform = &pc
-		out.Children = append(out.Children, child)
-		entries = append(entries, imgspecv1.Descriptor{MediaType: child.MediaType, Digest: child.Digest, Size: int64(len(child.Manifest)),
-			Platform: &imgspecv1.Platform{Architecture: p.Architecture, OS: p.OS, Variant: p.Variant}})
-	}
-	raw, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": listType, "manifests": entries})
-	out.Manifest, out.Digest = raw, digest.FromBytes(raw)
-	return out, r.putManifest(ctx, spec.Repository, out.Digest.String(), listType, raw)
+	return desc
 }

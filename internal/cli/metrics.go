@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/registry"
+	"github.com/regimport/regimport/signatures"
+)
+
+// writeMetrics writes the run's figures for node_exporter's textfile
+// collector. prometheus.WriteToTextfile writes a temporary file and renames
+// it, so the collector never reads half a file.
+func writeMetrics(path string, sum importer.Summary, took time.Duration, exitCode int, hosts []registry.HostStats) error {
+	reg := prometheus.NewRegistry()
+	gauge := func(name, help string, v float64) {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
+		g.Set(v)
+		reg.MustRegister(g)
+	}
+	imported, unchanged, failed := sum.Counts()
+	refs := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "regimport_last_run_references", Help: "References of the last run by outcome."}, []string{"outcome"})
+	refs.WithLabelValues("imported").Set(float64(imported))
+	refs.WithLabelValues("unchanged").Set(float64(unchanged))
+	refs.WithLabelValues("failed").Set(float64(failed))
+	reg.MustRegister(refs)
+	images := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "regimport_last_run_images", Help: "Images (manifests) of the last run: new or already stored."}, []string{"state"})
+	images.WithLabelValues("new").Set(float64(sum.ImagesCreated))
+	images.WithLabelValues("stored").Set(float64(sum.ImagesUnchanged))
+	reg.MustRegister(images)
+	verdicts := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "regimport_last_run_signature_verdicts", Help: "New images of the last run by signature verdict."}, []string{"verdict"})
+	for _, v := range []signatures.Verdict{signatures.VerdictAccepted, signatures.VerdictRejected, signatures.VerdictNoPolicy} {
+		verdicts.WithLabelValues(string(v)).Set(float64(sum.Verdicts[v]))
+	}
+	reg.MustRegister(verdicts)
+	gauge("regimport_last_run_duration_seconds", "Wall time of the last run.", took.Seconds())
+	gauge("regimport_last_run_exit_code", "Exit code of the last run (see README).", float64(exitCode))
+	gauge("regimport_last_run_timestamp_seconds", "When the last run ended, Unix time.", float64(time.Now().Unix()))
+	gauge("regimport_last_run_id", "Catalog id of the last run.", float64(sum.RunID))
+	interrupted := 0.0
+	if sum.Interrupted {
+		interrupted = 1
+	}
+	gauge("regimport_last_run_interrupted", "1 when the last run was interrupted.", interrupted)
+	reqs := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "regimport_last_run_registry_requests", Help: "HTTP requests of the last run per registry host."}, []string{"host"})
+	throttled := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "regimport_last_run_registry_throttled", Help: "429 answers of the last run per registry host."}, []string{"host"})
+	for _, h := range hosts {
+		reqs.WithLabelValues(h.Host).Set(float64(h.Requests))
+		throttled.WithLabelValues(h.Host).Set(float64(h.Throttled))
+	}
+	reg.MustRegister(reqs, throttled)
+	return prometheus.WriteToTextfile(path, reg)
+}
