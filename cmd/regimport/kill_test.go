@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3"
+	"github.com/regimport/regimport/internal/testregistry"
+)
+
+// buildBinary builds regimport once for the process-level tests.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "regimport")
+	cmd := exec.Command("go", "build", "-tags", "containers_image_openpgp", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestKilledImportsLoseNothing kills the import with SIGKILL at random
+// points, checks after every kill that the catalog is intact and holds only
+// whole images, and finally that a re-run completes to the same catalog as
+// an uninterrupted import. REGIMPORT_KILLS sets the number of kills
+// (default 12; the reliability figure in the README uses 50).
+func TestKilledImportsLoseNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs it many times")
+	}
+	kills := 12
+	if v, err := strconv.Atoi(os.Getenv("REGIMPORT_KILLS")); err == nil && v > 0 {
+		kills = v
+	}
+	bin := buildBinary(t)
+	ctx := context.Background()
+	reg, err := testregistry.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reg.Close()
+	if _, err := reg.SeedMixed(ctx, 6, 400); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	db := filepath.Join(dir, "killed.db")
+	args := []string{"import", "--db", db, "--tls-verify=false", "--catalog", "--progress", "never", "--log-level", "error", reg.Host()}
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	killedMidway := 0
+	for i := range kills {
+		// New tags before each run, so that every run has fresh work to be killed in.
+		for j := range 40 {
+			n := 10000 + i*40 + j
+			if _, err := reg.Push(ctx, testregistry.ImageSpec{Repository: testregistry.SeedRepository(n, 6), Tags: []string{testregistry.SeedTag(n)},
+				Format: testregistry.MixedFormat(n), Seed: int64(n), SharedBaseLayer: true, LayerPool: 8}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command(bin, args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(10+rng.IntN(250)) * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		err := cmd.Wait()
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			killedMidway++
+		} else if err != nil {
+			t.Fatalf("kill %d: import failed on its own: %v", i, err)
+		}
+		checkIntact(t, db, fmt.Sprintf("after kill %d", i+1))
+	}
+	if killedMidway < kills/2 {
+		t.Errorf("only %d of %d runs were killed mid-way; the import is too fast for this test", killedMidway, kills)
+	}
+	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
+		t.Fatalf("final run: %v\n%s", err, out)
+	}
+	checkIntact(t, db, "after the final run")
+	ref := filepath.Join(dir, "reference.db")
+	refArgs := append([]string{}, args...)
+	refArgs[2] = ref
+	if out, err := exec.Command(bin, refArgs...).CombinedOutput(); err != nil {
+		t.Fatalf("reference run: %v\n%s", err, out)
+	}
+	for _, q := range []string{
+		`SELECT name || ' ' || docker_image_reference || ' ' || size FROM images`,
+		`SELECT r.name || ':' || t.tag || ' ' || t.image_name FROM tags t JOIN repositories r ON r.id = t.repository_id`,
+		`SELECT image_name || ' ' || position || ' ' || digest FROM image_layers`,
+		`SELECT list_name || ' ' || position || ' ' || digest FROM image_manifests`,
+	} {
+		a, b := rows(t, db, q), rows(t, ref, q)
+		if strings.Join(a, "\n") != strings.Join(b, "\n") {
+			t.Errorf("%s: the resumed catalog has %d rows, an uninterrupted import %d", q, len(a), len(b))
+		}
+	}
+	t.Logf("%d kills (%d mid-way), catalog intact after each, re-run equal to an uninterrupted import", kills, killedMidway)
+}
+
+func rows(t *testing.T, path, q string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var out []string
+	for r.Next() {
+		var s string
+		r.Scan(&s)
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// checkIntact asserts SQLite's integrity and that every stored image is
+// whole: all its layers or list entries, its config, no dangling rows.
+func checkIntact(t *testing.T, path, when string) {
+	t.Helper()
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		return // killed before the catalog was created
+	}
+	db, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var ok string
+	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
+		t.Fatalf("%s: integrity_check: %q %v", when, ok, err)
+	}
+	fk, err := db.Query(`PRAGMA foreign_key_check`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fk.Next() {
+		t.Fatalf("%s: foreign key violations", when)
+	}
+	fk.Close()
+	r, err := db.Query(`SELECT name, manifest, manifest_media_type, config_digest,
+		(SELECT count(*) FROM image_layers l WHERE l.image_name = i.name),
+		(SELECT count(*) FROM image_manifests m WHERE m.list_name = i.name)
+		FROM images i`)
+	if err != nil {
+		if strings.Contains(err.Error(), "no such table") {
+			return // killed during the first migration: nothing stored
+		}
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for r.Next() {
+		var name, mt string
+		var manifest []byte
+		var config sql.NullString
+		var layers, entries int
+		if err := r.Scan(&name, &manifest, &mt, &config, &layers, &entries); err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			Layers    []json.RawMessage `json:"layers"`
+			Manifests []json.RawMessage `json:"manifests"`
+		}
+		json.Unmarshal(manifest, &m)
+		if layers != len(m.Layers) || entries != len(m.Manifests) {
+			t.Fatalf("%s: image %s has %d layers and %d list entries stored, its manifest %d and %d", when, name, layers, entries, len(m.Layers), len(m.Manifests))
+		}
+		if len(m.Layers) > 0 && !config.Valid {
+			t.Fatalf("%s: image %s lacks its config", when, name)
+		}
+	}
+	var orphans int
+	db.QueryRow(`SELECT count(*) FROM image_manifests m WHERE NOT EXISTS (SELECT 1 FROM images i WHERE i.name = m.digest)`).Scan(&orphans)
+	if orphans != 0 {
+		t.Fatalf("%s: %d list entries whose child image is missing", when, orphans)
+	}
+}
