@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/openshift/api/image/docker10"
 	imagev1 "github.com/openshift/api/image/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -278,9 +277,16 @@ func loadConfigs(ctx context.Context, tx *sql.Tx, imgs []imagev1.Image, configOf
 	return rows.Err()
 }
 
+// indexedMetadata is the part of dockerImageMetadata the catalog indexes.
+type indexedMetadata struct {
+	Architecture string      `json:"Architecture"`
+	Created      metav1.Time `json:"Created"`
+	Size         int64       `json:"Size"`
+}
+
 // decodeMetadata reads the few fields of dockerImageMetadata the catalog indexes.
-func decodeMetadata(raw []byte) (docker10.DockerImage, error) {
-	var m docker10.DockerImage
+func decodeMetadata(raw []byte) (indexedMetadata, error) {
+	var m indexedMetadata
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return m, fmt.Errorf("dockerImageMetadata: %w", err)
 	}

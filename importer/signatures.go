@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/registry"
@@ -44,7 +45,9 @@ func (r *run) verify(ctx context.Context, repo *registry.Repository, t target, m
 	}
 	ref := identity(t)
 	sigs, lookupErr := r.fetchSignatures(ctx, repo, ref, m)
+	start := time.Now()
 	res, err := so.Verifier.Verify(ctx, signatures.Image{Reference: ref, Manifest: m.Bytes, ManifestDigest: m.Digest}, sigs)
+	spent := time.Since(start)
 	if err != nil {
 		return nil, fmt.Errorf("verify signatures: %w", err)
 	}
@@ -63,6 +66,7 @@ func (r *run) verify(ctx context.Context, repo *registry.Repository, t target, m
 	}
 	r.mu.Lock()
 	r.summary.Verdicts[res.Verdict]++
+	r.summary.VerifyTime += spent
 	r.mu.Unlock()
 	return v, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/regimport/regimport/registry"
 	"github.com/regimport/regimport/signatures"
@@ -53,6 +54,8 @@ type Summary struct {
 	Interrupted bool
 	// Verdicts counts new images by the signature policy's verdict.
 	Verdicts map[signatures.Verdict]int
+	// VerifyTime is the time spent verifying signatures, summed over workers.
+	VerifyTime time.Duration
 }
 
 // Counts of targets by outcome.

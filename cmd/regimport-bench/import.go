@@ -46,11 +46,16 @@ func countImages(pushed []testregistry.Pushed) (images, tags int) {
 }
 
 func runImport(ctx context.Context, c config, reg *testregistry.Registry, db string, extra ...string) (importRun, error) {
+	return runImportCapture(ctx, c, reg, db, io.Discard, extra...)
+}
+
+// runImportCapture runs one import and sends its standard output to stdout.
+func runImportCapture(ctx context.Context, c config, reg *testregistry.Registry, db string, stdout io.Writer, extra ...string) (importRun, error) {
 	args := append([]string{"import", "--db", db, "--tls-verify=false", "--catalog", "--concurrency", fmt.Sprint(c.concurrency), "--per-registry", fmt.Sprint(c.concurrency), "--log-level", "error"}, extra...)
 	args = append(args, reg.Host())
 	cmd := exec.CommandContext(ctx, c.bin, args...)
 	var stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	cmd.Stdout, cmd.Stderr = stdout, &stderr
 	if f := os.Getenv("BENCH_STDERR"); f != "" {
 		if fh, err := os.OpenFile(f, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err == nil {
 			defer fh.Close()

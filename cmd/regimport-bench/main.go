@@ -72,6 +72,11 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		return err
 	}
 	report.WriteString(imp)
+	signed, err := signedBench(ctx, c, out)
+	if err != nil {
+		return err
+	}
+	report.WriteString(signed)
 	if ep := endpointBench(ctx, out); ep != "" {
 		report.WriteString(ep)
 	}

@@ -241,8 +241,9 @@ func printSummary(w io.Writer, sum importer.Summary, took time.Duration, verbose
 		state = " (interrupted)"
 	}
 	if len(sum.Verdicts) > 0 {
-		fmt.Fprintf(w, "signatures: %d accepted, %d rejected, %d without a policy\n",
-			sum.Verdicts[signatures.VerdictAccepted], sum.Verdicts[signatures.VerdictRejected], sum.Verdicts[signatures.VerdictNoPolicy])
+		fmt.Fprintf(w, "signatures: %d accepted, %d rejected, %d without a policy; verification took %s (summed over workers)\n",
+			sum.Verdicts[signatures.VerdictAccepted], sum.Verdicts[signatures.VerdictRejected], sum.Verdicts[signatures.VerdictNoPolicy],
+			sum.VerifyTime.Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "run %d%s: %d imported, %d unchanged, %d failed in %s; images: %d new, %d already stored; tags: %d new, %d moved\n",
 		sum.RunID, state, imported, unchanged, failed, took.Round(time.Millisecond),
