@@ -80,9 +80,10 @@ func Open(ctx context.Context, file string, opts Options) (*Catalog, error) {
 		return nil, fmt.Errorf("open catalog %s: %w", file, err)
 	}
 	c.read = read
-	// Readers beyond the cores only add page caches and lock traffic.
-	read.SetMaxOpenConns(8)
-	read.SetMaxIdleConns(8)
+	// Enough readers for the importer's workers and the endpoint's requests
+	// not to queue for a connection; each holds at most a 2 MiB page cache.
+	read.SetMaxOpenConns(16)
+	read.SetMaxIdleConns(16)
 	c.readStmts = newStmtCache(read)
 	if !opts.ReadOnly {
 		write, err := sql.Open("sqlite3", dsn(file, false))

@@ -93,6 +93,13 @@ type run struct {
 
 	mu      sync.Mutex
 	summary Summary
+
+	// seen holds the images this run already queued, so duplicates across
+	// tags and lists are fetched once.
+	seen sync.Map
+	// emptyAtStart skips catalog lookups that cannot hit: a first import of
+	// a whole registry asks SQLite nothing per image.
+	emptyAtStart bool
 }
 
 // Run imports everything req names. Per-target failures are in the Summary;
@@ -111,6 +118,9 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 		return Summary{}, err
 	}
 	r := &run{imp: imp, w: w, repos: map[string]*registry.Repository{}}
+	if rv, err := imp.cat.ResourceVersion(ctx); err == nil && rv == 0 {
+		r.emptyAtStart = true
+	}
 	r.summary.Verdicts = map[signatures.Verdict]int{}
 	r.summary.RunID = runID
 
@@ -252,6 +262,9 @@ func (r *run) unchangedTag(ctx context.Context, t target, res *Result) bool {
 	if t.tag == "" || t.dgst != "" {
 		return false
 	}
+	if r.emptyAtStart {
+		return false
+	}
 	known, err := r.imp.cat.TagImage(ctx, t.repo.Name(), t.tag)
 	if err != nil || known == "" {
 		return false
@@ -333,6 +346,12 @@ type pendingImage struct {
 }
 
 func (r *run) known(ctx context.Context, name string) (bool, error) {
+	if _, ok := r.seen.Load(name); ok {
+		return true, nil
+	}
+	if r.emptyAtStart {
+		return false, nil // a catalog that started empty holds only what this run queued
+	}
 	ok, err := r.imp.cat.HasImage(ctx, name)
 	if err != nil {
 		return false, fmt.Errorf("catalog: %w", err)
@@ -416,8 +435,10 @@ func (r *run) fetchChildren(ctx context.Context, repo *registry.Repository, t ta
 // catalog already holds it.
 func (r *run) config(ctx context.Context, repo *registry.Repository, src *registry.Source, d digest.Digest) ([]byte, error) {
 	v, err, _ := r.configs.Do(d.String(), func() (any, error) {
-		if b, err := r.imp.cat.Config(ctx, d.String()); err == nil {
-			return b, nil
+		if !r.emptyAtStart {
+			if b, err := r.imp.cat.Config(ctx, d.String()); err == nil {
+				return b, nil
+			}
 		}
 		return repo.GetBlob(ctx, src, d, registry.MaxManifestBytes)
 	})
@@ -454,7 +475,9 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 		}
 		if err := r.w.PutImage(dbctx, *p.rec, st.imageDone); err != nil {
 			st.imageDone(catalog.Unchanged, err)
+			continue
 		}
+		r.seen.Store(p.name, true)
 	}
 	if t.tag != "" {
 		tag := catalog.TagRecord{Repository: t.repo.Name(), Tag: t.tag, Image: top.String(),
