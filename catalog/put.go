@@ -27,8 +27,8 @@ func validateImage(rec ImageRecord) error {
 	if img.DockerImageManifest == "" || img.DockerImageManifestMediaType == "" {
 		return fmt.Errorf("catalog: image %s has no manifest or media type", img.Name)
 	}
-	if len(img.DockerImageMetadata.Raw) == 0 || !json.Valid(img.DockerImageMetadata.Raw) {
-		return fmt.Errorf("catalog: image %s has no valid dockerImageMetadata", img.Name)
+	if len(img.DockerImageMetadata.Raw) == 0 {
+		return fmt.Errorf("catalog: image %s has no dockerImageMetadata", img.Name)
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ CREATE TABLE changes (
     event            TEXT NOT NULL CHECK (event IN ('ADDED', 'MODIFIED', 'DELETED')),
     changed_at       TEXT NOT NULL               -- RFC 3339, UTC
 );
-CREATE INDEX changes_by_name ON changes (resource, name);
 
 -- Image configs, stored once per digest: many manifests can share one.
 CREATE TABLE configs (
@@ -20,7 +19,7 @@ CREATE TABLE configs (
 -- One row per registry manifest: an OpenShift Image named by its digest.
 CREATE TABLE images (
     name                   TEXT PRIMARY KEY,     -- sha256:<hex> of the manifest (metadata.name)
-    uid                    TEXT NOT NULL UNIQUE,
+    uid                    TEXT NOT NULL,        -- derived from name, so unique with it
     resource_version       INTEGER NOT NULL,     -- changes.resource_version of its last change
     creation_timestamp     TEXT NOT NULL,        -- when this catalog first stored it
     docker_image_reference TEXT NOT NULL,        -- repo@digest as the user wrote the repository
