@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	digest "github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
@@ -113,6 +114,14 @@ func parseImageManifest(raw []byte) (*untrustedManifest, error) {
 // newest v1Compatibility entry (schema1), Size = config length + unique layer
 // sizes. repository is the repository as the user wrote it, without tag.
 func NormalizeImage(repository string, raw []byte, mediaType string, dgst digest.Digest, config []byte) (*Normalized, error) {
+	// JSON is UTF-8 (RFC 8259); Go would quietly replace bad bytes when
+	// serving, and the served manifest would no longer match its digest.
+	if !utf8.Valid(raw) {
+		return nil, errors.New("manifest is not valid UTF-8")
+	}
+	if !utf8.Valid(config) {
+		return nil, errors.New("image config is not valid UTF-8")
+	}
 	img := &imagev1.Image{
 		TypeMeta:                   metav1.TypeMeta{Kind: "Image", APIVersion: imagev1.GroupVersion.String()},
 		ObjectMeta:                 metav1.ObjectMeta{Name: dgst.String(), Annotations: map[string]string{imagev1.DockerImageLayersOrderAnnotation: imagev1.DockerImageLayersOrderAscending}},
@@ -300,6 +309,9 @@ func ParseList(raw []byte) ([]imgspecv1.Descriptor, error) {
 // entry per child, and, as OpenShift does, Id = the list's own digest and
 // Created = the import time.
 func NormalizeList(repository string, raw []byte, mediaType string, dgst digest.Digest, now time.Time) (*Normalized, error) {
+	if !utf8.Valid(raw) {
+		return nil, errors.New("manifest list is not valid UTF-8")
+	}
 	entries, err := ParseList(raw)
 	if err != nil {
 		return nil, err

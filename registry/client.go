@@ -124,10 +124,15 @@ func newHTTPClient(perHost int, skipVerify bool) *http.Client {
 	}
 	return &http.Client{
 		Transport: t,
-		// Go drops Authorization on redirects to another host; cap the hops too.
+		// Credentials are for the registry's own host:port. Go keeps the
+		// Authorization header on a redirect to the same host name on
+		// another port, so drop it ourselves for any other host:port.
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
 				return errors.New("stopped after 5 redirects")
+			}
+			if req.URL.Host != via[0].URL.Host {
+				req.Header.Del("Authorization")
 			}
 			return nil
 		},
