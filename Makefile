@@ -5,7 +5,8 @@ GOFLAGS  := -tags=$(TAGS)
 BIN      := bin/regimport
 export CGO_ENABLED := 1
 
-.PHONY: all build test test-short vet demo bench fuzz clean
+.PHONY: all build test test-short vet demo bench fuzz fuzz-short clean
+FUZZTIME ?= 30s
 
 all: build
 
@@ -19,6 +20,19 @@ vet:
 # catalog files and servers on loopback; nothing outside the machine is used.
 test: vet
 	$(GO) test $(GOFLAGS) -race -count=1 -timeout 12m ./...
+
+# Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for a long run).
+# make test runs their seed corpora as ordinary tests, and fuzz-short briefly.
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(GOFLAGS) ./...); do \
+	  for fz in $$($(GO) test $(GOFLAGS) -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$fz ($(FUZZTIME))"; \
+	    $(GO) test $(GOFLAGS) -run '^$$' -fuzz "^$$fz\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
 
 test-short:
 	$(GO) test $(GOFLAGS) -count=1 -short ./...

@@ -1,0 +1,36 @@
+package importer
+
+import (
+	"testing"
+	"time"
+
+	digest "github.com/opencontainers/go-digest"
+	"go.podman.io/image/v5/manifest"
+)
+
+// FuzzNormalize feeds arbitrary manifests and configs to normalization: it
+// must return an Image or an error, never panic, and an Image it returns
+// must be named by the digest and keep the bytes.
+func FuzzNormalize(f *testing.F) {
+	f.Add([]byte(`{"schemaVersion":2,"config":{"digest":"sha256:`+digest.FromString("c").Encoded()+`"},"layers":[{"digest":"sha256:`+digest.FromString("l").Encoded()+`","size":3}]}`), []byte(`{"architecture":"amd64","created":"2024-01-01T00:00:00Z"}`), uint8(0))
+	f.Add([]byte(`{"schemaVersion":1,"fsLayers":[{"blobSum":"sha256:`+digest.FromString("l").Encoded()+`"}],"history":[{"v1Compatibility":"{\"id\":\"x\",\"Size\":3}"}]}`), []byte(nil), uint8(2))
+	f.Add([]byte(`{"schemaVersion":2,"manifests":[{"digest":"sha256:`+digest.FromString("a").Encoded()+`","size":1,"platform":{"architecture":"arm64","os":"linux"}}]}`), []byte(nil), uint8(3))
+	types := []string{manifest.DockerV2Schema2MediaType, "application/vnd.oci.image.manifest.v1+json", manifest.DockerV2Schema1SignedMediaType, manifest.DockerV2ListMediaType}
+	f.Fuzz(func(t *testing.T, raw, config []byte, kind uint8) {
+		mt := types[int(kind)%len(types)]
+		d := digest.FromBytes(raw)
+		var n *Normalized
+		var err error
+		if k, _ := KindOf(mt); k == ImageList {
+			n, err = NormalizeList("r.example.com/a", raw, mt, d, time.Unix(0, 0))
+		} else {
+			n, err = NormalizeImage("r.example.com/a", raw, mt, d, config)
+		}
+		if err != nil {
+			return
+		}
+		if n.Image.Name != d.String() || n.Image.DockerImageManifest != string(raw) || len(n.Image.DockerImageMetadata.Raw) == 0 {
+			t.Fatalf("normalized image lost its identity: %+v", n.Image.ObjectMeta)
+		}
+	})
+}
