@@ -229,3 +229,36 @@ func newEnvWith(t *testing.T, ro registry.Options, opts ...testregistry.Option) 
 	e.imp = imp
 	return e
 }
+
+// A registry that answers 401 to every token it handed out must not be
+// asked forever: one fresh token, then Unauthorized.
+func TestUnauthorizedLoopEnds(t *testing.T) {
+	var tokens atomic.Int64
+	tokenServer := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tokens.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"token":"t","expires_in":300}`))
+	}))
+	defer tokenServer.Close()
+	var denied atomic.Int64
+	e := newEnvWith(t, registry.Options{MaxRetries: 3}, testregistry.WithMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if testregistry.IsSeedRequest(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			denied.Add(1)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="`+tokenServer.URL+`/token",service="test"`)
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+		})
+	}))
+	e.push(t, testregistry.ImageSpec{Repository: "locked/app", Tags: []string{"v1"}, Format: testregistry.Schema2, Seed: 9})
+	start := time.Now()
+	s := e.run(t, importer.Request{References: []string{e.reg.Host() + "/locked/app:v1"}})
+	if len(s.Failures) != 1 || s.Failures[0].Code != "Unauthorized" {
+		t.Fatalf("failures %+v, want one Unauthorized", s.Failures)
+	}
+	if denied.Load() > 4 || tokens.Load() > 2 || time.Since(start) > 5*time.Second {
+		t.Errorf("%d denied requests, %d tokens in %s: the 401 loop was not cut short", denied.Load(), tokens.Load(), time.Since(start))
+	}
+}
