@@ -1,0 +1,214 @@
+package apiserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/catalog"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/duration"
+)
+
+// presented is one object ready to be written in any output form.
+type presented struct {
+	meta  *metav1.ObjectMeta
+	obj   any          // the object itself, apiVersion already set
+	cells func() []any // its table row
+}
+
+// imageColumns are OpenShift's two (Name, Image Reference) and, for
+// `kubectl get -o wide` (priority 1), what an audit looks at first.
+func imageColumns() []metav1.TableColumnDefinition {
+	return []metav1.TableColumnDefinition{
+		{Name: "Name", Type: "string", Format: "name", Description: metav1.ObjectMeta{}.SwaggerDoc()["name"]},
+		{Name: "Image Reference", Type: "string", Description: imagev1.Image{}.SwaggerDoc()["dockerImageReference"]},
+		{Name: "Signature", Type: "string", Priority: 1, Description: "The signature policy's verdict (annotation " + catalog.AnnotationSignatureVerdict + "): accepted, rejected or no-policy."},
+		{Name: "Architecture", Type: "string", Priority: 1, Description: "os/architecture of the image, or of each entry of a manifest list."},
+		{Name: "Media Type", Type: "string", Priority: 1, Description: "The manifest's media type, without its prefix."},
+		{Name: "Size", Type: "string", Priority: 1, Description: "dockerImageMetadata.Size: the config and the unique layers."},
+		{Name: "Layers", Type: "integer", Priority: 1, Description: "Number of dockerImageLayers."},
+		{Name: "Created", Type: "string", Priority: 1, Description: "Age of the image by its config's created time."},
+	}
+}
+
+// imageFacts are the few dockerImageMetadata fields the table shows.
+type imageFacts struct {
+	Architecture string      `json:"Architecture"`
+	Size         int64       `json:"Size"`
+	Created      metav1.Time `json:"Created"`
+}
+
+func (s *Server) imageCells(img *imagev1.Image) []any {
+	var facts imageFacts
+	_ = json.Unmarshal(img.DockerImageMetadata.Raw, &facts) // a bad document only blanks cells
+	arch := facts.Architecture
+	if len(img.DockerImageManifests) > 0 {
+		platforms := make([]string, 0, len(img.DockerImageManifests))
+		for _, m := range img.DockerImageManifests {
+			p := m.OS + "/" + m.Architecture
+			if m.Variant != "" {
+				p += "/" + m.Variant
+			}
+			platforms = append(platforms, p)
+		}
+		arch = strings.Join(platforms, ",")
+	}
+	mediaType := img.DockerImageManifestMediaType
+	if i := strings.LastIndex(mediaType, "/"); i >= 0 {
+		mediaType = mediaType[i+1:]
+	}
+	size := "-"
+	if facts.Size > 0 {
+		size = humanBytes(facts.Size)
+	}
+	return []any{
+		img.Name,
+		img.DockerImageReference,
+		orDash(img.Annotations[catalog.AnnotationSignatureVerdict]),
+		orDash(arch),
+		orDash(mediaType),
+		size,
+		int64(len(img.DockerImageLayers)),
+		s.age(facts.Created.Time),
+	}
+}
+
+func streamColumns() []metav1.TableColumnDefinition {
+	return []metav1.TableColumnDefinition{
+		{Name: "Name", Type: "string", Format: "name", Description: metav1.ObjectMeta{}.SwaggerDoc()["name"]},
+		{Name: "Image Repository", Type: "string", Description: imagev1.ImageStreamStatus{}.SwaggerDoc()["dockerImageRepository"]},
+		{Name: "Tags", Type: "string", Description: "Human readable list of tags."},
+		{Name: "Updated", Type: "string", Description: "Last update time."},
+	}
+}
+
+func (s *Server) streamCells(is *imagev1.ImageStream) []any {
+	repo := is.Status.PublicDockerImageRepository
+	if repo == "" {
+		repo = is.Status.DockerImageRepository
+	}
+	var tags []string
+	var latest time.Time
+	for _, t := range is.Status.Tags {
+		tags = append(tags, t.Tag)
+		for _, e := range t.Items {
+			if e.Created.After(latest) {
+				latest = e.Created.Time
+			}
+		}
+	}
+	tagCell := strings.Join(tags, ",")
+	if len(tags) > 3 {
+		tagCell = fmt.Sprintf("%s + %d more...", strings.Join(tags[:3], ","), len(tags)-3)
+	}
+	if latest.IsZero() {
+		latest = is.CreationTimestamp.Time
+	}
+	return []any{is.Name, repo, tagCell, s.age(latest)}
+}
+
+func (s *Server) age(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return duration.HumanDuration(s.now().Sub(t))
+}
+
+// listItem renders one object as an element of a list (or a watch event's
+// object for Table output, wrapped by single).
+func listItem(out output, p presented) (any, error) {
+	switch out.kind {
+	case asPartial:
+		return partial(out, p.meta), nil
+	case asTable:
+		return tableRow(out, p)
+	}
+	return p.obj, nil
+}
+
+// single renders one object as a whole response or watch event object.
+func single(out output, columns []metav1.TableColumnDefinition, p presented) (any, error) {
+	if out.kind != asTable {
+		return listItem(out, p)
+	}
+	row, err := tableRow(out, p)
+	if err != nil {
+		return nil, err
+	}
+	return &metav1.Table{
+		TypeMeta:          metav1.TypeMeta{Kind: "Table", APIVersion: metav1.GroupName + "/" + out.metaVersion},
+		ListMeta:          metav1.ListMeta{ResourceVersion: p.meta.ResourceVersion},
+		ColumnDefinitions: columns,
+		Rows:              []metav1.TableRow{row},
+	}, nil
+}
+
+func partial(out output, m *metav1.ObjectMeta) *metav1.PartialObjectMetadata {
+	return &metav1.PartialObjectMetadata{
+		TypeMeta:   metav1.TypeMeta{Kind: "PartialObjectMetadata", APIVersion: metav1.GroupName + "/" + out.metaVersion},
+		ObjectMeta: *m,
+	}
+}
+
+func tableRow(out output, p presented) (metav1.TableRow, error) {
+	row := metav1.TableRow{Cells: p.cells()}
+	var obj any
+	switch out.include {
+	case metav1.IncludeObject:
+		obj = p.obj
+	case metav1.IncludeMetadata, "":
+		obj = partial(out, p.meta)
+	}
+	var err error
+	row.Object, err = rawJSON(obj)
+	return row, err
+}
+
+// envelope is the list object of an answer, without its items.
+func envelope(out output, t target, meta metav1.ListMeta) any {
+	switch out.kind {
+	case asTable:
+		cols := imageColumns()
+		if t.resource == resStreams {
+			cols = streamColumns()
+		}
+		return &metav1.Table{
+			TypeMeta:          metav1.TypeMeta{Kind: "Table", APIVersion: metav1.GroupName + "/" + out.metaVersion},
+			ListMeta:          meta,
+			ColumnDefinitions: cols,
+			Rows:              []metav1.TableRow{},
+		}
+	case asPartial:
+		return &listEnvelope{
+			TypeMeta: metav1.TypeMeta{Kind: "PartialObjectMetadataList", APIVersion: metav1.GroupName + "/" + out.metaVersion},
+			ListMeta: meta, Items: []struct{}{},
+		}
+	}
+	return &listEnvelope{
+		TypeMeta: metav1.TypeMeta{Kind: t.kind() + "List", APIVersion: t.apiVersion()},
+		ListMeta: meta, Items: []struct{}{},
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f%ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

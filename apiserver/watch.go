@@ -1,0 +1,269 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/catalog"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// changeBatch is how many change-log rows one poll reads at a time.
+const changeBatch = 500
+
+// errClientGone ends a watch whose client stopped reading.
+var errClientGone = errors.New("watch client went away")
+
+// watcher streams one watch's events.
+type watcher struct {
+	s   *Server
+	t   target
+	q   *query
+	out output
+	w   http.ResponseWriter
+	rc  *http.ResponseController
+	// pending holds images the initial walk skipped because they are newer
+	// than its resourceVersion; their first event is ADDED, whatever the log says.
+	pending map[string]bool
+}
+
+func (s *Server) watchImages(w http.ResponseWriter, r *http.Request, t target, out output) {
+	if out.yaml {
+		s.writeError(w, r, notAcceptable())
+		return
+	}
+	q, err := parseQuery(r, t)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	timeout := defaultWatchTimeout
+	if q.opts.TimeoutSeconds != nil && *q.opts.TimeoutSeconds > 0 {
+		timeout = time.Duration(*q.opts.TimeoutSeconds) * time.Second
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+
+	initial := q.opts.SendInitialEvents != nil && *q.opts.SendInitialEvents
+	want, set, err := parseResourceVersion(q.opts.ResourceVersion)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	current, err := s.waitForResourceVersion(ctx, want)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	start := current
+	if set && !initial {
+		start = want
+	}
+
+	wt := &watcher{s: s, t: t, q: q, out: out, w: w, rc: http.NewResponseController(w), pending: map[string]bool{}}
+	// A watch outlives the server's read timeout: lift the deadlines the
+	// http.Server set for this request (not every ResponseWriter can).
+	_ = wt.rc.SetReadDeadline(time.Time{})
+	_ = wt.rc.SetWriteDeadline(time.Time{})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-cache, private")
+	w.WriteHeader(http.StatusOK)
+	if err := wt.rc.Flush(); err != nil {
+		s.log.Warn("watch: the response writer cannot flush", "err", err)
+		return
+	}
+	s.metrics.watchers.Inc()
+	defer s.metrics.watchers.Dec()
+
+	err = wt.run(ctx, start, set && !initial, initial)
+	if err != nil && ctx.Err() == nil && !errors.Is(err, errClientGone) {
+		s.log.Warn("watch ended with an error", "path", r.URL.Path, "err", err)
+		st := s.errorStatus(r, err)
+		st.Kind, st.APIVersion = "Status", "v1"
+		_ = wt.send(watch.Error, &st)
+	}
+}
+
+func (wt *watcher) run(ctx context.Context, start int64, fromVersion, initial bool) error {
+	if fromVersion {
+		oldest, err := wt.s.oldestResourceVersion(ctx)
+		if err != nil {
+			return err
+		}
+		if start+1 < oldest {
+			return tooOldResourceVersion(start, oldest-1)
+		}
+	}
+	if initial {
+		var err error
+		if start, err = wt.sendInitial(ctx); err != nil {
+			return err
+		}
+		if wt.q.opts.AllowWatchBookmarks {
+			if err := wt.bookmark(start, true); err != nil {
+				return err
+			}
+		}
+	}
+	return wt.follow(ctx, start)
+}
+
+// sendInitial sends the current images as ADDED and returns the
+// resourceVersion they are the state of.
+func (wt *watcher) sendInitial(ctx context.Context) (int64, error) {
+	end, err := walkPages(ctx, wt.s.imagePager(wt.t, wt.q.name), walk[imagev1.Image]{filtered: true, match: wt.q.matchImage},
+		func(rv int64, img *imagev1.Image) error {
+			if resourceVersionOf(img) > rv {
+				wt.pending[img.Name] = true // changed after the walk began: the log replays it
+				return nil
+			}
+			return wt.sendImage(watch.Added, img)
+		})
+	return end.rv, err
+}
+
+// follow replays the change log after cursor, then polls it, until the
+// watch times out, the client leaves or the server stops watches.
+func (wt *watcher) follow(ctx context.Context, cursor int64) error {
+	lastBookmark := time.Now()
+	for {
+		// Every change up to current is committed: it is safe to move past it.
+		current, err := wt.s.cat.ResourceVersion(ctx)
+		if err != nil {
+			return err
+		}
+		for {
+			changes, err := wt.s.cat.Changes(ctx, resImages, cursor, changeBatch)
+			if err != nil {
+				return err
+			}
+			for _, ch := range changes {
+				cursor = ch.ResourceVersion
+				if err := wt.apply(ctx, ch); err != nil {
+					return err
+				}
+			}
+			if len(changes) < changeBatch {
+				break
+			}
+		}
+		cursor = max(cursor, current)
+		if wt.q.opts.AllowWatchBookmarks && time.Since(lastBookmark) >= wt.s.bookmark {
+			if err := wt.bookmark(cursor, false); err != nil {
+				return err
+			}
+			lastBookmark = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wt.s.stop:
+			return nil
+		case <-time.After(wt.s.poll):
+		}
+	}
+}
+
+// apply turns one change into at most one event. An object that changed
+// again later is skipped here and sent at its last change, so the
+// resourceVersions a client sees never go backwards.
+func (wt *watcher) apply(ctx context.Context, ch catalog.Change) error {
+	if wt.q.name != "" && ch.Name != wt.q.name {
+		return nil
+	}
+	if ch.Event == string(watch.Deleted) {
+		delete(wt.pending, ch.Name)
+		gone := &imagev1.Image{
+			TypeMeta:   metav1.TypeMeta{Kind: "Image", APIVersion: wt.t.apiVersion()},
+			ObjectMeta: metav1.ObjectMeta{Name: ch.Name, ResourceVersion: strconv.FormatInt(ch.ResourceVersion, 10)},
+		}
+		if !wt.q.matchImage(gone) {
+			return nil
+		}
+		return wt.sendImage(watch.Deleted, gone)
+	}
+	img, err := wt.s.cat.GetImage(ctx, ch.Name)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return nil // deleted since: its DELETED change follows
+	}
+	if err != nil {
+		return err
+	}
+	if resourceVersionOf(img) > ch.ResourceVersion || !wt.q.matchImage(img) {
+		return nil
+	}
+	typ := watch.EventType(ch.Event)
+	if wt.pending[ch.Name] {
+		typ = watch.Added
+		delete(wt.pending, ch.Name)
+	}
+	return wt.sendImage(typ, img)
+}
+
+func (wt *watcher) sendImage(typ watch.EventType, img *imagev1.Image) error {
+	v, err := single(wt.out, imageColumns(), wt.s.presentImage(wt.t, img))
+	if err != nil {
+		return err
+	}
+	return wt.send(typ, v)
+}
+
+// bookmark sends a BOOKMARK whose object carries only kind, apiVersion and
+// the resourceVersion (and the initial-events-end annotation when it closes
+// the initial events).
+func (wt *watcher) bookmark(rv int64, initialEnd bool) error {
+	meta := bookmarkMeta{ResourceVersion: strconv.FormatInt(rv, 10)}
+	if initialEnd {
+		meta.Annotations = map[string]string{metav1.InitialEventsAnnotationKey: "true"}
+	}
+	tm := metav1.TypeMeta{Kind: "Image", APIVersion: wt.t.apiVersion()}
+	switch wt.out.kind {
+	case asTable:
+		tm = metav1.TypeMeta{Kind: "Table", APIVersion: metav1.GroupName + "/" + wt.out.metaVersion}
+	case asPartial:
+		tm = metav1.TypeMeta{Kind: "PartialObjectMetadata", APIVersion: metav1.GroupName + "/" + wt.out.metaVersion}
+	}
+	return wt.send(watch.Bookmark, &bookmarkObject{TypeMeta: tm, Metadata: meta})
+}
+
+type bookmarkMeta struct {
+	ResourceVersion string            `json:"resourceVersion"`
+	Annotations     map[string]string `json:"annotations,omitempty"`
+}
+
+type bookmarkObject struct {
+	metav1.TypeMeta `json:",inline"`
+	Metadata        bookmarkMeta `json:"metadata"`
+}
+
+type watchEvent struct {
+	Type   watch.EventType `json:"type"`
+	Object any             `json:"object"`
+}
+
+// send writes one newline-delimited event and flushes it to the client.
+func (wt *watcher) send(typ watch.EventType, obj any) error {
+	b, err := json.Marshal(watchEvent{Type: typ, Object: obj})
+	if err != nil {
+		return fmt.Errorf("encode watch event: %w", err)
+	}
+	if _, err := wt.w.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("%w: %v", errClientGone, err)
+	}
+	if err := wt.rc.Flush(); err != nil {
+		return fmt.Errorf("%w: %v", errClientGone, err)
+	}
+	return nil
+}
+
+func resourceVersionOf(img *imagev1.Image) int64 {
+	rv, _ := strconv.ParseInt(img.ResourceVersion, 10, 64)
+	return rv
+}
