@@ -85,7 +85,7 @@ func (c *Catalog) GetImage(ctx context.Context, name string) (*imagev1.Image, er
 		return nil, fmt.Errorf("get image %s: %w", name, err)
 	}
 	defer tx.Rollback()
-	imgs, err := c.loadImages(ctx, tx, `SELECT `+imageColumns+` FROM images WHERE name = ?`, name)
+	imgs, err := c.loadImages(ctx, tx, true, `SELECT `+imageColumns+` FROM images WHERE name = ?`, name)
 	if err != nil {
 		return nil, fmt.Errorf("get image %s: %w", name, err)
 	}
@@ -115,11 +115,13 @@ func (c *Catalog) ListImages(ctx context.Context, opts ListOptions) (ImagePage, 
 			args = append(args, n)
 		}
 	}
-	q := `SELECT ` + imageColumns + ` FROM images WHERE ` + strings.Join(where, " AND ") + ` ORDER BY name`
+	q := `SELECT ` + imageColumns + ` FROM images WHERE ` + strings.Join(where, " AND ") + ` ORDER BY name LIMIT ?`
+	limit := -1
 	if opts.Limit > 0 {
-		q += ` LIMIT ` + strconv.Itoa(opts.Limit)
+		limit = opts.Limit
 	}
-	if page.Items, err = c.loadImages(ctx, tx, q, args...); err != nil {
+	args = append(args, limit)
+	if page.Items, err = c.loadImages(ctx, tx, len(opts.Names) == 0, q, args...); err != nil {
 		return page, fmt.Errorf("list images: %w", err)
 	}
 	if opts.Limit > 0 && len(page.Items) == opts.Limit {
@@ -128,7 +130,7 @@ func (c *Catalog) ListImages(ctx context.Context, opts ListOptions) (ImagePage, 
 		cargs := []any{last}
 		if len(opts.Names) > 0 {
 			cq += ` AND ` + where[1]
-			cargs = append(cargs, args[1:]...)
+			cargs = append(cargs, args[1:len(args)-1]...)
 		}
 		if err := tx.QueryRowContext(ctx, cq, cargs...).Scan(&page.Remaining); err != nil {
 			return page, fmt.Errorf("list images: count the rest: %w", err)
@@ -137,17 +139,19 @@ func (c *Catalog) ListImages(ctx context.Context, opts ListOptions) (ImagePage, 
 	return page, nil
 }
 
-// loadImages runs an image query and fills layers, list entries and configs
-// with one query each for the whole result, not one per image.
-func (c *Catalog) loadImages(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]imagev1.Image, error) {
-	rows, err := tx.QueryContext(ctx, query, args...)
+// loadImages runs an image query and fills layers, list entries, configs
+// and signatures with one query each for the whole result, not one per
+// image. contiguous says the result is every image between its first and
+// last name (a page, a get): the follow-up queries then select that name
+// range with fixed SQL, prepared once per connection.
+func (c *Catalog) loadImages(ctx context.Context, tx *sql.Tx, contiguous bool, query string, args ...any) ([]imagev1.Image, error) {
+	rows, err := c.txQuery(ctx, tx, contiguous, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var imgs []imagev1.Image
 	index := map[string]int{}
-	configOf := map[string][]int{}
 	for rows.Next() {
 		var (
 			img                       imagev1.Image
@@ -175,9 +179,6 @@ func (c *Catalog) loadImages(ctx context.Context, tx *sql.Tx, query string, args
 		}
 		setVerdict(&img, verdict, reason)
 		index[img.Name] = len(imgs)
-		if configDigest.Valid {
-			configOf[configDigest.String] = append(configOf[configDigest.String], len(imgs))
-		}
 		imgs = append(imgs, img)
 	}
 	if err := rows.Err(); err != nil {
@@ -186,34 +187,60 @@ func (c *Catalog) loadImages(ctx context.Context, tx *sql.Tx, query string, args
 	if len(imgs) == 0 {
 		return imgs, nil
 	}
-	if err := loadLayers(ctx, tx, imgs, index); err != nil {
-		return nil, err
-	}
-	if err := loadListEntries(ctx, tx, imgs, index); err != nil {
-		return nil, err
-	}
-	if err := loadConfigs(ctx, tx, imgs, configOf); err != nil {
-		return nil, err
-	}
-	if err := loadSignatures(ctx, tx, imgs, index); err != nil {
-		return nil, err
+	set := newImageSet(imgs, index, contiguous)
+	for _, load := range []func(context.Context, *sql.Tx, imageSet) error{c.loadLayers, c.loadListEntries, c.loadConfigs, c.loadSignatures} {
+		if err := load(ctx, tx, set); err != nil {
+			return nil, err
+		}
 	}
 	return imgs, nil
 }
 
-// inNames builds "IN (?, ...)" for the names of imgs.
-func inNames(imgs []imagev1.Image) (string, []any) {
-	args := make([]any, len(imgs))
-	for i := range imgs {
-		args[i] = imgs[i].Name
-	}
-	return "(" + strings.TrimSuffix(strings.Repeat("?,", len(imgs)), ",") + ")", args
+// imageSet is the result of an image query, for the follow-up queries.
+type imageSet struct {
+	imgs       []imagev1.Image
+	index      map[string]int
+	contiguous bool
 }
 
-func loadLayers(ctx context.Context, tx *sql.Tx, imgs []imagev1.Image, index map[string]int) error {
-	in, args := inNames(imgs)
-	rows, err := tx.QueryContext(ctx, `SELECT image_name, digest, size, media_type FROM image_layers
-		WHERE image_name IN `+in+` ORDER BY image_name, position`, args...)
+func newImageSet(imgs []imagev1.Image, index map[string]int, contiguous bool) imageSet {
+	return imageSet{imgs: imgs, index: index, contiguous: contiguous}
+}
+
+// where selects the set's images by column: a name range, or an IN list.
+func (s imageSet) where(column string) (string, []any) {
+	if s.contiguous {
+		return column + " BETWEEN ? AND ?", []any{s.imgs[0].Name, s.imgs[len(s.imgs)-1].Name}
+	}
+	args := make([]any, len(s.imgs))
+	for i := range s.imgs {
+		args[i] = s.imgs[i].Name
+	}
+	return column + " IN (" + strings.TrimSuffix(strings.Repeat("?,", len(args)), ",") + ")", args
+}
+
+// at returns the set's image of that name; a range may hold others.
+func (s imageSet) at(name string) *imagev1.Image {
+	if i, ok := s.index[name]; ok {
+		return &s.imgs[i]
+	}
+	return nil
+}
+
+// txQuery runs a query in tx; fixed SQL goes through the statement cache.
+func (c *Catalog) txQuery(ctx context.Context, tx *sql.Tx, cached bool, query string, args ...any) (*sql.Rows, error) {
+	if cached {
+		if st, err := c.readStmts.get(ctx, query); err == nil {
+			return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		}
+	}
+	return tx.QueryContext(ctx, query, args...)
+}
+
+func (c *Catalog) loadLayers(ctx context.Context, tx *sql.Tx, set imageSet) error {
+	where, args := set.where("image_name")
+	rows, err := c.txQuery(ctx, tx, set.contiguous, `SELECT image_name, digest, size, media_type FROM image_layers
+		WHERE `+where+` ORDER BY image_name, position`, args...)
 	if err != nil {
 		return fmt.Errorf("load layers: %w", err)
 	}
@@ -224,16 +251,17 @@ func loadLayers(ctx context.Context, tx *sql.Tx, imgs []imagev1.Image, index map
 		if err := rows.Scan(&name, &l.Name, &l.LayerSize, &l.MediaType); err != nil {
 			return err
 		}
-		i := index[name]
-		imgs[i].DockerImageLayers = append(imgs[i].DockerImageLayers, l)
+		if img := set.at(name); img != nil {
+			img.DockerImageLayers = append(img.DockerImageLayers, l)
+		}
 	}
 	return rows.Err()
 }
 
-func loadListEntries(ctx context.Context, tx *sql.Tx, imgs []imagev1.Image, index map[string]int) error {
-	in, args := inNames(imgs)
-	rows, err := tx.QueryContext(ctx, `SELECT list_name, digest, media_type, manifest_size, architecture, os, variant
-		FROM image_manifests WHERE list_name IN `+in+` ORDER BY list_name, position`, args...)
+func (c *Catalog) loadListEntries(ctx context.Context, tx *sql.Tx, set imageSet) error {
+	where, args := set.where("list_name")
+	rows, err := c.txQuery(ctx, tx, set.contiguous, `SELECT list_name, digest, media_type, manifest_size, architecture, os, variant
+		FROM image_manifests WHERE `+where+` ORDER BY list_name, position`, args...)
 	if err != nil {
 		return fmt.Errorf("load list entries: %w", err)
 	}
@@ -244,34 +272,29 @@ func loadListEntries(ctx context.Context, tx *sql.Tx, imgs []imagev1.Image, inde
 		if err := rows.Scan(&name, &m.Digest, &m.MediaType, &m.ManifestSize, &m.Architecture, &m.OS, &m.Variant); err != nil {
 			return err
 		}
-		i := index[name]
-		imgs[i].DockerImageManifests = append(imgs[i].DockerImageManifests, m)
+		if img := set.at(name); img != nil {
+			img.DockerImageManifests = append(img.DockerImageManifests, m)
+		}
 	}
 	return rows.Err()
 }
 
-func loadConfigs(ctx context.Context, tx *sql.Tx, imgs []imagev1.Image, configOf map[string][]int) error {
-	if len(configOf) == 0 {
-		return nil
-	}
-	args := make([]any, 0, len(configOf))
-	for d := range configOf {
-		args = append(args, d)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT digest, content FROM configs WHERE digest IN (`+
-		strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")+`)`, args...)
+func (c *Catalog) loadConfigs(ctx context.Context, tx *sql.Tx, set imageSet) error {
+	where, args := set.where("i.name")
+	rows, err := c.txQuery(ctx, tx, set.contiguous, `SELECT i.name, c.content FROM images i JOIN configs c ON c.digest = i.config_digest
+		WHERE `+where, args...)
 	if err != nil {
 		return fmt.Errorf("load configs: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var d string
+		var name string
 		var content []byte
-		if err := rows.Scan(&d, &content); err != nil {
+		if err := rows.Scan(&name, &content); err != nil {
 			return err
 		}
-		for _, i := range configOf[d] {
-			imgs[i].DockerImageConfig = string(content)
+		if img := set.at(name); img != nil {
+			img.DockerImageConfig = string(content)
 		}
 	}
 	return rows.Err()

@@ -188,10 +188,10 @@ func sameSignature(a, b imagev1.ImageSignature) bool {
 	return strip(a) == strip(b)
 }
 
-// loadSignatures fills the signatures and verdict annotations of a page.
-func loadSignatures(ctx context.Context, tx *sql.Tx, imgs []imagev1.Image, index map[string]int) error {
-	in, args := inNames(imgs)
-	rows, err := tx.QueryContext(ctx, `SELECT image_name, object FROM signatures WHERE image_name IN `+in+` ORDER BY image_name, position`, args...)
+// loadSignatures fills the signatures of a result.
+func (c *Catalog) loadSignatures(ctx context.Context, tx *sql.Tx, set imageSet) error {
+	where, args := set.where("image_name")
+	rows, err := c.txQuery(ctx, tx, set.contiguous, `SELECT image_name, object FROM signatures WHERE `+where+` ORDER BY image_name, position`, args...)
 	if err != nil {
 		return fmt.Errorf("load signatures: %w", err)
 	}
@@ -201,12 +201,15 @@ func loadSignatures(ctx context.Context, tx *sql.Tx, imgs []imagev1.Image, index
 		if err := rows.Scan(&name, &obj); err != nil {
 			return err
 		}
+		img := set.at(name)
+		if img == nil {
+			continue
+		}
 		var s imagev1.ImageSignature
 		if err := json.Unmarshal([]byte(obj), &s); err != nil {
 			return fmt.Errorf("signature of %s: %w", name, err)
 		}
-		i := index[name]
-		imgs[i].Signatures = append(imgs[i].Signatures, s)
+		img.Signatures = append(img.Signatures, s)
 	}
 	return rows.Err()
 }
