@@ -40,6 +40,9 @@ type Options struct {
 	// InterruptGrace is how long targets already in flight may take to
 	// finish after the run's context ends (default 10s); then they are cut.
 	InterruptGrace time.Duration
+	// TagFilter selects the tags of repositories imported whole (AllTags,
+	// Catalog); the zero value keeps every tag.
+	TagFilter TagFilter
 }
 
 // Importer runs imports into one catalog.
@@ -52,6 +55,7 @@ type Importer struct {
 	grace time.Duration
 	sigs  SignatureOptions
 	prog  Progress
+	tags  TagFilter
 }
 
 // New checks options and builds an Importer.
@@ -59,7 +63,7 @@ func New(opts Options) (*Importer, error) {
 	if opts.Catalog == nil || opts.Registry == nil {
 		return nil, errors.New("importer: Catalog and Registry are required")
 	}
-	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace, sigs: opts.Signatures, prog: opts.Progress}
+	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace, sigs: opts.Signatures, prog: opts.Progress, tags: opts.TagFilter}
 	if imp.grace <= 0 {
 		imp.grace = 10 * time.Second
 	}
@@ -215,6 +219,9 @@ func (imp *Importer) listTags(ctx context.Context, repos []reference.Named, inpu
 			var tags []string
 			if err == nil {
 				tags, err = repo.Tags(ctx)
+			}
+			if err == nil {
+				tags, err = imp.filterTags(ctx, name, tags)
 			}
 			mu.Lock()
 			defer mu.Unlock()

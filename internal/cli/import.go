@@ -34,6 +34,7 @@ type importFlags struct {
 	cpuProfile     string
 	memProfile     string
 	sigs           signatureFlags
+	spec           specFlags
 	log            logFlags
 	hosts          map[string]registry.HostOptions
 }
@@ -57,9 +58,10 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	fs.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the run to this file")
 	fs.StringVar(&f.memProfile, "mem-profile", "", "write a Go heap profile at the end of the run to this file")
 	f.sigs.register(fs)
+	f.spec.register(fs)
 	f.log.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(s.Err, "Usage: regimport import [flags] REF...\n       regimport import --config FILE [flags]\n\nREF is host/repo:tag, host/repo@sha256:..., a repository with --all-tags,\nor a registry host (host/namespace) with --catalog.\n\nFlags:")
+		fmt.Fprintln(s.Err, "Usage: regimport import [flags] REF...\n       regimport import --config FILE [flags]\n       regimport import -f FILE|DIR|- [flags]   (ImageStreamImport documents)\n\nREF is host/repo:tag, host/repo@sha256:..., a repository with --all-tags,\nor a registry host (host/namespace) with --catalog.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	refs, err := parseInterspersed(fs, args)
@@ -68,6 +70,9 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 			return ExitOK
 		}
 		return ExitUsage
+	}
+	if len(f.spec.files) > 0 {
+		return runImportSpec(ctx, &f, args, refs, s)
 	}
 	req := importer.Request{References: refs, AllTags: f.allTags, Catalog: f.catalog, Command: "import " + quoteArgs(args)}
 	if f.config != "" {
@@ -113,6 +118,10 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	if err != nil {
 		return fail(s, ExitUsage, "import: %v", err)
 	}
+	tagFilter, err := f.spec.tagFilter()
+	if err != nil {
+		return fail(s, ExitUsage, "import: %v", err)
+	}
 
 	lock, err := catalog.LockRuns(f.db, "regimport import "+quoteArgs(args))
 	if errors.Is(err, catalog.ErrLocked) {
@@ -130,7 +139,7 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 
 	reg := registry.New(registry.Options{Sys: sys, Logger: log, PerHostConcurrency: f.perHost, Hosts: f.hosts})
 	bar := newProgressBar(s.Err, f.progress)
-	opts := importer.Options{Catalog: cat, Registry: reg, Logger: log, Concurrency: f.concurrency, Signatures: sigOpts}
+	opts := importer.Options{Catalog: cat, Registry: reg, Logger: log, Concurrency: f.concurrency, Signatures: sigOpts, TagFilter: tagFilter}
 	if bar != nil {
 		opts.Progress = bar
 	}

@@ -1,0 +1,268 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/registry"
+	"github.com/regimport/regimport/signatures"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// StreamImportOptions configure ImportStreams.
+type StreamImportOptions struct {
+	// Command is recorded with the run (never include credentials).
+	Command string
+	// Tags filters and caps repository imports where a document's
+	// annotations do not say otherwise. The zero value imports every tag
+	// (OpenShift caps at 50; a batch job mirroring a registry must not).
+	Tags TagFilter
+	// InsecureRegistry fetches the images whose importPolicy.insecure is
+	// true (plain HTTP and unverified TLS allowed); nil uses the
+	// Importer's client for them too, which then fails on HTTP-only
+	// registries with BadRequest, as OpenShift does.
+	InsecureRegistry *registry.Client
+	// DefaultImportMode is the importMode of images that name none
+	// (default Legacy, the apiserver's default).
+	DefaultImportMode imagev1.ImportModeType
+}
+
+// StreamSummary is the outcome of ImportStreams. Each document's own
+// outcome is in its status.
+type StreamSummary struct {
+	// RunID is the import run recorded in the catalog; 0 when every
+	// document was a preview (import: false), which writes nothing at all.
+	RunID int64
+	// Failures lists every image, repository and image stream that failed.
+	Failures []Failure
+	// Interrupted is set when ctx ended before everything was fetched;
+	// documents cut short were not written.
+	Interrupted bool
+	// ImagesCreated counts images new to the catalog.
+	ImagesCreated int
+	// StreamsChanged counts image streams created or updated.
+	StreamsChanged int
+	// Verdicts counts new images by the signature policy's verdict.
+	Verdicts map[signatures.Verdict]int
+}
+
+// ErrInvalidImport marks documents that do not validate; nothing is imported then.
+var ErrInvalidImport = errors.New("invalid ImageStreamImport")
+
+// streamRun is the state of one ImportStreams call.
+type streamRun struct {
+	imp              *Importer
+	opts             StreamImportOptions
+	secure, insecure *run
+	docs             []*streamDoc
+	results          map[fetchKey]*fetched
+	now              time.Time
+
+	mu                            sync.Mutex
+	imagesCreated, streamsChanged int
+	imageErrs                     []error
+}
+
+// ImportStreams imports ImageStreamImport documents as OpenShift's
+// apiserver does and fills each one's status in place: status.images lines
+// up with spec.images, status.repository has the repository's tags, and
+// status.import is the resulting image stream when spec.import is true.
+// Documents are defaulted and validated first, all of them: if one is
+// invalid nothing is fetched or written (the error wraps
+// ErrInvalidImport). Previews (import: false) write nothing; imports store
+// their images and then their image stream through one writer, in document
+// order, so a stream's tag events always commit after their images. The
+// error is for the call as a whole; failed images are statuses.
+func (imp *Importer) ImportStreams(ctx context.Context, isis []*imagev1.ImageStreamImport, opts StreamImportOptions) (StreamSummary, error) {
+	var invalid []error
+	for i, isi := range isis {
+		DefaultImageStreamImport(isi, opts.DefaultImportMode)
+		if errs := ValidateImageStreamImport(isi); len(errs) > 0 {
+			invalid = append(invalid, fmt.Errorf("document %d (%s/%s): %w", i+1, isi.Namespace, isi.Name, errs.ToAggregate()))
+		}
+	}
+	if len(invalid) > 0 {
+		return StreamSummary{}, fmt.Errorf("%w: %w", ErrInvalidImport, errors.Join(invalid...))
+	}
+	s := &streamRun{imp: imp, opts: opts, results: map[fetchKey]*fetched{}, now: imp.now()}
+	s.secure = s.newRun(imp)
+	if opts.InsecureRegistry != nil {
+		insecure := *imp
+		insecure.reg = opts.InsecureRegistry
+		s.insecure = s.newRun(&insecure)
+	}
+	sum := StreamSummary{Verdicts: map[signatures.Verdict]int{}}
+	dbctx := context.WithoutCancel(ctx)
+	imports := false
+	for _, isi := range isis {
+		imports = imports || isi.Spec.Import
+	}
+	if imports {
+		var err error
+		if sum.RunID, err = imp.cat.BeginRun(dbctx, opts.Command); err != nil {
+			return sum, err
+		}
+	}
+
+	for _, isi := range isis {
+		// As the apiserver fills any object it creates (the document itself is never stored).
+		isi.UID, isi.CreationTimestamp = types.UID(uuid.NewString()), metav1.NewTime(s.now.UTC().Truncate(time.Second))
+		s.docs = append(s.docs, s.plan(ctx, isi))
+	}
+	s.listRepositories(ctx)
+	s.fetchAll(ctx, s.keys())
+	for _, d := range s.docs {
+		s.fillStatus(d, func(f *fetched, name string) *imagev1.Image { return f.images[name] })
+	}
+	sum.Interrupted = ctx.Err() != nil
+
+	var werr error
+	if imports {
+		werr = s.write(dbctx, sum.RunID)
+		for _, d := range s.docs {
+			if d.written {
+				s.fillStatus(d, s.storedImage(dbctx))
+				d.isi.Status.Import = d.stream
+			}
+		}
+	}
+	s.summarize(&sum)
+	if imports {
+		werr = errors.Join(werr, s.finishRun(dbctx, sum, werr))
+	}
+	return sum, werr
+}
+
+func (s *streamRun) newRun(imp *Importer) *run {
+	r := &run{imp: imp, repos: map[string]*registry.Repository{}}
+	r.summary.Verdicts = map[signatures.Verdict]int{}
+	return r
+}
+
+func (s *streamRun) runFor(insecure bool) *run {
+	if insecure && s.insecure != nil {
+		return s.insecure
+	}
+	return s.secure
+}
+
+func (s *streamRun) clientFor(insecure bool) *registry.Client { return s.runFor(insecure).imp.reg }
+
+// write queues, document by document, the images each import fetched,
+// the registry tags they came from, and then its image stream.
+func (s *streamRun) write(dbctx context.Context, runID int64) error {
+	w, err := s.imp.cat.NewWriter(dbctx, catalog.WriterOptions{RunID: runID})
+	if err != nil {
+		return err
+	}
+	queued := map[string]bool{}
+	tagged := map[fetchKey]bool{}
+	for _, d := range s.docs {
+		if !d.isi.Spec.Import || !s.complete(d) {
+			continue
+		}
+		for _, k := range s.docKeys(d) {
+			f := s.results[k]
+			if f == nil || f.err != nil {
+				continue
+			}
+			for _, p := range f.pending {
+				if p.rec == nil || queued[p.name] {
+					continue
+				}
+				queued[p.name] = true
+				if err := w.PutImage(dbctx, *p.rec, s.imageDone); err != nil {
+					s.imageDone(catalog.Unchanged, err)
+				}
+			}
+			if f.registryTag != "" && !tagged[k] {
+				tagged[k] = true
+				rec := catalog.TagRecord{Repository: k.repo, Tag: k.tag, Image: f.registryTag, DockerImageReference: k.repo + "@" + f.registryTag}
+				if err := w.PutTag(dbctx, rec, s.tagDone); err != nil {
+					s.tagDone(catalog.Unchanged, err)
+				}
+			}
+		}
+		d.written = true
+		updates := s.updates(d)
+		ns, name := d.isi.Namespace, d.isi.Name
+		apply := func(cur *imagev1.ImageStream) (*imagev1.ImageStream, error) {
+			return applyImport(cur, ns, name, updates, s.now), nil
+		}
+		done := func(is *imagev1.ImageStream, o catalog.Outcome, err error) {
+			d.stream, d.streamErr = is, err
+			if err == nil && o != catalog.Unchanged {
+				s.mu.Lock()
+				s.streamsChanged++
+				s.mu.Unlock()
+			}
+		}
+		if err := w.PutImageStream(dbctx, catalog.StreamUpdate{Namespace: ns, Name: name, Apply: apply}, done); err != nil {
+			d.streamErr = err
+		}
+	}
+	err = w.Close()
+	for _, d := range s.docs {
+		if d.written && d.streamErr != nil {
+			d.written = false
+		}
+		if d.stream != nil {
+			d.stream = d.stream.DeepCopy()
+			d.stream.TypeMeta = metav1.TypeMeta{} // nested in the ImageStreamImport
+		}
+	}
+	return err
+}
+
+func (s *streamRun) imageDone(o catalog.Outcome, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.imageErrs = append(s.imageErrs, err)
+	} else if o == catalog.Created {
+		s.imagesCreated++
+	}
+}
+
+func (s *streamRun) tagDone(_ catalog.Outcome, err error) {
+	if err != nil {
+		s.mu.Lock()
+		s.imageErrs = append(s.imageErrs, err)
+		s.mu.Unlock()
+	}
+}
+
+// docKeys are the fetches a document used.
+func (s *streamRun) docKeys(d *streamDoc) []fetchKey {
+	var keys []fetchKey
+	for _, it := range d.images {
+		if it.err == nil {
+			keys = append(keys, it.key)
+		}
+	}
+	if d.repo != nil {
+		for _, it := range d.repo.tags {
+			keys = append(keys, it.key)
+		}
+	}
+	return keys
+}
+
+// storedImage reads images back from the catalog, so that imported
+// statuses carry what the catalog serves (uid, resourceVersion,
+// creationTimestamp), as OpenShift returns the created images.
+func (s *streamRun) storedImage(ctx context.Context) func(*fetched, string) *imagev1.Image {
+	return func(f *fetched, name string) *imagev1.Image {
+		if img, err := s.imp.cat.GetImage(ctx, name); err == nil {
+			return img
+		}
+		return f.images[name]
+	}
+}

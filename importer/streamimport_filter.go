@@ -1,0 +1,242 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	imagev1 "github.com/openshift/api/image/v1"
+	"go.podman.io/image/v5/docker/reference"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Annotations on an ImageStreamImport that filter and cap its repository
+// import (spec.repository). Each one set replaces the matching command-line
+// default (--include, --exclude, --semver, --newest, --max-tags).
+const (
+	// AnnotationInclude keeps only tags matching this regular expression
+	// (Go syntax, unanchored: write ^...$ to match whole tags).
+	AnnotationInclude = "regimport.io/include"
+	// AnnotationExclude drops tags matching this regular expression.
+	AnnotationExclude = "regimport.io/exclude"
+	// AnnotationSemver keeps only tags that are semantic versions within
+	// this range (Masterminds/semver syntax: ">=1.2, <2", "~1.4", "^2");
+	// a leading "v" and a missing minor or patch are accepted in tags.
+	AnnotationSemver = "regimport.io/semver"
+	// AnnotationNewest keeps the N tags whose images were created last
+	// (config "created"); it costs a manifest and a config request per
+	// candidate tag, see TagFilter.Newest.
+	AnnotationNewest = "regimport.io/newest"
+	// AnnotationMaxTags caps the tags imported; the rest, in OpenShift's
+	// order, are reported in status.repository.additionalTags. 0: no cap.
+	AnnotationMaxTags = "regimport.io/max-tags"
+)
+
+// TagFilter selects the tags of a repository import. The zero value keeps
+// every tag. Filters apply in this order: Include, Exclude, Semver, Newest;
+// then the survivors are ordered as OpenShift orders them ("latest", then
+// semantic versions newest first, then the rest by name) and MaxTags cuts.
+type TagFilter struct {
+	Include, Exclude *regexp.Regexp
+	Semver           *semver.Constraints
+	// SemverRange is Semver as written, for messages.
+	SemverRange string
+	// Newest keeps the N tags whose images were created last (0: all).
+	// Knowing that needs every candidate's config: one manifest request
+	// per candidate tag (plus one per chosen child of a list) and one
+	// config blob request unless the catalog holds the config. The kept
+	// tags are then imported as usual.
+	Newest int
+	// MaxTags caps the imported tags (0: no cap; OpenShift's is 50).
+	MaxTags int
+}
+
+// NewTagFilter builds a TagFilter from flag values ("" and 0 mean unset).
+func NewTagFilter(include, exclude, semverRange string, newest, maxTags int) (TagFilter, error) {
+	var f TagFilter
+	var errs []string
+	set := map[string]string{AnnotationInclude: include, AnnotationExclude: exclude, AnnotationSemver: semverRange}
+	if newest != 0 {
+		set[AnnotationNewest] = strconv.Itoa(newest)
+	}
+	if maxTags != 0 {
+		set[AnnotationMaxTags] = strconv.Itoa(maxTags)
+	}
+	f, ferrs := TagFilterFromAnnotations(f, set)
+	for _, e := range ferrs {
+		errs = append(errs, fmt.Sprintf("--%s %q: %s", strings.TrimPrefix(flagOf(e.Field), "regimport.io/"), e.BadValue, e.Detail))
+	}
+	if len(errs) > 0 {
+		return TagFilter{}, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return f, nil
+}
+
+// flagOf turns metadata.annotations[regimport.io/x] into regimport.io/x.
+func flagOf(fieldPath string) string {
+	s := strings.TrimPrefix(fieldPath, "metadata.annotations[")
+	return strings.TrimSuffix(s, "]")
+}
+
+// TagFilterFromAnnotations returns base with the filter annotations that
+// are set (non-empty) replacing its fields, or the errors of those that do
+// not parse, each naming its annotation.
+func TagFilterFromAnnotations(base TagFilter, annotations map[string]string) (TagFilter, field.ErrorList) {
+	f := base
+	var errs field.ErrorList
+	p := field.NewPath("metadata", "annotations")
+	if v := annotations[AnnotationInclude]; v != "" {
+		re, err := regexp.Compile(v)
+		if err != nil {
+			errs = append(errs, field.Invalid(p.Key(AnnotationInclude), v, err.Error()))
+		}
+		f.Include = re
+	}
+	if v := annotations[AnnotationExclude]; v != "" {
+		re, err := regexp.Compile(v)
+		if err != nil {
+			errs = append(errs, field.Invalid(p.Key(AnnotationExclude), v, err.Error()))
+		}
+		f.Exclude = re
+	}
+	if v := annotations[AnnotationSemver]; v != "" {
+		c, err := semver.NewConstraint(v)
+		if err != nil {
+			errs = append(errs, field.Invalid(p.Key(AnnotationSemver), v, err.Error()))
+		}
+		f.Semver, f.SemverRange = c, v
+	}
+	count := func(key string, dst *int) {
+		v := annotations[key]
+		if v == "" {
+			return
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 0 {
+			errs = append(errs, field.Invalid(p.Key(key), v, "must be a whole number, 0 or more"))
+			return
+		}
+		*dst = n
+	}
+	count(AnnotationNewest, &f.Newest)
+	count(AnnotationMaxTags, &f.MaxTags)
+	return f, errs
+}
+
+// match applies Include, Exclude and Semver.
+func (f TagFilter) match(tags []string) []string {
+	out := tags[:0:0]
+	for _, t := range tags {
+		if f.Include != nil && !f.Include.MatchString(t) {
+			continue
+		}
+		if f.Exclude != nil && f.Exclude.MatchString(t) {
+			continue
+		}
+		if f.Semver != nil {
+			v, err := semver.NewVersion(t)
+			if err != nil || !f.Semver.Check(v) {
+				continue
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// capTags orders tags as OpenShift does and splits them at MaxTags.
+func (f TagFilter) capTags(tags []string) (kept, additional []string) {
+	tags = append([]string(nil), tags...)
+	PrioritizeTags(tags)
+	if f.MaxTags <= 0 || len(tags) <= f.MaxTags {
+		return tags, nil
+	}
+	return tags[:f.MaxTags], tags[f.MaxTags:]
+}
+
+var (
+	minorSemantic  = regexp.MustCompile(`^\d+\.\d+$`)
+	minorWithPatch = regexp.MustCompile(`^(\d+\.\d+)-\w+$`)
+)
+
+type tagRank struct {
+	tag      string
+	priority int // 0 latest, 1 minor version (5.1, v5.1-rc1), 2 full version, 3 other
+	version  *semver.Version
+	prefix   string
+}
+
+func rankTag(tag string) tagRank {
+	if tag == "latest" {
+		return tagRank{tag: tag}
+	}
+	short, prefix := tag, ""
+	if strings.HasPrefix(tag, "v") {
+		short, prefix = tag[1:], "v"
+	}
+	if v, err := semver.StrictNewVersion(short); err == nil {
+		return tagRank{tag: tag, priority: 2, version: v, prefix: prefix}
+	}
+	if minorSemantic.MatchString(short) {
+		if v, err := semver.StrictNewVersion(short + ".0"); err == nil {
+			return tagRank{tag: tag, priority: 1, version: v, prefix: prefix}
+		}
+	}
+	if m := minorWithPatch.FindStringSubmatch(short); m != nil {
+		if v, err := semver.StrictNewVersion(strings.Replace(short, m[1], m[1]+".0", 1)); err == nil {
+			return tagRank{tag: tag, priority: 1, version: v, prefix: prefix}
+		}
+	}
+	return tagRank{tag: tag, priority: 3, prefix: prefix}
+}
+
+// PrioritizeTags orders tags in place the way OpenShift picks the tags of a
+// repository import: "latest" first, then minor versions ("5.1", "v5.1",
+// "v5.1-rc1") newest first, then full semantic versions newest first, then
+// every other tag by name.
+func PrioritizeTags(tags []string) {
+	ranks := make([]tagRank, len(tags))
+	for i, t := range tags {
+		ranks[i] = rankTag(t)
+	}
+	sort.SliceStable(ranks, func(i, j int) bool {
+		a, b := ranks[i], ranks[j]
+		if a.priority != b.priority {
+			return a.priority < b.priority
+		}
+		if a.priority == 3 || a.priority == 0 {
+			return a.tag < b.tag
+		}
+		if c := a.version.Compare(b.version); c != 0 {
+			return c > 0
+		}
+		return a.prefix < b.prefix
+	})
+	for i, r := range ranks {
+		tags[i] = r.tag
+	}
+}
+
+// filterTags applies the Importer's TagFilter to a repository imported
+// whole by Run (lists imported whole, as Run does); tags past MaxTags are
+// logged and skipped.
+func (imp *Importer) filterTags(ctx context.Context, name reference.Named, tags []string) ([]string, error) {
+	f := imp.tags
+	if f == (TagFilter{}) {
+		return tags, nil
+	}
+	tags = f.match(tags)
+	tags, err := imp.newest(ctx, imp.reg, name, tags, f.Newest, imagev1.ImportModePreserveOriginal, "", "")
+	if err != nil {
+		return nil, err
+	}
+	kept, skipped := f.capTags(tags)
+	if len(skipped) > 0 {
+		imp.log.Info("tags past the cap skipped", "repository", name.Name(), "max-tags", f.MaxTags, "skipped", len(skipped))
+	}
+	return kept, nil
+}

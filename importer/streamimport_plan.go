@@ -1,0 +1,320 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+
+	imagev1 "github.com/openshift/api/image/v1"
+	"go.podman.io/image/v5/docker/reference"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// streamDoc is one ImageStreamImport on its way through ImportStreams.
+type streamDoc struct {
+	isi    *imagev1.ImageStreamImport
+	images []docItem // one per spec.images entry
+	repo   *docRepo  // nil without spec.repository
+	// stream is the image stream as stored after the import; streamErr
+	// says why it could not be stored.
+	stream    *imagev1.ImageStream
+	streamErr error
+	written   bool
+}
+
+// docItem is one image to import: a spec.images entry or a repository tag.
+type docItem struct {
+	key fetchKey
+	tag string // the source tag ("" for a digest), as status.images[].tag
+	err error  // the from.name cannot be fetched at all (Invalid)
+}
+
+// docRepo is a spec.repository import.
+type docRepo struct {
+	from       string
+	key        fetchKey // repo, insecure, mode and platform of every tag
+	filter     TagFilter
+	invalid    error // the from.name cannot be fetched at all (Invalid)
+	err        error // listing the tags failed
+	tags       []docItem
+	additional []string
+}
+
+func (d *streamDoc) name() string { return d.isi.Namespace + "/" + d.isi.Name }
+
+// plan turns a document's spec into fetch keys. Legacy imports of a tag
+// prefer the platform named by the stream's spec tag annotations
+// (importer.image.openshift.io/prefer-arch, prefer-os), as OpenShift does,
+// else by the same annotations on the ImageStreamImport itself.
+func (s *streamRun) plan(ctx context.Context, isi *imagev1.ImageStreamImport) *streamDoc {
+	d := &streamDoc{isi: isi, images: make([]docItem, len(isi.Spec.Images))}
+	existing, err := s.imp.cat.GetImageStream(ctx, isi.Namespace, isi.Name)
+	if err != nil {
+		existing = nil // none yet (or unreadable: then no platform preferences)
+	}
+	for i, spec := range isi.Spec.Images {
+		item := &d.images[i]
+		from, err := parseFromName(spec.From.Name)
+		if err != nil {
+			item.err = err
+			continue
+		}
+		named, err := from.normalized()
+		if err != nil {
+			item.err = err
+			continue
+		}
+		k := fetchKey{insecure: spec.ImportPolicy.Insecure, repo: named.Name(), mode: spec.ImportPolicy.ImportMode}
+		if from.id != "" {
+			k.dgst = from.id
+		} else {
+			k.tag = from.tag
+			if k.tag == "" {
+				k.tag = "latest"
+			}
+			item.tag = k.tag
+		}
+		if k.mode != imagev1.ImportModePreserveOriginal {
+			toName := ""
+			if spec.To != nil {
+				toName = spec.To.Name
+			}
+			k.arch, k.os = preferredPlatform(isi, existing, toName)
+		}
+		item.key = k
+	}
+	if spec := isi.Spec.Repository; spec != nil {
+		d.repo = &docRepo{from: spec.From.Name}
+		d.repo.filter, _ = TagFilterFromAnnotations(s.opts.Tags, isi.Annotations) // validated before
+		from, err := parseFromName(spec.From.Name)
+		var named reference.Named
+		if err == nil {
+			named, err = from.normalized()
+		}
+		if err != nil {
+			d.repo.invalid = err
+		} else {
+			d.repo.key = fetchKey{insecure: spec.ImportPolicy.Insecure, repo: named.Name(), mode: spec.ImportPolicy.ImportMode}
+			if d.repo.key.mode != imagev1.ImportModePreserveOriginal {
+				d.repo.key.arch, d.repo.key.os = preferredPlatform(isi, nil, "")
+			}
+		}
+	}
+	return d
+}
+
+func preferredPlatform(isi *imagev1.ImageStreamImport, existing *imagev1.ImageStream, to string) (arch, os string) {
+	if existing != nil && to != "" {
+		if t := indexTags(existing).findSpec(to); t != nil {
+			arch, os = t.Annotations[imagev1.ImporterPreferArchAnnotation], t.Annotations[imagev1.ImporterPreferOSAnnotation]
+		}
+	}
+	if arch == "" {
+		arch = isi.Annotations[imagev1.ImporterPreferArchAnnotation]
+	}
+	if os == "" {
+		os = isi.Annotations[imagev1.ImporterPreferOSAnnotation]
+	}
+	return arch, os
+}
+
+// listRepositories lists, filters and caps the tags of every repository
+// import, in parallel.
+func (s *streamRun) listRepositories(ctx context.Context) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, s.imp.conc)
+	for _, d := range s.docs {
+		if d.repo == nil || d.repo.invalid != nil {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			d.repo.err = s.listRepository(ctx, d)
+		}()
+	}
+	wg.Wait()
+}
+
+func (s *streamRun) listRepository(ctx context.Context, d *streamDoc) error {
+	rp := d.repo
+	t, err := rp.key.target()
+	if err != nil {
+		return err
+	}
+	repo, err := s.runFor(rp.key.insecure).repository(t.repo)
+	if err != nil {
+		return err
+	}
+	all, err := repo.Tags(ctx)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var tags []string
+	for _, tag := range all {
+		if tag == "" {
+			tag = "latest" // as OpenShift reads Docker Hub's empty tags
+		}
+		if !seen[tag] {
+			seen[tag] = true
+			tags = append(tags, tag)
+		}
+	}
+	sort.Strings(tags)
+	tags = rp.filter.match(tags)
+	if tags, err = s.imp.newest(ctx, s.clientFor(rp.key.insecure), t.repo, tags, rp.filter.Newest, rp.key.mode, rp.key.arch, rp.key.os); err != nil {
+		return err
+	}
+	kept, additional := rp.filter.capTags(tags)
+	// Tags past the cap that spec.images of the same document imports
+	// anyway are reported with the repository's, as OpenShift does.
+	for _, tag := range additional {
+		k := rp.key
+		k.tag = tag
+		if d.importsKey(k) {
+			kept = append(kept, tag)
+		} else {
+			rp.additional = append(rp.additional, tag)
+		}
+	}
+	for _, tag := range kept {
+		k := rp.key
+		k.tag = tag
+		rp.tags = append(rp.tags, docItem{key: k, tag: tag})
+	}
+	return nil
+}
+
+func (d *streamDoc) importsKey(k fetchKey) bool {
+	for _, it := range d.images {
+		if it.err == nil && it.key == k {
+			return true
+		}
+	}
+	return false
+}
+
+// keys lists every fetch the documents need.
+func (s *streamRun) keys() []fetchKey {
+	var keys []fetchKey
+	for _, d := range s.docs {
+		for _, it := range d.images {
+			if it.err == nil {
+				keys = append(keys, it.key)
+			}
+		}
+		if d.repo != nil {
+			for _, it := range d.repo.tags {
+				keys = append(keys, it.key)
+			}
+		}
+	}
+	return keys
+}
+
+// fillStatus sets the document's status from the fetches, with image
+// looking images up by name (as fetched, or as stored).
+func (s *streamRun) fillStatus(d *streamDoc, image func(*fetched, string) *imagev1.Image) {
+	isi := d.isi
+	isi.Status = imagev1.ImageStreamImportStatus{Images: make([]imagev1.ImageImportStatus, len(isi.Spec.Images))}
+	for i, it := range d.images {
+		st := &isi.Status.Images[i]
+		spec := isi.Spec.Images[i]
+		if it.err != nil {
+			st.Status = invalidFrom(spec.From.Name, it.err)
+			continue
+		}
+		st.Tag = it.tag
+		f := s.results[it.key]
+		if f.err != nil {
+			st.Status = importStatus(f.err, it.key.String(), spec.From.Name, it.key.repo)
+			continue
+		}
+		f.fill(st, it.key, spec.IncludeManifest, func(n string) *imagev1.Image { return image(f, n) })
+	}
+	rp := d.repo
+	if rp == nil {
+		return
+	}
+	rs := &imagev1.RepositoryImportStatus{}
+	isi.Status.Repository = rs
+	switch {
+	case rp.invalid != nil:
+		rs.Status = invalidFrom(rp.from, rp.invalid)
+		return
+	case rp.err != nil:
+		rs.Status = importStatus(rp.err, rp.key.repo, rp.from, rp.key.repo)
+		return
+	}
+	rs.AdditionalTags = rp.additional
+	failures := 0
+	rs.Images = make([]imagev1.ImageImportStatus, len(rp.tags))
+	for i, it := range rp.tags {
+		st := &rs.Images[i]
+		st.Tag = it.tag
+		f := s.results[it.key]
+		if f.err != nil {
+			failures++
+			st.Status = importStatus(f.err, it.key.String(), rp.from+":"+it.tag, it.key.repo)
+			continue
+		}
+		f.fill(st, it.key, isi.Spec.Repository.IncludeManifest, func(n string) *imagev1.Image { return image(f, n) })
+	}
+	rs.Status = repositoryStatus(failures)
+}
+
+// updates lists what the document does to its image stream, in
+// OpenShift's order: the repository's tags, then spec.images with a to.
+func (s *streamRun) updates(d *streamDoc) []tagUpdate {
+	var out []tagUpdate
+	isi := d.isi
+	add := func(u tagUpdate, st imagev1.ImageImportStatus, f *fetched, repo string) {
+		if st.Status.Status != metav1.StatusSuccess || st.Image == nil {
+			status := st.Status
+			u.failure = &status
+		} else {
+			u.image, u.pullSpec = f.top, repo+"@"+f.top
+		}
+		out = append(out, u)
+	}
+	if rp := d.repo; rp != nil && rp.invalid == nil && rp.err == nil {
+		spec := isi.Spec.Repository
+		for i, it := range rp.tags {
+			add(tagUpdate{tag: it.tag, from: rp.from + ":" + it.tag, policy: spec.ImportPolicy, refPolicy: spec.ReferencePolicy},
+				isi.Status.Repository.Images[i], s.results[it.key], it.key.repo)
+		}
+	}
+	for i, spec := range isi.Spec.Images {
+		if spec.To == nil {
+			continue // by digest, or a bare repository: imported, not tagged
+		}
+		u := tagUpdate{tag: spec.To.Name, from: spec.From.Name, policy: spec.ImportPolicy, refPolicy: spec.ReferencePolicy, specImage: true}
+		it := d.images[i]
+		add(u, isi.Status.Images[i], s.results[it.key], it.key.repo)
+	}
+	return out
+}
+
+// complete reports whether nothing of the document was cut by an
+// interrupt; only complete documents are written.
+func (s *streamRun) complete(d *streamDoc) bool {
+	cut := func(err error) bool {
+		return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+	}
+	items := append([]docItem(nil), d.images...)
+	if d.repo != nil {
+		if cut(d.repo.err) {
+			return false
+		}
+		items = append(items, d.repo.tags...)
+	}
+	for _, it := range items {
+		if f := s.results[it.key]; it.err == nil && (f == nil || cut(f.err)) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,117 @@
+package importer
+
+import (
+	"context"
+	"fmt"
+
+	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/catalog"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// summarize gathers failures and counts from the documents' statuses.
+func (s *streamRun) summarize(sum *StreamSummary) {
+	for _, r := range []*run{s.secure, s.insecure} {
+		if r == nil {
+			continue
+		}
+		for v, n := range r.summary.Verdicts {
+			sum.Verdicts[v] += n
+		}
+	}
+	sum.ImagesCreated, sum.StreamsChanged = s.imagesCreated, s.streamsChanged
+	for _, err := range s.imageErrs {
+		sum.Failures = append(sum.Failures, Failure{Reference: "catalog", Reason: err.Error(), Code: metav1.StatusReasonInternalError})
+	}
+	for _, d := range s.docs {
+		isi := d.isi
+		for i, st := range isi.Status.Images {
+			if st.Status.Status != metav1.StatusSuccess {
+				sum.Failures = append(sum.Failures, statusFailure(fmt.Sprintf("%s spec.images[%d] %s", d.name(), i, isi.Spec.Images[i].From.Name), st.Status))
+			}
+		}
+		if rs := isi.Status.Repository; rs != nil {
+			from := isi.Spec.Repository.From.Name
+			if len(rs.Images) == 0 && rs.Status.Status != metav1.StatusSuccess {
+				sum.Failures = append(sum.Failures, statusFailure(fmt.Sprintf("%s spec.repository %s", d.name(), from), rs.Status))
+			}
+			for _, st := range rs.Images {
+				if st.Status.Status != metav1.StatusSuccess {
+					sum.Failures = append(sum.Failures, statusFailure(fmt.Sprintf("%s spec.repository %s:%s", d.name(), from, st.Tag), st.Status))
+				}
+			}
+		}
+		switch {
+		case d.streamErr != nil:
+			sum.Failures = append(sum.Failures, Failure{Reference: d.name(), Reason: "store image stream: " + d.streamErr.Error(), Code: metav1.StatusReasonInternalError})
+		case isi.Spec.Import && !d.written && !sum.Interrupted:
+			sum.Failures = append(sum.Failures, Failure{Reference: d.name(), Reason: "image stream not stored", Code: metav1.StatusReasonInternalError})
+		case isi.Spec.Import && !d.written:
+			sum.Failures = append(sum.Failures, Failure{Reference: d.name(), Reason: "interrupted: nothing of this document was stored", Code: metav1.StatusReasonInternalError})
+		}
+	}
+}
+
+func statusFailure(ref string, st metav1.Status) Failure {
+	return Failure{Reference: ref, Reason: st.Message, Code: st.Reason}
+}
+
+// finishRun records the run: one imported or unchanged count per image
+// of the documents that were stored, and the failures.
+func (s *streamRun) finishRun(ctx context.Context, sum StreamSummary, werr error) error {
+	var counts catalog.RunCounts
+	for _, d := range s.docs {
+		if !d.written {
+			continue
+		}
+		for _, k := range s.docKeys(d) {
+			f := s.results[k]
+			if f == nil || f.err != nil {
+				continue
+			}
+			if anyNew(f) {
+				counts.Imported++
+			} else {
+				counts.Unchanged++
+			}
+		}
+	}
+	counts.Failed = len(sum.Failures)
+	status := catalog.RunSucceeded
+	switch {
+	case sum.Interrupted:
+		status = catalog.RunInterrupted
+	case werr != nil:
+		status = catalog.RunFailed
+	case len(sum.Failures) > 0:
+		status = catalog.RunPartial
+	}
+	stored := make([]catalog.Failure, len(sum.Failures))
+	for i, f := range sum.Failures {
+		stored[i] = catalog.Failure{Reference: f.Reference, Reason: f.Reason}
+	}
+	if err := s.imp.cat.FinishRun(ctx, sum.RunID, status, counts, stored); err != nil {
+		return fmt.Errorf("record run %d: %w", sum.RunID, err)
+	}
+	return nil
+}
+
+func anyNew(f *fetched) bool {
+	for _, p := range f.pending {
+		if p.rec != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// StreamImportFailed reports whether a document's status holds a failure.
+func StreamImportFailed(isi *imagev1.ImageStreamImport) bool {
+	for _, st := range isi.Status.Images {
+		if st.Status.Status != metav1.StatusSuccess {
+			return true
+		}
+	}
+	rs := isi.Status.Repository
+	return rs != nil && rs.Status.Status != metav1.StatusSuccess
+}
