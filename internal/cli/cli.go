@@ -45,6 +45,7 @@ func commands() []command {
 		{"get", "print catalog objects in the OpenShift schema (get images [NAME...])", runGet},
 		{"verify", "re-verify stored signatures offline against a policy", runVerify},
 		{"runs", "list import runs recorded in the catalog", runRuns},
+		{"migrate", "bring a catalog written by an older regimport to this schema", runMigrate},
 		{"serve", "serve the catalog read-only as the OpenShift Image API (for kubectl, oc, client-go)", runServe},
 		{"version", "print the version", func(context.Context, []string, Streams) int { return ExitOK }},
 	}
