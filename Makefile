@@ -5,7 +5,7 @@ GOFLAGS  := -tags=$(TAGS)
 BIN      := bin/regimport
 export CGO_ENABLED := 1
 
-.PHONY: all build test test-short vet demo bench fuzz fuzz-short clean
+.PHONY: all build test test-deps test-short vet demo bench fuzz fuzz-short clean
 FUZZTIME ?= 30s
 
 all: build
@@ -18,8 +18,17 @@ vet:
 
 # Every test, with the race detector. Tests start their own registry,
 # catalog files and servers on loopback; nothing outside the machine is used.
-test: vet
+test: vet test-deps
 	$(GO) test $(GOFLAGS) -race -count=1 -timeout 12m ./...
+	@$(MAKE) --no-print-directory fuzz-short
+
+# What tests need beyond Go: Debian's chromium, in which the HTML report is
+# rendered and checked (its test skips, saying why, when this cannot install it).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
+test-deps:
+	@command -v chromium >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) || \
+	  echo "test-deps: could not install chromium; the HTML report's browser test will be skipped" >&2
 
 # Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for a long run).
 # make test runs their seed corpora as ordinary tests, and fuzz-short briefly.

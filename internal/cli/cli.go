@@ -46,6 +46,7 @@ func commands() []command {
 		{"verify", "re-verify stored signatures offline against a policy", runVerify},
 		{"runs", "list import runs recorded in the catalog", runRuns},
 		{"migrate", "bring a catalog written by an older regimport to this schema", runMigrate},
+		{"report", "write an offline audit report of the catalog (html, json, csv, md)", runReport},
 		{"serve", "serve the catalog read-only as the OpenShift Image API (for kubectl, oc, client-go)", runServe},
 		{"version", "print the version", func(context.Context, []string, Streams) int { return ExitOK }},
 	}

@@ -1,0 +1,699 @@
+package catalog
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The read-only queries of `regimport report`. They run in one read
+// transaction (a ReportSnapshot), so every section of a report describes the
+// same state even while an import writes. Lists that grow with the catalog
+// are streamed row by row to a callback; everything else is aggregated here
+// in SQL and is bounded by the number of repositories, signers or runs.
+//
+// An image belongs to a repository when a tag of that repository points at
+// it, or when its dockerImageReference names that repository (where it was
+// first imported from); the inventory has one row per tag and one tagless
+// row for an image of a repository that no tag of that repository points at.
+
+// ReportSnapshot is a consistent read-only view of the catalog for a report.
+// It is not safe for concurrent use: one query at a time.
+type ReportSnapshot struct {
+	tx   *sql.Tx
+	glob string
+}
+
+// ReportCut divides the catalog's history. A tag event or image belongs to
+// a run when it has a run id and RunID > 0; otherwise its time decides.
+type ReportCut struct {
+	RunID int64     // last run included (0: cut by Time alone)
+	Time  time.Time // last instant included
+}
+
+// ReportEnd is the cut after all recorded history: the catalog as it is.
+var ReportEnd = ReportCut{RunID: math.MaxInt64, Time: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)}
+
+// BeginReport opens a snapshot. glob (SQLite GLOB, "" for all) restricts
+// every query to repositories whose name (host/path) matches.
+//
+// It works out once which images belong to which repositories, and which
+// layers several repositories share, into TEMP tables: they live in the
+// connection's own temporary database, never in the catalog file, and go
+// away with the read transaction.
+func (c *Catalog) BeginReport(ctx context.Context, glob string) (*ReportSnapshot, error) {
+	tx, err := c.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("begin report: %w", err)
+	}
+	s := &ReportSnapshot{tx: tx, glob: glob}
+	all := membership("m", "''")
+	if glob == "" {
+		all = `m AS (SELECT * FROM report_ir)`
+	}
+	for _, q := range []string{
+		`CREATE TEMP TABLE report_ir AS WITH ` + membership("m", "@glob") + ` SELECT * FROM m`,
+		`CREATE INDEX temp.report_ir_by_image ON report_ir (image_name, repository, tag)`,
+		`CREATE TEMP TABLE report_mem (repository TEXT, image_name TEXT, PRIMARY KEY (image_name, repository)) WITHOUT ROWID`,
+		`INSERT INTO report_mem (repository, image_name) SELECT DISTINCT repository, image_name FROM report_ir`,
+		`CREATE TEMP TABLE report_scope (image_name TEXT PRIMARY KEY) WITHOUT ROWID`,
+		`INSERT INTO report_scope SELECT DISTINCT image_name FROM report_ir`,
+		// For every layer of the catalog: in how many repositories and
+		// images it is, whatever the filter, so "shared" means shared.
+		`CREATE TEMP TABLE report_layers AS WITH ` + all + `, am AS (SELECT DISTINCT repository, image_name FROM m)
+		SELECT l.digest, count(DISTINCT am.repository) AS repos, count(DISTINCT l.image_name) AS images, max(l.size) AS size
+		FROM image_layers l JOIN am ON am.image_name = l.image_name GROUP BY l.digest`,
+		`CREATE UNIQUE INDEX temp.report_layers_by_digest ON report_layers (digest)`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, sql.Named("glob", glob)); err != nil {
+			tx.Rollback()
+			return nil, fmt.Errorf("begin report: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Close ends the snapshot.
+func (s *ReportSnapshot) Close() error { return s.tx.Rollback() }
+
+// membership is a CTE named `name` over (repository, tag, image_name,
+// updated_at) for repositories matching globExpr (an SQL expression).
+func membership(name, globExpr string) string {
+	return name + `(repository, tag, image_name, updated_at) AS (
+	SELECT r.name, t.tag, t.image_name, t.updated_at FROM tags t JOIN repositories r ON r.id = t.repository_id
+	 WHERE ` + globExpr + ` = '' OR r.name GLOB ` + globExpr + `
+	UNION ALL
+	SELECT d.repository, NULL, d.name, NULL FROM (
+		SELECT name, CASE WHEN instr(docker_image_reference, '@') > 0
+			THEN substr(docker_image_reference, 1, instr(docker_image_reference, '@') - 1)
+			ELSE docker_image_reference END AS repository FROM images) d
+	 WHERE (` + globExpr + ` = '' OR d.repository GLOB ` + globExpr + `)
+	   AND NOT EXISTS (SELECT 1 FROM tags t JOIN repositories r ON r.id = t.repository_id
+		WHERE t.image_name = d.name AND r.name = d.repository))`
+}
+
+// The TEMP tables every query reads (see BeginReport):
+//
+//	report_ir(repository, tag, image_name, updated_at): the inventory rows in the filter
+//	report_mem(repository, image_name): which images belong to which repository
+//	report_scope(image_name): the images in the filter
+//	report_layers(digest, repos, images, size): every layer, across the whole catalog
+
+// listTypes are the manifest media types of lists, which have no size,
+// layers or build time of their own.
+const listTypes = `('application/vnd.docker.distribution.manifest.list.v2+json', 'application/vnd.oci.image.index.v1+json')`
+
+// before is the SQL predicate "row belongs before or at cut p" for a table
+// alias with run and time columns.
+func before(runCol, timeCol, p string) string {
+	return `(CASE WHEN @` + p + `Run > 0 AND ` + runCol + ` IS NOT NULL THEN ` + runCol + ` <= @` + p + `Run
+		ELSE julianday(` + timeCol + `) <= julianday(@` + p + `Time) END)`
+}
+
+func (s *ReportSnapshot) args(extra ...any) []any {
+	return append([]any{sql.Named("glob", s.glob)}, extra...)
+}
+
+func cutArgs(from, to ReportCut) []any {
+	return []any{sql.Named("fromRun", from.RunID), sql.Named("fromTime", formatTime(from.Time)),
+		sql.Named("toRun", to.RunID), sql.Named("toTime", formatTime(to.Time))}
+}
+
+// each runs a query and calls scan for every row.
+func (s *ReportSnapshot) each(ctx context.Context, what, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := s.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("report %s: %w", what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return fmt.Errorf("report %s: %w", what, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("report %s: %w", what, err)
+	}
+	return nil
+}
+
+// ReportTotals are catalog-wide counts within the filter.
+type ReportTotals struct {
+	Repositories, Tags, Images, ManifestLists int
+	UniqueLayers                              int
+	UniqueLayerBytes                          int64
+	Runs                                      int
+	SchemaVersion                             int
+	ResourceVersion                           int64
+}
+
+// Totals counts what the filter selects.
+func (s *ReportSnapshot) Totals(ctx context.Context) (ReportTotals, error) {
+	var t ReportTotals
+	err := s.tx.QueryRowContext(ctx, `
+		SELECT (SELECT count(DISTINCT repository) FROM report_ir), (SELECT count(tag) FROM report_ir),
+			(SELECT count(*) FROM report_scope),
+			(SELECT count(*) FROM report_scope JOIN images i ON i.name = report_scope.image_name WHERE i.manifest_media_type IN `+listTypes+`),
+			(SELECT count(*) FROM (SELECT DISTINCT l.digest FROM image_layers l JOIN report_scope ON report_scope.image_name = l.image_name)),
+			(SELECT coalesce(sum(size), 0) FROM (SELECT l.digest, max(l.size) AS size FROM image_layers l
+				JOIN report_scope ON report_scope.image_name = l.image_name GROUP BY l.digest)),
+			(SELECT count(*) FROM import_runs), (SELECT coalesce(max(version), 0) FROM schema_migrations),
+			(SELECT coalesce(max(resource_version), 0) FROM changes)`, s.args()...).Scan(
+		&t.Repositories, &t.Tags, &t.Images, &t.ManifestLists, &t.UniqueLayers, &t.UniqueLayerBytes,
+		&t.Runs, &t.SchemaVersion, &t.ResourceVersion)
+	if err != nil {
+		return t, fmt.Errorf("report totals: %w", err)
+	}
+	return t, nil
+}
+
+// ReportImage is one inventory row: an image as seen under one tag of a
+// repository, or under no tag (Tag "").
+type ReportImage struct {
+	Repository, Tag, Digest, MediaType string
+	Kind                               string   // "image" or "list"
+	Architecture, OS, Variant          string   // single images
+	Platforms                          []string // lists: os/architecture[/variant] of each entry
+	Created                            *time.Time
+	Size                               int64
+	Layers                             int
+	SignatureVerdict, SignatureReason  string
+	SignatureStatus                    string // signed, unsigned or not-evaluated
+	Signatures, TrustedSignatures      int
+	Signers                            []string
+	FirstSeen                          time.Time
+	FirstRun                           int64
+	TagUpdated                         *time.Time
+	ParentLists                        []string
+}
+
+// Signature status of an image: it has signatures; it was looked at and has
+// none; or signatures were never looked at (verdict NULL, none stored).
+const (
+	StatusSigned       = "signed"
+	StatusUnsigned     = "unsigned"
+	StatusNotEvaluated = "not-evaluated"
+)
+
+// signatureStatus is the SQL for the status of images alias i, with sg the
+// per-image signature counts.
+const signatureStatus = `CASE WHEN coalesce(sg.n, 0) > 0 THEN 'signed' WHEN i.signature_verdict IS NOT NULL THEN 'unsigned' ELSE 'not-evaluated' END`
+
+const sigCounts = `sg AS (SELECT image_name, count(*) AS n, sum(trusted = 'True') AS ok FROM signatures GROUP BY image_name)`
+
+// Inventory streams the inventory ordered by repository, tag (tagless rows
+// last) and digest.
+func (s *ReportSnapshot) Inventory(ctx context.Context, fn func(ReportImage) error) error {
+	q := `WITH ` + sigCounts + `
+	SELECT report_ir.repository, coalesce(report_ir.tag, ''), i.name, i.manifest_media_type,
+		CASE WHEN i.manifest_media_type IN ` + listTypes + ` THEN 'list' ELSE 'image' END,
+		coalesce(i.architecture, ''), coalesce(i.os, ''), coalesce(i.variant, ''),
+		(SELECT group_concat(os || '/' || architecture || CASE WHEN variant != '' THEN '/' || variant ELSE '' END, char(10))
+			FROM image_manifests WHERE list_name = i.name),
+		CASE WHEN i.manifest_media_type IN ` + listTypes + ` THEN NULL ELSE i.image_created END,
+		i.size, (SELECT count(*) FROM image_layers WHERE image_name = i.name),
+		coalesce(i.signature_verdict, ''), coalesce(i.signature_reason, ''), ` + signatureStatus + `,
+		coalesce(sg.n, 0), coalesce(sg.ok, 0),
+		(SELECT group_concat(signer, char(10)) FROM (SELECT DISTINCT signer FROM signatures
+			WHERE image_name = i.name AND signer != '' ORDER BY signer)),
+		i.creation_timestamp, coalesce(i.first_run, 0), report_ir.updated_at,
+		(SELECT group_concat(list_name, char(10)) FROM (SELECT DISTINCT list_name FROM image_manifests WHERE digest = i.name ORDER BY 1))
+	FROM report_ir JOIN images i ON i.name = report_ir.image_name LEFT JOIN sg ON sg.image_name = i.name
+	ORDER BY report_ir.repository, report_ir.tag IS NULL, report_ir.tag, i.name`
+	return s.each(ctx, "inventory", q, s.args(), func(rows *sql.Rows) error {
+		var r ReportImage
+		var platforms, created, signers, updated, parents sql.NullString
+		var seen string
+		if err := rows.Scan(&r.Repository, &r.Tag, &r.Digest, &r.MediaType, &r.Kind, &r.Architecture, &r.OS, &r.Variant,
+			&platforms, &created, &r.Size, &r.Layers, &r.SignatureVerdict, &r.SignatureReason, &r.SignatureStatus,
+			&r.Signatures, &r.TrustedSignatures, &signers, &seen, &r.FirstRun, &updated, &parents); err != nil {
+			return err
+		}
+		r.Platforms, r.Signers, r.ParentLists = lines(platforms), lines(signers), lines(parents)
+		r.Created, r.TagUpdated = optionalTime(created), optionalTime(updated)
+		r.FirstSeen = parseTime(seen)
+		return fn(r)
+	})
+}
+
+func lines(s sql.NullString) []string {
+	if !s.Valid || s.String == "" {
+		return nil
+	}
+	return strings.Split(s.String, "\n")
+}
+
+func optionalTime(s sql.NullString) *time.Time {
+	if !s.Valid || s.String == "" {
+		return nil
+	}
+	t := parseTime(s.String)
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// ReportSignatureCounts partition images two ways: by verdict (Accepted,
+// Rejected, NoPolicy, and the rest never evaluated) and by what was found
+// (Signed + Unsigned + NotEvaluated = Images).
+type ReportSignatureCounts struct {
+	Repository                   string // "" for the totals
+	Images                       int
+	Accepted, Rejected, NoPolicy int
+	Signed, SignedAccepted       int
+	Unsigned, NotEvaluated       int
+}
+
+// SignatureCounts returns the totals and then one row per repository.
+func (s *ReportSnapshot) SignatureCounts(ctx context.Context) (ReportSignatureCounts, []ReportSignatureCounts, error) {
+	cols := `count(*), coalesce(sum(i.signature_verdict = 'accepted'), 0), coalesce(sum(i.signature_verdict = 'rejected'), 0),
+		coalesce(sum(i.signature_verdict = 'no-policy'), 0), coalesce(sum(sg.n > 0), 0),
+		coalesce(sum(sg.n > 0 AND i.signature_verdict = 'accepted'), 0),
+		coalesce(sum(sg.n IS NULL AND i.signature_verdict IS NOT NULL), 0), coalesce(sum(sg.n IS NULL AND i.signature_verdict IS NULL), 0)`
+	scan := func(rows interface{ Scan(...any) error }, c *ReportSignatureCounts, repo bool) error {
+		dst := []any{&c.Images, &c.Accepted, &c.Rejected, &c.NoPolicy, &c.Signed, &c.SignedAccepted, &c.Unsigned, &c.NotEvaluated}
+		if repo {
+			dst = append([]any{&c.Repository}, dst...)
+		}
+		return rows.Scan(dst...)
+	}
+	var total ReportSignatureCounts
+	if err := scan(s.tx.QueryRowContext(ctx, `WITH `+sigCounts+` SELECT `+cols+`
+		FROM report_scope JOIN images i ON i.name = report_scope.image_name LEFT JOIN sg ON sg.image_name = i.name`, s.args()...), &total, false); err != nil {
+		return total, nil, fmt.Errorf("report signature totals: %w", err)
+	}
+	var per []ReportSignatureCounts
+	err := s.each(ctx, "signatures per repository", `WITH `+sigCounts+` SELECT report_mem.repository, `+cols+`
+		FROM report_mem JOIN images i ON i.name = report_mem.image_name LEFT JOIN sg ON sg.image_name = i.name
+		GROUP BY report_mem.repository ORDER BY report_mem.repository`, s.args(), func(rows *sql.Rows) error {
+		var c ReportSignatureCounts
+		if err := scan(rows, &c, true); err != nil {
+			return err
+		}
+		per = append(per, c)
+		return nil
+	})
+	return total, per, err
+}
+
+// ReportSigner is a key (or certificate subject) that verified signatures.
+type ReportSigner struct {
+	Signer                                string // signatures.signer
+	PublicKeyID, CommonName, Organization string // issuedTo
+	IssuerCommonName, IssuerOrganization  string // issuedBy (certificates)
+	Types                                 []string
+	Signatures, Images                    int
+	AcceptedImages, RejectedImages        int
+	Repositories                          []string
+	FirstSigned, LastSigned               *time.Time // signing times the signatures claim
+}
+
+// Signers lists the signers of trusted signatures, most images first. The
+// catalog records a signer only for signatures a policy key verified.
+func (s *ReportSnapshot) Signers(ctx context.Context) ([]ReportSigner, error) {
+	var out []ReportSigner
+	err := s.each(ctx, "signers", `
+		SELECT s.signer, coalesce(max(json_extract(s.object, '$.issuedTo.publicKeyID')), ''),
+			coalesce(max(json_extract(s.object, '$.issuedTo.commonName')), ''),
+			coalesce(max(json_extract(s.object, '$.issuedTo.organization')), ''),
+			coalesce(max(json_extract(s.object, '$.issuedBy.commonName')), ''),
+			coalesce(max(json_extract(s.object, '$.issuedBy.organization')), ''),
+			group_concat(DISTINCT s.type), count(*), count(DISTINCT s.image_name),
+			count(DISTINCT CASE WHEN i.signature_verdict = 'accepted' THEN s.image_name END),
+			count(DISTINCT CASE WHEN i.signature_verdict = 'rejected' THEN s.image_name END),
+			(SELECT group_concat(repository, char(10)) FROM (SELECT DISTINCT report_mem.repository FROM report_mem
+				JOIN signatures x ON x.image_name = report_mem.image_name WHERE x.signer = s.signer ORDER BY 1)),
+			min(json_extract(s.object, '$.created')), max(json_extract(s.object, '$.created'))
+		FROM signatures s JOIN images i ON i.name = s.image_name
+		WHERE s.signer != '' AND s.image_name IN (SELECT image_name FROM report_scope)
+		GROUP BY s.signer ORDER BY count(DISTINCT s.image_name) DESC, s.signer`, s.args(), func(rows *sql.Rows) error {
+		var r ReportSigner
+		var types, repos, first, last sql.NullString
+		if err := rows.Scan(&r.Signer, &r.PublicKeyID, &r.CommonName, &r.Organization, &r.IssuerCommonName, &r.IssuerOrganization,
+			&types, &r.Signatures, &r.Images, &r.AcceptedImages, &r.RejectedImages, &repos, &first, &last); err != nil {
+			return err
+		}
+		if types.Valid {
+			r.Types = strings.Split(types.String, ",")
+			sort.Strings(r.Types)
+		}
+		r.Repositories = lines(repos)
+		r.FirstSigned, r.LastSigned = optionalTime(first), optionalTime(last)
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// ReportReasonCount counts signatures (by their Trusted condition) or
+// rejected images (Trusted "") with one reason.
+type ReportReasonCount struct {
+	Trusted, Reason    string
+	Signatures, Images int
+}
+
+// SignatureResults counts signatures by Trusted status and reason.
+func (s *ReportSnapshot) SignatureResults(ctx context.Context) ([]ReportReasonCount, error) {
+	var out []ReportReasonCount
+	err := s.each(ctx, "signature results", `
+		SELECT trusted, reason, count(*), count(DISTINCT image_name) FROM signatures
+		WHERE image_name IN (SELECT image_name FROM report_scope) GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2`, s.args(), func(rows *sql.Rows) error {
+		var r ReportReasonCount
+		if err := rows.Scan(&r.Trusted, &r.Reason, &r.Signatures, &r.Images); err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// RejectionReasons counts rejected images by the policy's reason.
+func (s *ReportSnapshot) RejectionReasons(ctx context.Context) ([]ReportReasonCount, error) {
+	var out []ReportReasonCount
+	err := s.each(ctx, "rejection reasons", `WITH `+sigCounts+`
+		SELECT coalesce(i.signature_reason, ''), coalesce(sum(sg.n), 0), count(*) FROM report_scope JOIN images i ON i.name = report_scope.image_name
+		LEFT JOIN sg ON sg.image_name = i.name WHERE i.signature_verdict = 'rejected' GROUP BY 1 ORDER BY 3 DESC, 1`, s.args(), func(rows *sql.Rows) error {
+		var r ReportReasonCount
+		if err := rows.Scan(&r.Reason, &r.Signatures, &r.Images); err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// ReportRejected is a rejected image in one repository.
+type ReportRejected struct {
+	Repository string
+	Tags       []string
+	Digest     string
+	Reason     string
+	Signatures int
+	// SignatureReasons are the distinct reasons of its untrusted signatures.
+	SignatureReasons []string
+}
+
+// Rejected streams images the policy rejected, by repository and digest.
+func (s *ReportSnapshot) Rejected(ctx context.Context, fn func(ReportRejected) error) error {
+	return s.each(ctx, "rejected images", `
+		SELECT m.repository, (SELECT group_concat(tag, char(10)) FROM (SELECT tag FROM report_ir x
+			WHERE x.image_name = i.name AND x.repository = m.repository AND x.tag IS NOT NULL ORDER BY tag)),
+			i.name, coalesce(i.signature_reason, ''), (SELECT count(*) FROM signatures WHERE image_name = i.name),
+			(SELECT group_concat(reason, char(10)) FROM (SELECT DISTINCT reason FROM signatures
+				WHERE image_name = i.name AND trusted != 'True' ORDER BY 1))
+		FROM report_mem m JOIN images i ON i.name = m.image_name
+		WHERE i.signature_verdict = 'rejected' ORDER BY m.repository, i.name`, s.args(), func(rows *sql.Rows) error {
+		var r ReportRejected
+		var tags, reasons sql.NullString
+		if err := rows.Scan(&r.Repository, &tags, &r.Digest, &r.Reason, &r.Signatures, &reasons); err != nil {
+			return err
+		}
+		r.Tags, r.SignatureReasons = lines(tags), lines(reasons)
+		return fn(r)
+	})
+}
+
+// SizesAndAges streams the size and build time (nil when unknown) of each
+// single image in scope; lists have neither of their own.
+func (s *ReportSnapshot) SizesAndAges(ctx context.Context, fn func(size int64, created *time.Time) error) error {
+	return s.each(ctx, "sizes", `
+		SELECT i.size, i.image_created FROM report_scope JOIN images i ON i.name = report_scope.image_name
+		WHERE i.manifest_media_type NOT IN `+listTypes, s.args(), func(rows *sql.Rows) error {
+		var size int64
+		var created sql.NullString
+		if err := rows.Scan(&size, &created); err != nil {
+			return err
+		}
+		return fn(size, optionalTime(created))
+	})
+}
+
+// ReportRepositoryStorage is what a repository's images hold on disk.
+type ReportRepositoryStorage struct {
+	Repository string
+	Images     int
+	Tags       int
+	Layers     int   // distinct layer digests
+	Bytes      int64 // their compressed sizes, each counted once
+	// SharedBytes are the bytes of those layers that images of other
+	// repositories (anywhere in the catalog, filtered or not) also use.
+	SharedBytes int64
+}
+
+// RepositoryStorage returns one row per repository in scope, by name.
+func (s *ReportSnapshot) RepositoryStorage(ctx context.Context) ([]ReportRepositoryStorage, error) {
+	var out []ReportRepositoryStorage
+	err := s.each(ctx, "repository storage", `WITH
+		rl AS (SELECT DISTINCT report_mem.repository, l.digest FROM report_mem JOIN image_layers l ON l.image_name = report_mem.image_name),
+		st AS (SELECT rl.repository, count(*) AS layers, sum(lr.size) AS bytes,
+			sum(CASE WHEN lr.repos > 1 THEN lr.size ELSE 0 END) AS shared FROM rl JOIN temp.report_layers lr ON lr.digest = rl.digest GROUP BY rl.repository),
+		counts AS (SELECT repository, count(DISTINCT image_name) AS images, count(tag) AS tags FROM report_ir GROUP BY repository)
+		SELECT c.repository, c.images, c.tags, coalesce(st.layers, 0), coalesce(st.bytes, 0), coalesce(st.shared, 0)
+		FROM counts c LEFT JOIN st ON st.repository = c.repository ORDER BY c.repository`, s.args(), func(rows *sql.Rows) error {
+		var r ReportRepositoryStorage
+		if err := rows.Scan(&r.Repository, &r.Images, &r.Tags, &r.Layers, &r.Bytes, &r.SharedBytes); err != nil {
+			return err
+		}
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// ReportLargeImage is one of the largest images.
+type ReportLargeImage struct {
+	Digest, MediaType string
+	Size              int64
+	Layers            int
+	Repositories      []string
+	Tags              []string // repository:tag
+}
+
+// LargestImages returns the limit largest single images in scope.
+func (s *ReportSnapshot) LargestImages(ctx context.Context, limit int) ([]ReportLargeImage, error) {
+	var out []ReportLargeImage
+	err := s.each(ctx, "largest images", `WITH
+		top AS (SELECT i.name, i.manifest_media_type, i.size FROM report_scope JOIN images i ON i.name = report_scope.image_name
+			WHERE i.manifest_media_type NOT IN `+listTypes+` ORDER BY i.size DESC, i.name LIMIT @limit)
+		SELECT top.name, top.manifest_media_type, top.size, (SELECT count(*) FROM image_layers WHERE image_name = top.name),
+			(SELECT group_concat(repository, char(10)) FROM (SELECT DISTINCT repository FROM report_ir WHERE image_name = top.name ORDER BY 1)),
+			(SELECT group_concat(ref, char(10)) FROM (SELECT repository || ':' || tag AS ref FROM report_ir
+				WHERE image_name = top.name AND tag IS NOT NULL ORDER BY 1))
+		FROM top ORDER BY top.size DESC, top.name`, s.args(sql.Named("limit", limit)), func(rows *sql.Rows) error {
+		var r ReportLargeImage
+		var repos, tags sql.NullString
+		if err := rows.Scan(&r.Digest, &r.MediaType, &r.Size, &r.Layers, &repos, &tags); err != nil {
+			return err
+		}
+		r.Repositories, r.Tags = lines(repos), lines(tags)
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+// ReportSharedLayer is a layer that images of several repositories use.
+type ReportSharedLayer struct {
+	Digest, MediaType    string
+	Size                 int64
+	Repositories, Images int
+}
+
+// SharedLayers returns the layers used in more than one repository (of the
+// whole catalog) by at least one image in scope: the count, their bytes
+// (each counted once) and the limit most widely shared.
+func (s *ReportSnapshot) SharedLayers(ctx context.Context, limit int) (total int, bytes int64, top []ReportSharedLayer, err error) {
+	shared := `WITH
+		sl AS (SELECT lr.* FROM temp.report_layers lr WHERE lr.repos > 1
+			AND lr.digest IN (SELECT l.digest FROM image_layers l JOIN report_scope ON report_scope.image_name = l.image_name))`
+	if err := s.tx.QueryRowContext(ctx, shared+` SELECT count(*), coalesce(sum(size), 0) FROM sl`, s.args()...).Scan(&total, &bytes); err != nil {
+		return 0, 0, nil, fmt.Errorf("report shared layers: %w", err)
+	}
+	err = s.each(ctx, "shared layers", shared+`
+		SELECT sl.digest, (SELECT media_type FROM image_layers WHERE digest = sl.digest LIMIT 1), sl.size, sl.repos, sl.images
+		FROM sl ORDER BY sl.repos DESC, sl.size DESC, sl.digest LIMIT @limit`, s.args(sql.Named("limit", limit)), func(rows *sql.Rows) error {
+		var r ReportSharedLayer
+		if err := rows.Scan(&r.Digest, &r.MediaType, &r.Size, &r.Repositories, &r.Images); err != nil {
+			return err
+		}
+		top = append(top, r)
+		return nil
+	})
+	return total, bytes, top, err
+}
+
+// ReportRun is an import run with what it changed within the filter.
+type ReportRun struct {
+	Run
+	NewImages, TagsAdded, TagsMoved int
+}
+
+// RunActivity lists every run, oldest first. Imported, Unchanged and Failed
+// are the run's own counts (the whole run); the rest are within the filter.
+func (s *ReportSnapshot) RunActivity(ctx context.Context) ([]ReportRun, error) {
+	var out []ReportRun
+	err := s.each(ctx, "runs", `WITH
+		ev AS (SELECT e.run_id, row_number() OVER (PARTITION BY e.repository_id, e.tag ORDER BY e.id) = 1 AS first
+			FROM tag_events e JOIN repositories r ON r.id = e.repository_id WHERE @glob = '' OR r.name GLOB @glob),
+		evr AS (SELECT run_id, sum(first) AS added, sum(NOT first) AS moved FROM ev WHERE run_id IS NOT NULL GROUP BY run_id),
+		imr AS (SELECT i.first_run, count(*) AS n FROM report_scope JOIN images i ON i.name = report_scope.image_name
+			WHERE i.first_run IS NOT NULL GROUP BY i.first_run)
+		SELECT r.id, r.started_at, r.finished_at, r.status, r.command, r.imported, r.unchanged, r.failed,
+			coalesce(imr.n, 0), coalesce(evr.added, 0), coalesce(evr.moved, 0)
+		FROM import_runs r LEFT JOIN evr ON evr.run_id = r.id LEFT JOIN imr ON imr.first_run = r.id ORDER BY r.id`,
+		s.args(), func(rows *sql.Rows) error {
+			var r ReportRun
+			var started string
+			var finished sql.NullString
+			if err := rows.Scan(&r.ID, &started, &finished, &r.Status, &r.Command, &r.Imported, &r.Unchanged, &r.Failed,
+				&r.NewImages, &r.TagsAdded, &r.TagsMoved); err != nil {
+				return err
+			}
+			r.StartedAt = parseTime(started)
+			if finished.Valid {
+				r.FinishedAt = parseTime(finished.String)
+			}
+			out = append(out, r)
+			return nil
+		})
+	return out, err
+}
+
+// VerificationChangeTimes streams, oldest first, when images in scope had
+// their verdict or signatures changed after they were stored (`regimport
+// verify`). Only the time is recorded, not what was there before.
+func (s *ReportSnapshot) VerificationChangeTimes(ctx context.Context, fn func(time.Time) error) error {
+	return s.each(ctx, "verification changes", `
+		SELECT changed_at FROM changes WHERE resource = 'images' AND event = 'MODIFIED'
+		AND name IN (SELECT image_name FROM report_scope) ORDER BY resource_version`, s.args(), func(rows *sql.Rows) error {
+		var at string
+		if err := rows.Scan(&at); err != nil {
+			return err
+		}
+		return fn(parseTime(at))
+	})
+}
+
+// ReportTagChange is a tag that appeared or moved between two cuts.
+type ReportTagChange struct {
+	Repository, Tag string
+	Change          string // "added" or "moved"
+	From, To        string // digests; From is "" when added
+	At              time.Time
+	Run             int64 // the run that made the last move (0: none recorded)
+}
+
+// tagChanges: the last event of each tag up to each cut; a tag whose last
+// event up to `to` differs from its last up to `from` changed.
+var tagChanges = `WITH b AS (SELECT repository_id, tag, image_name, max(id) FROM tag_events e WHERE ` + before("e.run_id", "e.created", "from") + `
+		GROUP BY repository_id, tag),
+	a AS (SELECT repository_id, tag, image_name, created, run_id, max(id) FROM tag_events e WHERE ` + before("e.run_id", "e.created", "to") + `
+		GROUP BY repository_id, tag),
+	tc AS (SELECT r.name AS repository, a.tag, CASE WHEN b.image_name IS NULL THEN 'added' ELSE 'moved' END AS change,
+		coalesce(b.image_name, '') AS from_image, a.image_name AS to_image, a.created, coalesce(a.run_id, 0) AS run
+		FROM a JOIN repositories r ON r.id = a.repository_id LEFT JOIN b ON b.repository_id = a.repository_id AND b.tag = a.tag
+		WHERE (@glob = '' OR r.name GLOB @glob) AND (b.image_name IS NULL OR b.image_name != a.image_name))`
+
+// TagChangeCounts counts tags added and moved between the cuts.
+func (s *ReportSnapshot) TagChangeCounts(ctx context.Context, from, to ReportCut) (added, moved int, err error) {
+	err = s.tx.QueryRowContext(ctx, tagChanges+` SELECT coalesce(sum(change = 'added'), 0), coalesce(sum(change = 'moved'), 0) FROM tc`,
+		s.args(cutArgs(from, to)...)...).Scan(&added, &moved)
+	if err != nil {
+		return 0, 0, fmt.Errorf("report tag changes: %w", err)
+	}
+	return added, moved, nil
+}
+
+// TagChanges streams tags added or moved between the cuts, by repository and tag.
+func (s *ReportSnapshot) TagChanges(ctx context.Context, from, to ReportCut, fn func(ReportTagChange) error) error {
+	return s.each(ctx, "tag changes", tagChanges+` SELECT * FROM tc ORDER BY repository, tag`, s.args(cutArgs(from, to)...), func(rows *sql.Rows) error {
+		var r ReportTagChange
+		var at string
+		if err := rows.Scan(&r.Repository, &r.Tag, &r.Change, &r.From, &r.To, &at, &r.Run); err != nil {
+			return err
+		}
+		r.At = parseTime(at)
+		return fn(r)
+	})
+}
+
+// ReportImageChange is an image stored, or re-verified, between two cuts,
+// with its verification as it is now.
+type ReportImageChange struct {
+	Digest                            string
+	Repositories                      []string
+	Change                            string // "added" or "verification-changed"
+	At                                time.Time
+	Run                               int64 // the run that stored it (added)
+	SignatureVerdict, SignatureReason string
+	Signatures, TrustedSignatures     int
+}
+
+var imageChanges = `WITH ` + sigCounts + `,
+	added AS (SELECT i.name, i.creation_timestamp AS at, coalesce(i.first_run, 0) AS run FROM report_scope JOIN images i ON i.name = report_scope.image_name
+		WHERE NOT ` + before("i.first_run", "i.creation_timestamp", "from") + ` AND ` + before("i.first_run", "i.creation_timestamp", "to") + `),
+	modified AS (SELECT c.name, max(c.changed_at) AS at, 0 AS run FROM changes c WHERE c.resource = 'images' AND c.event = 'MODIFIED'
+		AND c.name IN (SELECT image_name FROM report_scope) AND c.name NOT IN (SELECT name FROM added)
+		AND julianday(c.changed_at) > julianday(@fromTime) AND julianday(c.changed_at) <= julianday(@toTime) GROUP BY c.name),
+	ic AS (SELECT name, 'added' AS change, at, run FROM added UNION ALL SELECT name, 'verification-changed', at, run FROM modified)`
+
+// ImageChangeCounts counts images added and re-verified between the cuts.
+func (s *ReportSnapshot) ImageChangeCounts(ctx context.Context, from, to ReportCut) (added, reverified int, err error) {
+	err = s.tx.QueryRowContext(ctx, imageChanges+` SELECT coalesce(sum(change = 'added'), 0), coalesce(sum(change != 'added'), 0) FROM ic`,
+		s.args(cutArgs(from, to)...)...).Scan(&added, &reverified)
+	if err != nil {
+		return 0, 0, fmt.Errorf("report image changes: %w", err)
+	}
+	return added, reverified, nil
+}
+
+// ImageChanges streams images added or re-verified between the cuts, in time order.
+func (s *ReportSnapshot) ImageChanges(ctx context.Context, from, to ReportCut, fn func(ReportImageChange) error) error {
+	return s.each(ctx, "image changes", imageChanges+`
+		SELECT ic.name, (SELECT group_concat(repository, char(10)) FROM (SELECT repository FROM report_mem WHERE image_name = ic.name ORDER BY 1)),
+			ic.change, ic.at, ic.run, coalesce(i.signature_verdict, ''), coalesce(i.signature_reason, ''), coalesce(sg.n, 0), coalesce(sg.ok, 0)
+		FROM ic JOIN images i ON i.name = ic.name LEFT JOIN sg ON sg.image_name = ic.name
+		ORDER BY julianday(ic.at), ic.name`, s.args(cutArgs(from, to)...), func(rows *sql.Rows) error {
+		var r ReportImageChange
+		var repos sql.NullString
+		var at string
+		if err := rows.Scan(&r.Digest, &repos, &r.Change, &at, &r.Run, &r.SignatureVerdict, &r.SignatureReason,
+			&r.Signatures, &r.TrustedSignatures); err != nil {
+			return err
+		}
+		r.Repositories, r.At = lines(repos), parseTime(at)
+		return fn(r)
+	})
+}
+
+// ReportFailure is a reference that failed in a run.
+type ReportFailure struct {
+	Run               int64
+	Reference, Reason string
+	At                time.Time
+}
+
+// Failures streams the failures of runs after `from` up to `to` (by run id),
+// for references in repositories the filter matches.
+func (s *ReportSnapshot) Failures(ctx context.Context, from, to ReportCut, fn func(ReportFailure) error) error {
+	return s.each(ctx, "failures", `SELECT f.run_id, f.reference, f.reason, f.failed_at FROM import_failures f
+		JOIN import_runs r ON r.id = f.run_id
+		WHERE NOT `+before("f.run_id", "coalesce(r.finished_at, r.started_at)", "from")+` AND `+before("f.run_id", "coalesce(r.finished_at, r.started_at)", "to")+`
+		AND (@glob = '' OR f.reference GLOB @glob OR f.reference GLOB @glob || ':*' OR f.reference GLOB @glob || '@*')
+		ORDER BY f.run_id, f.rowid`, s.args(cutArgs(from, to)...), func(rows *sql.Rows) error {
+		var r ReportFailure
+		var at string
+		if err := rows.Scan(&r.Run, &r.Reference, &r.Reason, &at); err != nil {
+			return err
+		}
+		r.At = parseTime(at)
+		return fn(r)
+	})
+}

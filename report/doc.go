@@ -1,0 +1,48 @@
+// Package report turns a regimport catalog into an audit report: what the
+// registries hold, what is signed and by whom, what changed between runs,
+// and where the bytes are. It needs the catalog file and nothing else: no
+// network, no write access (it reads through catalog.BeginReport, one
+// read-only transaction, so every section describes the same state).
+//
+// # Sections
+//
+//   - Summary: headline numbers and four inline SVG charts (signed and
+//     unsigned per repository, image sizes, image ages, changes per run).
+//   - Signatures: per repository, images accepted, rejected and evaluated
+//     with no policy; signed, unsigned (looked for, none found) and not
+//     evaluated (never looked for) are kept apart. Signers with the
+//     identities their signatures name; signatures by result and reason;
+//     rejected images with the policy's reason.
+//   - Changes between two cuts (--since FROM[..TO], runs or times; by default
+//     the run before the last and now): tags added and moved, images added,
+//     images re-verified with another result, failed references, and the
+//     activity of every run.
+//   - Sizes: per repository unique and shared bytes, the largest images, the
+//     layers shared across repositories.
+//   - Inventory: one row per tag, and one per image that no tag of its
+//     repository points at (e.g. the entries of a manifest list).
+//   - Limitations: what the catalog cannot tell (removed tags, earlier
+//     verdicts, signers of unverified signatures), said in the report itself.
+//
+// # Formats
+//
+// HTML is one self-contained file: style and script inline and pinned by a
+// Content-Security-Policy that allows nothing else to load, so it opens
+// offline and prints (a summary page first). Its tables sort and filter in
+// the browser; the state lives in the URL fragment, e.g.
+// #inventory.sort=size&inventory.dir=desc&inventory.q=app&inventory.f=rejected.
+// JSON is the [Document] type, field names stable within [APIVersion]. CSV is
+// one table per file (--table, default the inventory), RFC 4180, one header
+// row, columns named like the JSON fields. Markdown has the summary and every
+// table, for tickets.
+//
+// # Memory
+//
+// Aggregates are computed in SQL and are bounded by the number of
+// repositories, signers and runs; the lists that grow with the catalog
+// (inventory, rejected images, tag and image changes, failures) are streamed
+// from SQLite to the output one row at a time, in every format.
+//
+// Write is safe to call concurrently on one catalog; each call has its own
+// snapshot. The package logs through the *slog.Logger in Options.
+package report

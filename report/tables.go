@@ -1,0 +1,224 @@
+package report
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// table is one table of the CSV and Markdown formats. Column names are the
+// JSON field names; nested fields are joined with a dot.
+type table struct {
+	name, title string
+	columns     []string
+	rows        func(yield func([]string) bool) // rows as text
+	note        string                          // Markdown only: a sentence under the title
+}
+
+// Tables are the names --table accepts, in report order.
+var Tables = []string{"summary", "repositories", "signers", "signature-results", "rejection-reasons", "rejected-images",
+	"tag-changes", "image-changes", "failures", "runs", "largest-images", "shared-layers", "size-histogram", "age-histogram", "inventory"}
+
+func checkTable(f Format, name string) error {
+	if name == "" {
+		return nil
+	}
+	if f != FormatCSV && f != FormatMarkdown {
+		return usagef("--table is for csv and md")
+	}
+	if !slices.Contains(Tables, name) {
+		return usagef("--table %q: want one of %s", name, strings.Join(Tables, ", "))
+	}
+	return nil
+}
+
+func itoa[T int | int64](n T) string { return strconv.FormatInt(int64(n), 10) }
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func stampPtr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return stamp(*t)
+}
+
+func list(s []string) string { return strings.Join(s, "; ") }
+
+// sliceRows turns a slice into table rows.
+func sliceRows[T any](s []T, row func(T) []string) func(func([]string) bool) {
+	return func(yield func([]string) bool) {
+		for _, v := range s {
+			if !yield(row(v)) {
+				return
+			}
+		}
+	}
+}
+
+func seqRows[T any](s iter.Seq[T], row func(T) []string) func(func([]string) bool) {
+	return func(yield func([]string) bool) {
+		for v := range s {
+			if !yield(row(v)) {
+				return
+			}
+		}
+	}
+}
+
+var countColumns = []string{"images", "accepted", "rejected", "noPolicy", "signed", "signedAccepted", "unsigned", "notEvaluated"}
+
+func countCells(c SignatureCounts) []string {
+	return []string{itoa(c.Images), itoa(c.Accepted), itoa(c.Rejected), itoa(c.NoPolicy), itoa(c.Signed),
+		itoa(c.SignedAccepted), itoa(c.Unsigned), itoa(c.NotEvaluated)}
+}
+
+func prefixed(prefix string, cols []string) []string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = prefix + c
+	}
+	return out
+}
+
+// tables lists every table; streamed ones read the snapshot when iterated,
+// and keep their first error in *errp.
+func (r *renderer) tables(ctx context.Context, errp *error) []table {
+	d := &r.doc
+	s := d.Summary
+	return []table{
+		{name: "summary", title: "Summary", columns: []string{"field", "value"}, rows: sliceRows(summaryPairs(d), func(p [2]string) []string { return p[:] })},
+		{name: "repositories", title: "Repositories", columns: append([]string{"name", "tags", "layers", "bytes", "sharedBytes"}, prefixed("signatures.", countColumns)...),
+			rows: sliceRows(d.Repositories, func(v Repository) []string {
+				return append([]string{v.Name, itoa(v.Tags), itoa(v.Layers), itoa(v.Bytes), itoa(v.SharedBytes)}, countCells(v.Signatures)...)
+			})},
+		{name: "signers", title: "Signers", note: "Keys and certificate subjects that verified signatures; a signature no policy key verified has no recorded signer.",
+			columns: []string{"signer", "publicKeyID", "commonName", "organization", "issuerCommonName", "issuerOrganization", "types",
+				"signatures", "images", "acceptedImages", "rejectedImages", "repositories", "firstSigned", "lastSigned"},
+			rows: sliceRows(d.Signers, func(v Signer) []string {
+				return []string{v.Signer, v.PublicKeyID, v.CommonName, v.Organization, v.IssuerCommonName, v.IssuerOrganization, list(v.Types),
+					itoa(v.Signatures), itoa(v.Images), itoa(v.AcceptedImages), itoa(v.RejectedImages), list(v.Repositories), stampPtr(v.FirstSigned), stampPtr(v.LastSigned)}
+			})},
+		{name: "signature-results", title: "Signatures by result", columns: []string{"trusted", "reason", "signatures", "images"},
+			rows: sliceRows(d.SignatureResults, reasonCells)},
+		{name: "rejection-reasons", title: "Rejected images by reason", columns: []string{"trusted", "reason", "signatures", "images"},
+			rows: sliceRows(d.RejectionReasons, reasonCells)},
+		{name: "rejected-images", title: "Rejected images", columns: []string{"repository", "tags", "digest", "reason", "signatures", "signatureReasons"},
+			rows: seqRows(r.rejected(ctx, errp), func(v RejectedImage) []string {
+				return []string{v.Repository, list(v.Tags), v.Digest, v.Reason, itoa(v.Signatures), list(v.SignatureReasons)}
+			})},
+		{name: "tag-changes", title: "Tags added or moved", note: fmt.Sprintf("From %s to %s: %d added, %d moved. Removed tags are not recorded by the catalog.",
+			d.Filter.From.Description, d.Filter.To.Description, s.Changes.TagsAdded, s.Changes.TagsMoved),
+			columns: []string{"repository", "tag", "change", "from", "to", "at", "run"},
+			rows: seqRows(r.tagChanges(ctx, errp), func(v TagChange) []string {
+				return []string{v.Repository, v.Tag, v.Change, v.From, v.To, stamp(v.At), itoa(v.Run)}
+			})},
+		{name: "image-changes", title: "Images added or re-verified", note: "Verdicts and signatures are as they are now; the catalog does not keep earlier ones.",
+			columns: []string{"digest", "repositories", "change", "at", "run", "signatureVerdict", "signatureReason", "signatures", "trustedSignatures"},
+			rows: seqRows(r.imageChanges(ctx, errp), func(v ImageChange) []string {
+				return []string{v.Digest, list(v.Repositories), v.Change, stamp(v.At), itoa(v.Run), v.SignatureVerdict, v.SignatureReason, itoa(v.Signatures), itoa(v.TrustedSignatures)}
+			})},
+		{name: "failures", title: "Import failures", columns: []string{"run", "reference", "reason", "at"},
+			rows: seqRows(r.failures(ctx, errp), func(v Failure) []string { return []string{itoa(v.Run), v.Reference, v.Reason, stamp(v.At)} })},
+		{name: "runs", title: "Import runs", columns: []string{"id", "startedAt", "finishedAt", "status", "command", "imported", "unchanged", "failed",
+			"newImages", "tagsAdded", "tagsMoved", "verificationChanges", "inRange"},
+			rows: sliceRows(d.Runs, func(v Run) []string {
+				return []string{itoa(v.ID), stamp(v.StartedAt), stampPtr(v.FinishedAt), v.Status, v.Command, itoa(v.Imported), itoa(v.Unchanged),
+					itoa(v.Failed), itoa(v.NewImages), itoa(v.TagsAdded), itoa(v.TagsMoved), itoa(v.VerificationChanges), strconv.FormatBool(v.InRange)}
+			})},
+		{name: "largest-images", title: "Largest images", columns: []string{"digest", "mediaType", "size", "layers", "repositories", "tags"},
+			rows: sliceRows(d.Storage.LargestImages, func(v LargeImage) []string {
+				return []string{v.Digest, v.MediaType, itoa(v.Size), itoa(v.Layers), list(v.Repositories), list(v.Tags)}
+			})},
+		{name: "shared-layers", title: "Layers shared across repositories", note: fmt.Sprintf("%d layers (%s) are used in more than one repository; the %d most widely shared:",
+			s.SharedLayers, humanBytes(s.SharedLayerBytes), len(d.Storage.SharedLayers)),
+			columns: []string{"digest", "mediaType", "size", "repositories", "images"},
+			rows: sliceRows(d.Storage.SharedLayers, func(v SharedLayer) []string {
+				return []string{v.Digest, v.MediaType, itoa(v.Size), itoa(v.Repositories), itoa(v.Images)}
+			})},
+		{name: "size-histogram", title: "Image sizes", columns: []string{"label", "min", "max", "count"}, rows: sliceRows(d.Storage.SizeHistogram, bucketCells)},
+		{name: "age-histogram", title: "Image ages (days since build)", note: fmt.Sprintf("%d images state no usable build time.", d.Storage.ImagesWithoutCreated),
+			columns: []string{"label", "min", "max", "count"}, rows: sliceRows(d.Storage.AgeHistogram, bucketCells)},
+		{name: "inventory", title: "Inventory", columns: []string{"repository", "tag", "digest", "mediaType", "kind", "architecture", "os", "variant",
+			"platforms", "created", "size", "layers", "signatureVerdict", "signatureReason", "signatureStatus", "signatures", "trustedSignatures",
+			"signers", "firstSeen", "firstRun", "tagUpdated", "parentLists"},
+			rows: seqRows(r.inventory(ctx, errp), func(v InventoryRow) []string {
+				return []string{v.Repository, v.Tag, v.Digest, v.MediaType, v.Kind, v.Architecture, v.OS, v.Variant, list(v.Platforms),
+					stampPtr(v.Created), itoa(v.Size), itoa(v.Layers), v.SignatureVerdict, v.SignatureReason, v.SignatureStatus,
+					itoa(v.Signatures), itoa(v.TrustedSignatures), list(v.Signers), stamp(v.FirstSeen), itoa(v.FirstRun), stampPtr(v.TagUpdated), list(v.ParentLists)}
+			})},
+	}
+}
+
+func reasonCells(v ReasonCount) []string {
+	return []string{v.Trusted, v.Reason, itoa(v.Signatures), itoa(v.Images)}
+}
+
+func bucketCells(v Bucket) []string {
+	return []string{v.Label, itoa(v.Min), itoa(v.Max), itoa(v.Count)}
+}
+
+// summaryPairs flattens the header and summary for the summary table.
+func summaryPairs(d *Document) [][2]string {
+	s, g := d.Summary, d.Summary.Signatures
+	lastRun := ""
+	if s.LastRun != nil {
+		lastRun = itoa(s.LastRun.ID)
+	}
+	return [][2]string{
+		{"generatedAt", stamp(d.GeneratedAt)}, {"catalog.file", d.Catalog.File}, {"catalog.schemaVersion", itoa(d.Catalog.SchemaVersion)},
+		{"filter.repository", d.Filter.Repository}, {"filter.from", d.Filter.From.Description}, {"filter.to", d.Filter.To.Description},
+		{"repositories", itoa(s.Repositories)}, {"tags", itoa(s.Tags)}, {"images", itoa(s.Images)}, {"manifestLists", itoa(s.ManifestLists)},
+		{"uniqueLayers", itoa(s.UniqueLayers)}, {"uniqueLayerBytes", itoa(s.UniqueLayerBytes)},
+		{"sharedLayers", itoa(s.SharedLayers)}, {"sharedLayerBytes", itoa(s.SharedLayerBytes)},
+		{"runs", itoa(s.Runs)}, {"lastRun", lastRun}, {"signers", itoa(s.Signers)},
+		{"signatures.accepted", itoa(g.Accepted)}, {"signatures.rejected", itoa(g.Rejected)}, {"signatures.noPolicy", itoa(g.NoPolicy)},
+		{"signatures.signed", itoa(g.Signed)}, {"signatures.signedAccepted", itoa(g.SignedAccepted)},
+		{"signatures.unsigned", itoa(g.Unsigned)}, {"signatures.notEvaluated", itoa(g.NotEvaluated)},
+		{"changes.tagsAdded", itoa(s.Changes.TagsAdded)}, {"changes.tagsMoved", itoa(s.Changes.TagsMoved)}, {"changes.tagsRemoved", ""},
+		{"changes.imagesAdded", itoa(s.Changes.ImagesAdded)}, {"changes.verificationChanged", itoa(s.Changes.VerificationChanged)},
+		{"changes.failures", itoa(s.Changes.Failures)},
+	}
+}
+
+// humanBytes prints a size with binary units: 0 B, 512 B, 1.5 KiB, 20 MiB.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	v := float64(n) / float64(div)
+	format := "%.1f %ciB"
+	if v >= 10 || v == float64(int64(v)) {
+		format = "%.0f %ciB"
+	}
+	return fmt.Sprintf(format, v, "KMGTPE"[exp])
+}
+
+// limitations are the report's honest caveats, in sentences.
+func limitations(r *renderer) []string {
+	out := []string{
+		"Removed tags are not reported: the catalog keeps every tag at the last digest it was seen at and does not record that a registry deleted it, so tagsRemoved is null.",
+		"Signature history is not kept: each image has only its current signatures and verdict. A re-verification that changed them is recorded with its time only, so the report lists those images with today's verdict but cannot say which signatures appeared or disappeared, nor the verdict before.",
+		"Signatures that no key of the policy verified have no recorded signer: signers are the keys and certificate subjects that verified at least one signature.",
+		"An image never evaluated (imported without signature lookup) is shown as not evaluated, distinct from unsigned (looked for, none found).",
+		"Sizes are those registries report (compressed layers plus the config); manifest lists have no size or build time of their own. Build times are what image configs state; times before 1980 (reproducible builds use 1970) count as unknown.",
+		"Verification changes are attributed to the last run that started before them (regimport verify is not recorded as a run).",
+	}
+	if r.opts.Repository != "" {
+		out = append(out, "Run totals (imported, unchanged, failed) are for whole runs; the other figures are limited to repositories matching "+r.opts.Repository+".")
+	}
+	if r.doc.Filter.To.Time != nil {
+		out = append(out, "The comparison ends before now, but verdicts and signatures are shown as they are now.")
+	}
+	return out
+}
