@@ -24,16 +24,18 @@ import (
 )
 
 type config struct {
-	bin         string
-	tags        int
-	scale       int
-	repos       int
-	rounds      int
-	concurrency int
-	out         string
-	work        string
-	skipScale   bool
-	profile     string
+	bin          string
+	tags         int
+	scale        int
+	repos        int
+	rounds       int
+	concurrency  int
+	out          string
+	work         string
+	skipScale    bool
+	skipEndpoint bool
+	skipReport   bool
+	profile      string
 }
 
 func main() {
@@ -49,6 +51,8 @@ func main() {
 	fs.IntVar(&c.concurrency, "concurrency", 16, "concurrency of both the importer and the baseline client")
 	fs.StringVar(&c.out, "out", ".bench/latest.md", "Markdown report (also printed)")
 	fs.BoolVar(&c.skipScale, "skip-scale", false, "skip the 10× memory run")
+	fs.BoolVar(&c.skipEndpoint, "skip-endpoint", false, "skip the endpoint load test")
+	fs.BoolVar(&c.skipReport, "skip-report", false, "skip the report benchmark")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the 10× import into this directory")
 	fs.Parse(os.Args[1:])
 	if err := run(ctx, c, os.Stdout); err != nil {
@@ -77,8 +81,11 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		return err
 	}
 	report.WriteString(signed)
-	if ep := endpointBench(ctx, out); ep != "" {
-		report.WriteString(ep)
+	if !c.skipEndpoint {
+		report.WriteString(endpointBench(ctx, out))
+	}
+	if !c.skipReport {
+		report.WriteString(reportBench(ctx, c, out))
 	}
 	fmt.Fprintln(out)
 	fmt.Fprint(out, report.String())
