@@ -35,6 +35,8 @@ type config struct {
 	skipScale    bool
 	skipEndpoint bool
 	skipReport   bool
+	skipSoak     bool
+	soakTags     int
 	profile      string
 }
 
@@ -53,6 +55,8 @@ func main() {
 	fs.BoolVar(&c.skipScale, "skip-scale", false, "skip the 10× memory run")
 	fs.BoolVar(&c.skipEndpoint, "skip-endpoint", false, "skip the endpoint load test")
 	fs.BoolVar(&c.skipReport, "skip-report", false, "skip the report benchmark")
+	fs.BoolVar(&c.skipSoak, "skip-soak", false, "skip the soak test (import while serving)")
+	fs.IntVar(&c.soakTags, "soak-tags", 20000, "tags of the soak test")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the 10× import into this directory")
 	fs.Parse(os.Args[1:])
 	if err := run(ctx, c, os.Stdout); err != nil {
@@ -86,6 +90,13 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	}
 	if !c.skipReport {
 		report.WriteString(reportBench(ctx, c, out))
+	}
+	if !c.skipSoak {
+		soak, err := soakBench(ctx, c, out)
+		if err != nil {
+			return err
+		}
+		report.WriteString(soak)
 	}
 	fmt.Fprintln(out)
 	fmt.Fprint(out, report.String())
