@@ -79,8 +79,9 @@ func New(opts Options) (*Importer, error) {
 	return imp, nil
 }
 
-// Progress follows a run: Start with the number of targets, then Done for
-// each as it settles.
+// Progress follows a run: Start with the number of targets known so far
+// (called again as tag lists arrive and the total grows), Done for each
+// target as it settles.
 type Progress interface {
 	Start(total int)
 	Done(Result)
@@ -128,16 +129,35 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 	r.summary.Verdicts = map[signatures.Verdict]int{}
 	r.summary.RunID = runID
 
-	targets, failures := imp.expand(ctx, req)
-	if imp.prog != nil {
-		imp.prog.Start(len(targets) + len(failures))
-	}
-	for _, f := range failures {
-		r.fail(f)
-		if imp.prog != nil {
-			imp.prog.Done(Result{Reference: f.Reference, Outcome: Failed, Err: errors.New(f.Reason)})
-		}
-	}
+	// Targets stream in as tag lists arrive, so workers start on the first
+	// repository while the others are still being listed.
+	targets := make(chan target, 4*imp.conc)
+	go func() {
+		defer close(targets)
+		var mu sync.Mutex
+		known := 0
+		imp.expand(ctx, req, func(ts []target, fs []Failure) {
+			if imp.prog != nil {
+				mu.Lock()
+				known += len(ts) + len(fs)
+				imp.prog.Start(known)
+				mu.Unlock()
+			}
+			for _, f := range fs {
+				r.fail(f)
+				if imp.prog != nil {
+					imp.prog.Done(Result{Reference: f.Reference, Outcome: Failed, Err: errors.New(f.Reason)})
+				}
+			}
+			for _, t := range ts {
+				select {
+				case targets <- t:
+				case <-ctx.Done():
+					return
+				}
+			}
+		})
+	}()
 	// Targets in flight when ctx ends get a grace period to finish, so an
 	// interrupt keeps what was nearly done; new targets stop at once.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -146,7 +166,7 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 	defer stopGrace()
 	g := errgroup.Group{}
 	g.SetLimit(imp.conc)
-	for _, t := range targets {
+	for t := range targets {
 		if ctx.Err() != nil {
 			break
 		}
@@ -157,6 +177,8 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 			r.importTarget(workCtx, dbctx, t)
 			return nil
 		})
+	}
+	for range targets { // after an interrupt: let the producer finish
 	}
 	_ = g.Wait()
 	werr := w.Close()
@@ -206,11 +228,9 @@ func (r *run) repository(name reference.Named) (*registry.Repository, error) {
 	return repo, nil
 }
 
-// listTags lists the tags of repositories in parallel.
-func (imp *Importer) listTags(ctx context.Context, repos []reference.Named, inputs []string) ([]target, []Failure) {
-	var mu sync.Mutex
-	var targets []target
-	var failures []Failure
+// listTags lists the tags of repositories in parallel and emits each
+// repository's targets as soon as its list is in.
+func (imp *Importer) listTags(ctx context.Context, repos []reference.Named, inputs []string, emit func([]target, []Failure)) {
 	g := errgroup.Group{}
 	g.SetLimit(imp.conc)
 	for i, name := range repos {
@@ -223,20 +243,19 @@ func (imp *Importer) listTags(ctx context.Context, repos []reference.Named, inpu
 			if err == nil {
 				tags, err = imp.filterTags(ctx, name, tags)
 			}
-			mu.Lock()
-			defer mu.Unlock()
 			if err != nil {
-				failures = append(failures, Failure{Reference: name.Name(), Reason: "list tags: " + err.Error(), Code: reasonOf(err)})
+				emit(nil, []Failure{{Reference: name.Name(), Reason: "list tags: " + err.Error(), Code: reasonOf(err)}})
 				return nil
 			}
-			for _, tag := range tags {
-				targets = append(targets, target{repo: name, tag: tag, input: inputs[i]})
+			ts := make([]target, len(tags))
+			for j, tag := range tags {
+				ts[j] = target{repo: name, tag: tag, input: inputs[i]}
 			}
+			emit(ts, nil)
 			return nil
 		})
 	}
 	_ = g.Wait()
-	return targets, failures
 }
 
 // importTarget fetches one tag or digest (and a list's children) and queues

@@ -102,9 +102,10 @@ func parseRegistry(s string) (host, namespace string, err error) {
 	return host, namespace, nil
 }
 
-// expand lists tags and catalogs so that every reference becomes targets.
-// Failures to list are returned per input, not for the run.
-func (imp *Importer) expand(ctx context.Context, req Request) ([]target, []Failure) {
+// expand lists tags and catalogs so that every reference becomes targets,
+// handing them to emit as they become known (from several goroutines).
+// Failures to list are per input, not for the run.
+func (imp *Importer) expand(ctx context.Context, req Request, emit func([]target, []Failure)) {
 	var targets []target
 	var failures []Failure
 	var repos []reference.Named
@@ -156,6 +157,6 @@ func (imp *Importer) expand(ctx context.Context, req Request) ([]target, []Failu
 			repos, repoInputs = append(repos, repo), append(repoInputs, in)
 		}
 	}
-	listed, lf := imp.listTags(ctx, repos, repoInputs)
-	return append(targets, listed...), append(failures, lf...)
+	emit(targets, failures)
+	imp.listTags(ctx, repos, repoInputs, emit)
 }

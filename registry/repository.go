@@ -156,7 +156,8 @@ func (r *Repository) getManifestFrom(ctx context.Context, s *Source, tagOrDigest
 	if err != nil {
 		return nil, err
 	}
-	got, err := manifest.Digest(resp.body)
+	mt := manifestType(resp.header.Get("Content-Type"), resp.body)
+	got, err := manifestDigest(resp.body, mt)
 	if err != nil {
 		return nil, fmt.Errorf("digest of manifest %s: %w", tagOrDigest, err)
 	}
@@ -166,7 +167,7 @@ func (r *Repository) getManifestFrom(ctx context.Context, s *Source, tagOrDigest
 	if announced := resp.header.Get("Docker-Content-Digest"); announced != "" && want == "" && announced != got.String() {
 		return nil, fmt.Errorf("%w: registry announced %s for %s:%s but the manifest hashes to %s", ErrDigestMismatch, announced, s.path, tagOrDigest, got)
 	}
-	return &Manifest{Bytes: resp.body, MediaType: manifestType(resp.header.Get("Content-Type"), resp.body), Digest: got, Source: s}, nil
+	return &Manifest{Bytes: resp.body, MediaType: mt, Digest: got, Source: s}, nil
 }
 
 // Descriptor is what HEAD tells about a manifest.
@@ -264,4 +265,17 @@ func apiHost(domain string) string {
 		return "registry-1.docker.io"
 	}
 	return domain
+}
+
+// manifestDigest hashes a manifest. Only signed schema1 needs
+// containers/image's canonical form (signatures stripped); for every other
+// type its Digest would parse the JSON just to find that out, so the bytes
+// are hashed directly. A body that lies about its type fails later: its
+// digest will not match, or it will not parse as the type it claimed.
+func manifestDigest(body []byte, mediaType string) (digest.Digest, error) {
+	switch mediaType {
+	case manifest.DockerV2Schema1SignedMediaType, manifest.DockerV2Schema1MediaType:
+		return manifest.Digest(body)
+	}
+	return digest.FromBytes(body), nil
 }

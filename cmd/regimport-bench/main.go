@@ -49,7 +49,7 @@ func main() {
 	fs.IntVar(&c.tags, "tags", 1000, "tags in the import benchmark (at least 500)")
 	fs.IntVar(&c.scale, "scale", 10, "memory check: also import scale×tags and compare peak memory")
 	fs.IntVar(&c.repos, "repos", 20, "repositories the tags are spread over")
-	fs.IntVar(&c.rounds, "rounds", 3, "measurements per figure; the median is reported")
+	fs.IntVar(&c.rounds, "rounds", 5, "measurements per figure; the median is reported")
 	fs.IntVar(&c.concurrency, "concurrency", 16, "concurrency of both the importer and the baseline client")
 	fs.StringVar(&c.out, "out", ".bench/latest.md", "Markdown report (also printed)")
 	fs.BoolVar(&c.skipScale, "skip-scale", false, "skip the 10× memory run")
