@@ -16,6 +16,7 @@
 //     Signature.
 //   - [Verifier.RequiresSignatures] and [Verifier.RequiresSigstoreAttachments] tell
 //     whether the policy in scope for a repository needs them at all.
+//
 // Verification needs no network:
 // it evaluates containers-policy.json with go.podman.io/image/v5/signature for the
 // image as a whole (the [Verdict]), and checks each blob on its own against the keys
