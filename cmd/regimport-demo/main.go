@@ -78,6 +78,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
     %[1]s get images --db %[2]s -o json          # ImageList in the OpenShift schema
     %[1]s get images --db %[2]s -o yaml NAME     # one Image
     %[1]s runs --db %[2]s                        # import runs
+    %[1]s report --db %[2]s -o report.html       # an offline audit report
+    %[1]s serve --db %[2]s &                     # then: kubectl --server http://127.0.0.1:8080 get images.image.openshift.io
     sqlite3 %[2]s 'SELECT r.name, t.tag, t.image_name FROM tags t JOIN repositories r ON r.id = t.repository_id'
 (the demo registry lived in this process and is gone now)
 `, *bin, *db)
