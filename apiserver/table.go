@@ -1,8 +1,8 @@
 package apiserver
 
 import (
-	"encoding/json"
 	"fmt"
+	"github.com/regimport/regimport/internal/imageview"
 	"strings"
 	"time"
 
@@ -34,45 +34,17 @@ func imageColumns() []metav1.TableColumnDefinition {
 	}
 }
 
-// imageFacts are the few dockerImageMetadata fields the table shows.
-type imageFacts struct {
-	Architecture string      `json:"Architecture"`
-	Size         int64       `json:"Size"`
-	Created      metav1.Time `json:"Created"`
-}
-
 func (s *Server) imageCells(img *imagev1.Image) []any {
-	var facts imageFacts
-	_ = json.Unmarshal(img.DockerImageMetadata.Raw, &facts) // a bad document only blanks cells
-	arch := facts.Architecture
-	if len(img.DockerImageManifests) > 0 {
-		platforms := make([]string, 0, len(img.DockerImageManifests))
-		for _, m := range img.DockerImageManifests {
-			p := m.OS + "/" + m.Architecture
-			if m.Variant != "" {
-				p += "/" + m.Variant
-			}
-			platforms = append(platforms, p)
-		}
-		arch = strings.Join(platforms, ",")
-	}
-	mediaType := img.DockerImageManifestMediaType
-	if i := strings.LastIndex(mediaType, "/"); i >= 0 {
-		mediaType = mediaType[i+1:]
-	}
-	size := "-"
-	if facts.Size > 0 {
-		size = humanBytes(facts.Size)
-	}
+	c := imageview.Of(img)
 	return []any{
 		img.Name,
 		img.DockerImageReference,
-		orDash(img.Annotations[catalog.AnnotationSignatureVerdict]),
-		orDash(arch),
-		orDash(mediaType),
-		size,
-		int64(len(img.DockerImageLayers)),
-		s.age(facts.Created.Time),
+		imageview.OrDash(c.Verdict),
+		imageview.OrDash(c.Platform),
+		imageview.OrDash(c.MediaType),
+		imageview.HumanSize(c.Size),
+		int64(c.Layers),
+		s.age(c.Created),
 	}
 }
 
@@ -191,24 +163,4 @@ func envelope(out output, t target, meta metav1.ListMeta) any {
 		TypeMeta: metav1.TypeMeta{Kind: t.kind() + "List", APIVersion: t.apiVersion()},
 		ListMeta: meta, Items: []struct{}{},
 	}
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%dB", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f%ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

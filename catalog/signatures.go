@@ -101,20 +101,11 @@ func (c *Catalog) StoredSignatures(ctx context.Context, image string) ([]Signatu
 
 // ImageNames lists stored image names after `after`, at most limit.
 func (c *Catalog) ImageNames(ctx context.Context, after string, limit int) ([]string, error) {
-	rows, err := c.read.QueryContext(ctx, `SELECT name FROM images WHERE name > ? ORDER BY name LIMIT ?`, after, limit)
+	out, err := c.strings(ctx, `SELECT name FROM images WHERE name > ? ORDER BY name LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list image names: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // UpdateVerification replaces an image's verdict and its signatures'
@@ -229,28 +220,28 @@ func setVerdict(img *imagev1.Image, verdict, reason sql.NullString) {
 
 // TagsOfImage lists repository:tag references that point at an image now.
 func (c *Catalog) TagsOfImage(ctx context.Context, image string) ([]string, error) {
-	rows, err := c.read.QueryContext(ctx, `SELECT r.name || ':' || t.tag FROM tags t JOIN repositories r ON r.id = t.repository_id
+	out, err := c.strings(ctx, `SELECT r.name || ':' || t.tag FROM tags t JOIN repositories r ON r.id = t.repository_id
 		WHERE t.image_name = ? ORDER BY 1`, image)
 	if err != nil {
 		return nil, fmt.Errorf("tags of %s: %w", image, err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ListsContaining returns the manifest lists an image is an entry of.
 func (c *Catalog) ListsContaining(ctx context.Context, image string) ([]string, error) {
-	rows, err := c.read.QueryContext(ctx, `SELECT DISTINCT list_name FROM image_manifests WHERE digest = ? ORDER BY 1`, image)
+	out, err := c.strings(ctx, `SELECT DISTINCT list_name FROM image_manifests WHERE digest = ? ORDER BY 1`, image)
 	if err != nil {
 		return nil, fmt.Errorf("lists containing %s: %w", image, err)
+	}
+	return out, nil
+}
+
+// strings runs a one-column query on the read pool.
+func (c *Catalog) strings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := c.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []string

@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/regimport/regimport/internal/imageview"
 	"io"
-	"strings"
 	"text/tabwriter"
 
-	"github.com/openshift/api/image/docker10"
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -123,7 +122,7 @@ func printImages(ctx context.Context, w io.Writer, cat *catalog.Catalog, names [
 				tw = tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 				header := "NAME\tIMAGE REFERENCE"
 				if format == "wide" {
-					header += "\tMEDIA TYPE\tARCH\tSIZE\tLAYERS\tCREATED"
+					header += "\tSIGNATURE\tARCHITECTURE\tMEDIA TYPE\tSIZE\tLAYERS\tCREATED"
 				}
 				fmt.Fprintln(tw, header)
 			}
@@ -188,47 +187,11 @@ func printImages(ctx context.Context, w io.Writer, cat *catalog.Catalog, names [
 }
 
 func wideColumns(img *imagev1.Image) string {
-	var meta docker10.DockerImage
-	_ = json.Unmarshal(img.DockerImageMetadata.Raw, &meta)
-	arch := meta.Architecture
-	if len(img.DockerImageManifests) > 0 {
-		var archs []string
-		for _, m := range img.DockerImageManifests {
-			a := m.OS + "/" + m.Architecture
-			if m.Variant != "" {
-				a += "/" + m.Variant
-			}
-			archs = append(archs, a)
-		}
-		arch = strings.Join(archs, ",")
-	}
+	c := imageview.Of(img)
 	created := ""
-	if !meta.Created.IsZero() {
-		created = meta.Created.UTC().Format("2006-01-02T15:04:05Z")
+	if !c.Created.IsZero() {
+		created = c.Created.UTC().Format("2006-01-02T15:04:05Z")
 	}
-	mt := img.DockerImageManifestMediaType
-	if i := strings.LastIndex(mt, "/"); i >= 0 {
-		mt = mt[i+1:]
-	}
-	return fmt.Sprintf("%s\t%s\t%s\t%d\t%s", mt, orDash(arch), humanBytes(meta.Size), len(img.DockerImageLayers), orDash(created))
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%dB", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f%ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%s", imageview.OrDash(c.Verdict), imageview.OrDash(c.Platform), imageview.OrDash(c.MediaType),
+		imageview.HumanSize(c.Size), c.Layers, imageview.OrDash(created))
 }
