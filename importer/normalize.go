@@ -72,14 +72,40 @@ type untrustedManifest struct {
 // ConfigDescriptor returns the config a schema2/OCI manifest needs, or an
 // empty descriptor for schema1.
 func ConfigDescriptor(raw []byte, mediaType string) (imgspecv1.Descriptor, error) {
-	if isSchema1(mediaType) {
-		return imgspecv1.Descriptor{}, nil
-	}
-	m, err := parseImageManifest(raw)
+	m, err := ParseImageManifest(raw, mediaType)
 	if err != nil {
 		return imgspecv1.Descriptor{}, err
 	}
-	return m.Config, nil
+	return m.Config(), nil
+}
+
+// ImageManifest is a single-image manifest as served, parsed once for both
+// the config lookup and normalization (parsing is most of an import's CPU
+// after SQLite).
+type ImageManifest struct {
+	raw       []byte
+	mediaType string
+	parsed    *untrustedManifest // nil for schema1, which Normalize reads itself
+}
+
+// ParseImageManifest checks a schema2/OCI manifest's structure; schema1 is
+// checked when normalized.
+func ParseImageManifest(raw []byte, mediaType string) (*ImageManifest, error) {
+	m := &ImageManifest{raw: raw, mediaType: mediaType}
+	if isSchema1(mediaType) {
+		return m, nil
+	}
+	var err error
+	m.parsed, err = parseImageManifest(raw)
+	return m, err
+}
+
+// Config is the config blob the manifest needs (empty for schema1).
+func (m *ImageManifest) Config() imgspecv1.Descriptor {
+	if m.parsed == nil {
+		return imgspecv1.Descriptor{}
+	}
+	return m.parsed.Config
 }
 
 func isSchema1(mediaType string) bool {
@@ -114,6 +140,16 @@ func parseImageManifest(raw []byte) (*untrustedManifest, error) {
 // newest v1Compatibility entry (schema1), Size = config length + unique layer
 // sizes. repository is the repository as the user wrote it, without tag.
 func NormalizeImage(repository string, raw []byte, mediaType string, dgst digest.Digest, config []byte) (*Normalized, error) {
+	m, err := ParseImageManifest(raw, mediaType)
+	if err != nil {
+		return nil, err
+	}
+	return m.Normalize(repository, dgst, config)
+}
+
+// Normalize is NormalizeImage for a manifest already parsed.
+func (m *ImageManifest) Normalize(repository string, dgst digest.Digest, config []byte) (*Normalized, error) {
+	raw, mediaType := m.raw, m.mediaType
 	// JSON is UTF-8 (RFC 8259); Go would quietly replace bad bytes when
 	// serving, and the served manifest would no longer match its digest.
 	if !utf8.Valid(raw) {
@@ -137,7 +173,7 @@ func NormalizeImage(repository string, raw []byte, mediaType string, dgst digest
 		meta, platform, img.DockerImageLayers, err = fromSchema1(raw)
 	} else {
 		img.DockerImageConfig = string(config)
-		meta, platform, img.DockerImageLayers, img.DockerImageManifestMediaType, err = fromSchema2(raw, mediaType, config)
+		meta, platform, img.DockerImageLayers, img.DockerImageManifestMediaType, err = fromSchema2(m.parsed, mediaType, config)
 	}
 	if err != nil {
 		return nil, err
@@ -156,12 +192,8 @@ type untrustedConfig struct {
 	Variant string `json:"variant"`
 }
 
-func fromSchema2(raw []byte, servedType string, config []byte) (docker10.DockerImage, Platform, []imagev1.ImageLayer, string, error) {
+func fromSchema2(m *untrustedManifest, servedType string, config []byte) (docker10.DockerImage, Platform, []imagev1.ImageLayer, string, error) {
 	var meta docker10.DockerImage
-	m, err := parseImageManifest(raw)
-	if err != nil {
-		return meta, Platform{}, nil, "", err
-	}
 	mediaType := m.MediaType
 	if mediaType == "" {
 		mediaType = servedType

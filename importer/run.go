@@ -389,17 +389,18 @@ func (r *run) singleImage(ctx context.Context, repo *registry.Repository, t targ
 	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
 		return &pendingImage{name: m.Digest.String()}, err
 	}
-	desc, err := ConfigDescriptor(m.Bytes, m.MediaType)
+	pm, err := ParseImageManifest(m.Bytes, m.MediaType)
 	if err != nil {
 		return nil, err
 	}
+	desc := pm.Config()
 	var config []byte
 	if desc.Digest != "" {
 		if config, err = r.config(ctx, repo, m.Source, desc.Digest); err != nil {
 			return nil, fmt.Errorf("config %s: %w", desc.Digest, err)
 		}
 	}
-	n, err := NormalizeImage(t.repo.Name(), m.Bytes, m.MediaType, m.Digest, config)
+	n, err := pm.Normalize(t.repo.Name(), m.Digest, config)
 	if err != nil {
 		return nil, err
 	}
