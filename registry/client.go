@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.podman.io/image/v5/pkg/tlsclientconfig"
 	"go.podman.io/image/v5/types"
 )
 
@@ -51,6 +52,8 @@ type Client struct {
 
 	mu    sync.Mutex
 	hosts map[string]*host
+
+	initErr error // a setting that makes every request fail (unreadable certificates)
 }
 
 // host is what the client learned about one registry host.
@@ -101,13 +104,23 @@ func New(opts Options) *Client {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Client{
+	c := &Client{
 		opts:     opts,
 		log:      log,
 		secure:   newHTTPClient(opts.PerHostConcurrency, false),
 		insecure: newHTTPClient(opts.PerHostConcurrency, true),
 		hosts:    map[string]*host{},
 	}
+	if dir := opts.Sys.DockerCertPath; dir != "" {
+		// CA certificates (*.crt) and client key pairs (*.cert/*.key), read
+		// the way containers/image reads a certs.d directory.
+		for _, hc := range []*http.Client{c.secure, c.insecure} {
+			if err := tlsclientconfig.SetupCertificates(dir, hc.Transport.(*http.Transport).TLSClientConfig); err != nil {
+				c.initErr = fmt.Errorf("certificates in %s: %w", dir, err)
+			}
+		}
+	}
+	return c
 }
 
 func newHTTPClient(perHost int, skipVerify bool) *http.Client {
@@ -160,6 +173,9 @@ func (c *Client) Stats() []HostStats {
 
 // hostFor returns the host state, pinging it once on first use.
 func (c *Client) hostFor(ctx context.Context, name string, insecure bool) (*host, error) {
+	if c.initErr != nil {
+		return nil, c.initErr
+	}
 	c.mu.Lock()
 	h, ok := c.hosts[name]
 	if !ok {

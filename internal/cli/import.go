@@ -99,6 +99,9 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	if f.registriesConf != "" && !fileExists(f.registriesConf) {
 		return fail(s, ExitUsage, "import: --registries-conf %s: no such file", f.registriesConf)
 	}
+	if f.certDir != "" && !fileExists(f.certDir) {
+		return fail(s, ExitUsage, "import: --cert-dir %s: no such directory", f.certDir)
+	}
 	if f.authFile != "" && !fileExists(f.authFile) {
 		return fail(s, ExitUsage, "import: --authfile %s: no such file", f.authFile)
 	}
