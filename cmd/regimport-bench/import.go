@@ -150,7 +150,7 @@ func importBench(ctx context.Context, c config, out io.Writer) (string, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Import (%d tags, %d images: schema2, OCI, 2-platform indexes and lists; %d repositories; concurrency %d)\n\n", tags, images, c.repos, c.concurrency)
 	fmt.Fprintf(&b, "| figure | baseline client | regimport | ratio |\n|---|---|---|---|\n")
-	fmt.Fprintf(&b, "| images/s (median of %d) | %.0f | %.0f | **%.0f%%** of the ceiling (target ≥ 80%%) |\n", c.rounds, median(ceilRates), median(impRates), 100*median(ratios))
+	fmt.Fprintf(&b, "| images/s (median of %d) | %.0f | %.0f | **%.0f%%** of the ceiling (median of the per-round ratios; target ≥ 80%%) |\n", c.rounds, median(ceilRates), median(impRates), 100*median(ratios))
 	fmt.Fprintf(&b, "| HTTP requests per image | %.3f | %.3f | %+d requests in all (ping, catalog and tag lists) |\n",
 		float64(ceilReqs)/float64(images), float64(cold.requests)/float64(images), cold.requests-int64(ceilReqs))
 	fmt.Fprintf(&b, "| peak memory (RSS) | – | %d MiB | |\n", cold.peakKiB/1024)
