@@ -30,8 +30,8 @@ func TestCertDirTrustsAPrivateCA(t *testing.T) {
 	host := strings.TrimPrefix(srv.URL, "https://")
 	named, _ := reference.ParseNormalizedNamed(host + "/team/app")
 
-	get := func(sys *types.SystemContext) error {
-		repo, err := New(Options{Sys: sys, MaxRetries: 1}).Repository(named)
+	get := func(sys *types.SystemContext, certsDirs ...string) error {
+		repo, err := New(Options{Sys: sys, MaxRetries: 1, CertsDirs: append([]string{}, certsDirs...)}).Repository(named)
 		if err != nil {
 			return err
 		}
@@ -46,5 +46,15 @@ func TestCertDirTrustsAPrivateCA(t *testing.T) {
 	}
 	if err := get(&types.SystemContext{DockerCertPath: filepath.Join(dir, "missing")}); err == nil {
 		t.Fatal("an unreadable cert dir was ignored")
+	}
+	// A certs.d tree with a directory for this host:port, as podman and docker use.
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, host), 0o755)
+	os.WriteFile(filepath.Join(root, host, "ca.crt"), ca, 0o644)
+	if err := get(&types.SystemContext{}, root); err != nil {
+		t.Fatalf("with certs.d/%s: %v", host, err)
+	}
+	if err := get(&types.SystemContext{}, t.TempDir()); err == nil {
+		t.Fatal("a certs.d without this host trusted it anyway")
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +40,10 @@ type Options struct {
 	UserAgent string
 	// Hosts tune single registry hosts (concurrency, request rate, HTTP/1.1).
 	Hosts map[string]HostOptions
+	// CertsDirs are searched for <dir>/<host[:port]>/ with that host's CAs
+	// and client certificates, as containers/image does; nil means
+	// /etc/containers/certs.d and /etc/docker/certs.d.
+	CertsDirs []string
 	// ThrottleCoolDown is how long a permit parked after a 429 stays parked
 	// (default 5s, times its rank).
 	ThrottleCoolDown time.Duration
@@ -191,11 +197,23 @@ func (c *Client) hostFor(ctx context.Context, name string, insecure bool) (*host
 			ready:    make(chan struct{}),
 			tokens:   map[string]*token{},
 		}
-		if ho.HTTP1 {
+		certsDir := c.hostCertsDir(name)
+		if ho.HTTP1 || certsDir != "" {
 			h.client = newHTTPClient(conc, h.insecure)
 			t := h.client.Transport.(*http.Transport)
-			t.ForceAttemptHTTP2 = false
-			t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // HTTP/1.1 only
+			if ho.HTTP1 {
+				t.ForceAttemptHTTP2 = false
+				t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // HTTP/1.1 only
+			}
+			if c.opts.Sys.DockerCertPath != "" {
+				_ = tlsclientconfig.SetupCertificates(c.opts.Sys.DockerCertPath, t.TLSClientConfig) // checked in New
+			}
+			if certsDir != "" {
+				if err := tlsclientconfig.SetupCertificates(certsDir, t.TLSClientConfig); err != nil {
+					c.mu.Unlock()
+					return nil, fmt.Errorf("certificates in %s: %w", certsDir, err)
+				}
+			}
 		}
 		c.hosts[name] = h
 		go func() {
@@ -223,6 +241,21 @@ func (c *Client) hostFor(ctx context.Context, name string, insecure bool) (*host
 		return nil, h.pingErr
 	}
 	return h, nil
+}
+
+// hostCertsDir finds the per-host certificate directory, if any.
+func (c *Client) hostCertsDir(host string) string {
+	roots := c.opts.CertsDirs
+	if roots == nil {
+		roots = []string{"/etc/containers/certs.d", "/etc/docker/certs.d"}
+	}
+	for _, root := range roots {
+		dir := filepath.Join(root, host)
+		if st, err := os.Stat(dir); err == nil && st.IsDir() {
+			return dir
+		}
+	}
+	return ""
 }
 
 func (c *Client) httpClient(h *host) *http.Client {
