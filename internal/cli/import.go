@@ -176,14 +176,20 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 
 // importExitCode ranks outcomes: fatal, interrupted, partial, rejected, ok.
 func importExitCode(sum importer.Summary, err error) int {
+	return outcomeCode(err, sum.Interrupted, len(sum.Failures), sum.Verdicts[signatures.VerdictRejected])
+}
+
+// outcomeCode is the exit code of an import of either kind (references or
+// ImageStreamImport documents).
+func outcomeCode(err error, interrupted bool, failed, rejected int) int {
 	switch {
 	case err != nil:
 		return ExitFatal
-	case sum.Interrupted:
+	case interrupted:
 		return ExitInterrupted
-	case len(sum.Failures) > 0:
+	case failed > 0:
 		return ExitPartial
-	case sum.Verdicts[signatures.VerdictRejected] > 0:
+	case rejected > 0:
 		return ExitRejected
 	}
 	return ExitOK

@@ -135,17 +135,10 @@ func runImportSpec(ctx context.Context, f *importFlags, args, refs []string, s S
 	}
 	fmt.Fprintf(s.Err, "run %d: %d document(s), %d image stream(s) changed, %d new image(s), %d failed\n",
 		sum.RunID, len(isis), sum.StreamsChanged, sum.ImagesCreated, len(sum.Failures))
-	switch {
-	case err != nil:
+	if err != nil {
 		return fail(s, ExitFatal, "import: %v", err)
-	case sum.Interrupted:
-		return ExitInterrupted
-	case len(sum.Failures) > 0:
-		return ExitPartial
-	case sum.Verdicts[signatures.VerdictRejected] > 0:
-		return ExitRejected
 	}
-	return ExitOK
+	return outcomeCode(nil, sum.Interrupted, len(sum.Failures), sum.Verdicts[signatures.VerdictRejected])
 }
 
 // openSpecCatalog opens the catalog for an import, under the run lock; a
