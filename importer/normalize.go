@@ -208,21 +208,7 @@ func fromSchema2(m *untrustedManifest, servedType string, config []byte) (docker
 	if err := json.Unmarshal(config, &c); err != nil {
 		return meta, Platform{}, nil, "", fmt.Errorf("failed to parse dockerImageConfig: %w", err)
 	}
-	meta = docker10.DockerImage{
-		ID:            m.Config.Digest.String(),
-		Parent:        c.Parent,
-		Comment:       c.Comment,
-		Created:       c.Created,
-		Container:     c.Container,
-		DockerVersion: c.DockerVersion,
-		Author:        c.Author,
-		Architecture:  c.Architecture,
-	}
-	meta.ContainerConfig = docker10.DockerConfig(c.ContainerConfig)
-	if c.Config != nil {
-		cfg := docker10.DockerConfig(*c.Config)
-		meta.Config = &cfg
-	}
+	meta = dockerImageOf(c.DockerImage, m.Config.Digest.String())
 	layers := make([]imagev1.ImageLayer, len(m.Layers))
 	for i, l := range m.Layers {
 		layers[i] = imagev1.ImageLayer{Name: l.Digest.String(), LayerSize: l.Size, MediaType: l.MediaType}
@@ -293,23 +279,31 @@ func fromSchema1(raw []byte) (docker10.DockerImage, Platform, []imagev1.ImageLay
 	if err := json.Unmarshal([]byte(m.History[0].V1Compatibility), &v1); err != nil {
 		return meta, Platform{}, nil, fmt.Errorf("schema1 history[0].v1Compatibility: %w", err)
 	}
-	meta = docker10.DockerImage{
-		ID:            v1.ID,
-		Parent:        v1.Parent,
-		Comment:       v1.Comment,
-		Created:       v1.Created,
-		Container:     v1.Container,
-		DockerVersion: v1.DockerVersion,
-		Author:        v1.Author,
-		Architecture:  v1.Architecture,
-	}
-	meta.ContainerConfig = docker10.DockerConfig(v1.ContainerConfig)
-	if v1.Config != nil {
-		cfg := docker10.DockerConfig(*v1.Config)
-		meta.Config = &cfg
-	}
+	meta = dockerImageOf(v1.DockerImage, v1.ID)
 	meta.Size = uniqueSize(layers, "")
 	return meta, Platform{Architecture: v1.Architecture, OS: v1.OS}, layers, nil
+}
+
+// dockerImageOf converts a config (or schema1 v1Compatibility entry) to the
+// DockerImage 1.0 metadata OpenShift serves, with the given Id; Size is the
+// caller's to compute.
+func dockerImageOf(c dockerpre012.DockerImage, id string) docker10.DockerImage {
+	meta := docker10.DockerImage{
+		ID:              id,
+		Parent:          c.Parent,
+		Comment:         c.Comment,
+		Created:         c.Created,
+		Container:       c.Container,
+		ContainerConfig: docker10.DockerConfig(c.ContainerConfig),
+		DockerVersion:   c.DockerVersion,
+		Author:          c.Author,
+		Architecture:    c.Architecture,
+	}
+	if c.Config != nil {
+		cfg := docker10.DockerConfig(*c.Config)
+		meta.Config = &cfg
+	}
+	return meta
 }
 
 // untrustedIndex is a Docker manifest list or an OCI index.

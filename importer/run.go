@@ -187,24 +187,30 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 	}
 
 	s := r.summary
-	status := catalog.RunSucceeded
-	switch {
-	case s.Interrupted:
-		status = catalog.RunInterrupted
-	case werr != nil:
-		status = catalog.RunFailed
-	case len(s.Failures) > 0:
-		status = catalog.RunPartial
-	}
 	imported, unchanged, failed := s.Counts()
-	stored := make([]catalog.Failure, len(s.Failures))
-	for i, f := range s.Failures {
-		stored[i] = catalog.Failure{Reference: f.Reference, Reason: f.Reason}
-	}
-	if err := imp.cat.FinishRun(dbctx, runID, status, catalog.RunCounts{Imported: imported, Unchanged: unchanged, Failed: failed}, stored); err != nil {
+	if err := imp.recordRun(dbctx, runID, s.Interrupted, werr, catalog.RunCounts{Imported: imported, Unchanged: unchanged, Failed: failed}, s.Failures); err != nil {
 		werr = errors.Join(werr, err)
 	}
 	return s, werr
+}
+
+// recordRun stores how a run ended, for both kinds of import: interrupted
+// over a failed writer over failed references over success.
+func (imp *Importer) recordRun(ctx context.Context, runID int64, interrupted bool, werr error, counts catalog.RunCounts, failures []Failure) error {
+	status := catalog.RunSucceeded
+	switch {
+	case interrupted:
+		status = catalog.RunInterrupted
+	case werr != nil:
+		status = catalog.RunFailed
+	case len(failures) > 0:
+		status = catalog.RunPartial
+	}
+	stored := make([]catalog.Failure, len(failures))
+	for i, f := range failures {
+		stored[i] = catalog.Failure{Reference: f.Reference, Reason: f.Reason}
+	}
+	return imp.cat.FinishRun(ctx, runID, status, counts, stored)
 }
 
 func (r *run) fail(f Failure) {

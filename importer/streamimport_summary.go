@@ -77,20 +77,7 @@ func (s *streamRun) finishRun(ctx context.Context, sum StreamSummary, werr error
 		}
 	}
 	counts.Failed = len(sum.Failures)
-	status := catalog.RunSucceeded
-	switch {
-	case sum.Interrupted:
-		status = catalog.RunInterrupted
-	case werr != nil:
-		status = catalog.RunFailed
-	case len(sum.Failures) > 0:
-		status = catalog.RunPartial
-	}
-	stored := make([]catalog.Failure, len(sum.Failures))
-	for i, f := range sum.Failures {
-		stored[i] = catalog.Failure{Reference: f.Reference, Reason: f.Reason}
-	}
-	if err := s.imp.cat.FinishRun(ctx, sum.RunID, status, counts, stored); err != nil {
+	if err := s.imp.recordRun(ctx, sum.RunID, sum.Interrupted, werr, counts, sum.Failures); err != nil {
 		return fmt.Errorf("record run %d: %w", sum.RunID, err)
 	}
 	return nil
