@@ -148,14 +148,18 @@ func (c *Catalog) putTag(ctx context.Context, tx *batchTx, rec TagRecord, runID 
 	}
 	var current string
 	err = tx.queryRow(ctx, `SELECT image_name FROM tags WHERE repository_id = ? AND tag = ?`, repo, rec.Tag).Scan(&current)
-	outcome := Created
+	outcome, event := Created, "added"
 	switch {
 	case err == nil && current == rec.Image:
 		return Unchanged, nil
 	case err == nil:
-		outcome = Updated
+		outcome, event = Updated, "moved"
 	case !errors.Is(err, sql.ErrNoRows):
 		return Unchanged, fmt.Errorf("look up tag %s:%s: %w", rec.Repository, rec.Tag, err)
+	}
+	// A tag of a repository marked removed brings the repository back.
+	if _, err := tx.exec(ctx, `UPDATE repositories SET removed_at = NULL, removed_run = NULL WHERE id = ? AND removed_at IS NOT NULL`, repo); err != nil {
+		return Unchanged, fmt.Errorf("store repository %s: %w", rec.Repository, err)
 	}
 	now := c.timestamp()
 	if _, err := tx.exec(ctx, `INSERT INTO tags (repository_id, tag, image_name, updated_at) VALUES (?, ?, ?, ?)
@@ -167,8 +171,8 @@ func (c *Catalog) putTag(ctx context.Context, tx *batchTx, rec TagRecord, runID 
 	if runID != 0 {
 		run = runID
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO tag_events (repository_id, tag, image_name, docker_image_reference, created, run_id)
-		VALUES (?, ?, ?, ?, ?, ?)`, repo, rec.Tag, rec.Image, rec.DockerImageReference, now, run); err != nil {
+	if _, err := tx.exec(ctx, `INSERT INTO tag_events (repository_id, tag, image_name, docker_image_reference, created, run_id, event)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, repo, rec.Tag, rec.Image, rec.DockerImageReference, now, run, event); err != nil {
 		return Unchanged, fmt.Errorf("store history of tag %s:%s: %w", rec.Repository, rec.Tag, err)
 	}
 	return outcome, nil

@@ -1,0 +1,126 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// UnreferencedImage is an image that no current tag, no image stream tag
+// history and no referenced manifest list points at any more.
+type UnreferencedImage struct {
+	Name                 string
+	DockerImageReference string
+	Size                 int64
+	// Since is when the last reference went away: the tag event that moved
+	// or removed the last tag pointing at it (or at a list holding it), or
+	// when the catalog stored it if no tag ever pointed at it.
+	Since time.Time
+}
+
+// unreferencedQuery lists unreferenced images with the times their own
+// tags, and the tags of lists holding them, last moved away from them.
+const unreferencedQuery = `WITH RECURSIVE
+	referenced(name) AS (
+		SELECT image_name FROM tags
+		UNION SELECT image FROM image_stream_tag_events
+		UNION SELECT m.digest FROM image_manifests m JOIN referenced r ON r.name = m.list_name),
+	departures AS (SELECT e.image_name, (SELECT n.created FROM tag_events n
+			WHERE n.repository_id = e.repository_id AND n.tag = e.tag AND n.id > e.id ORDER BY n.id LIMIT 1) AS left_at
+		FROM tag_events e WHERE e.event != 'removed'),
+	departed AS (SELECT image_name, max(julianday(left_at)) AS at FROM departures WHERE left_at IS NOT NULL GROUP BY image_name)
+SELECT i.name, i.docker_image_reference, i.size, julianday(i.creation_timestamp), d.at,
+	(SELECT max(dl.at) FROM image_manifests m JOIN departed dl ON dl.image_name = m.list_name WHERE m.digest = i.name)
+FROM images i LEFT JOIN departed d ON d.image_name = i.name
+WHERE i.name NOT IN (SELECT name FROM referenced) ORDER BY i.name`
+
+// UnreferencedImages lists the images nothing references, by name.
+func (c *Catalog) UnreferencedImages(ctx context.Context) ([]UnreferencedImage, error) {
+	return unreferenced(ctx, c.read)
+}
+
+func unreferenced(ctx context.Context, q querier) ([]UnreferencedImage, error) {
+	rows, err := q.QueryContext(ctx, unreferencedQuery)
+	if err != nil {
+		return nil, fmt.Errorf("unreferenced images: %w", err)
+	}
+	defer rows.Close()
+	var out []UnreferencedImage
+	for rows.Next() {
+		var u UnreferencedImage
+		var stored float64
+		var own, list *float64
+		if err := rows.Scan(&u.Name, &u.DockerImageReference, &u.Size, &stored, &own, &list); err != nil {
+			return nil, fmt.Errorf("unreferenced images: %w", err)
+		}
+		since := stored
+		for _, at := range []*float64{own, list} {
+			if at != nil && *at > since {
+				since = *at
+			}
+		}
+		u.Since = fromJulian(since)
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// fromJulian turns an SQLite julianday into a time, to the millisecond.
+func fromJulian(jd float64) time.Time {
+	const unixEpochJD = 2440587.5
+	ms := int64((jd-unixEpochJD)*86400000 + 0.5)
+	return time.UnixMilli(ms).UTC()
+}
+
+// Prune queues the deletion of images unreferenced since before cutoff,
+// through the single writer, in one transaction: each gets a DELETED
+// change (a watch sees it), its layers, list entries and signatures go
+// with it, and configs no image uses any more are dropped. Tag history
+// stays. done gets the images deleted.
+func (w *Writer) Prune(ctx context.Context, cutoff time.Time, done func([]UnreferencedImage, error)) error {
+	var pruned []UnreferencedImage
+	return w.enqueue(ctx, op{
+		apply: func(ctx context.Context, tx *batchTx) (Outcome, error) {
+			pruned = nil
+			all, err := unreferenced(ctx, tx.tx)
+			if err != nil {
+				return Unchanged, err
+			}
+			for _, u := range all {
+				if u.Since.After(cutoff) {
+					continue
+				}
+				var config *string
+				if err := tx.queryRow(ctx, `SELECT config_digest FROM images WHERE name = ?`, u.Name).Scan(&config); err != nil {
+					return Unchanged, fmt.Errorf("prune %s: %w", u.Name, err)
+				}
+				if _, err := tx.exec(ctx, `DELETE FROM images WHERE name = ?`, u.Name); err != nil {
+					return Unchanged, fmt.Errorf("prune %s: %w", u.Name, err)
+				}
+				if config != nil {
+					if _, err := tx.exec(ctx, `DELETE FROM configs WHERE digest = ? AND NOT EXISTS (SELECT 1 FROM images WHERE config_digest = ?)`,
+						*config, *config); err != nil {
+						return Unchanged, fmt.Errorf("prune config of %s: %w", u.Name, err)
+					}
+				}
+				if _, err := w.c.recordChange(ctx, tx, "images", u.Name, "DELETED"); err != nil {
+					return Unchanged, err
+				}
+				pruned = append(pruned, u)
+			}
+			if len(pruned) == 0 {
+				return Unchanged, nil
+			}
+			return Updated, nil
+		},
+		done: func(_ Outcome, err error) {
+			if done != nil {
+				if err != nil {
+					done(nil, err)
+					return
+				}
+				done(pruned, nil)
+			}
+		},
+	})
+}
