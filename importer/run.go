@@ -136,7 +136,7 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 		defer close(targets)
 		var mu sync.Mutex
 		known := 0
-		imp.expand(ctx, req, func(ts []target, fs []Failure) {
+		r.expand(ctx, dbctx, req, func(ts []target, fs []Failure) {
 			if imp.prog != nil {
 				mu.Lock()
 				known += len(ts) + len(fs)
@@ -235,19 +235,26 @@ func (r *run) repository(name reference.Named) (*registry.Repository, error) {
 }
 
 // listTags lists the tags of repositories in parallel and emits each
-// repository's targets as soon as its list is in.
-func (imp *Importer) listTags(ctx context.Context, repos []reference.Named, inputs []string, emit func([]target, []Failure)) {
+// repository's targets as soon as its list is in. A list that came back
+// whole is also compared with the catalog's current tags (reconcileTags).
+func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []reference.Named, inputs []string, emit func([]target, []Failure)) {
+	imp := r.imp
 	g := errgroup.Group{}
 	g.SetLimit(imp.conc)
 	for i, name := range repos {
 		g.Go(func() error {
+			filter := imp.tags
+			if f, ok := req.TagFilters[inputs[i]]; ok {
+				filter = f
+			}
 			repo, err := imp.reg.Repository(name)
 			var tags []string
 			if err == nil {
 				tags, err = repo.Tags(ctx)
 			}
 			if err == nil {
-				tags, err = imp.filterTags(ctx, name, tags)
+				r.reconcileTags(ctx, dbctx, name, tags, filter)
+				tags, err = imp.filterTags(ctx, name, tags, filter)
 			}
 			if err != nil {
 				emit(nil, []Failure{{Reference: name.Name(), Reason: "list tags: " + err.Error(), Code: reasonOf(err)}})
@@ -280,6 +287,10 @@ func (r *run) importTarget(ctx, dbctx context.Context, t target) {
 	}
 	pending, top, err := r.fetchTarget(ctx, t, res)
 	if err != nil {
+		var gone *errTagNotFound
+		if errors.As(err, &gone) {
+			r.removeTags(dbctx, t.repo.Name(), []string{t.tag}, catalog.ReasonNotFound)
+		}
 		r.settle(res, err)
 		return
 	}
@@ -341,6 +352,9 @@ func (r *run) fetchTarget(ctx context.Context, t target, res *Result) ([]*pendin
 	}
 	m, err := repo.GetManifest(ctx, ref)
 	if err != nil {
+		if t.dgst == "" && errors.Is(err, registry.ErrNotFound) {
+			err = &errTagNotFound{err} // the tag itself is gone
+		}
 		return nil, "", err
 	}
 	res.Image, res.MediaType = m.Digest.String(), m.MediaType

@@ -49,6 +49,9 @@ type StreamSummary struct {
 	ImagesCreated int
 	// StreamsChanged counts image streams created or updated.
 	StreamsChanged int
+	// TagsRemoved counts registry tags removed from the catalog's current
+	// tags because a complete spec.repository listing no longer had them.
+	TagsRemoved int
 	// Verdicts counts new images by the signature policy's verdict.
 	Verdicts map[signatures.Verdict]int
 }
@@ -67,6 +70,7 @@ type streamRun struct {
 
 	mu                            sync.Mutex
 	imagesCreated, streamsChanged int
+	removedTags                   int
 	imageErrs                     []error
 }
 
@@ -170,6 +174,14 @@ func (s *streamRun) write(dbctx context.Context, runID int64) error {
 		}
 		for _, k := range s.docKeys(d) {
 			f := s.results[k]
+			var gone *errTagNotFound
+			if f != nil && errors.As(f.err, &gone) && !tagged[k] {
+				tagged[k] = true
+				rec := catalog.TagRemoval{Repository: k.repo, Tags: []string{k.tag}, Reason: catalog.ReasonNotFound, MarkStream: s.imp.streamMarker()}
+				if err := w.RemoveTags(dbctx, rec, s.tagsRemoved); err != nil {
+					s.tagsRemoved(nil, err)
+				}
+			}
 			if f == nil || f.err != nil {
 				continue
 			}
@@ -188,6 +200,12 @@ func (s *streamRun) write(dbctx context.Context, runID int64) error {
 				if err := w.PutTag(dbctx, rec, s.tagDone); err != nil {
 					s.tagDone(catalog.Unchanged, err)
 				}
+			}
+		}
+		if rp := d.repo; rp != nil && rp.err == nil && len(rp.gone) > 0 {
+			rec := catalog.TagRemoval{Repository: rp.key.repo, Tags: rp.gone, Reason: rp.goneReason, MarkStream: s.imp.streamMarker()}
+			if err := w.RemoveTags(dbctx, rec, s.tagsRemoved); err != nil {
+				s.tagsRemoved(nil, err)
 			}
 		}
 		d.written = true
@@ -229,6 +247,15 @@ func (s *streamRun) imageDone(o catalog.Outcome, err error) {
 	} else if o == catalog.Created {
 		s.imagesCreated++
 	}
+}
+
+func (s *streamRun) tagsRemoved(removed []catalog.RemovedTag, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.imageErrs = append(s.imageErrs, err)
+	}
+	s.removedTags += len(removed)
 }
 
 func (s *streamRun) tagDone(_ catalog.Outcome, err error) {

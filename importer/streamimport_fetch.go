@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -153,6 +154,9 @@ func (s *streamRun) fetchLegacy(ctx context.Context, r *run, k fetchKey, t targe
 	}
 	m, err := repo.GetManifest(ctx, ref)
 	if err != nil {
+		if t.dgst == "" && errors.Is(err, registry.ErrNotFound) {
+			err = &errTagNotFound{err} // the tag itself is gone
+		}
 		return err
 	}
 	kind, err := KindOf(m.MediaType)

@@ -221,11 +221,10 @@ func PrioritizeTags(tags []string) {
 	}
 }
 
-// filterTags applies the Importer's TagFilter to a repository imported
+// filterTags applies a TagFilter to a repository imported
 // whole by Run (lists imported whole, as Run does); tags past MaxTags are
 // logged and skipped.
-func (imp *Importer) filterTags(ctx context.Context, name reference.Named, tags []string) ([]string, error) {
-	f := imp.tags
+func (imp *Importer) filterTags(ctx context.Context, name reference.Named, tags []string, f TagFilter) ([]string, error) {
 	if f == (TagFilter{}) {
 		return tags, nil
 	}

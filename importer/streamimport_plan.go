@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 
@@ -39,6 +40,11 @@ type docRepo struct {
 	err        error // listing the tags failed
 	tags       []docItem
 	additional []string
+	// gone are current tags the complete listing no longer has (removed
+	// when the document is imported), goneReason why; goneDoubt names the
+	// tags an empty listing could not confirm gone.
+	gone                  []string
+	goneReason, goneDoubt string
 }
 
 func (d *streamDoc) name() string { return d.isi.Namespace + "/" + d.isi.Name }
@@ -151,6 +157,9 @@ func (s *streamRun) listRepository(ctx context.Context, d *streamDoc) error {
 	all, err := repo.Tags(ctx)
 	if err != nil {
 		return err
+	}
+	if rp.gone, rp.goneReason, rp.goneDoubt, err = s.imp.goneTags(ctx, repo, all, rp.filter); err != nil {
+		return fmt.Errorf("compare with the catalog: %w", err)
 	}
 	seen := map[string]bool{}
 	var tags []string

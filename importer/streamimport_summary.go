@@ -19,7 +19,7 @@ func (s *streamRun) summarize(sum *StreamSummary) {
 			sum.Verdicts[v] += n
 		}
 	}
-	sum.ImagesCreated, sum.StreamsChanged = s.imagesCreated, s.streamsChanged
+	sum.ImagesCreated, sum.StreamsChanged, sum.TagsRemoved = s.imagesCreated, s.streamsChanged, s.removedTags
 	for _, err := range s.imageErrs {
 		sum.Failures = append(sum.Failures, Failure{Reference: "catalog", Reason: err.Error(), Code: metav1.StatusReasonInternalError})
 	}
@@ -29,6 +29,9 @@ func (s *streamRun) summarize(sum *StreamSummary) {
 			if st.Status.Status != metav1.StatusSuccess {
 				sum.Failures = append(sum.Failures, statusFailure(fmt.Sprintf("%s spec.images[%d] %s", d.name(), i, isi.Spec.Images[i].From.Name), st.Status))
 			}
+		}
+		if d.repo != nil && d.repo.goneDoubt != "" {
+			sum.Failures = append(sum.Failures, Failure{Reference: fmt.Sprintf("%s spec.repository %s", d.name(), d.repo.from), Reason: d.repo.goneDoubt})
 		}
 		if rs := isi.Status.Repository; rs != nil {
 			from := isi.Spec.Repository.From.Name

@@ -50,6 +50,10 @@ type Summary struct {
 	ImagesCreated, ImagesUnchanged int
 	// TagsCreated, TagsMoved count tag records written.
 	TagsCreated, TagsMoved int
+	// TagsRemoved counts tags the registry no longer has, removed from the
+	// current tags; RepositoriesRemoved counts repositories missing from a
+	// complete /v2/_catalog.
+	TagsRemoved, RepositoriesRemoved int
 	// Interrupted is set when the context ended before every target ran.
 	Interrupted bool
 	// Verdicts counts new images by the signature policy's verdict.

@@ -25,6 +25,9 @@ type Request struct {
 	Registries []string
 	// Command is recorded with the run (never include credentials).
 	Command string
+	// TagFilters replace the Importer's TagFilter for single Repositories
+	// or Registries entries, keyed by the entry as written.
+	TagFilters map[string]TagFilter
 }
 
 // target is one manifest to import: a repository and a tag or a digest.
@@ -105,7 +108,8 @@ func parseRegistry(s string) (host, namespace string, err error) {
 // expand lists tags and catalogs so that every reference becomes targets,
 // handing them to emit as they become known (from several goroutines).
 // Failures to list are per input, not for the run.
-func (imp *Importer) expand(ctx context.Context, req Request, emit func([]target, []Failure)) {
+func (r *run) expand(ctx, dbctx context.Context, req Request, emit func([]target, []Failure)) {
+	imp := r.imp
 	var targets []target
 	var failures []Failure
 	var repos []reference.Named
@@ -137,13 +141,19 @@ func (imp *Importer) expand(ctx context.Context, req Request, emit func([]target
 				failures = append(failures, Failure{Reference: in, Reason: "list repositories: " + err.Error(), Code: reasonOf(err)})
 				continue
 			}
+			var listed []reference.Named
 			for _, n := range names {
 				named, err := parseReference(host + "/" + n)
 				if err != nil {
 					failures = append(failures, Failure{Reference: host + "/" + n, Reason: err.Error(), Code: reasonOf(err)})
 					continue
 				}
+				listed = append(listed, named)
 				repos, repoInputs = append(repos, named), append(repoInputs, in)
+			}
+			if len(listed) == len(names) {
+				// Only a listing whose every name was usable is complete.
+				r.reconcileRepositories(ctx, dbctx, in, host, ns, listed)
 			}
 			continue
 		}
@@ -158,5 +168,5 @@ func (imp *Importer) expand(ctx context.Context, req Request, emit func([]target
 		}
 	}
 	emit(targets, failures)
-	imp.listTags(ctx, repos, repoInputs, emit)
+	r.listTags(ctx, dbctx, req, repos, repoInputs, emit)
 }

@@ -101,6 +101,8 @@ func Start(ctx context.Context, opts ...Option) (*Registry, error) {
 		"inmemory": configuration.Parameters{},
 		// Purging would start a goroutine that outlives Close for nothing: uploads here end at once.
 		"maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}},
+		// DELETE of manifests and tags, so that tests can remove a tag as an operator would.
+		"delete": configuration.Parameters{"enabled": true},
 	}
 	// Upload state is HMAC'd with this; a fixed one avoids a warning and randomness.
 	cfg.HTTP.Secret = "testregistry-not-a-secret"

@@ -1,0 +1,258 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/registry"
+	"go.podman.io/image/v5/docker/reference"
+	kapierrors "k8s.io/apimachinery/pkg/api/errors"
+)
+
+// How the catalog follows the registry (README, "Scheduled mirroring"):
+//
+//   - Only a complete, successful listing removes anything. registry's
+//     Tags and Catalog return an error for any page that failed, was cut
+//     short or did not parse (5xx, 401, a truncated body, a bad Link): that
+//     repository or registry fails and nothing is removed.
+//   - Removal compares the catalog's current tags with the registry's whole
+//     tag list, never with the tags a filter selected: tags that newest N or
+//     max-tags leave out, or that a changed filter no longer selects, are
+//     still listed and so are not removed. Tags that include, exclude or
+//     semver do not select are outside the question and are never removed
+//     by that listing.
+//   - An empty listing where tags were current is not known to be complete
+//     (a wiped repository and a token without list rights answer alike):
+//     each such tag is then asked for with one HEAD, and only a 404 removes
+//     it. The others stay current and the repository is reported failed.
+//     An empty /v2/_catalog is treated the same way, a repository being
+//     confirmed gone by a 404 on its tag list.
+//   - Artifact tags (cosign sha256-<hex>.sig/.att/.sbom, sha256-<hex>
+//     referrers) are not images and are never counted as removed.
+
+// artifactTag matches tags that hold signatures, attestations, SBOMs or
+// referrers rather than images. (A local predicate until the listing code
+// recognizes artifact tags itself.)
+var artifactTag = regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$`)
+
+func isArtifactTag(tag string) bool { return artifactTag.MatchString(tag) }
+
+// covers reports whether tag is within what the filter asks about: its
+// include, exclude and semver rules (newest N and max-tags choose among
+// listed tags and do not narrow the question).
+func (f TagFilter) covers(tag string) bool { return len(f.match([]string{tag})) == 1 }
+
+// errTagNotFound marks a tag fetched by name that the registry answers 404 for.
+type errTagNotFound struct{ err error }
+
+func (e *errTagNotFound) Error() string { return e.err.Error() }
+func (e *errTagNotFound) Unwrap() error { return e.err }
+
+// reconcileTags removes the current tags of a repository that a complete
+// tag list no longer has (see the rules above).
+func (r *run) reconcileTags(ctx, dbctx context.Context, name reference.Named, listed []string, filter TagFilter) {
+	repo, err := r.repository(name)
+	if err != nil {
+		r.fail(Failure{Reference: name.Name(), Reason: "compare with the catalog: " + err.Error(), Code: reasonOf(err)})
+		return
+	}
+	gone, reason, doubt, err := r.imp.goneTags(ctx, repo, listed, filter)
+	if err != nil {
+		r.fail(Failure{Reference: name.Name(), Reason: "compare with the catalog: " + err.Error(), Code: reasonOf(err)})
+		return
+	}
+	if doubt != "" {
+		r.fail(Failure{Reference: name.Name(), Reason: doubt})
+	}
+	r.removeTags(dbctx, name.Name(), gone, reason)
+}
+
+// goneTags works out which current tags of a repository a complete tag
+// list removes, and why; doubt says which tags an empty list could not
+// confirm gone (they stay).
+func (imp *Importer) goneTags(ctx context.Context, repo *registry.Repository, listed []string, filter TagFilter) (gone []string, reason, doubt string, err error) {
+	current, err := imp.cat.CurrentTags(ctx, repo.Name().Name())
+	if err != nil {
+		return nil, "", "", err
+	}
+	present := map[string]bool{}
+	images := 0
+	for _, tag := range listed {
+		present[tag] = true
+		if !isArtifactTag(tag) {
+			images++
+		}
+	}
+	for tag := range current {
+		if !present[tag] && !isArtifactTag(tag) && filter.covers(tag) {
+			gone = append(gone, tag)
+		}
+	}
+	if len(gone) == 0 {
+		return nil, "", "", nil
+	}
+	sort.Strings(gone)
+	if images > 0 {
+		return gone, catalog.ReasonNotListed, "", nil
+	}
+	confirmed, doubts := confirmTagsGone(ctx, repo, gone)
+	if len(doubts) > 0 {
+		doubt = fmt.Sprintf("the tag list is empty but %d tag(s) the catalog holds were not confirmed gone (%s); they stay current",
+			len(doubts), strings.Join(doubts, "; "))
+	}
+	return confirmed, catalog.ReasonNotFound, doubt, nil
+}
+
+// confirmTagsGone asks for each tag with one HEAD; only a 404 confirms it.
+func confirmTagsGone(ctx context.Context, repo *registry.Repository, tags []string) (confirmed, doubts []string) {
+	for _, tag := range tags {
+		_, err := repo.HeadManifest(ctx, tag)
+		switch {
+		case errors.Is(err, registry.ErrNotFound):
+			confirmed = append(confirmed, tag)
+		case err == nil:
+			doubts = append(doubts, tag+": still answers")
+		default:
+			doubts = append(doubts, tag+": "+err.Error())
+		}
+	}
+	return confirmed, doubts
+}
+
+// reconcileRepositories marks removed the known repositories under
+// host[/namespace] that a complete /v2/_catalog no longer lists.
+func (r *run) reconcileRepositories(ctx, dbctx context.Context, input, host, namespace string, listed []reference.Named) {
+	prefix := host + "/"
+	if namespace != "" {
+		prefix += strings.Trim(namespace, "/") + "/"
+	}
+	known, err := r.imp.cat.KnownRepositories(ctx, prefix)
+	if err != nil {
+		r.fail(Failure{Reference: input, Reason: "compare with the catalog: " + err.Error(), Code: reasonOf(err)})
+		return
+	}
+	present := map[string]bool{}
+	for _, n := range listed {
+		present[n.Name()] = true
+	}
+	var gone []string
+	for _, name := range known {
+		if !present[name] {
+			gone = append(gone, name)
+		}
+	}
+	if len(listed) == 0 && len(gone) > 0 {
+		var confirmed, doubts []string
+		for _, name := range gone {
+			named, err := parseReference(name)
+			var repo *registry.Repository
+			if err == nil {
+				repo, err = r.repository(named)
+			}
+			if err == nil {
+				_, err = repo.Tags(ctx)
+			}
+			if errors.Is(err, registry.ErrNotFound) {
+				confirmed = append(confirmed, name)
+			} else if err == nil {
+				doubts = append(doubts, name+": still lists tags")
+			} else {
+				doubts = append(doubts, name+": "+err.Error())
+			}
+		}
+		if len(doubts) > 0 {
+			r.fail(Failure{Reference: input, Reason: fmt.Sprintf("the registry's catalog is empty but %d repositories the catalog holds were not confirmed gone (%s); they stay",
+				len(doubts), strings.Join(doubts, "; "))})
+		}
+		gone = confirmed
+	}
+	for _, name := range gone {
+		err := r.w.RemoveRepository(dbctx, name, r.imp.streamMarker(), func(removed []catalog.RemovedTag, err error) {
+			r.removed(name, removed, err)
+			if err == nil {
+				r.mu.Lock()
+				r.summary.RepositoriesRemoved++
+				r.mu.Unlock()
+			}
+		})
+		if err != nil {
+			r.removed(name, nil, err)
+		}
+	}
+}
+
+// removeTags queues the removal of tags of one repository.
+func (r *run) removeTags(dbctx context.Context, repository string, tags []string, reason string) {
+	if len(tags) == 0 {
+		return
+	}
+	rec := catalog.TagRemoval{Repository: repository, Tags: tags, Reason: reason, MarkStream: r.imp.streamMarker()}
+	if err := r.w.RemoveTags(dbctx, rec, func(removed []catalog.RemovedTag, err error) { r.removed(repository, removed, err) }); err != nil {
+		r.removed(repository, nil, err)
+	}
+}
+
+// removed counts what the writer removed, or records why it could not.
+func (r *run) removed(repository string, removed []catalog.RemovedTag, err error) {
+	if err != nil {
+		r.fail(Failure{Reference: repository, Reason: "record removed tags: " + err.Error(), Code: reasonOf(err)})
+		return
+	}
+	for _, t := range removed {
+		r.imp.log.Info("tag removed", "repository", t.Repository, "tag", t.Tag, "previous", t.Previous)
+	}
+	r.mu.Lock()
+	r.summary.TagsRemoved += len(removed)
+	r.mu.Unlock()
+}
+
+// streamMarker shows a removed tag in the image streams that track it as
+// OpenShift shows a tag whose scheduled import now fails: the tag keeps its
+// history, gets ImportSuccess=False with reason NotFound and the message
+// of a 404, and its spec tag's generation is reset (see applyImport).
+func (imp *Importer) streamMarker() catalog.StreamMarker {
+	now := imp.now()
+	return func(cur *imagev1.ImageStream, repository, tag, previous string) *imagev1.ImageStream {
+		specs := indexTags(cur)
+		var updates []tagUpdate
+		for _, st := range cur.Status.Tags {
+			if len(st.Items) == 0 || st.Items[0].DockerImageReference != repository+"@"+previous {
+				continue
+			}
+			spec := specs.findSpec(st.Tag)
+			if spec == nil || spec.From == nil || spec.From.Kind != "DockerImage" || !pullsTag(spec.From.Name, repository, tag) {
+				continue
+			}
+			status := kapierrors.NewNotFound(dockerImageResource, repository+":"+tag).ErrStatus
+			updates = append(updates, tagUpdate{tag: st.Tag, from: spec.From.Name, policy: spec.ImportPolicy,
+				refPolicy: spec.ReferencePolicy, specImage: true, failure: &status})
+		}
+		if len(updates) == 0 {
+			return nil
+		}
+		return applyImport(cur, cur.Namespace, cur.Name, updates, now)
+	}
+}
+
+// pullsTag reports whether a spec tag's from.name names repository:tag.
+func pullsTag(from, repository, tag string) bool {
+	f, err := parseFromName(from)
+	if err != nil || f.id != "" {
+		return false
+	}
+	named, err := f.normalized()
+	if err != nil || named.Name() != repository {
+		return false
+	}
+	t := f.tag
+	if t == "" {
+		t = "latest"
+	}
+	return t == tag
+}
