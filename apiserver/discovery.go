@@ -119,7 +119,7 @@ func apiResources(legacy bool) []metav1.APIResource {
 	if !legacy {
 		res = append(res, metav1.APIResource{
 			Name: resStreams, SingularName: "imagestream", Namespaced: true, Kind: "ImageStream",
-			Verbs: metav1.Verbs{"get", "list"}, ShortNames: []string{"is"}, Categories: []string{"all"},
+			Verbs: metav1.Verbs{"get", "list", "watch"}, ShortNames: []string{"is"}, Categories: []string{"all"},
 		})
 	}
 	return res

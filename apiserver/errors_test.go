@@ -70,8 +70,6 @@ func TestErrorsAreStatusObjects(t *testing.T) {
 			`create is not supported on resources of kind "images"`},
 		{"create stream", "POST", "/apis/image.openshift.io/v1/namespaces/ns/imagestreams", auth, 405, metav1.StatusReasonMethodNotAllowed,
 			`create is not supported on resources of kind "imagestreams.image.openshift.io"`},
-		{"watch streams", "GET", "/apis/image.openshift.io/v1/namespaces/ns/imagestreams?watch=true", auth, 405, metav1.StatusReasonMethodNotAllowed,
-			`watch is not supported on resources of kind "imagestreams.image.openshift.io"`},
 		{"write discovery", "POST", "/apis", auth, 405, metav1.StatusReasonMethodNotAllowed,
 			"the server does not allow this method on the requested resource"},
 		{"unknown field selector", "GET", imagesPath + "?fieldSelector=spec.foo%3Dbar", auth, 400, metav1.StatusReasonBadRequest,

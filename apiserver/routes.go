@@ -151,16 +151,10 @@ func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, info *request
 		s.writeError(w, r, err)
 		return
 	}
-	watching := t.watch || watchRequested(r)
-	if watching && t.resource != resImages {
-		info.verb = "WATCH"
-		s.writeError(w, r, methodNotSupported(t, "watch"))
-		return
-	}
 	switch {
-	case watching:
+	case t.watch || watchRequested(r):
 		info.verb = "WATCH"
-		s.watchImages(w, r, t, out)
+		s.watchResource(w, r, t, out)
 	case t.name != "":
 		info.verb = "GET"
 		if t.resource == resImages {

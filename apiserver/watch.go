@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	imagev1 "github.com/openshift/api/image/v1"
@@ -27,14 +28,131 @@ type watcher struct {
 	t   target
 	q   *query
 	out output
+	src watchSource
 	w   http.ResponseWriter
 	rc  *http.ResponseController
-	// pending holds images the initial walk skipped because they are newer
+	// pending holds objects the initial walk skipped because they are newer
 	// than its resourceVersion; their first event is ADDED, whatever the log says.
 	pending map[string]bool
 }
 
-func (s *Server) watchImages(w http.ResponseWriter, r *http.Request, t target, out output) {
+// watchSource is what a watch needs of one resource: the change log's
+// resource name, its objects as encoded events, and which keys (the change
+// log's names) the watch covers.
+type watchSource struct {
+	resource string
+	// initial walks the current objects in scope, calling emit with each
+	// one's key, its resourceVersion, the walk's and the encoded object.
+	initial func(ctx context.Context, emit func(key string, objRV, walkRV int64, v any) error) (int64, error)
+	// inScope reports whether a change-log name is covered by the watch.
+	inScope func(key string) bool
+	// load reads one object; ok is false when it does not match the query.
+	load func(ctx context.Context, key string) (v any, rv int64, ok bool, err error)
+	// gone is the encoded object of a DELETED event; ok as for load.
+	gone func(key string, rv int64) (v any, ok bool, err error)
+}
+
+// watchSourceFor builds the watchSource of a target's resource.
+func (s *Server) watchSourceFor(t target, q *query, out output) watchSource {
+	if t.resource == resStreams {
+		return s.streamWatchSource(t, q, out)
+	}
+	return s.imageWatchSource(t, q, out)
+}
+
+func (s *Server) imageWatchSource(t target, q *query, out output) watchSource {
+	encode := func(img *imagev1.Image) (any, error) { return single(out, imageColumns(), s.presentImage(t, img)) }
+	return watchSource{
+		resource: resImages,
+		initial: func(ctx context.Context, emit func(string, int64, int64, any) error) (int64, error) {
+			end, err := walkPages(ctx, s.imagePager(t, q.name), walk[imagev1.Image]{filtered: true, match: q.matchImage},
+				func(rv int64, img *imagev1.Image) error {
+					v, err := encode(img)
+					if err != nil {
+						return err
+					}
+					return emit(img.Name, resourceVersionOf(&img.ObjectMeta), rv, v)
+				})
+			return end.rv, err
+		},
+		inScope: func(key string) bool { return q.name == "" || key == q.name },
+		load: func(ctx context.Context, key string) (any, int64, bool, error) {
+			img, err := s.cat.GetImage(ctx, key)
+			if err != nil || !q.matchImage(img) {
+				return nil, 0, false, err
+			}
+			v, err := encode(img)
+			return v, resourceVersionOf(&img.ObjectMeta), err == nil, err
+		},
+		gone: func(key string, rv int64) (any, bool, error) {
+			img := &imagev1.Image{
+				TypeMeta:   metav1.TypeMeta{Kind: "Image", APIVersion: t.apiVersion()},
+				ObjectMeta: metav1.ObjectMeta{Name: key, ResourceVersion: strconv.FormatInt(rv, 10)},
+			}
+			if !q.matchImage(img) {
+				return nil, false, nil
+			}
+			v, err := encode(img)
+			return v, err == nil, err
+		},
+	}
+}
+
+// streamWatchSource watches image streams of one namespace (or all); the
+// change log names them namespace/name.
+func (s *Server) streamWatchSource(t target, q *query, out output) watchSource {
+	encode := func(is *imagev1.ImageStream) (any, error) { return single(out, streamColumns(), s.presentStream(t, is)) }
+	name := t.name
+	if name == "" {
+		name = q.name
+	}
+	match := func(is *imagev1.ImageStream) bool { return (name == "" || is.Name == name) && q.matchStream(is) }
+	p := pager[imagev1.ImageStream]{
+		fetch: func(ctx context.Context, after string, n int) ([]imagev1.ImageStream, int64, int64, error) {
+			return s.streams.ListImageStreams(ctx, t.namespace, after, n)
+		},
+		key:     func(is *imagev1.ImageStream) string { return is.Namespace + "/" + is.Name },
+		present: func(is *imagev1.ImageStream) presented { return s.presentStream(t, is) },
+	}
+	return watchSource{
+		resource: resStreams,
+		initial: func(ctx context.Context, emit func(string, int64, int64, any) error) (int64, error) {
+			end, err := walkPages(ctx, p, walk[imagev1.ImageStream]{filtered: true, match: match},
+				func(rv int64, is *imagev1.ImageStream) error {
+					v, err := encode(is)
+					if err != nil {
+						return err
+					}
+					return emit(is.Namespace+"/"+is.Name, resourceVersionOf(&is.ObjectMeta), rv, v)
+				})
+			return end.rv, err
+		},
+		inScope: func(key string) bool {
+			ns, n, _ := strings.Cut(key, "/")
+			return (t.namespace == "" || ns == t.namespace) && (name == "" || n == name)
+		},
+		load: func(ctx context.Context, key string) (any, int64, bool, error) {
+			ns, n, _ := strings.Cut(key, "/")
+			is, err := s.streams.GetImageStream(ctx, ns, n)
+			if err != nil || !match(is) {
+				return nil, 0, false, err
+			}
+			v, err := encode(is)
+			return v, resourceVersionOf(&is.ObjectMeta), err == nil, err
+		},
+		gone: func(key string, rv int64) (any, bool, error) {
+			ns, n, _ := strings.Cut(key, "/")
+			is := &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: n, ResourceVersion: strconv.FormatInt(rv, 10)}}
+			if !match(is) {
+				return nil, false, nil
+			}
+			v, err := encode(is)
+			return v, err == nil, err
+		},
+	}
+}
+
+func (s *Server) watchResource(w http.ResponseWriter, r *http.Request, t target, out output) {
 	if out.yaml {
 		s.writeError(w, r, notAcceptable())
 		return
@@ -67,7 +185,7 @@ func (s *Server) watchImages(w http.ResponseWriter, r *http.Request, t target, o
 		start = want
 	}
 
-	wt := &watcher{s: s, t: t, q: q, out: out, w: w, rc: http.NewResponseController(w), pending: map[string]bool{}}
+	wt := &watcher{s: s, t: t, q: q, out: out, src: s.watchSourceFor(t, q, out), w: w, rc: http.NewResponseController(w), pending: map[string]bool{}}
 	// A watch outlives the server's read timeout: lift the deadlines the
 	// http.Server set for this request (not every ResponseWriter can).
 	_ = wt.rc.SetReadDeadline(time.Time{})
@@ -115,18 +233,16 @@ func (wt *watcher) run(ctx context.Context, start int64, fromVersion, initial bo
 	return wt.follow(ctx, start)
 }
 
-// sendInitial sends the current images as ADDED and returns the
+// sendInitial sends the current objects as ADDED and returns the
 // resourceVersion they are the state of.
 func (wt *watcher) sendInitial(ctx context.Context) (int64, error) {
-	end, err := walkPages(ctx, wt.s.imagePager(wt.t, wt.q.name), walk[imagev1.Image]{filtered: true, match: wt.q.matchImage},
-		func(rv int64, img *imagev1.Image) error {
-			if resourceVersionOf(img) > rv {
-				wt.pending[img.Name] = true // changed after the walk began: the log replays it
-				return nil
-			}
-			return wt.sendImage(watch.Added, img)
-		})
-	return end.rv, err
+	return wt.src.initial(ctx, func(key string, objRV, walkRV int64, v any) error {
+		if objRV > walkRV {
+			wt.pending[key] = true // changed after the walk began: the log replays it
+			return nil
+		}
+		return wt.send(watch.Added, v)
+	})
 }
 
 // follow replays the change log after cursor, then polls it, until the
@@ -140,7 +256,7 @@ func (wt *watcher) follow(ctx context.Context, cursor int64) error {
 			return err
 		}
 		for {
-			changes, err := wt.s.cat.Changes(ctx, resImages, cursor, changeBatch)
+			changes, err := wt.s.cat.Changes(ctx, wt.src.resource, cursor, changeBatch)
 			if err != nil {
 				return err
 			}
@@ -175,42 +291,31 @@ func (wt *watcher) follow(ctx context.Context, cursor int64) error {
 // again later is skipped here and sent at its last change, so the
 // resourceVersions a client sees never go backwards.
 func (wt *watcher) apply(ctx context.Context, ch catalog.Change) error {
-	if wt.q.name != "" && ch.Name != wt.q.name {
+	if !wt.src.inScope(ch.Name) {
 		return nil
 	}
 	if ch.Event == string(watch.Deleted) {
 		delete(wt.pending, ch.Name)
-		gone := &imagev1.Image{
-			TypeMeta:   metav1.TypeMeta{Kind: "Image", APIVersion: wt.t.apiVersion()},
-			ObjectMeta: metav1.ObjectMeta{Name: ch.Name, ResourceVersion: strconv.FormatInt(ch.ResourceVersion, 10)},
+		v, ok, err := wt.src.gone(ch.Name, ch.ResourceVersion)
+		if err != nil || !ok {
+			return err
 		}
-		if !wt.q.matchImage(gone) {
-			return nil
-		}
-		return wt.sendImage(watch.Deleted, gone)
+		return wt.send(watch.Deleted, v)
 	}
-	img, err := wt.s.cat.GetImage(ctx, ch.Name)
+	v, rv, ok, err := wt.src.load(ctx, ch.Name)
 	if errors.Is(err, catalog.ErrNotFound) {
 		return nil // deleted since: its DELETED change follows
 	}
 	if err != nil {
 		return err
 	}
-	if resourceVersionOf(img) > ch.ResourceVersion || !wt.q.matchImage(img) {
+	if !ok || rv > ch.ResourceVersion {
 		return nil
 	}
 	typ := watch.EventType(ch.Event)
 	if wt.pending[ch.Name] {
 		typ = watch.Added
 		delete(wt.pending, ch.Name)
-	}
-	return wt.sendImage(typ, img)
-}
-
-func (wt *watcher) sendImage(typ watch.EventType, img *imagev1.Image) error {
-	v, err := single(wt.out, imageColumns(), wt.s.presentImage(wt.t, img))
-	if err != nil {
-		return err
 	}
 	return wt.send(typ, v)
 }
@@ -223,7 +328,7 @@ func (wt *watcher) bookmark(rv int64, initialEnd bool) error {
 	if initialEnd {
 		meta.Annotations = map[string]string{metav1.InitialEventsAnnotationKey: "true"}
 	}
-	tm := metav1.TypeMeta{Kind: "Image", APIVersion: wt.t.apiVersion()}
+	tm := metav1.TypeMeta{Kind: wt.t.kind(), APIVersion: wt.t.apiVersion()}
 	switch wt.out.kind {
 	case asTable:
 		tm = metav1.TypeMeta{Kind: "Table", APIVersion: metav1.GroupName + "/" + wt.out.metaVersion}
@@ -263,7 +368,7 @@ func (wt *watcher) send(typ watch.EventType, obj any) error {
 	return nil
 }
 
-func resourceVersionOf(img *imagev1.Image) int64 {
-	rv, _ := strconv.ParseInt(img.ResourceVersion, 10, 64)
+func resourceVersionOf(m *metav1.ObjectMeta) int64 {
+	rv, _ := strconv.ParseInt(m.ResourceVersion, 10, 64)
 	return rv
 }

@@ -252,7 +252,7 @@ func TestWatchEventsFollowTheChangeLog(t *testing.T) {
 	byRV := map[int64]string{} // the fixture's images are at versions 1, 2, 3
 	for _, n := range allNames(t, f.reader) {
 		img, _ := f.reader.GetImage(ctx, n)
-		byRV[resourceVersionOf(img)] = n
+		byRV[resourceVersionOf(&img.ObjectMeta)] = n
 	}
 	a, b, c := byRV[1], byRV[2], byRV[3]
 	log := changeLog{Reader: f.reader, pageRV: 2, extra: []catalog.Change{
@@ -275,7 +275,7 @@ func TestWatchEventsFollowTheChangeLog(t *testing.T) {
 			}
 			img := imageOf(t, ev)
 			got = append(got, ev.Type+" "+img.Name+" "+img.ResourceVersion)
-			if v := resourceVersionOf(&img); v < last {
+			if v := resourceVersionOf(&img.ObjectMeta); v < last {
 				t.Errorf("resourceVersion went back from %d to %d", last, v)
 			} else {
 				last = v
