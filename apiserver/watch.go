@@ -101,7 +101,9 @@ func (s *Server) imageWatchSource(t target, q *query, out output) watchSource {
 // streamWatchSource watches image streams of one namespace (or all); the
 // change log names them namespace/name.
 func (s *Server) streamWatchSource(t target, q *query, out output) watchSource {
-	encode := func(is *imagev1.ImageStream) (any, error) { return single(out, streamColumns(), s.presentStream(t, is)) }
+	encode := func(is *imagev1.ImageStream) (any, error) {
+		return single(out, streamColumns(), s.presentStream(t, is))
+	}
 	name := t.name
 	if name == "" {
 		name = q.name
