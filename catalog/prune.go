@@ -32,7 +32,7 @@ const unreferencedQuery = `WITH RECURSIVE
 SELECT i.name, i.docker_image_reference, i.size, julianday(i.creation_timestamp), d.at,
 	(SELECT max(dl.at) FROM image_manifests m JOIN departed dl ON dl.image_name = m.list_name WHERE m.digest = i.name)
 FROM images i LEFT JOIN departed d ON d.image_name = i.name
-WHERE i.name NOT IN (SELECT name FROM referenced) ORDER BY i.name`
+WHERE i.name NOT IN (SELECT name FROM referenced)`
 
 // UnreferencedImages lists the images nothing references, by name.
 func (c *Catalog) UnreferencedImages(ctx context.Context) ([]UnreferencedImage, error) {
@@ -40,7 +40,16 @@ func (c *Catalog) UnreferencedImages(ctx context.Context) ([]UnreferencedImage, 
 }
 
 func unreferenced(ctx context.Context, q querier) ([]UnreferencedImage, error) {
-	rows, err := q.QueryContext(ctx, unreferencedQuery)
+	return unreferencedWhere(ctx, q, "")
+}
+
+// unreferencedWhere is unreferenced with an extra condition on images i.
+func unreferencedWhere(ctx context.Context, q querier, cond string) ([]UnreferencedImage, error) {
+	query := unreferencedQuery
+	if cond != "" {
+		query += " AND " + cond
+	}
+	rows, err := q.QueryContext(ctx, query+" ORDER BY i.name")
 	if err != nil {
 		return nil, fmt.Errorf("unreferenced images: %w", err)
 	}

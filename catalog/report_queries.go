@@ -532,7 +532,7 @@ func (s *ReportSnapshot) SharedLayers(ctx context.Context, limit int) (total int
 // ReportRun is an import run with what it changed within the filter.
 type ReportRun struct {
 	Run
-	NewImages, TagsAdded, TagsMoved int
+	NewImages, TagsAdded, TagsMoved, TagsRemoved int
 }
 
 // RunActivity lists every run, oldest first. Imported, Unchanged and Failed
@@ -540,20 +540,20 @@ type ReportRun struct {
 func (s *ReportSnapshot) RunActivity(ctx context.Context) ([]ReportRun, error) {
 	var out []ReportRun
 	err := s.each(ctx, "runs", `WITH
-		ev AS (SELECT e.run_id, row_number() OVER (PARTITION BY e.repository_id, e.tag ORDER BY e.id) = 1 AS first
-			FROM tag_events e JOIN repositories r ON r.id = e.repository_id WHERE @glob = '' OR r.name GLOB @glob),
-		evr AS (SELECT run_id, sum(first) AS added, sum(NOT first) AS moved FROM ev WHERE run_id IS NOT NULL GROUP BY run_id),
+		ev AS (SELECT e.run_id, e.event FROM tag_events e JOIN repositories r ON r.id = e.repository_id WHERE @glob = '' OR r.name GLOB @glob),
+		evr AS (SELECT run_id, sum(event = 'added') AS added, sum(event = 'moved') AS moved, sum(event = 'removed') AS removed
+			FROM ev WHERE run_id IS NOT NULL GROUP BY run_id),
 		imr AS (SELECT i.first_run, count(*) AS n FROM report_scope JOIN images i ON i.name = report_scope.image_name
 			WHERE i.first_run IS NOT NULL GROUP BY i.first_run)
 		SELECT r.id, r.started_at, r.finished_at, r.status, r.command, r.imported, r.unchanged, r.failed,
-			coalesce(imr.n, 0), coalesce(evr.added, 0), coalesce(evr.moved, 0)
+			coalesce(imr.n, 0), coalesce(evr.added, 0), coalesce(evr.moved, 0), coalesce(evr.removed, 0)
 		FROM import_runs r LEFT JOIN evr ON evr.run_id = r.id LEFT JOIN imr ON imr.first_run = r.id ORDER BY r.id`,
 		s.args(), func(rows *sql.Rows) error {
 			var r ReportRun
 			var started string
 			var finished sql.NullString
 			if err := rows.Scan(&r.ID, &started, &finished, &r.Status, &r.Command, &r.Imported, &r.Unchanged, &r.Failed,
-				&r.NewImages, &r.TagsAdded, &r.TagsMoved); err != nil {
+				&r.NewImages, &r.TagsAdded, &r.TagsMoved, &r.TagsRemoved); err != nil {
 				return err
 			}
 			r.StartedAt = parseTime(started)
@@ -581,37 +581,43 @@ func (s *ReportSnapshot) VerificationChangeTimes(ctx context.Context, fn func(ti
 	})
 }
 
-// ReportTagChange is a tag that appeared or moved between two cuts.
+// ReportTagChange is a tag that appeared, moved or was removed between two cuts.
 type ReportTagChange struct {
 	Repository, Tag string
-	Change          string // "added" or "moved"
-	From, To        string // digests; From is "" when added
-	At              time.Time
-	Run             int64 // the run that made the last move (0: none recorded)
+	Change          string // "added", "moved" or "removed"
+	// From and To are digests: From is "" when added; for a removal From is
+	// the digest the tag pointed at when it was removed and To is "".
+	From, To string
+	At       time.Time
+	Run      int64 // the run that made the last change (0: none recorded)
 }
 
-// tagChanges: the last event of each tag up to each cut; a tag whose last
-// event up to `to` differs from its last up to `from` changed.
-var tagChanges = `WITH b AS (SELECT repository_id, tag, image_name, max(id) FROM tag_events e WHERE ` + before("e.run_id", "e.created", "from") + `
+// tagChanges: the last event of each tag up to each cut; a tag whose state
+// (its digest, or removed) at `to` differs from its state at `from` changed.
+var tagChanges = `WITH b AS (SELECT repository_id, tag, image_name, event, max(id) FROM tag_events e WHERE ` + before("e.run_id", "e.created", "from") + `
 		GROUP BY repository_id, tag),
-	a AS (SELECT repository_id, tag, image_name, created, run_id, max(id) FROM tag_events e WHERE ` + before("e.run_id", "e.created", "to") + `
+	a AS (SELECT repository_id, tag, image_name, event, created, run_id, max(id) FROM tag_events e WHERE ` + before("e.run_id", "e.created", "to") + `
 		GROUP BY repository_id, tag),
-	tc AS (SELECT r.name AS repository, a.tag, CASE WHEN b.image_name IS NULL THEN 'added' ELSE 'moved' END AS change,
-		coalesce(b.image_name, '') AS from_image, a.image_name AS to_image, a.created, coalesce(a.run_id, 0) AS run
+	tc AS (SELECT r.name AS repository, a.tag,
+		CASE WHEN a.event = 'removed' THEN 'removed' WHEN b.image_name IS NULL OR b.event = 'removed' THEN 'added' ELSE 'moved' END AS change,
+		CASE WHEN a.event = 'removed' THEN a.image_name WHEN b.event = 'removed' THEN '' ELSE coalesce(b.image_name, '') END AS from_image,
+		CASE WHEN a.event = 'removed' THEN '' ELSE a.image_name END AS to_image, a.created, coalesce(a.run_id, 0) AS run
 		FROM a JOIN repositories r ON r.id = a.repository_id LEFT JOIN b ON b.repository_id = a.repository_id AND b.tag = a.tag
-		WHERE (@glob = '' OR r.name GLOB @glob) AND (b.image_name IS NULL OR b.image_name != a.image_name))`
+		WHERE (@glob = '' OR r.name GLOB @glob) AND CASE WHEN a.event = 'removed'
+			THEN b.image_name IS NOT NULL AND b.event != 'removed'
+			ELSE b.image_name IS NULL OR b.event = 'removed' OR b.image_name != a.image_name END)`
 
-// TagChangeCounts counts tags added and moved between the cuts.
-func (s *ReportSnapshot) TagChangeCounts(ctx context.Context, from, to ReportCut) (added, moved int, err error) {
-	err = s.tx.QueryRowContext(ctx, tagChanges+` SELECT coalesce(sum(change = 'added'), 0), coalesce(sum(change = 'moved'), 0) FROM tc`,
-		s.args(cutArgs(from, to)...)...).Scan(&added, &moved)
+// TagChangeCounts counts tags added, moved and removed between the cuts.
+func (s *ReportSnapshot) TagChangeCounts(ctx context.Context, from, to ReportCut) (added, moved, removed int, err error) {
+	err = s.tx.QueryRowContext(ctx, tagChanges+` SELECT coalesce(sum(change = 'added'), 0), coalesce(sum(change = 'moved'), 0),
+		coalesce(sum(change = 'removed'), 0) FROM tc`, s.args(cutArgs(from, to)...)...).Scan(&added, &moved, &removed)
 	if err != nil {
-		return 0, 0, fmt.Errorf("report tag changes: %w", err)
+		return 0, 0, 0, fmt.Errorf("report tag changes: %w", err)
 	}
-	return added, moved, nil
+	return added, moved, removed, nil
 }
 
-// TagChanges streams tags added or moved between the cuts, by repository and tag.
+// TagChanges streams tags added, moved or removed between the cuts, by repository and tag.
 func (s *ReportSnapshot) TagChanges(ctx context.Context, from, to ReportCut, fn func(ReportTagChange) error) error {
 	return s.each(ctx, "tag changes", tagChanges+` SELECT * FROM tc ORDER BY repository, tag`, s.args(cutArgs(from, to)...), func(rows *sql.Rows) error {
 		var r ReportTagChange
@@ -622,6 +628,37 @@ func (s *ReportSnapshot) TagChanges(ctx context.Context, from, to ReportCut, fn 
 		r.At = parseTime(at)
 		return fn(r)
 	})
+}
+
+// ReportRepositoryChange is a repository marked removed between two cuts
+// (missing from a complete /v2/_catalog) and not back since.
+type ReportRepositoryChange struct {
+	Repository string
+	Change     string // "removed"
+	At         time.Time
+	Run        int64
+}
+
+// RepositoryChanges streams the repositories removed between the cuts.
+func (s *ReportSnapshot) RepositoryChanges(ctx context.Context, from, to ReportCut, fn func(ReportRepositoryChange) error) error {
+	return s.each(ctx, "repository changes", `SELECT r.name, r.removed_at, coalesce(r.removed_run, 0) FROM repositories r
+		WHERE r.removed_at IS NOT NULL AND (@glob = '' OR r.name GLOB @glob)
+		AND NOT `+before("r.removed_run", "r.removed_at", "from")+` AND `+before("r.removed_run", "r.removed_at", "to")+`
+		ORDER BY r.name`, s.args(cutArgs(from, to)...), func(rows *sql.Rows) error {
+		r := ReportRepositoryChange{Change: "removed"}
+		var at string
+		if err := rows.Scan(&r.Repository, &at, &r.Run); err != nil {
+			return err
+		}
+		r.At = parseTime(at)
+		return fn(r)
+	})
+}
+
+// UnreferencedImages lists the images in the filter that nothing
+// references any more (see Catalog.UnreferencedImages), by name.
+func (s *ReportSnapshot) UnreferencedImages(ctx context.Context) ([]UnreferencedImage, error) {
+	return unreferencedWhere(ctx, s.tx, `i.name IN (SELECT image_name FROM report_scope)`)
 }
 
 // ReportImageChange is an image stored, or re-verified, between two cuts,

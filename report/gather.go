@@ -85,9 +85,28 @@ func (r *renderer) gather(ctx context.Context) error {
 		return err
 	}
 	ch := &sum.Changes
-	if ch.TagsAdded, ch.TagsMoved, err = s.TagChangeCounts(ctx, r.from, r.to); err != nil {
+	var removed int
+	if ch.TagsAdded, ch.TagsMoved, removed, err = s.TagChangeCounts(ctx, r.from, r.to); err != nil {
 		return err
 	}
+	ch.TagsRemoved = &removed
+	d.RepositoryChanges = []RepositoryChange{}
+	if err := s.RepositoryChanges(ctx, r.from, r.to, func(c catalog.ReportRepositoryChange) error {
+		d.RepositoryChanges = append(d.RepositoryChanges, RepositoryChange(c))
+		return nil
+	}); err != nil {
+		return err
+	}
+	ch.RepositoriesRemoved = len(d.RepositoryChanges)
+	unreferenced, err := s.UnreferencedImages(ctx)
+	if err != nil {
+		return err
+	}
+	d.UnreferencedImages = make([]UnreferencedImage, 0, len(unreferenced))
+	for _, u := range unreferenced {
+		d.UnreferencedImages = append(d.UnreferencedImages, UnreferencedImage{Digest: u.Name, DockerImageReference: u.DockerImageReference, Size: u.Size, Since: u.Since})
+	}
+	sum.UnreferencedImages = len(d.UnreferencedImages)
 	if ch.ImagesAdded, ch.VerificationChanged, err = s.ImageChangeCounts(ctx, r.from, r.to); err != nil {
 		return err
 	}
@@ -116,7 +135,7 @@ func (r *renderer) runs(ctx context.Context, runs []catalog.ReportRun) ([]Run, e
 	for i, cr := range runs {
 		out[i] = Run{ID: cr.ID, StartedAt: cr.StartedAt.UTC(), Status: cr.Status, Command: cr.Command,
 			Imported: cr.Imported, Unchanged: cr.Unchanged, Failed: cr.Failed,
-			NewImages: cr.NewImages, TagsAdded: cr.TagsAdded, TagsMoved: cr.TagsMoved}
+			NewImages: cr.NewImages, TagsAdded: cr.TagsAdded, TagsMoved: cr.TagsMoved, TagsRemoved: cr.TagsRemoved}
 		if !cr.FinishedAt.IsZero() {
 			t := cr.FinishedAt.UTC()
 			out[i].FinishedAt = &t

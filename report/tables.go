@@ -21,7 +21,7 @@ type table struct {
 
 // Tables are the names --table accepts, in report order.
 var Tables = []string{"summary", "repositories", "signers", "signature-results", "rejection-reasons", "rejected-images",
-	"tag-changes", "image-changes", "failures", "runs", "largest-images", "shared-layers", "size-histogram", "age-histogram", "inventory"}
+	"tag-changes", "repository-changes", "image-changes", "failures", "runs", "largest-images", "shared-layers", "unreferenced-images", "size-histogram", "age-histogram", "inventory"}
 
 func checkTable(f Format, name string) error {
 	if name == "" {
@@ -111,11 +111,16 @@ func (r *renderer) tables(ctx context.Context, errp *error) []table {
 			rows: seqRows(r.rejected(ctx, errp), func(v RejectedImage) []string {
 				return []string{v.Repository, list(v.Tags), v.Digest, v.Reason, itoa(v.Signatures), list(v.SignatureReasons)}
 			})},
-		{name: "tag-changes", title: "Tags added or moved", note: fmt.Sprintf("From %s to %s: %d added, %d moved. Removed tags are not recorded by the catalog.",
-			d.Filter.From.Description, d.Filter.To.Description, s.Changes.TagsAdded, s.Changes.TagsMoved),
+		{name: "tag-changes", title: "Tags added, moved or removed", note: fmt.Sprintf("From %s to %s: %d added, %d moved, %d removed (the registry no longer lists them, or answers 404 for them; their images stay).",
+			d.Filter.From.Description, d.Filter.To.Description, s.Changes.TagsAdded, s.Changes.TagsMoved, derefInt(s.Changes.TagsRemoved)),
 			columns: []string{"repository", "tag", "change", "from", "to", "at", "run"},
 			rows: seqRows(r.tagChanges(ctx, errp), func(v TagChange) []string {
 				return []string{v.Repository, v.Tag, v.Change, v.From, v.To, stamp(v.At), itoa(v.Run)}
+			})},
+		{name: "repository-changes", title: "Repositories removed", note: "Repositories missing from a complete /v2/_catalog listing; their tags were removed with them.",
+			columns: []string{"repository", "change", "at", "run"},
+			rows: sliceRows(d.RepositoryChanges, func(v RepositoryChange) []string {
+				return []string{v.Repository, v.Change, stamp(v.At), itoa(v.Run)}
 			})},
 		{name: "image-changes", title: "Images added or re-verified", note: "Verdicts and signatures are as they are now; the catalog does not keep earlier ones.",
 			columns: []string{"digest", "repositories", "change", "at", "run", "signatureVerdict", "signatureReason", "signatures", "trustedSignatures"},
@@ -125,14 +130,19 @@ func (r *renderer) tables(ctx context.Context, errp *error) []table {
 		{name: "failures", title: "Import failures", columns: []string{"run", "reference", "reason", "at"},
 			rows: seqRows(r.failures(ctx, errp), func(v Failure) []string { return []string{itoa(v.Run), v.Reference, v.Reason, stamp(v.At)} })},
 		{name: "runs", title: "Import runs", columns: []string{"id", "startedAt", "finishedAt", "status", "command", "imported", "unchanged", "failed",
-			"newImages", "tagsAdded", "tagsMoved", "verificationChanges", "inRange"},
+			"newImages", "tagsAdded", "tagsMoved", "tagsRemoved", "verificationChanges", "inRange"},
 			rows: sliceRows(d.Runs, func(v Run) []string {
 				return []string{itoa(v.ID), stamp(v.StartedAt), stampPtr(v.FinishedAt), v.Status, v.Command, itoa(v.Imported), itoa(v.Unchanged),
-					itoa(v.Failed), itoa(v.NewImages), itoa(v.TagsAdded), itoa(v.TagsMoved), itoa(v.VerificationChanges), strconv.FormatBool(v.InRange)}
+					itoa(v.Failed), itoa(v.NewImages), itoa(v.TagsAdded), itoa(v.TagsMoved), itoa(v.TagsRemoved), itoa(v.VerificationChanges), strconv.FormatBool(v.InRange)}
 			})},
 		{name: "largest-images", title: "Largest images", columns: []string{"digest", "mediaType", "size", "layers", "repositories", "tags"},
 			rows: sliceRows(d.Storage.LargestImages, func(v LargeImage) []string {
 				return []string{v.Digest, v.MediaType, itoa(v.Size), itoa(v.Layers), list(v.Repositories), list(v.Tags)}
+			})},
+		{name: "unreferenced-images", title: "Images no tag references", note: "Images the catalog keeps as an audit record after their last tag moved or was removed; `regimport prune --unreferenced-for DURATION` deletes them.",
+			columns: []string{"digest", "dockerImageReference", "size", "since"},
+			rows: sliceRows(d.UnreferencedImages, func(v UnreferencedImage) []string {
+				return []string{v.Digest, v.DockerImageReference, itoa(v.Size), stamp(v.Since)}
 			})},
 		{name: "shared-layers", title: "Layers shared across repositories", note: fmt.Sprintf("%d layers (%s) are used in more than one repository; the %d most widely shared:",
 			s.SharedLayers, humanBytes(s.SharedLayerBytes), len(d.Storage.SharedLayers)),
@@ -179,10 +189,18 @@ func summaryPairs(d *Document) [][2]string {
 		{"signatures.accepted", itoa(g.Accepted)}, {"signatures.rejected", itoa(g.Rejected)}, {"signatures.noPolicy", itoa(g.NoPolicy)},
 		{"signatures.signed", itoa(g.Signed)}, {"signatures.signedAccepted", itoa(g.SignedAccepted)},
 		{"signatures.unsigned", itoa(g.Unsigned)}, {"signatures.notEvaluated", itoa(g.NotEvaluated)},
-		{"changes.tagsAdded", itoa(s.Changes.TagsAdded)}, {"changes.tagsMoved", itoa(s.Changes.TagsMoved)}, {"changes.tagsRemoved", ""},
+		{"changes.tagsAdded", itoa(s.Changes.TagsAdded)}, {"changes.tagsMoved", itoa(s.Changes.TagsMoved)}, {"changes.tagsRemoved", itoa(derefInt(s.Changes.TagsRemoved))},
+		{"changes.repositoriesRemoved", itoa(s.Changes.RepositoriesRemoved)},
 		{"changes.imagesAdded", itoa(s.Changes.ImagesAdded)}, {"changes.verificationChanged", itoa(s.Changes.VerificationChanged)},
-		{"changes.failures", itoa(s.Changes.Failures)},
+		{"changes.failures", itoa(s.Changes.Failures)}, {"unreferencedImages", itoa(s.UnreferencedImages)},
 	}
+}
+
+func derefInt(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 // humanBytes prints a size with binary units: 0 B, 512 B, 1.5 KiB, 20 MiB.
@@ -207,7 +225,7 @@ func humanBytes(n int64) string {
 // limitations are the report's honest caveats, in sentences.
 func limitations(r *renderer) []string {
 	out := []string{
-		"Removed tags are not reported: the catalog keeps every tag at the last digest it was seen at and does not record that a registry deleted it, so tagsRemoved is null.",
+		"A tag is recorded as removed only when a complete listing no longer has it (--all-tags, --catalog, spec.repository, configuration sources) or the registry answers 404 for it; a listing that failed, was cut short or was narrowed by filters removes nothing it was not asked about. Removals before the catalog reached schema 5 were not recorded.",
 		"Signature history is not kept: each image has only its current signatures and verdict. A re-verification that changed them is recorded with its time only, so the report lists those images with today's verdict but cannot say which signatures appeared or disappeared, nor the verdict before.",
 		"Signatures that no key of the policy verified have no recorded signer: signers are the keys and certificate subjects that verified at least one signature.",
 		"An image never evaluated (imported without signature lookup) is shown as not evaluated, distinct from unsigned (looked for, none found).",

@@ -34,9 +34,15 @@ type Document struct {
 	// RejectionReasons count rejected images by the policy's reason.
 	RejectionReasons []ReasonCount `json:"rejectionReasons"`
 	Storage          Storage       `json:"storage"`
+	// RepositoryChanges are repositories removed between Filter.From and
+	// Filter.To (missing from a complete /v2/_catalog), by name.
+	RepositoryChanges []RepositoryChange `json:"repositoryChanges"`
+	// UnreferencedImages are images that no tag, image stream or
+	// referenced list points at any more, by digest, with since when.
+	UnreferencedImages []UnreferencedImage `json:"unreferencedImages"`
 	// RejectedImages are images the policy rejected, per repository.
 	RejectedImages []RejectedImage `json:"rejectedImages"`
-	// TagChanges are tags added or moved between Filter.From and Filter.To.
+	// TagChanges are tags added, moved or removed between Filter.From and Filter.To.
 	TagChanges []TagChange `json:"tagChanges"`
 	// ImageChanges are images stored or re-verified between the two.
 	ImageChanges []ImageChange `json:"imageChanges"`
@@ -87,6 +93,9 @@ type Summary struct {
 	Signers          int             `json:"signers"`
 	Signatures       SignatureCounts `json:"signatures"`
 	Changes          ChangeCounts    `json:"changes"`
+	// UnreferencedImages counts images no tag, image stream or referenced
+	// list points at any more (kept until `regimport prune`).
+	UnreferencedImages int `json:"unreferencedImages"`
 }
 
 // SignatureCounts partition images two ways. By verdict: accepted,
@@ -109,12 +118,15 @@ type SignatureCounts struct {
 type ChangeCounts struct {
 	TagsAdded int `json:"tagsAdded"`
 	TagsMoved int `json:"tagsMoved"` // now point at another digest
-	// TagsRemoved is always null: the catalog does not record that a
-	// registry deleted a tag (see limitations).
-	TagsRemoved         *int `json:"tagsRemoved"`
-	ImagesAdded         int  `json:"imagesAdded"`
-	VerificationChanged int  `json:"verificationChanged"` // re-verified images whose verdict or signatures changed
-	Failures            int  `json:"failures"`
+	// TagsRemoved counts tags a complete listing (or a 404 for the tag)
+	// showed gone; a pointer because report v1 once had it null.
+	TagsRemoved *int `json:"tagsRemoved"`
+	// RepositoriesRemoved counts repositories missing from a complete
+	// /v2/_catalog.
+	RepositoriesRemoved int `json:"repositoriesRemoved"`
+	ImagesAdded         int `json:"imagesAdded"`
+	VerificationChanged int `json:"verificationChanged"` // re-verified images whose verdict or signatures changed
+	Failures            int `json:"failures"`
 }
 
 // Run is an import run. imported, unchanged and failed are the run's own
@@ -132,6 +144,8 @@ type Run struct {
 	NewImages  int        `json:"newImages"` // images this catalog first stored in this run
 	TagsAdded  int        `json:"tagsAdded"`
 	TagsMoved  int        `json:"tagsMoved"`
+	// TagsRemoved is within the repository filter, like tagsAdded.
+	TagsRemoved int `json:"tagsRemoved"`
 	// VerificationChanges were made after this run started and before the
 	// next one did (`regimport verify` is not recorded as a run).
 	VerificationChanges int  `json:"verificationChanges"`
@@ -231,15 +245,35 @@ type RejectedImage struct {
 	SignatureReasons []string `json:"signatureReasons"`
 }
 
-// TagChange is a tag that was added or moved.
+// TagChange is a tag that was added, moved or removed.
 type TagChange struct {
+	Repository string `json:"repository"`
+	Tag        string `json:"tag"`
+	Change     string `json:"change"` // added, moved, removed
+	// From is the digest before ("" when added; when removed, the digest
+	// the tag pointed at until then); To is "" when removed.
+	From string    `json:"from"`
+	To   string    `json:"to"`
+	At   time.Time `json:"at"`
+	Run  int64     `json:"run"` // 0 when written outside a run
+}
+
+// RepositoryChange is a repository that was removed: missing from a
+// complete /v2/_catalog, its tags removed with it.
+type RepositoryChange struct {
 	Repository string    `json:"repository"`
-	Tag        string    `json:"tag"`
-	Change     string    `json:"change"` // added, moved
-	From       string    `json:"from"`   // the digest before ("" when added)
-	To         string    `json:"to"`
+	Change     string    `json:"change"` // removed
 	At         time.Time `json:"at"`
-	Run        int64     `json:"run"` // 0 when written outside a run
+	Run        int64     `json:"run"`
+}
+
+// UnreferencedImage is an image nothing references any more.
+type UnreferencedImage struct {
+	Digest string `json:"digest"`
+	// DockerImageReference is where it was first imported from.
+	DockerImageReference string    `json:"dockerImageReference"`
+	Size                 int64     `json:"size"`
+	Since                time.Time `json:"since"` // when its last reference went away
 }
 
 // ImageChange is an image stored, or re-verified with another result,

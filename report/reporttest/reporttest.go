@@ -181,7 +181,11 @@ func Tag(repository, tag, image string) catalog.TagRecord {
 	return catalog.TagRecord{Repository: repository, Tag: tag, Image: image, DockerImageReference: repository + "@" + image}
 }
 
-// Run records one import run that writes ops (ImageRecord or TagRecord)
+// RepositoryRemoval is an op that marks a repository removed with its tags.
+type RepositoryRemoval string
+
+// Run records one import run that writes ops (ImageRecord, TagRecord,
+// TagRemoval or RepositoryRemoval)
 // and ends with the given failures; it returns the run id.
 func Run(ctx context.Context, cat *catalog.Catalog, command string, ops []any, failures ...catalog.Failure) (int64, error) {
 	id, err := cat.BeginRun(ctx, command)
@@ -217,6 +221,10 @@ func Write(ctx context.Context, cat *catalog.Catalog, run int64, ops []any) erro
 			err = w.PutImage(ctx, rec, done)
 		case catalog.TagRecord:
 			err = w.PutTag(ctx, rec, done)
+		case catalog.TagRemoval:
+			err = w.RemoveTags(ctx, rec, func(_ []catalog.RemovedTag, err error) { done(catalog.Unchanged, err) })
+		case RepositoryRemoval:
+			err = w.RemoveRepository(ctx, string(rec), nil, func(_ []catalog.RemovedTag, err error) { done(catalog.Unchanged, err) })
 		default:
 			err = fmt.Errorf("reporttest: cannot write %T", op)
 		}
