@@ -45,6 +45,7 @@ func commands() []command {
 		{"get", "print catalog objects in the OpenShift schema (get images [NAME...])", runGet},
 		{"verify", "re-verify stored signatures offline against a policy", runVerify},
 		{"runs", "list import runs recorded in the catalog", runRuns},
+		{"prune", "delete images nothing has referenced for a while (--unreferenced-for DURATION [--dry-run])", runPrune},
 		{"migrate", "bring a catalog written by an older regimport to this schema", runMigrate},
 		{"report", "write an offline audit report of the catalog (html, json, csv, md)", runReport},
 		{"serve", "serve the catalog read-only as the OpenShift Image API (for kubectl, oc, client-go)", runServe},

@@ -263,7 +263,11 @@ func printSummary(w io.Writer, sum importer.Summary, took time.Duration, verbose
 			sum.Verdicts[signatures.VerdictAccepted], sum.Verdicts[signatures.VerdictRejected], sum.Verdicts[signatures.VerdictNoPolicy],
 			sum.VerifyTime.Round(time.Millisecond))
 	}
-	fmt.Fprintf(w, "run %d%s: %d imported, %d unchanged, %d failed in %s; images: %d new, %d already stored; tags: %d new, %d moved\n",
+	repos := ""
+	if sum.RepositoriesRemoved > 0 {
+		repos = fmt.Sprintf("; repositories: %d removed", sum.RepositoriesRemoved)
+	}
+	fmt.Fprintf(w, "run %d%s: %d imported, %d unchanged, %d failed in %s; images: %d new, %d already stored; tags: %d new, %d moved, %d removed%s\n",
 		sum.RunID, state, imported, unchanged, failed, took.Round(time.Millisecond),
-		sum.ImagesCreated, sum.ImagesUnchanged, sum.TagsCreated, sum.TagsMoved)
+		sum.ImagesCreated, sum.ImagesUnchanged, sum.TagsCreated, sum.TagsMoved, sum.TagsRemoved, repos)
 }

@@ -133,8 +133,8 @@ func runImportSpec(ctx context.Context, f *importFlags, args, refs []string, s S
 	for _, fl := range sum.Failures {
 		fmt.Fprintf(s.Err, "failed    %s: %s: %s\n", fl.Reference, fl.Code, fl.Reason)
 	}
-	fmt.Fprintf(s.Err, "run %d: %d document(s), %d image stream(s) changed, %d new image(s), %d failed\n",
-		sum.RunID, len(isis), sum.StreamsChanged, sum.ImagesCreated, len(sum.Failures))
+	fmt.Fprintf(s.Err, "run %d: %d document(s), %d image stream(s) changed, %d new image(s), %d registry tag(s) removed, %d failed\n",
+		sum.RunID, len(isis), sum.StreamsChanged, sum.ImagesCreated, sum.TagsRemoved, len(sum.Failures))
 	if err != nil {
 		return fail(s, ExitFatal, "import: %v", err)
 	}
