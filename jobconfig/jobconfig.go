@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/Masterminds/semver/v3"
 	"go.podman.io/image/v5/docker/reference"
 	"go.yaml.in/yaml/v3"
 )
@@ -54,6 +55,23 @@ type Registry struct {
 	RequestsPerSecond float64 `yaml:"requestsPerSecond"`
 	// HTTP is "1.1" to force HTTP/1.1, "2" or "" for the default (HTTP/2 when offered).
 	HTTP string `yaml:"http"`
+	// TLSVerify false skips TLS verification and allows plain HTTP for
+	// this host only; true verifies it even when the global tlsVerify is
+	// false; unset follows the global setting.
+	TLSVerify *bool `yaml:"tlsVerify"`
+}
+
+// TagFilter selects the tags of a repository or registry source, as the
+// command-line flags --include, --exclude, --semver, --newest and
+// --max-tags do. Include, exclude and semver narrow what the source asks
+// about (a tag they leave out is never removed by its listing); newest and
+// maxTags choose among the listed tags.
+type TagFilter struct {
+	Include string `yaml:"include"` // regular expression (Go syntax, unanchored)
+	Exclude string `yaml:"exclude"` // regular expression
+	Semver  string `yaml:"semver"`  // a semantic version range: ">=1.2, <2"
+	Newest  int    `yaml:"newest"`  // the N tags whose images were built last
+	MaxTags int    `yaml:"maxTags"` // at most this many, in OpenShift's order
 }
 
 // Source is one thing to import: exactly one of Images, Repository, Registry.
@@ -66,6 +84,9 @@ type Source struct {
 	Registry string `yaml:"registry"`
 	// ...optionally only under these namespaces.
 	Namespaces []string `yaml:"namespaces"`
+	// Tags filter the tags of a repository or registry source; they
+	// replace the command line's filter flags for this source.
+	Tags *TagFilter `yaml:"tags"`
 }
 
 var hostPattern = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]+)?$`)
@@ -160,8 +181,76 @@ func (c *Config) validate() error {
 		if s.Registry != "" && !hostPattern.MatchString(s.Registry) {
 			errs = append(errs, fmt.Errorf("%s.registry: %q is not a registry host (namespaces go in namespaces)", field, s.Registry))
 		}
+		if s.Tags != nil {
+			if len(s.Images) > 0 {
+				errs = append(errs, fmt.Errorf("%s.tags: only with repository or registry", field))
+			}
+			errs = append(errs, s.Tags.validate(field+".tags")...)
+		}
+	}
+	// A repository or registry entry listed twice would have two filters,
+	// and one listing's removals would depend on which came last.
+	seen := map[string]int{}
+	for i, s := range c.Sources {
+		for _, entry := range s.entries() {
+			if j, dup := seen[entry]; dup {
+				errs = append(errs, fmt.Errorf("sources[%d]: %s is already a source (sources[%d])", i, entry, j))
+			}
+			seen[entry] = i
+		}
 	}
 	return errors.Join(errs...)
+}
+
+func (f *TagFilter) validate(field string) []error {
+	var errs []error
+	for name, re := range map[string]string{"include": f.Include, "exclude": f.Exclude} {
+		if re == "" {
+			continue
+		}
+		if _, err := regexp.Compile(re); err != nil {
+			errs = append(errs, fmt.Errorf("%s.%s: %q: %v", field, name, re, err))
+		}
+	}
+	if f.Semver != "" {
+		if _, err := semver.NewConstraint(f.Semver); err != nil {
+			errs = append(errs, fmt.Errorf("%s.semver: %q: %v", field, f.Semver, err))
+		}
+	}
+	if f.Newest < 0 || f.MaxTags < 0 {
+		errs = append(errs, fmt.Errorf("%s: newest and maxTags must not be negative", field))
+	}
+	return errs
+}
+
+// entries are the importer inputs a repository or registry source becomes.
+func (s Source) entries() []string {
+	switch {
+	case s.Repository != "":
+		return []string{s.Repository}
+	case s.Registry != "" && len(s.Namespaces) == 0:
+		return []string{s.Registry}
+	}
+	var out []string
+	for _, ns := range s.Namespaces {
+		out = append(out, s.Registry+"/"+strings.Trim(ns, "/"))
+	}
+	return out
+}
+
+// TagFilters maps each repository or registry entry of Requests that has
+// its own tag filter to that filter.
+func (c *Config) TagFilters() map[string]TagFilter {
+	out := map[string]TagFilter{}
+	for _, s := range c.Sources {
+		if s.Tags == nil {
+			continue
+		}
+		for _, entry := range s.entries() {
+			out[entry] = *s.Tags
+		}
+	}
+	return out
 }
 
 // resolve makes relative paths relative to the configuration's directory,
@@ -186,12 +275,7 @@ func (c *Config) Requests() (images, repositories, registries []string) {
 			repositories = append(repositories, s.Repository)
 		}
 		if s.Registry != "" {
-			if len(s.Namespaces) == 0 {
-				registries = append(registries, s.Registry)
-			}
-			for _, ns := range s.Namespaces {
-				registries = append(registries, s.Registry+"/"+strings.Trim(ns, "/"))
-			}
+			registries = append(registries, s.entries()...)
 		}
 	}
 	return images, repositories, registries

@@ -58,3 +58,59 @@ func TestBadConfigsNameTheProblem(t *testing.T) {
 		})
 	}
 }
+
+func TestSourceTagFiltersAndRegistryTLSVerify(t *testing.T) {
+	text := `apiVersion: regimport.io/v1
+kind: Config
+registries:
+  - host: lab.example.com:5000
+    tlsVerify: false
+  - host: r.example.com
+sources:
+  - repository: r.example.com/team/app
+    tags: {include: '^v', exclude: '-rc', semver: '>=1.2, <2', newest: 5, maxTags: 50}
+  - registry: lab.example.com:5000
+    namespaces: [a, b]
+    tags:
+      maxTags: 3
+  - repository: r.example.com/team/other
+`
+	c, err := Parse(strings.NewReader(text), "cfg.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := c.Registries[0].TLSVerify; v == nil || *v {
+		t.Errorf("lab registry tlsVerify %v, want false", v)
+	}
+	if c.Registries[1].TLSVerify != nil {
+		t.Errorf("r.example.com tlsVerify set without being written")
+	}
+	f := c.TagFilters()
+	want := TagFilter{Include: "^v", Exclude: "-rc", Semver: ">=1.2, <2", Newest: 5, MaxTags: 50}
+	if len(f) != 3 || f["r.example.com/team/app"] != want || f["lab.example.com:5000/a"].MaxTags != 3 || f["lab.example.com:5000/b"].MaxTags != 3 {
+		t.Errorf("tag filters %+v", f)
+	}
+	if _, ok := f["r.example.com/team/other"]; ok {
+		t.Error("a source without tags got a filter")
+	}
+}
+
+func TestBadTagFiltersNameTheProblem(t *testing.T) {
+	head := "apiVersion: regimport.io/v1\nkind: Config\nsources:\n"
+	for name, tc := range map[string]struct{ text, want string }{
+		"unknown key":    {head + "  - repository: r.example.com/a\n    tags:\n      newst: 3\n", "line 6: field newst not found"},
+		"bad regex":      {head + "  - repository: r.example.com/a\n    tags: {include: '('}\n", `sources[0].tags.include: "("`},
+		"bad semver":     {head + "  - repository: r.example.com/a\n    tags: {semver: 'one'}\n", `sources[0].tags.semver: "one"`},
+		"negative":       {head + "  - repository: r.example.com/a\n    tags: {maxTags: -1}\n", "sources[0].tags: newest and maxTags must not be negative"},
+		"on images":      {head + "  - images: [r.example.com/a:1]\n    tags: {maxTags: 1}\n", "sources[0].tags: only with repository or registry"},
+		"twice":          {head + "  - repository: r.example.com/a\n  - repository: r.example.com/a\n    tags: {maxTags: 1}\n", "sources[1]: r.example.com/a is already a source (sources[0])"},
+		"tlsVerify typo": {"apiVersion: regimport.io/v1\nkind: Config\nregistries:\n  - host: r.example.com\n    tlsverify: false\nsources:\n  - repository: r.example.com/a\n", "line 5: field tlsverify not found"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse(strings.NewReader(tc.text), "cfg.yaml")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -190,9 +190,13 @@ func (c *Client) hostFor(ctx context.Context, name string, insecure bool) (*host
 		if conc <= 0 {
 			conc = c.opts.PerHostConcurrency
 		}
+		skipVerify := c.opts.Sys.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue
+		if ho.TLSVerify != nil {
+			skipVerify = !*ho.TLSVerify
+		}
 		h = &host{
 			name:     name,
-			insecure: insecure || c.opts.Sys.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue,
+			insecure: insecure || skipVerify,
 			flow:     newFlow(conc, ho.RequestsPerSecond),
 			ready:    make(chan struct{}),
 			tokens:   map[string]*token{},

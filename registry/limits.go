@@ -20,6 +20,11 @@ type HostOptions struct {
 	RequestsPerSecond float64
 	// HTTP1 forces HTTP/1.1 (some registries and proxies misbehave on HTTP/2).
 	HTTP1 bool
+	// TLSVerify, when set, replaces the Client's global TLS setting
+	// (Sys.DockerInsecureSkipTLSVerify) for this host: false skips
+	// verification and allows plain HTTP, true verifies. registries.conf's
+	// insecure still applies.
+	TLSVerify *bool
 }
 
 // flow is the traffic control of one host, shared by all workers: a

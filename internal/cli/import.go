@@ -224,7 +224,15 @@ func (f *importFlags) applyConfig(fs *flag.FlagSet, req *importer.Request) error
 	}
 	f.hosts = map[string]registry.HostOptions{}
 	for _, r := range c.Registries {
-		f.hosts[r.Host] = registry.HostOptions{Concurrency: r.Concurrency, RequestsPerSecond: r.RequestsPerSecond, HTTP1: r.HTTP == "1.1"}
+		f.hosts[r.Host] = registry.HostOptions{Concurrency: r.Concurrency, RequestsPerSecond: r.RequestsPerSecond, HTTP1: r.HTTP == "1.1", TLSVerify: r.TLSVerify}
+	}
+	req.TagFilters = map[string]importer.TagFilter{}
+	for entry, tf := range c.TagFilters() {
+		filter, err := importer.NewTagFilter(tf.Include, tf.Exclude, tf.Semver, tf.Newest, tf.MaxTags)
+		if err != nil {
+			return fmt.Errorf("config %s: source %s: tags: %w", f.config, entry, err)
+		}
+		req.TagFilters[entry] = filter
 	}
 	images, repos, regs := c.Requests()
 	req.References = append(req.References, images...)

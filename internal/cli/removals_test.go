@@ -160,3 +160,51 @@ spec:
 		t.Errorf("prune without a duration: %d %s", code, errOut)
 	}
 }
+
+// A mirroring job's configuration: per-source tag filters as the flags
+// have them, and tlsVerify per registry, so one plain-HTTP lab registry
+// does not make every registry insecure.
+func TestConfigSourceFiltersAndPerRegistryTLSVerify(t *testing.T) {
+	reg := startRegistry(t) // team/app: v0, v1, v2 (plain HTTP)
+	dir := t.TempDir()
+	write := func(name, registries, global string) string {
+		path := filepath.Join(dir, name)
+		os.WriteFile(path, []byte(fmt.Sprintf(`apiVersion: regimport.io/v1
+kind: Config
+catalog: %[1]s.db
+%[3]s
+registries:
+  - host: %[2]s
+%[4]s
+sources:
+  - repository: %[2]s/team/app
+    tags: {include: '^v[12]$', maxTags: 5}
+`, name, reg.Host(), global, registries)), 0o644)
+		return path
+	}
+	lab := write("lab.yaml", "    tlsVerify: false", "")
+	code, out, errOut := runCLI(t, "import", "--config", lab, "--progress", "never")
+	if code != ExitOK || !strings.Contains(out, "tags: 2 new") {
+		t.Fatalf("per-registry tlsVerify false, include ^v[12]$: %d\n%s%s", code, out, errOut)
+	}
+	cat, err := catalog.Open(context.Background(), filepath.Join(dir, "lab.yaml.db"), catalog.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags, _ := cat.CurrentTags(context.Background(), reg.Host()+"/team/app")
+	cat.Close()
+	if len(tags) != 2 || tags["v1"] == "" || tags["v2"] == "" {
+		t.Errorf("imported tags %v, want v1 and v2", tags)
+	}
+	// Without it the plain-HTTP registry is refused, and a registry's
+	// tlsVerify: true wins over the global false.
+	for name, cfg := range map[string]string{
+		"secure.yaml":   write("secure.yaml", "    concurrency: 2", ""),
+		"override.yaml": write("override.yaml", "    tlsVerify: true", "tlsVerify: false"),
+	} {
+		code, out, errOut := runCLI(t, "import", "--config", cfg, "--progress", "never")
+		if code != ExitPartial || !strings.Contains(out+errOut, "only over plain HTTP") {
+			t.Errorf("%s: %d\n%s%s", name, code, out, errOut)
+		}
+	}
+}
