@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -313,5 +314,58 @@ func TestMigrationLabelsExistingTagEvents(t *testing.T) {
 	}
 	if strings.Join(got, ",") != "v1=added,v1=moved,v2=added" {
 		t.Errorf("migrated events %v", got)
+	}
+}
+
+// The README's sqlite3 examples run on the current schema, and the one
+// about removed tags finds a removal.
+func TestREADMEQueriesRun(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	start := strings.Index(text, "```sql\n")
+	if start < 0 {
+		t.Fatal("README has no sql block")
+	}
+	block := text[start+len("```sql\n"):]
+	block = block[:strings.Index(block, "```")]
+	c, _, _ := openClocked(t)
+	a := testImage(1)
+	put(t, c, a, tagOf("v1", a))
+	removeTags(t, c, 0, TagRemoval{Repository: repo, Tags: []string{"v1"}, Reason: ReasonNotListed})
+	ran, found := 0, false
+	for _, stmt := range strings.Split(block, ";") {
+		var lines []string
+		comment := ""
+		for _, l := range strings.Split(stmt, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(l), "--") {
+				comment = l
+				continue
+			}
+			lines = append(lines, l)
+		}
+		q := strings.TrimSpace(strings.Join(lines, "\n"))
+		if q == "" {
+			continue
+		}
+		rows, err := c.read.Query(q)
+		if err != nil {
+			t.Errorf("README query %q: %v", q, err)
+			continue
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		rows.Close()
+		ran++
+		if strings.Contains(comment, "no longer have") {
+			found = n == 1
+		}
+	}
+	if ran < 6 || !found {
+		t.Errorf("ran %d README queries; the removed-tags query found the removal: %v", ran, found)
 	}
 }
