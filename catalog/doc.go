@@ -4,8 +4,11 @@
 //
 // The schema is normalized so that someone running `sqlite3 catalog.db` can
 // audit it without regimport: images, their layers and list entries, image
-// configs by digest, repositories with their tags and tag history, signatures,
-// and import runs with their failures. Every change to a served object gets a
+// configs by digest, repositories with their current tags and tag history
+// (added, moved, removed), signatures, and import runs with their failures.
+// Nothing an import wrote is deleted by a later import: a tag the registry
+// no longer has leaves `tags` and gets a 'removed' event, and its image stays
+// until Writer.Prune is asked to delete images unreferenced for long enough. Every change to a served object gets a
 // new row in `changes`, whose autoincrement id is the resourceVersion: it only
 // grows, so list and watch can resume from any number a client has seen.
 //

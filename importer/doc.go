@@ -8,4 +8,8 @@
 // others: its reason becomes part of the Summary, and the error Run returns is
 // reserved for the run as a whole (the catalog cannot be written, the context
 // ended).
+//
+// Complete listings (a whole tag list, a whole /v2/_catalog) are compared
+// with the catalog, and what the registry no longer has is recorded as
+// removed (removals.go says exactly when a listing counts as complete).
 package importer

@@ -14,15 +14,17 @@
 //     identities their signatures name; signatures by result and reason;
 //     rejected images with the policy's reason.
 //   - Changes between two cuts (--since FROM[..TO], runs or times; by default
-//     the run before the last and now): tags added and moved, images added,
+//     the run before the last and now): tags added, moved and removed,
+//     repositories removed, images added,
 //     images re-verified with another result, failed references, and the
 //     activity of every run.
 //   - Sizes: per repository unique and shared bytes, the largest images, the
-//     layers shared across repositories.
+//     layers shared across repositories, the images no tag references any
+//     more and since when.
 //   - Inventory: one row per tag, and one per image that no tag of its
 //     repository points at (e.g. the entries of a manifest list).
-//   - Limitations: what the catalog cannot tell (removed tags, earlier
-//     verdicts, signers of unverified signatures), said in the report itself.
+//   - Limitations: what the catalog cannot tell (removals before schema 5,
+//     earlier verdicts, signers of unverified signatures), said in the report itself.
 //
 // # Formats
 //
