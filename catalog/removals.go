@@ -20,9 +20,9 @@ const (
 	ReasonRepositoryRemoved = "repository not in the registry's complete catalog"
 )
 
-// StreamMarker changes an image stream that tracks a removed tag (its
-// newest tag event is repository@previous) the way OpenShift shows a tag
-// whose import now fails, or returns nil to leave it alone. It runs on the
+// StreamMarker changes an image stream whose spec tags may import a removed
+// tag (repository:tag, which pointed at previous) the way OpenShift shows a
+// tag whose import now fails, or returns nil to leave it alone. It runs on the
 // writer goroutine, possibly twice for one removal (see StreamUpdate.Apply).
 type StreamMarker func(current *imagev1.ImageStream, repository, tag, previous string) *imagev1.ImageStream
 
@@ -150,12 +150,14 @@ func (c *Catalog) removeTags(ctx context.Context, tx *batchTx, rec TagRemoval, r
 	return removed, nil
 }
 
-// markStreams updates the image streams whose newest event of some tag
-// pulls repository@previous.
+// markStreams offers mark every image stream with a spec tag that may
+// import repository:tag (its from.name contains the repository's last path
+// segment; mark decides, since names are written many ways: busybox,
+// docker.io/library/busybox:latest).
 func (c *Catalog) markStreams(ctx context.Context, tx *batchTx, repository, tag, previous string, mark StreamMarker) error {
-	names, err := queryStrings(ctx, tx.tx, `SELECT DISTINCT s.full_name FROM image_stream_tag_events e
-		JOIN image_streams s ON s.id = e.stream_id WHERE e.position = 0 AND e.docker_image_reference = ? ORDER BY 1`,
-		repository+"@"+previous)
+	segment := repository[strings.LastIndex(repository, "/")+1:]
+	names, err := queryStrings(ctx, tx.tx, `SELECT DISTINCT s.full_name FROM image_stream_spec_tags t
+		JOIN image_streams s ON s.id = t.stream_id WHERE t.from_kind = 'DockerImage' AND instr(t.from_name, ?) > 0 ORDER BY 1`, segment)
 	if err != nil {
 		return fmt.Errorf("image streams tracking %s:%s: %w", repository, tag, err)
 	}

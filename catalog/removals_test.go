@@ -187,7 +187,9 @@ func TestRemovalMarksStreamsTrackingTheTag(t *testing.T) {
 	other := testImage(2)
 	put(t, c, other)
 	putStream(t, c, "ns", "other", func(*imagev1.ImageStream) (*imagev1.ImageStream, error) {
-		return streamWith("ns", "other", 1, other.Image.Name, at), nil
+		is := streamWith("ns", "other", 1, other.Image.Name, at)
+		is.Spec.Tags[0].From.Name = "registry.example.com/web:v1" // another repository
+		return is, nil
 	})
 	before, _ := c.GetImageStream(ctx, "ns", "other")
 	var calls []string

@@ -212,25 +212,22 @@ func (r *run) removed(repository string, removed []catalog.RemovedTag, err error
 	r.mu.Unlock()
 }
 
-// streamMarker shows a removed tag in the image streams that track it as
-// OpenShift shows a tag whose scheduled import now fails: the tag keeps its
-// history, gets ImportSuccess=False with reason NotFound and the message
-// of a 404, and its spec tag's generation is reset (see applyImport).
+// streamMarker shows a removed tag in the image streams whose spec tags
+// import it (from.name names repository:tag, however written) as OpenShift
+// shows a tag whose scheduled import now fails: the tag keeps its history,
+// gets ImportSuccess=False with reason NotFound and the message of a 404,
+// and its spec tag's generation is reset (see applyImport). The digest the
+// tag had is not compared: a Legacy import keeps a list's child there.
 func (imp *Importer) streamMarker() catalog.StreamMarker {
 	now := imp.now()
 	return func(cur *imagev1.ImageStream, repository, tag, previous string) *imagev1.ImageStream {
-		specs := indexTags(cur)
 		var updates []tagUpdate
-		for _, st := range cur.Status.Tags {
-			if len(st.Items) == 0 || st.Items[0].DockerImageReference != repository+"@"+previous {
-				continue
-			}
-			spec := specs.findSpec(st.Tag)
-			if spec == nil || spec.From == nil || spec.From.Kind != "DockerImage" || !pullsTag(spec.From.Name, repository, tag) {
+		for _, spec := range cur.Spec.Tags {
+			if spec.From == nil || spec.From.Kind != "DockerImage" || !pullsTag(spec.From.Name, repository, tag) {
 				continue
 			}
 			status := kapierrors.NewNotFound(dockerImageResource, repository+":"+tag).ErrStatus
-			updates = append(updates, tagUpdate{tag: st.Tag, from: spec.From.Name, policy: spec.ImportPolicy,
+			updates = append(updates, tagUpdate{tag: spec.Name, from: spec.From.Name, policy: spec.ImportPolicy,
 				refPolicy: spec.ReferencePolicy, specImage: true, failure: &status})
 		}
 		if len(updates) == 0 {

@@ -455,3 +455,24 @@ func TestRemovedTagsShowInImageStreams(t *testing.T) {
 		t.Errorf("by name: %d removed, current %v", sum.TagsRemoved, e.tagsOf(t, repo))
 	}
 }
+
+// A Legacy import keeps one child of a list in the stream, not the list
+// the registry tag points at: the removal still reaches the stream.
+func TestRemovedListTagShowsInLegacyStream(t *testing.T) {
+	e := newEnv(t)
+	e.push(t, testregistry.ImageSpec{Repository: "team/multi", Tags: []string{"m1"}, Format: testregistry.OCIIndex, Seed: 7})
+	repo := e.reg.Host() + "/team/multi"
+	if sum := e.streams(t, importer.StreamImportOptions{}, isiOf("multi", true, fromImage(repo+":m1"))); len(sum.Failures) != 0 {
+		t.Fatalf("import: %v", sum.Failures)
+	}
+	req := importer.Request{References: []string{repo}, AllTags: true}
+	e.run(t, req)
+	is, _ := e.cat.GetImageStream(context.Background(), "team", "multi")
+	child := is.Status.Tags[0].Items[0].Image
+	e.deleteTag(t, "team/multi", "m1")
+	if s := e.run(t, req); s.TagsRemoved != 1 {
+		t.Fatalf("removed %d", s.TagsRemoved)
+	}
+	is, _ = e.cat.GetImageStream(context.Background(), "team", "multi")
+	wantRemovedInStream(t, is, "m1", child)
+}
