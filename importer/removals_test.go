@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -13,6 +15,7 @@ import (
 	"github.com/regimport/regimport/importer"
 	"github.com/regimport/regimport/internal/testregistry"
 	"github.com/regimport/regimport/registry"
+	"go.podman.io/image/v5/types"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -475,4 +478,42 @@ func TestRemovedListTagShowsInLegacyStream(t *testing.T) {
 	}
 	is, _ = e.cat.GetImageStream(context.Background(), "team", "multi")
 	wantRemovedInStream(t, is, "m1", child)
+}
+
+// A tag list that registries.conf may send to a mirror proves nothing gone:
+// a mirror need not hold every tag.
+func TestMirroredTagListRemovesNothing(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.pushTags(t, "team/app", "v1", "v2")
+	mirror, err := testregistry.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(mirror.Close)
+	if _, err := mirror.Push(ctx, testregistry.ImageSpec{Repository: "team/app", Tags: []string{"v2"}, Format: testregistry.OCI, Seed: 101}); err != nil {
+		t.Fatal(err)
+	}
+	repo := e.reg.Host() + "/team/app"
+	req := importer.Request{References: []string{repo}, AllTags: true}
+	e.run(t, req)
+
+	conf := filepath.Join(t.TempDir(), "registries.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("[[registry]]\nlocation = %q\ninsecure = true\n[[registry.mirror]]\nlocation = %q\ninsecure = true\n",
+		e.reg.Host(), mirror.Host())), 0o644)
+	client := registry.New(registry.Options{Sys: &types.SystemContext{SystemRegistriesConfPath: conf, DockerInsecureSkipTLSVerify: types.OptionalBoolTrue}})
+	imp, err := importer.New(importer.Options{Catalog: e.cat, Registry: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := imp.Run(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.TagsRemoved != 0 || joined(e.tagsOf(t, repo)) != "v1,v2" {
+		t.Errorf("a mirror's tag list removed %d; current %v", s.TagsRemoved, e.tagsOf(t, repo))
+	}
+	if mirror.Requests().Get("tags-list") == 0 {
+		t.Errorf("the mirror was not asked for the tag list (requests %v): the test proves nothing", mirror.Requests())
+	}
 }
