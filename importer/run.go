@@ -108,9 +108,12 @@ type run struct {
 	// seen holds the images this run already queued, so duplicates across
 	// tags and lists are fetched once.
 	seen sync.Map
-	// inflight holds the manifests of queued images until their commit, for
-	// the signature lookup of another repository that references them.
+	// inflight holds manifests (by digest) and configs (by digest) fetched
+	// by this run until the image is committed, so that another repository
+	// referencing the same image neither fetches them again nor misses them
+	// for its signature lookup.
 	inflight sync.Map
+	children singleflight.Group
 	// pairs holds the (repository, image) pairs whose signatures this run
 	// looked up (or decided not to), so each is looked up once per run.
 	pairs sync.Map
@@ -409,6 +412,8 @@ type pendingImage struct {
 	// verification is, for an image already stored (rec nil), the verdict
 	// of this target's repository, written after the images.
 	verification *catalog.Verification
+	// configDigest is the config fetched for rec, if any.
+	configDigest string
 	// verdictOnly: the image is not part of what the target imported, only
 	// of the pairs it looked up (an unchanged tag); it is not counted.
 	verdictOnly bool
@@ -447,7 +452,7 @@ func (r *run) singleImage(ctx context.Context, repo *registry.Repository, t targ
 	if err != nil {
 		return nil, err
 	}
-	return &pendingImage{name: m.Digest.String(), manifest: m, rec: &catalog.ImageRecord{
+	return &pendingImage{name: m.Digest.String(), manifest: m, configDigest: desc.Digest.String(), rec: &catalog.ImageRecord{
 		Image: n.Image, ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant,
 	}}, nil
 }
@@ -477,7 +482,7 @@ func (r *run) fetchChildren(ctx context.Context, repo *registry.Repository, t ta
 			out = append(out, &pendingImage{name: e.Digest.String()})
 			continue
 		}
-		child, err := repo.GetManifest(ctx, e.Digest.String())
+		child, err := r.childManifest(ctx, repo, e.Digest.String())
 		if err != nil {
 			return nil, fmt.Errorf("list entry %s: %w", e.Digest, err)
 		}
@@ -493,16 +498,42 @@ func (r *run) fetchChildren(ctx context.Context, repo *registry.Repository, t ta
 	return out, nil
 }
 
+// childManifest fetches a list entry once per run, whichever repository's
+// list names it.
+func (r *run) childManifest(ctx context.Context, repo *registry.Repository, d string) (*registry.Manifest, error) {
+	if m, ok := r.inflight.Load(d); ok {
+		return m.(*registry.Manifest), nil
+	}
+	v, err, _ := r.children.Do(d, func() (any, error) {
+		m, err := repo.GetManifest(ctx, d)
+		if err == nil {
+			r.inflight.Store(d, m)
+		}
+		return m, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*registry.Manifest), nil
+}
+
 // config fetches a config blob once per digest and run, and never when the
 // catalog already holds it.
 func (r *run) config(ctx context.Context, repo *registry.Repository, src *registry.Source, d digest.Digest) ([]byte, error) {
+	if b, ok := r.inflight.Load(d.String()); ok {
+		return b.([]byte), nil
+	}
 	v, err, _ := r.configs.Do(d.String(), func() (any, error) {
 		if !r.emptyAtStart {
 			if b, err := r.imp.cat.Config(ctx, d.String()); err == nil {
 				return b, nil
 			}
 		}
-		return repo.GetBlob(ctx, src, d, registry.MaxManifestBytes)
+		b, err := repo.GetBlob(ctx, src, d, registry.MaxManifestBytes)
+		if err == nil {
+			r.inflight.Store(d.String(), b)
+		}
+		return b, err
 	})
 	if err != nil {
 		return nil, err
@@ -543,16 +574,22 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 		if p.rec == nil {
 			continue
 		}
-		name := p.name
+		name, config := p.name, p.configDigest
 		if p.manifest != nil {
 			r.inflight.Store(name, p.manifest)
 		}
-		err := r.w.PutImage(dbctx, *p.rec, func(o catalog.Outcome, err error) {
+		forget := func() {
 			r.inflight.Delete(name)
+			if config != "" {
+				r.inflight.Delete(config)
+			}
+		}
+		err := r.w.PutImage(dbctx, *p.rec, func(o catalog.Outcome, err error) {
+			forget()
 			st.imageDone(o, err)
 		})
 		if err != nil {
-			r.inflight.Delete(name)
+			forget()
 			st.imageDone(catalog.Unchanged, err)
 			continue
 		}
