@@ -325,11 +325,13 @@ func (c *Catalog) Verdicts(ctx context.Context, image string) ([]PairVerdict, er
 
 // PairsToLookUp returns, of an image and its list entries, those stored
 // whose signatures were never looked up in repository (no verdict, or only
-// one migrated from an older catalog).
+// one migrated from an older catalog), or could not be fetched last time
+// (unevaluated: every run tries again).
 func (c *Catalog) PairsToLookUp(ctx context.Context, repository, image string) ([]string, error) {
 	out, err := c.strings(ctx, `WITH x(name) AS (SELECT ?1 UNION SELECT digest FROM image_manifests WHERE list_name = ?1)
 		SELECT x.name FROM x JOIN images i ON i.name = x.name WHERE NOT EXISTS (SELECT 1 FROM image_verdicts v
-			JOIN repositories r ON r.id = v.repository_id WHERE r.name = ?2 AND v.image_name = x.name AND v.migrated = 0)
+			JOIN repositories r ON r.id = v.repository_id WHERE r.name = ?2 AND v.image_name = x.name AND v.migrated = 0
+			AND v.verdict != 'unevaluated')
 		ORDER BY x.name != ?1, x.name`, image, repository)
 	if err != nil {
 		return nil, fmt.Errorf("pairs of %s in %s: %w", image, repository, err)
@@ -338,11 +340,11 @@ func (c *Catalog) PairsToLookUp(ctx context.Context, repository, image string) (
 }
 
 // PairLookedUp reports whether repository's signatures of image were looked
-// up (a verdict not migrated from an older catalog).
+// up: a verdict, neither migrated from an older catalog nor unevaluated.
 func (c *Catalog) PairLookedUp(ctx context.Context, repository, image string) (bool, error) {
 	var one int
 	err := c.readRow(ctx, `SELECT 1 FROM image_verdicts v JOIN repositories r ON r.id = v.repository_id
-		WHERE r.name = ? AND v.image_name = ? AND v.migrated = 0`, repository, image).Scan(&one)
+		WHERE r.name = ? AND v.image_name = ? AND v.migrated = 0 AND v.verdict != 'unevaluated'`, repository, image).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

@@ -128,6 +128,26 @@ func TestSameImageInUnsignedAndGPGRepositoriesInOneRun(t *testing.T) {
 	if got := reqs.Get(testregistry.KindBlobGet); got != 3 {
 		t.Errorf("blob GETs %d, want 3 configs", got)
 	}
+	// The report's inventory rows: one per tag, each with its repository's
+	// verdict and the signers found there.
+	snap, err := e.cat.BeginReport(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]catalog.ReportImage{}
+	err = snap.Inventory(context.Background(), func(r catalog.ReportImage) error { rows[r.Repository+":"+r.Tag] = r; return nil })
+	snap.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gpgRow, seedRow := rows[e.repo(sigtest.SharedGPG)+":v1"], rows[e.repo(sigtest.SharedSeed)+":v1"]
+	if gpgRow.SignatureVerdict != "accepted" || gpgRow.SignatureStatus != catalog.StatusSigned || len(gpgRow.Signers) != 1 ||
+		!strings.Contains(strings.ToUpper(gpgRow.Signers[0]), e.s.GPG.Fingerprint()) {
+		t.Errorf("inventory row of %s:v1: %+v", sigtest.SharedGPG, gpgRow)
+	}
+	if seedRow.SignatureVerdict != "accepted" || seedRow.SignatureStatus != catalog.StatusUnsigned || len(seedRow.Signers) != 0 {
+		t.Errorf("inventory row of %s:v1: %+v", sigtest.SharedSeed, seedRow)
+	}
 	served, err := e.cat.GetImage(context.Background(), img)
 	if err != nil {
 		t.Fatal(err)

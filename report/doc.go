@@ -21,8 +21,9 @@
 //     layers shared across repositories.
 //   - Inventory: one row per tag, and one per image that no tag of its
 //     repository points at (e.g. the entries of a manifest list).
-//   - Limitations: what the catalog cannot tell (removed tags, earlier
-//     verdicts, signers of unverified signatures), said in the report itself.
+//   - Limitations: what the catalog cannot tell (removed tags, verdicts
+//     before the history began, signers of unverified signatures), said in
+//     the report itself.
 //
 // # Formats
 //

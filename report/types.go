@@ -242,18 +242,26 @@ type TagChange struct {
 	Run        int64     `json:"run"` // 0 when written outside a run
 }
 
-// ImageChange is an image stored, or re-verified with another result,
-// between the two cuts. The verdict and signatures are today's.
+// ImageChange is an image stored between the two cuts (its verdict and
+// signatures are today's), or a recorded change of one repository's verdict
+// on an image, or of one of its signatures' results, between runs.
 type ImageChange struct {
 	Digest            string    `json:"digest"`
 	Repositories      []string  `json:"repositories"`
-	Change            string    `json:"change"` // added, verification-changed
+	Change            string    `json:"change"` // added, verdict-changed, signature-changed
 	At                time.Time `json:"at"`
 	Run               int64     `json:"run"`
 	SignatureVerdict  string    `json:"signatureVerdict"`
 	SignatureReason   string    `json:"signatureReason"`
 	Signatures        int       `json:"signatures"`
 	TrustedSignatures int       `json:"trustedSignatures"`
+	// Signature is the signature whose result changed (signature-changed).
+	Signature string `json:"signature"`
+	// From and To are, for a change, the old and new verdict of the
+	// repository in Repositories (or the signature's Trusted status), each
+	// with its reason in parentheses.
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 // Failure is a reference that failed in a run.

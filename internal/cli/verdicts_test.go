@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	imagev1 "github.com/openshift/api/image/v1"
@@ -20,11 +21,19 @@ import (
 // for one repository's signature tag only: signed/broken's cosign
 // attachment answers 503.
 func sharedRegistry(t *testing.T) (*testregistry.Registry, *sigtest.Shared) {
+	reg, s, _ := switchableRegistry(t)
+	return reg, s
+}
+
+// switchableRegistry is sharedRegistry with a switch: healed.Store(true)
+// makes signed/broken answer as the registry does.
+func switchableRegistry(t *testing.T) (*testregistry.Registry, *sigtest.Shared, *atomic.Bool) {
 	t.Helper()
 	ctx := context.Background()
+	healed := &atomic.Bool{}
 	reg, err := testregistry.Start(ctx, testregistry.WithMiddleware(func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.HasPrefix(r.URL.Path, "/v2/"+sigtest.SharedBroken+"/manifests/sha256-") && !testregistry.IsSeedRequest(r) {
+			if strings.HasPrefix(r.URL.Path, "/v2/"+sigtest.SharedBroken+"/manifests/sha256-") && !testregistry.IsSeedRequest(r) && !healed.Load() {
 				http.Error(w, "backend unavailable", http.StatusServiceUnavailable)
 				return
 			}
@@ -39,7 +48,7 @@ func sharedRegistry(t *testing.T) (*testregistry.Registry, *sigtest.Shared) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return reg, s
+	return reg, s, healed
 }
 
 func TestImportExitCodesOfVerdictsPerRepository(t *testing.T) {
@@ -136,5 +145,59 @@ func writePolicy(t *testing.T, path, body string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A pair whose signatures could not be fetched is tried again by the next
+// run; its verdict then changes, and the report's changes section shows
+// that change: when, which run, old -> new.
+func TestUnevaluatedPairIsRetriedAndTheChangeIsReported(t *testing.T) {
+	reg, s, healed := switchableRegistry(t)
+	db := filepath.Join(t.TempDir(), "catalog.db")
+	ref := reg.Host() + "/" + sigtest.SharedBroken + ":v1"
+	imp := func() (int, string) {
+		code, out, errOut := runCLI(t, "import", "--db", db, "--tls-verify=false", "--progress", "never", "--policy", s.Policy,
+			"--registries.d", s.RegistriesD, ref)
+		return code, out + errOut
+	}
+	if code, out := imp(); code != ExitPartial {
+		t.Fatalf("first run: exit %d, want 3\n%s", code, out)
+	}
+	healed.Store(true)
+	if code, out := imp(); code != ExitOK || !strings.Contains(out, "1 accepted") {
+		t.Fatalf("second run: exit %d, want 0 with the pair accepted\n%s", code, out)
+	}
+	code, out, errOut := runCLI(t, "report", "--db", db, "--format", "json")
+	if code != ExitOK {
+		t.Fatalf("report: exit %d: %s", code, errOut)
+	}
+	var doc struct {
+		ImageChanges []struct {
+			Digest, Change, From, To string
+			Repositories             []string
+			Run                      int64
+		} `json:"imageChanges"`
+		Inventory []struct {
+			Repository, Tag, SignatureVerdict string
+			Signers                           []string
+		} `json:"inventory"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range doc.ImageChanges {
+		if c.Change == "verdict-changed" && c.Digest == s.Image.Digest.String() && c.Run == 2 &&
+			strings.HasPrefix(c.From, "unevaluated (signatures could not be fetched") && c.To == "accepted" &&
+			len(c.Repositories) == 1 && c.Repositories[0] == reg.Host()+"/"+sigtest.SharedBroken {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the change unevaluated -> accepted of run 2 is not in the report: %+v", doc.ImageChanges)
+	}
+	if len(doc.Inventory) != 1 || doc.Inventory[0].SignatureVerdict != "accepted" || len(doc.Inventory[0].Signers) != 1 ||
+		!strings.EqualFold(doc.Inventory[0].Signers[0], s.Cosign.Fingerprint()) {
+		t.Errorf("inventory: %+v", doc.Inventory)
 	}
 }
