@@ -3,10 +3,12 @@ package importer_test
 import (
 	"context"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/catalog/catalogtest"
 	"github.com/regimport/regimport/importer"
@@ -14,6 +16,7 @@ import (
 	"github.com/regimport/regimport/internal/testregistry"
 	"github.com/regimport/regimport/signatures"
 	"go.podman.io/image/v5/types"
+	corev1 "k8s.io/api/core/v1"
 )
 
 type sharedEnv struct {
@@ -338,5 +341,52 @@ func TestMigratedCatalogIsFilledInByARerun(t *testing.T) {
 	reqs := e.reg.Requests()
 	if reqs.Get(testregistry.KindManifestGet) != 0 || reqs.Get(testregistry.KindBlobGet) != 0 {
 		t.Errorf("the re-run fetched manifests or blobs: %v; want only HEADs and the signature lookup", reqs)
+	}
+}
+
+// Image stream status tags carry the verdict of the repository each was
+// imported from; a re-import of the same documents changes nothing.
+func TestImageStreamTagsCarryTheirRepositorysVerdict(t *testing.T) {
+	e := newSharedEnv(t)
+	ctx := context.Background()
+	seed, gpg := fromImage(e.repo(sigtest.SharedSeed)+":v1"), fromImage(e.repo(sigtest.SharedGPG)+":v1")
+	seed.To, gpg.To = &corev1.LocalObjectReference{Name: "seed"}, &corev1.LocalObjectReference{Name: "gpg"}
+	strict := filepath.Join(t.TempDir(), "strict.json")
+	if err := os.WriteFile(strict, []byte(`{"default":[{"type":"insecureAcceptAnything"}],"transports":{"docker":{"`+
+		e.repo(sigtest.SharedSeed)+`":[{"type":"reject"}]}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.s.Policy = strict // seed/repo000 rejected, signed/gpg accepted
+	imp := e.importer(t)
+	sum, err := imp.ImportStreams(ctx, []*imagev1.ImageStreamImport{isiOf("shared", true, seed, gpg)}, importer.StreamImportOptions{})
+	if err != nil || len(sum.Failures) != 0 {
+		t.Fatalf("import: %v %+v", err, sum.Failures)
+	}
+	is, err := e.cat.GetImageStream(ctx, "team", "shared")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"seed": "False/Rejected/" + e.repo(sigtest.SharedSeed), "gpg": "True/Accepted/" + e.repo(sigtest.SharedGPG)}
+	for _, tag := range is.Status.Tags {
+		got := ""
+		for _, c := range tag.Conditions {
+			if c.Type == catalog.ConditionSignatureVerified {
+				got = string(c.Status) + "/" + c.Reason + "/" + strings.TrimPrefix(c.Message, "signature verdict in ")
+			}
+		}
+		if !strings.HasPrefix(got, want[tag.Tag]) {
+			t.Errorf("status tag %s: condition %q, want %q", tag.Tag, got, want[tag.Tag])
+		}
+		delete(want, tag.Tag)
+	}
+	if len(want) != 0 {
+		t.Errorf("status tags missing: %v", want)
+	}
+	rv := is.ResourceVersion
+	if _, err := imp.ImportStreams(ctx, []*imagev1.ImageStreamImport{isiOf("shared", true, seed, gpg)}, importer.StreamImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := e.cat.GetImageStream(ctx, "team", "shared"); again.ResourceVersion != rv {
+		t.Errorf("a re-import moved the stream's resourceVersion %s -> %s", rv, again.ResourceVersion)
 	}
 }
