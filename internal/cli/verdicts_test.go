@@ -163,6 +163,12 @@ func TestUnevaluatedPairIsRetriedAndTheChangeIsReported(t *testing.T) {
 	if code, out := imp(); code != ExitPartial {
 		t.Fatalf("first run: exit %d, want 3\n%s", code, out)
 	}
+	// Offline, the missing signatures are still missing: verify keeps the
+	// pair unevaluated.
+	if code, out, _ := runCLI(t, "verify", "--db", db, "--policy", s.Policy); code != ExitPartial ||
+		!strings.Contains(out, "unevaluated "+reg.Host()+"/"+sigtest.SharedBroken+"@"+s.Image.Digest.String()) {
+		t.Errorf("verify of an unevaluated pair: exit %d\n%s", code, out)
+	}
 	healed.Store(true)
 	if code, out := imp(); code != ExitOK || !strings.Contains(out, "1 accepted") {
 		t.Fatalf("second run: exit %d, want 0 with the pair accepted\n%s", code, out)
