@@ -390,3 +390,21 @@ func TestImageStreamTagsCarryTheirRepositorysVerdict(t *testing.T) {
 		t.Errorf("a re-import moved the stream's resourceVersion %s -> %s", rv, again.ResourceVersion)
 	}
 }
+
+// In an ImageStreamImport too, a pair whose signatures cannot be fetched is
+// a failure of the run, with the reason, and the tag still imports.
+func TestStreamImportReportsUnevaluatedPairs(t *testing.T) {
+	e := newSharedEnv(t, brokenSignatures("corrupt"))
+	sum, err := e.importer(t).ImportStreams(context.Background(),
+		[]*imagev1.ImageStreamImport{isiOf("broken", true, fromImage(e.repo(sigtest.SharedBroken)+":v1"))}, importer.StreamImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Failures) != 1 || sum.Failures[0].Reference != e.repo(sigtest.SharedBroken)+"@"+e.s.Image.Digest.String() ||
+		!strings.Contains(sum.Failures[0].Reason, "could not be fetched") {
+		t.Errorf("failures %+v, want the broken pair", sum.Failures)
+	}
+	if v := e.verdicts(t, e.s.Image.Digest.String())[e.repo(sigtest.SharedBroken)]; v.Verdict != catalog.VerdictUnevaluated {
+		t.Errorf("verdict %+v, want unevaluated", v)
+	}
+}
