@@ -93,7 +93,11 @@ type Summary struct {
 // rejected, noPolicy (evaluated with no policy configured); images with none
 // of these were never evaluated. By what was found: signed (at least one
 // signature stored) + unsigned (signatures were looked for, none found) +
-// notEvaluated (never looked for) = images.
+// notEvaluated (never looked for) = images. In the summary each image
+// counts with its summary verdict over its repositories (a "mixed" or
+// "unevaluated" image is in none of accepted, rejected, noPolicy); in a
+// repository's counts, with that repository's own verdict and the
+// signatures found there.
 type SignatureCounts struct {
 	Images         int `json:"images"`
 	Accepted       int `json:"accepted"`
@@ -147,8 +151,9 @@ type Repository struct {
 	Layers int    `json:"layers"` // distinct layers
 	Bytes  int64  `json:"bytes"`  // their sizes, each layer once
 	// SharedBytes are bytes of layers that other repositories also use.
-	SharedBytes int64           `json:"sharedBytes"`
-	Signatures  SignatureCounts `json:"signatures"`
+	SharedBytes int64 `json:"sharedBytes"`
+	// Signatures count this repository's own verdicts and signatures.
+	Signatures SignatureCounts `json:"signatures"`
 }
 
 // Signer is a key or certificate subject that verified signatures. The
