@@ -385,7 +385,7 @@ func (r *run) fetchTarget(ctx context.Context, t target, res *Result) ([]*pendin
 		}
 		res.Children = len(children)
 		pending = append(pending, children...)
-		p, err := r.listImage(t, m)
+		p, err := r.listImage(ctx, t, m)
 		if err != nil {
 			return nil, "", err
 		}
@@ -457,8 +457,8 @@ func (r *run) singleImage(ctx context.Context, repo *registry.Repository, t targ
 	}}, nil
 }
 
-func (r *run) listImage(t target, m *registry.Manifest) (*pendingImage, error) {
-	if ok, err := r.known(context.Background(), m.Digest.String()); err != nil || ok {
+func (r *run) listImage(ctx context.Context, t target, m *registry.Manifest) (*pendingImage, error) {
+	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
 		return &pendingImage{name: m.Digest.String(), manifest: m}, err
 	}
 	n, err := NormalizeList(t.repo.Name(), m.Bytes, m.MediaType, m.Digest, r.imp.now())
