@@ -105,6 +105,34 @@ func (e *sharedEnv) wantAccepted(t *testing.T, repo, image, signer string) {
 	t.Errorf("%s in %s: no verified signature by %s among %d: %+v", image, repo, signer, len(sigs), sigs)
 }
 
+// wantRow checks the report's inventory row of repo:tag: accepted, with
+// that status and, when signer is set, that signer alone.
+func (e *sharedEnv) wantRow(t *testing.T, repo, tag, status, signer string) {
+	t.Helper()
+	snap, err := e.cat.BeginReport(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer snap.Close()
+	var row *catalog.ReportImage
+	err = snap.Inventory(context.Background(), func(r catalog.ReportImage) error {
+		if r.Repository == e.repo(repo) && r.Tag == tag {
+			row = &r
+		}
+		return nil
+	})
+	if err != nil || row == nil {
+		t.Fatalf("inventory row of %s:%s: %v", repo, tag, err)
+	}
+	okSigner := len(row.Signers) == 0
+	if signer != "" {
+		okSigner = len(row.Signers) == 1 && strings.Contains(strings.ToUpper(row.Signers[0]), strings.ToUpper(signer))
+	}
+	if row.SignatureVerdict != "accepted" || row.SignatureStatus != status || !okSigner {
+		t.Errorf("inventory row of %s:%s: %+v, want accepted, %s, signer %q", repo, tag, *row, status, signer)
+	}
+}
+
 func TestSameImageInUnsignedAndGPGRepositoriesInOneRun(t *testing.T) {
 	e := newSharedEnv(t)
 	e.reg.ResetRequests()
@@ -133,24 +161,8 @@ func TestSameImageInUnsignedAndGPGRepositoriesInOneRun(t *testing.T) {
 	}
 	// The report's inventory rows: one per tag, each with its repository's
 	// verdict and the signers found there.
-	snap, err := e.cat.BeginReport(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows := map[string]catalog.ReportImage{}
-	err = snap.Inventory(context.Background(), func(r catalog.ReportImage) error { rows[r.Repository+":"+r.Tag] = r; return nil })
-	snap.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gpgRow, seedRow := rows[e.repo(sigtest.SharedGPG)+":v1"], rows[e.repo(sigtest.SharedSeed)+":v1"]
-	if gpgRow.SignatureVerdict != "accepted" || gpgRow.SignatureStatus != catalog.StatusSigned || len(gpgRow.Signers) != 1 ||
-		!strings.Contains(strings.ToUpper(gpgRow.Signers[0]), e.s.GPG.Fingerprint()) {
-		t.Errorf("inventory row of %s:v1: %+v", sigtest.SharedGPG, gpgRow)
-	}
-	if seedRow.SignatureVerdict != "accepted" || seedRow.SignatureStatus != catalog.StatusUnsigned || len(seedRow.Signers) != 0 {
-		t.Errorf("inventory row of %s:v1: %+v", sigtest.SharedSeed, seedRow)
-	}
+	e.wantRow(t, sigtest.SharedGPG, "v1", catalog.StatusSigned, e.s.GPG.Fingerprint())
+	e.wantRow(t, sigtest.SharedSeed, "v1", catalog.StatusUnsigned, "")
 	served, err := e.cat.GetImage(context.Background(), img)
 	if err != nil {
 		t.Fatal(err)
@@ -172,6 +184,8 @@ func TestSameImageInUnsignedAndCosignRepositories(t *testing.T) {
 	img := e.s.Image.Digest.String()
 	e.wantAccepted(t, sigtest.SharedSeed, img, "")
 	e.wantAccepted(t, sigtest.SharedCosign, img, e.s.Cosign.Fingerprint())
+	e.wantRow(t, sigtest.SharedCosign, "v1", catalog.StatusSigned, e.s.Cosign.Fingerprint())
+	e.wantRow(t, sigtest.SharedSeed, "v1", catalog.StatusUnsigned, "")
 	for _, r := range s.Results {
 		if strings.Contains(r.Reference, ".sig") {
 			t.Errorf("the signature tag was imported: %+v", r)
@@ -206,6 +220,8 @@ func TestSecondRepositoryInALaterRunLooksUpOnlyItsSignatures(t *testing.T) {
 	e.wantAccepted(t, sigtest.SharedGPG, img, e.s.GPG.Fingerprint())
 	e.wantAccepted(t, sigtest.SharedCosign, img, e.s.Cosign.Fingerprint())
 	e.wantAccepted(t, sigtest.SharedSeed, img, "")
+	e.wantRow(t, sigtest.SharedGPG, "v1", catalog.StatusSigned, e.s.GPG.Fingerprint())
+	e.wantRow(t, sigtest.SharedCosign, "v1", catalog.StatusSigned, e.s.Cosign.Fingerprint())
 	// The image is stored: its config is not fetched again; the only blob
 	// read is the cosign signature payload.
 	if got := e.reg.Requests().Get(testregistry.KindBlobGet); got != 1 {
