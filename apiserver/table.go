@@ -25,7 +25,7 @@ func imageColumns() []metav1.TableColumnDefinition {
 	return []metav1.TableColumnDefinition{
 		{Name: "Name", Type: "string", Format: "name", Description: metav1.ObjectMeta{}.SwaggerDoc()["name"]},
 		{Name: "Image Reference", Type: "string", Description: imagev1.Image{}.SwaggerDoc()["dockerImageReference"]},
-		{Name: "Signature", Type: "string", Priority: 1, Description: "The signature policy's verdict (annotation " + catalog.AnnotationSignatureVerdict + "): accepted, rejected or no-policy."},
+		{Name: "Signature", Type: "string", Priority: 1, Description: "The signature verdict over the image's repositories (annotation " + catalog.AnnotationSignatureVerdict + "): accepted, rejected, unevaluated or no-policy when they agree, mixed when they do not; per repository in " + catalog.AnnotationSignatureVerdicts + "."},
 		{Name: "Architecture", Type: "string", Priority: 1, Description: "os/architecture of the image, or of each entry of a manifest list."},
 		{Name: "Media Type", Type: "string", Priority: 1, Description: "The manifest's media type, without its prefix."},
 		{Name: "Size", Type: "string", Priority: 1, Description: "dockerImageMetadata.Size: the config and the unique layers."},

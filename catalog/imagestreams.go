@@ -252,6 +252,9 @@ func putStatusTags(ctx context.Context, tx *batchTx, id int64, old, next []image
 			}
 		}
 		for i, cond := range t.Conditions {
+			if cond.Type == ConditionSignatureVerified {
+				continue // derived from the verdicts when read
+			}
 			var at any
 			if !cond.LastTransitionTime.IsZero() {
 				at = formatTime(cond.LastTransitionTime.Time)
@@ -391,6 +394,9 @@ func loadStatusTags(ctx context.Context, q querier, selected string, args []any,
 		l.Items = append(l.Items, e)
 	}
 	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := loadTagVerdicts(ctx, q, selected, args, entry); err != nil {
 		return err
 	}
 	crows, err := q.QueryContext(ctx, `SELECT stream_id, tag, type, status, last_transition_time, reason, message, generation

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	digest "github.com/opencontainers/go-digest"
+	imagev1 "github.com/openshift/api/image/v1"
 )
 
 // uidNamespace makes image UIDs a pure function of the image name, so two
@@ -38,6 +39,13 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 	var one int
 	err := tx.queryRow(ctx, `SELECT 1 FROM images WHERE name = ?`, img.Name).Scan(&one)
 	if err == nil {
+		// Stored by another target of this run or an earlier one: this
+		// record's verification is still its repository's own.
+		if v := rec.Verification; v != nil {
+			if _, err := c.putVerification(ctx, tx, img.Name, verificationRepository(img, *v), runID, true); err != nil {
+				return Unchanged, err
+			}
+		}
 		return Unchanged, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
@@ -92,8 +100,8 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 	if err != nil {
 		return Unchanged, fmt.Errorf("store image %s: %w", img.Name, err)
 	}
-	if rec.Verification != nil {
-		if err := c.putSignatures(ctx, tx, img.Name, rec.Verification.Signatures); err != nil {
+	if v := rec.Verification; v != nil {
+		if _, err := c.putVerification(ctx, tx, img.Name, verificationRepository(img, *v), runID, false); err != nil {
 			return Unchanged, err
 		}
 	}
@@ -110,6 +118,15 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 		}
 	}
 	return Created, nil
+}
+
+// verificationRepository fills in the repository of a verification
+// without one: the image's dockerImageReference repository.
+func verificationRepository(img *imagev1.Image, v Verification) Verification {
+	if v.Repository == "" {
+		v.Repository, _, _ = strings.Cut(img.DockerImageReference, "@")
+	}
+	return v
 }
 
 func (c *Catalog) recordChange(ctx context.Context, tx *batchTx, resource, name, event string) (int64, error) {

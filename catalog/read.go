@@ -188,7 +188,7 @@ func (c *Catalog) loadImages(ctx context.Context, tx *sql.Tx, contiguous bool, q
 		return imgs, nil
 	}
 	set := newImageSet(imgs, index, contiguous)
-	for _, load := range []func(context.Context, *sql.Tx, imageSet) error{c.loadLayers, c.loadListEntries, c.loadConfigs, c.loadSignatures} {
+	for _, load := range []func(context.Context, *sql.Tx, imageSet) error{c.loadLayers, c.loadListEntries, c.loadConfigs, c.loadSignatures, c.loadVerdicts} {
 		if err := load(ctx, tx, set); err != nil {
 			return nil, err
 		}

@@ -205,10 +205,20 @@ const signatureStatus = `CASE WHEN coalesce(sg.n, 0) > 0 THEN 'signed' WHEN i.si
 
 const sigCounts = `sg AS (SELECT image_name, count(*) AS n, sum(trusted = 'True') AS ok FROM signatures GROUP BY image_name)`
 
+// pairSigCounts and pairVerdicts are, per (repository name, image), the
+// signatures found in that repository and that repository's verdict: a
+// verdict belongs to a pair, not to an image.
+const pairSigCounts = `sgp AS (SELECT r.name AS repository, s.image_name, count(*) AS n, sum(s.trusted = 'True') AS ok
+	FROM signatures s JOIN repositories r ON r.id = s.repository_id GROUP BY r.name, s.image_name),
+	pv AS (SELECT r.name AS repository, v.image_name, v.verdict, v.reason FROM image_verdicts v JOIN repositories r ON r.id = v.repository_id)`
+
+// pairStatus is signatureStatus for a pair (aliases sgp, pv).
+const pairStatus = `CASE WHEN coalesce(sgp.n, 0) > 0 THEN 'signed' WHEN pv.verdict IS NOT NULL THEN 'unsigned' ELSE 'not-evaluated' END`
+
 // Inventory streams the inventory ordered by repository, tag (tagless rows
 // last) and digest.
 func (s *ReportSnapshot) Inventory(ctx context.Context, fn func(ReportImage) error) error {
-	q := `WITH ` + sigCounts + `
+	q := `WITH ` + pairSigCounts + `
 	SELECT report_ir.repository, coalesce(report_ir.tag, ''), i.name, i.manifest_media_type,
 		CASE WHEN i.manifest_media_type IN ` + listTypes + ` THEN 'list' ELSE 'image' END,
 		coalesce(i.architecture, ''), coalesce(i.os, ''), coalesce(i.variant, ''),
@@ -216,13 +226,15 @@ func (s *ReportSnapshot) Inventory(ctx context.Context, fn func(ReportImage) err
 			FROM image_manifests WHERE list_name = i.name),
 		CASE WHEN i.manifest_media_type IN ` + listTypes + ` THEN NULL ELSE i.image_created END,
 		i.size, (SELECT count(*) FROM image_layers WHERE image_name = i.name),
-		coalesce(i.signature_verdict, ''), coalesce(i.signature_reason, ''), ` + signatureStatus + `,
-		coalesce(sg.n, 0), coalesce(sg.ok, 0),
-		(SELECT group_concat(signer, char(10)) FROM (SELECT DISTINCT signer FROM signatures
-			WHERE image_name = i.name AND signer != '' ORDER BY signer)),
+		coalesce(pv.verdict, ''), coalesce(pv.reason, ''), ` + pairStatus + `,
+		coalesce(sgp.n, 0), coalesce(sgp.ok, 0),
+		(SELECT group_concat(signer, char(10)) FROM (SELECT DISTINCT s.signer FROM signatures s JOIN repositories r ON r.id = s.repository_id
+			WHERE s.image_name = i.name AND r.name = report_ir.repository AND s.signer != '' ORDER BY 1)),
 		i.creation_timestamp, coalesce(i.first_run, 0), report_ir.updated_at,
 		(SELECT group_concat(list_name, char(10)) FROM (SELECT DISTINCT list_name FROM image_manifests WHERE digest = i.name ORDER BY 1))
-	FROM report_ir JOIN images i ON i.name = report_ir.image_name LEFT JOIN sg ON sg.image_name = i.name
+	FROM report_ir JOIN images i ON i.name = report_ir.image_name
+	LEFT JOIN sgp ON sgp.repository = report_ir.repository AND sgp.image_name = i.name
+	LEFT JOIN pv ON pv.repository = report_ir.repository AND pv.image_name = i.name
 	ORDER BY report_ir.repository, report_ir.tag IS NULL, report_ir.tag, i.name`
 	return s.each(ctx, "inventory", q, s.args(), func(rows *sql.Rows) error {
 		var r ReportImage
@@ -287,9 +299,13 @@ func (s *ReportSnapshot) SignatureCounts(ctx context.Context) (ReportSignatureCo
 		FROM report_scope JOIN images i ON i.name = report_scope.image_name LEFT JOIN sg ON sg.image_name = i.name`, s.args()...), &total, false); err != nil {
 		return total, nil, fmt.Errorf("report signature totals: %w", err)
 	}
+	// Per repository, each image counts with that repository's own verdict
+	// and the signatures found there.
+	pairCols := strings.NewReplacer("i.signature_verdict", "pv.verdict", "sg.", "sgp.").Replace(cols)
 	var per []ReportSignatureCounts
-	err := s.each(ctx, "signatures per repository", `WITH `+sigCounts+` SELECT report_mem.repository, `+cols+`
-		FROM report_mem JOIN images i ON i.name = report_mem.image_name LEFT JOIN sg ON sg.image_name = i.name
+	err := s.each(ctx, "signatures per repository", `WITH `+pairSigCounts+` SELECT report_mem.repository, `+pairCols+`
+		FROM report_mem LEFT JOIN sgp ON sgp.repository = report_mem.repository AND sgp.image_name = report_mem.image_name
+		LEFT JOIN pv ON pv.repository = report_mem.repository AND pv.image_name = report_mem.image_name
 		GROUP BY report_mem.repository ORDER BY report_mem.repository`, s.args(), func(rows *sql.Rows) error {
 		var c ReportSignatureCounts
 		if err := scan(rows, &c, true); err != nil {
@@ -324,12 +340,12 @@ func (s *ReportSnapshot) Signers(ctx context.Context) ([]ReportSigner, error) {
 			coalesce(max(json_extract(s.object, '$.issuedBy.commonName')), ''),
 			coalesce(max(json_extract(s.object, '$.issuedBy.organization')), ''),
 			group_concat(DISTINCT s.type), count(*), count(DISTINCT s.image_name),
-			count(DISTINCT CASE WHEN i.signature_verdict = 'accepted' THEN s.image_name END),
-			count(DISTINCT CASE WHEN i.signature_verdict = 'rejected' THEN s.image_name END),
-			(SELECT group_concat(repository, char(10)) FROM (SELECT DISTINCT report_mem.repository FROM report_mem
-				JOIN signatures x ON x.image_name = report_mem.image_name WHERE x.signer = s.signer ORDER BY 1)),
+			count(DISTINCT CASE WHEN v.verdict = 'accepted' THEN s.image_name END),
+			count(DISTINCT CASE WHEN v.verdict = 'rejected' THEN s.image_name END),
+			(SELECT group_concat(name, char(10)) FROM (SELECT DISTINCT r.name FROM signatures x JOIN repositories r ON r.id = x.repository_id
+				JOIN report_mem ON report_mem.repository = r.name AND report_mem.image_name = x.image_name WHERE x.signer = s.signer ORDER BY 1)),
 			min(json_extract(s.object, '$.created')), max(json_extract(s.object, '$.created'))
-		FROM signatures s JOIN images i ON i.name = s.image_name
+		FROM signatures s LEFT JOIN image_verdicts v ON v.image_name = s.image_name AND v.repository_id = s.repository_id
 		WHERE s.signer != '' AND s.image_name IN (SELECT image_name FROM report_scope)
 		GROUP BY s.signer ORDER BY count(DISTINCT s.image_name) DESC, s.signer`, s.args(), func(rows *sql.Rows) error {
 		var r ReportSigner
@@ -405,11 +421,12 @@ func (s *ReportSnapshot) Rejected(ctx context.Context, fn func(ReportRejected) e
 	return s.each(ctx, "rejected images", `
 		SELECT m.repository, (SELECT group_concat(tag, char(10)) FROM (SELECT tag FROM report_ir x
 			WHERE x.image_name = i.name AND x.repository = m.repository AND x.tag IS NOT NULL ORDER BY tag)),
-			i.name, coalesce(i.signature_reason, ''), (SELECT count(*) FROM signatures WHERE image_name = i.name),
+			i.name, v.reason, (SELECT count(*) FROM signatures WHERE image_name = i.name AND repository_id = v.repository_id),
 			(SELECT group_concat(reason, char(10)) FROM (SELECT DISTINCT reason FROM signatures
-				WHERE image_name = i.name AND trusted != 'True' ORDER BY 1))
-		FROM report_mem m JOIN images i ON i.name = m.image_name
-		WHERE i.signature_verdict = 'rejected' ORDER BY m.repository, i.name`, s.args(), func(rows *sql.Rows) error {
+				WHERE image_name = i.name AND repository_id = v.repository_id AND trusted != 'True' ORDER BY 1))
+		FROM report_mem m JOIN images i ON i.name = m.image_name JOIN repositories rp ON rp.name = m.repository
+		JOIN image_verdicts v ON v.repository_id = rp.id AND v.image_name = i.name
+		WHERE v.verdict = 'rejected' ORDER BY m.repository, i.name`, s.args(), func(rows *sql.Rows) error {
 		var r ReportRejected
 		var tags, reasons sql.NullString
 		if err := rows.Scan(&r.Repository, &tags, &r.Digest, &r.Reason, &r.Signatures, &reasons); err != nil {
@@ -566,13 +583,13 @@ func (s *ReportSnapshot) RunActivity(ctx context.Context) ([]ReportRun, error) {
 	return out, err
 }
 
-// VerificationChangeTimes streams, oldest first, when images in scope had
-// their verdict or signatures changed after they were stored (`regimport
-// verify`). Only the time is recorded, not what was there before.
+// VerificationChangeTimes streams, oldest first, when a (repository,
+// image) pair in scope changed its verdict between runs (an import or
+// `regimport verify`), from the verdict history.
 func (s *ReportSnapshot) VerificationChangeTimes(ctx context.Context, fn func(time.Time) error) error {
 	return s.each(ctx, "verification changes", `
-		SELECT changed_at FROM changes WHERE resource = 'images' AND event = 'MODIFIED'
-		AND name IN (SELECT image_name FROM report_scope) ORDER BY resource_version`, s.args(), func(rows *sql.Rows) error {
+		SELECT h.changed_at FROM verdict_history h JOIN repositories r ON r.id = h.repository_id
+		WHERE h.signature = '' AND (@glob = '' OR r.name GLOB @glob) ORDER BY h.id`, s.args(), func(rows *sql.Rows) error {
 		var at string
 		if err := rows.Scan(&at); err != nil {
 			return err
@@ -661,29 +678,42 @@ func (s *ReportSnapshot) UnreferencedImages(ctx context.Context) ([]Unreferenced
 	return unreferencedWhere(ctx, s.tx, `i.name IN (SELECT image_name FROM report_scope)`)
 }
 
-// ReportImageChange is an image stored, or re-verified, between two cuts,
-// with its verification as it is now.
+// ReportImageChange is an image stored between two cuts, with its
+// verification as it is now, or a recorded change of one repository's
+// verdict on it (or of one of its signatures' results): old -> new.
 type ReportImageChange struct {
-	Digest                            string
-	Repositories                      []string
-	Change                            string // "added" or "verification-changed"
-	At                                time.Time
-	Run                               int64 // the run that stored it (added)
+	Digest       string
+	Repositories []string
+	Change       string // "added", "verdict-changed" or "signature-changed"
+	At           time.Time
+	// Run is the run that stored it (added) or changed the verdict (0:
+	// regimport verify).
+	Run                               int64
 	SignatureVerdict, SignatureReason string
 	Signatures, TrustedSignatures     int
+	// Signature names the signature whose result changed (signature-changed).
+	Signature string
+	// From and To are the old and new verdict (or Trusted status), each
+	// with its reason in parentheses.
+	From, To string
 }
 
 var imageChanges = `WITH ` + sigCounts + `,
 	added AS (SELECT i.name, i.creation_timestamp AS at, coalesce(i.first_run, 0) AS run FROM report_scope JOIN images i ON i.name = report_scope.image_name
 		WHERE NOT ` + before("i.first_run", "i.creation_timestamp", "from") + ` AND ` + before("i.first_run", "i.creation_timestamp", "to") + `),
-	modified AS (SELECT c.name, max(c.changed_at) AS at, 0 AS run FROM changes c WHERE c.resource = 'images' AND c.event = 'MODIFIED'
-		AND c.name IN (SELECT image_name FROM report_scope) AND c.name NOT IN (SELECT name FROM added)
-		AND julianday(c.changed_at) > julianday(@fromTime) AND julianday(c.changed_at) <= julianday(@toTime) GROUP BY c.name),
-	ic AS (SELECT name, 'added' AS change, at, run FROM added UNION ALL SELECT name, 'verification-changed', at, run FROM modified)`
+	modified AS (SELECT h.id, h.image_name AS name, h.changed_at AS at, coalesce(h.run_id, 0) AS run, r.name AS repository, h.signature,
+		h.old_value || CASE WHEN h.old_reason != '' THEN ' (' || h.old_reason || ')' ELSE '' END AS old,
+		h.new_value || CASE WHEN h.new_reason != '' THEN ' (' || h.new_reason || ')' ELSE '' END AS new
+		FROM verdict_history h JOIN repositories r ON r.id = h.repository_id
+		WHERE (@glob = '' OR r.name GLOB @glob) AND NOT ` + before("h.run_id", "h.changed_at", "from") + ` AND ` + before("h.run_id", "h.changed_at", "to") + `),
+	ic AS (SELECT name, 'added' AS change, at, run, NULL AS repository, '' AS signature, '' AS old, '' AS new, 0 AS id FROM added
+		UNION ALL SELECT name, CASE WHEN signature = '' THEN 'verdict-changed' ELSE 'signature-changed' END, at, run, repository, signature, old, new, id FROM modified)`
 
-// ImageChangeCounts counts images added and re-verified between the cuts.
+// ImageChangeCounts counts images added, and recorded verdict or signature
+// changes, between the cuts.
 func (s *ReportSnapshot) ImageChangeCounts(ctx context.Context, from, to ReportCut) (added, reverified int, err error) {
-	err = s.tx.QueryRowContext(ctx, imageChanges+` SELECT coalesce(sum(change = 'added'), 0), coalesce(sum(change != 'added'), 0) FROM ic`,
+	err = s.tx.QueryRowContext(ctx, imageChanges+` SELECT coalesce(sum(change = 'added'), 0),
+		(SELECT count(*) FROM (SELECT DISTINCT name, repository FROM modified)) FROM ic`,
 		s.args(cutArgs(from, to)...)...).Scan(&added, &reverified)
 	if err != nil {
 		return 0, 0, fmt.Errorf("report image changes: %w", err)
@@ -695,17 +725,21 @@ func (s *ReportSnapshot) ImageChangeCounts(ctx context.Context, from, to ReportC
 func (s *ReportSnapshot) ImageChanges(ctx context.Context, from, to ReportCut, fn func(ReportImageChange) error) error {
 	return s.each(ctx, "image changes", imageChanges+`
 		SELECT ic.name, (SELECT group_concat(repository, char(10)) FROM (SELECT repository FROM report_mem WHERE image_name = ic.name ORDER BY 1)),
-			ic.change, ic.at, ic.run, coalesce(i.signature_verdict, ''), coalesce(i.signature_reason, ''), coalesce(sg.n, 0), coalesce(sg.ok, 0)
+			ic.change, ic.at, ic.run, coalesce(i.signature_verdict, ''), coalesce(i.signature_reason, ''), coalesce(sg.n, 0), coalesce(sg.ok, 0),
+			ic.repository, ic.signature, ic.old, ic.new
 		FROM ic JOIN images i ON i.name = ic.name LEFT JOIN sg ON sg.image_name = ic.name
-		ORDER BY julianday(ic.at), ic.name`, s.args(cutArgs(from, to)...), func(rows *sql.Rows) error {
+		ORDER BY julianday(ic.at), ic.id, ic.name`, s.args(cutArgs(from, to)...), func(rows *sql.Rows) error {
 		var r ReportImageChange
-		var repos sql.NullString
+		var repos, repo sql.NullString
 		var at string
 		if err := rows.Scan(&r.Digest, &repos, &r.Change, &at, &r.Run, &r.SignatureVerdict, &r.SignatureReason,
-			&r.Signatures, &r.TrustedSignatures); err != nil {
+			&r.Signatures, &r.TrustedSignatures, &repo, &r.Signature, &r.From, &r.To); err != nil {
 			return err
 		}
 		r.Repositories, r.At = lines(repos), parseTime(at)
+		if repo.Valid { // a change of one repository's verdict
+			r.Repositories = []string{repo.String}
+		}
 		return fn(r)
 	})
 }

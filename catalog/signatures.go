@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	imagev1 "github.com/openshift/api/image/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,8 +30,11 @@ type SignatureRecord struct {
 	Object imagev1.ImageSignature
 }
 
-// Verification is the policy's answer for an image and its signatures.
+// Verification is one repository's policy answer for an image and the
+// signatures found in that repository.
 type Verification struct {
+	// Repository is where the signatures were looked up (host/path).
+	Repository      string
 	Verdict, Reason string
 	Signatures      []SignatureRecord
 }
@@ -54,19 +58,19 @@ func signerOf(sig imagev1.ImageSignature) string {
 	return sig.IssuedTo.PublicKeyID
 }
 
-func (c *Catalog) putSignatures(ctx context.Context, tx *batchTx, image string, sigs []SignatureRecord) error {
+func (c *Catalog) putSignatures(ctx context.Context, tx *batchTx, image string, repo int64, sigs []SignatureRecord) error {
 	for i, s := range sigs {
 		obj, err := json.Marshal(s.Object)
 		if err != nil {
 			return fmt.Errorf("encode signature %s: %w", s.Object.Name, err)
 		}
 		trusted, reason := conditionOf(s.Object, "Trusted")
-		if _, err := tx.exec(ctx, `INSERT INTO signatures (image_name, name, position, source, type, content,
+		if _, err := tx.exec(ctx, `INSERT INTO signatures (image_name, repository_id, name, position, source, type, content,
 			sigstore_signature, certificate, chain, bundle, trusted, reason, signer, object)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (image_name, name) DO UPDATE SET trusted = excluded.trusted, reason = excluded.reason,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (image_name, repository_id, name) DO UPDATE SET trusted = excluded.trusted, reason = excluded.reason,
 				signer = excluded.signer, object = excluded.object`,
-			image, s.Object.Name, i, s.Source, s.Type, s.Content, nullable(s.SigstoreSignature), nullable(s.Certificate),
+			image, repo, s.Object.Name, i, s.Source, s.Type, s.Content, nullable(s.SigstoreSignature), nullable(s.Certificate),
 			nullable(s.Chain), nullable(s.Bundle), trusted, reason, signerOf(s.Object), string(obj)); err != nil {
 			return fmt.Errorf("store signature %s: %w", s.Object.Name, err)
 		}
@@ -74,10 +78,11 @@ func (c *Catalog) putSignatures(ctx context.Context, tx *batchTx, image string, 
 	return nil
 }
 
-// StoredSignatures returns the signatures kept for an image, in the order found.
-func (c *Catalog) StoredSignatures(ctx context.Context, image string) ([]SignatureRecord, error) {
-	rows, err := c.read.QueryContext(ctx, `SELECT source, type, content, sigstore_signature, certificate, chain, bundle, object
-		FROM signatures WHERE image_name = ? ORDER BY position`, image)
+// StoredSignatures returns the signatures of an image found in a
+// repository, in the order found.
+func (c *Catalog) StoredSignatures(ctx context.Context, repository, image string) ([]SignatureRecord, error) {
+	rows, err := c.read.QueryContext(ctx, `SELECT s.source, s.type, s.content, s.sigstore_signature, s.certificate, s.chain, s.bundle, s.object
+		FROM signatures s JOIN repositories r ON r.id = s.repository_id WHERE s.image_name = ? AND r.name = ? ORDER BY s.position`, image, repository)
 	if err != nil {
 		return nil, fmt.Errorf("signatures of %s: %w", image, err)
 	}
@@ -108,64 +113,35 @@ func (c *Catalog) ImageNames(ctx context.Context, after string, limit int) ([]st
 	return out, nil
 }
 
-// UpdateVerification replaces an image's verdict and its signatures'
-// results. Only when something a client would see changed does the image get
-// a MODIFIED change and a new resourceVersion; the probe times of conditions
-// alone are not a change.
+// UpdateVerification replaces the verdict of v.Repository (the image's
+// dockerImageReference repository when empty) for an image, through a
+// writer of its own; see [Writer.PutVerification]. changed says whether
+// anything a client sees changed.
 func (c *Catalog) UpdateVerification(ctx context.Context, image string, v Verification) (changed bool, err error) {
-	if c.write == nil {
-		return false, ErrReadOnly
-	}
-	old, err := c.GetImage(ctx, image)
-	if err != nil {
-		return false, err
-	}
-	if !verificationChanged(old, v) {
-		return false, nil
-	}
-	tx, err := c.write.BeginTx(ctx, nil)
-	if err != nil {
-		return false, fmt.Errorf("update verification of %s: %w", image, err)
-	}
-	defer tx.Rollback()
-	btx := &batchTx{tx: tx, stmts: map[string]*sql.Stmt{}}
-	rv, err := c.recordChange(ctx, btx, "images", image, "MODIFIED")
-	if err != nil {
-		return false, err
-	}
-	if _, err := btx.exec(ctx, `UPDATE images SET signature_verdict = ?, signature_reason = ?, resource_version = ? WHERE name = ?`,
-		nullable(v.Verdict), nullable(v.Reason), rv, image); err != nil {
-		return false, fmt.Errorf("update verdict of %s: %w", image, err)
-	}
-	if _, err := btx.exec(ctx, `DELETE FROM signatures WHERE image_name = ?`, image); err != nil {
-		return false, err
-	}
-	if err := c.putSignatures(ctx, btx, image, v.Signatures); err != nil {
-		return false, err
-	}
-	if err := tx.Commit(); err != nil {
-		return false, fmt.Errorf("update verification of %s: %w", image, err)
-	}
-	return true, nil
-}
-
-// verificationChanged compares what a client sees, ignoring condition times.
-func verificationChanged(old *imagev1.Image, v Verification) bool {
-	if old.Annotations[AnnotationSignatureVerdict] != v.Verdict || old.Annotations[AnnotationSignatureReason] != v.Reason {
-		return true
-	}
-	if len(old.Signatures) != len(v.Signatures) {
-		return true
-	}
-	for i := range v.Signatures {
-		a, b := old.Signatures[i], v.Signatures[i].Object
-		if !sameSignature(a, b) {
-			return true
+	if v.Repository == "" {
+		img, err := c.GetImage(ctx, image)
+		if err != nil {
+			return false, err
 		}
+		v.Repository, _, _ = strings.Cut(img.DockerImageReference, "@")
 	}
-	return false
+	w, err := c.NewWriter(ctx, WriterOptions{})
+	if err != nil {
+		return false, err
+	}
+	var outcome Outcome
+	var opErr error
+	if err := w.PutVerification(ctx, image, v, func(o Outcome, err error) { outcome, opErr = o, err }); err != nil {
+		w.Close()
+		return false, err
+	}
+	if err := w.Close(); err != nil {
+		return false, err
+	}
+	return outcome != Unchanged, opErr
 }
 
+// sameSignature compares what a client sees, ignoring condition times.
 func sameSignature(a, b imagev1.ImageSignature) bool {
 	strip := func(s imagev1.ImageSignature) string {
 		s = *s.DeepCopy()
@@ -182,7 +158,7 @@ func sameSignature(a, b imagev1.ImageSignature) bool {
 // loadSignatures fills the signatures of a result.
 func (c *Catalog) loadSignatures(ctx context.Context, tx *sql.Tx, set imageSet) error {
 	where, args := set.where("image_name")
-	rows, err := c.txQuery(ctx, tx, set.contiguous, `SELECT image_name, object FROM signatures WHERE `+where+` ORDER BY image_name, position`, args...)
+	rows, err := c.txQuery(ctx, tx, set.contiguous, `SELECT image_name, object FROM signatures WHERE `+where+` ORDER BY image_name, repository_id, position`, args...)
 	if err != nil {
 		return fmt.Errorf("load signatures: %w", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 
@@ -37,13 +36,6 @@ import (
 //     a mirror need not hold every tag.
 //   - Artifact tags (cosign sha256-<hex>.sig/.att/.sbom, sha256-<hex>
 //     referrers) are not images and are never counted as removed.
-
-// artifactTag matches tags that hold signatures, attestations, SBOMs or
-// referrers rather than images. (A local predicate until the listing code
-// recognizes artifact tags itself.)
-var artifactTag = regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$`)
-
-func isArtifactTag(tag string) bool { return artifactTag.MatchString(tag) }
 
 // covers reports whether tag is within what the filter asks about: its
 // include, exclude and semver rules (newest N and max-tags choose among
@@ -91,12 +83,12 @@ func (imp *Importer) goneTags(ctx context.Context, repo *registry.Repository, li
 	images := 0
 	for _, tag := range listed {
 		present[tag] = true
-		if !isArtifactTag(tag) {
+		if !IsArtifactTag(tag) {
 			images++
 		}
 	}
 	for tag := range current {
-		if !present[tag] && !isArtifactTag(tag) && filter.covers(tag) {
+		if !present[tag] && !IsArtifactTag(tag) && filter.covers(tag) {
 			gone = append(gone, tag)
 		}
 	}

@@ -3,8 +3,7 @@ package importer
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strings"
+	"sync"
 
 	digest "github.com/opencontainers/go-digest"
 	"github.com/regimport/regimport/catalog"
@@ -12,126 +11,131 @@ import (
 	"go.podman.io/image/v5/docker/reference"
 )
 
-// ReverifyResult is what re-verification did to one image.
+// ReverifyResult is what re-verification did to one (repository, image) pair.
 type ReverifyResult struct {
-	Image   string
-	Verdict signatures.Verdict
-	Reason  string
-	Changed bool
-	Err     error
+	Repository string
+	Image      string
+	Verdict    signatures.Verdict
+	Reason     string
+	Changed    bool
+	Err        error
 }
 
-// Reverify checks the stored signatures of stored images again, offline,
-// against the verifier's policy: after a key rotation or a policy change.
-// names empty means every image. Only images whose verdict or signature
-// results changed get a new resourceVersion.
+// Reverify evaluates again, offline, every (repository, image) pair the
+// catalog knows of (a tag, an import by digest, an image stream's tag, each
+// with the entries of a list referenced there) against the verifier's
+// policy, with the signatures stored for that repository: after a key
+// rotation or a policy change. names restricts it to those images. Results
+// are written through the catalog's single writer (the caller holds the run
+// lock); only pairs whose verdict or signature results changed give their
+// image a new resourceVersion, and each change is recorded in the verdict
+// history. each is called once per pair, possibly from the writer's
+// goroutine, never concurrently.
 func Reverify(ctx context.Context, cat *catalog.Catalog, v *signatures.Verifier, names []string, each func(ReverifyResult)) error {
-	walk := func(fn func(string) error) error {
-		if len(names) > 0 {
-			for _, n := range names {
-				if err := fn(n); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		after := ""
+	w, err := cat.NewWriter(context.WithoutCancel(ctx), catalog.WriterOptions{})
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	report := func(r ReverifyResult) {
+		mu.Lock()
+		defer mu.Unlock()
+		each(r)
+	}
+	walkErr := func() error {
+		afterImage, afterRepo := "", ""
 		for {
-			page, err := cat.ImageNames(ctx, after, 500)
+			page, err := cat.ReferencingPairs(ctx, afterImage, afterRepo, names, 500)
 			if err != nil {
 				return err
 			}
-			for _, n := range page {
-				if err := fn(n); err != nil {
+			for _, p := range page {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				res, ver := reverifyPair(ctx, cat, v, p.Repository, p.Image)
+				if res.Err != nil {
+					report(res)
+					continue
+				}
+				err := w.PutVerification(ctx, p.Image, ver, func(o catalog.Outcome, err error) {
+					res.Changed, res.Err = o != catalog.Unchanged, err
+					report(res)
+				})
+				if err != nil {
 					return err
 				}
 			}
 			if len(page) < 500 {
 				return nil
 			}
-			after = page[len(page)-1]
+			afterImage, afterRepo = page[len(page)-1].Image, page[len(page)-1].Repository
 		}
-	}
-	return walk(func(name string) error {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		res := reverifyOne(ctx, cat, v, name)
-		each(res)
-		if errors.Is(res.Err, context.Canceled) {
-			return res.Err
-		}
-		return nil
-	})
+	}()
+	return errors.Join(walkErr, w.Close())
 }
 
-func reverifyOne(ctx context.Context, cat *catalog.Catalog, v *signatures.Verifier, name string) ReverifyResult {
-	res := ReverifyResult{Image: name}
-	img, err := cat.GetImage(ctx, name)
+func reverifyPair(ctx context.Context, cat *catalog.Catalog, v *signatures.Verifier, repo, name string) (ReverifyResult, catalog.Verification) {
+	res := ReverifyResult{Repository: repo, Image: name}
+	manifest, _, err := cat.Manifest(ctx, name)
 	if err != nil {
 		res.Err = err
-		return res
+		return res, catalog.Verification{}
 	}
-	ref, err := identityOf(ctx, cat, name, img.DockerImageReference)
+	ref, err := identityIn(ctx, cat, repo, name)
 	if err != nil {
 		res.Err = err
-		return res
+		return res, catalog.Verification{}
 	}
-	stored, err := cat.StoredSignatures(ctx, name)
+	stored, err := cat.StoredSignatures(ctx, repo, name)
 	if err != nil {
 		res.Err = err
-		return res
+		return res, catalog.Verification{}
 	}
 	sigs := make([]signatures.Signature, len(stored))
 	for i, s := range stored {
 		sigs[i] = signatures.Signature{Source: s.Source, Type: s.Type, Content: s.Content, SigstoreSignature: s.SigstoreSignature,
 			Certificate: s.Certificate, Chain: s.Chain, Bundle: s.Bundle}
 	}
-	out, err := v.Verify(ctx, signatures.Image{Reference: ref, Manifest: []byte(img.DockerImageManifest), ManifestDigest: digest.Digest(name)}, sigs)
+	out, err := v.Verify(ctx, signatures.Image{Reference: ref, Manifest: manifest, ManifestDigest: digest.Digest(name)}, sigs)
 	if err != nil {
 		res.Err = err
-		return res
+		return res, catalog.Verification{}
 	}
-	ver := catalog.Verification{Verdict: string(out.Verdict), Reason: out.Reason}
+	ver := catalog.Verification{Repository: repo, Verdict: string(out.Verdict), Reason: out.Reason}
+	// Signatures that could not be fetched at import are still missing:
+	// offline, only an acceptance on those read can settle the pair.
+	if out.Verdict != signatures.VerdictAccepted {
+		prev, err := cat.Verdicts(ctx, name)
+		if err != nil {
+			res.Err = err
+			return res, catalog.Verification{}
+		}
+		for _, p := range prev {
+			if p.Repository == repo && p.Verdict == catalog.VerdictUnevaluated {
+				ver.Verdict, ver.Reason = p.Verdict, p.Reason
+			}
+		}
+	}
 	for i, s := range stored {
 		s.Object = out.Signatures[i]
 		ver.Signatures = append(ver.Signatures, s)
 	}
-	res.Verdict, res.Reason = out.Verdict, out.Reason
-	res.Changed, res.Err = cat.UpdateVerification(ctx, name, ver)
-	return res
+	res.Verdict, res.Reason = signatures.Verdict(ver.Verdict), ver.Reason
+	return res, ver
 }
 
-// identityOf picks the reference an image was verified under at import: a
-// tag that points at it (or at a list holding it), else repository@digest.
-func identityOf(ctx context.Context, cat *catalog.Catalog, name, dockerImageReference string) (reference.Named, error) {
-	tags, err := cat.TagsOfImage(ctx, name)
+// identityIn is the reference a pair was verified under at import: the
+// repository with a tag of it that points at the image (or at a list
+// holding it), else the repository alone.
+func identityIn(ctx context.Context, cat *catalog.Catalog, repo, name string) (reference.Named, error) {
+	named, err := reference.ParseNormalizedNamed(repo)
 	if err != nil {
 		return nil, err
 	}
-	if len(tags) == 0 {
-		lists, err := cat.ListsContaining(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		for _, l := range lists {
-			if tags, err = cat.TagsOfImage(ctx, l); err != nil {
-				return nil, err
-			}
-			if len(tags) > 0 {
-				break
-			}
-		}
+	tags, err := cat.TagsOfImageIn(ctx, repo, name)
+	if err != nil || len(tags) == 0 {
+		return named, err
 	}
-	repo, _, _ := strings.Cut(dockerImageReference, "@")
-	for _, t := range tags {
-		if strings.HasPrefix(t, repo+":") {
-			return reference.ParseNormalizedNamed(t)
-		}
-	}
-	named, err := reference.ParseNormalizedNamed(repo)
-	if err != nil {
-		return nil, fmt.Errorf("image %s: dockerImageReference %q: %w", name, dockerImageReference, err)
-	}
-	return named, nil
+	return reference.WithTag(named, tags[0])
 }

@@ -43,6 +43,10 @@ type Options struct {
 	// TagFilter selects the tags of repositories imported whole (AllTags,
 	// Catalog); the zero value keeps every tag.
 	TagFilter TagFilter
+	// ArtifactTagsAsImages imports the signature and attestation tags of
+	// repositories imported whole (see IsArtifactTag) as plain images;
+	// by default they are read only as what they are, signatures of their subject.
+	ArtifactTagsAsImages bool
 }
 
 // Importer runs imports into one catalog.
@@ -56,6 +60,8 @@ type Importer struct {
 	sigs  SignatureOptions
 	prog  Progress
 	tags  TagFilter
+	// artifactsAsImages: see Options.ArtifactTagsAsImages.
+	artifactsAsImages bool
 }
 
 // New checks options and builds an Importer.
@@ -63,7 +69,7 @@ func New(opts Options) (*Importer, error) {
 	if opts.Catalog == nil || opts.Registry == nil {
 		return nil, errors.New("importer: Catalog and Registry are required")
 	}
-	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace, sigs: opts.Signatures, prog: opts.Progress, tags: opts.TagFilter}
+	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace, sigs: opts.Signatures, prog: opts.Progress, tags: opts.TagFilter, artifactsAsImages: opts.ArtifactTagsAsImages}
 	if imp.grace <= 0 {
 		imp.grace = 10 * time.Second
 	}
@@ -102,6 +108,15 @@ type run struct {
 	// seen holds the images this run already queued, so duplicates across
 	// tags and lists are fetched once.
 	seen sync.Map
+	// inflight holds manifests (by digest) and configs (by digest) fetched
+	// by this run until the image is committed, so that another repository
+	// referencing the same image neither fetches them again nor misses them
+	// for its signature lookup.
+	inflight sync.Map
+	children singleflight.Group
+	// pairs holds the (repository, image) pairs whose signatures this run
+	// looked up (or decided not to), so each is looked up once per run.
+	pairs sync.Map
 	// emptyAtStart skips catalog lookups that cannot hit: a first import of
 	// a whole registry asks SQLite nothing per image.
 	emptyAtStart bool
@@ -252,6 +267,12 @@ func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []referenc
 			if err == nil {
 				tags, err = repo.Tags(ctx)
 			}
+			if err == nil && !imp.artifactsAsImages {
+				var artifacts []string
+				if tags, artifacts = withoutArtifactTags(tags); len(artifacts) > 0 {
+					imp.log.Debug("signature and attestation tags not imported as images", "repository", name.Name(), "tags", len(artifacts))
+				}
+			}
 			if err == nil {
 				r.reconcileTags(ctx, dbctx, name, tags, filter)
 				tags, err = imp.filterTags(ctx, name, tags, filter)
@@ -282,7 +303,15 @@ func (r *run) importTarget(ctx, dbctx context.Context, t target) {
 		r.summary.ImagesUnchanged++
 		r.mu.Unlock()
 		res.Outcome = Unchanged
-		r.settle(res, nil)
+		// The images are stored; this repository's signatures of them may
+		// never have been looked up (another repository imported them, or
+		// an older catalog kept one verdict per image).
+		pending, err := r.pairsOfStoredImage(ctx, t, res.Image)
+		if err != nil || len(pending) == 0 {
+			r.settle(res, err)
+			return
+		}
+		r.store(dbctx, t, "", pending, res, false)
 		return
 	}
 	pending, top, err := r.fetchTarget(ctx, t, res)
@@ -294,7 +323,7 @@ func (r *run) importTarget(ctx, dbctx context.Context, t target) {
 		r.settle(res, err)
 		return
 	}
-	r.store(dbctx, t, top, pending, res)
+	r.store(dbctx, t, top, pending, res, true)
 }
 
 // unchangedTag asks the registry for a known tag's digest with one HEAD and
@@ -370,7 +399,7 @@ func (r *run) fetchTarget(ctx context.Context, t target, res *Result) ([]*pendin
 		}
 		res.Children = len(children)
 		pending = append(pending, children...)
-		p, err := r.listImage(ctx, repo, t, m)
+		p, err := r.listImage(ctx, t, m)
 		if err != nil {
 			return nil, "", err
 		}
@@ -382,6 +411,9 @@ func (r *run) fetchTarget(ctx context.Context, t target, res *Result) ([]*pendin
 		}
 		pending = append(pending, p)
 	}
+	if err := r.lookUpPairs(ctx, repo, t, pending, m.Source); err != nil {
+		return nil, "", err
+	}
 	return pending, m.Digest, nil
 }
 
@@ -389,6 +421,16 @@ func (r *run) fetchTarget(ctx context.Context, t target, res *Result) ([]*pendin
 type pendingImage struct {
 	name string
 	rec  *catalog.ImageRecord
+	// manifest is the image's manifest when this target fetched it.
+	manifest *registry.Manifest
+	// verification is, for an image already stored (rec nil), the verdict
+	// of this target's repository, written after the images.
+	verification *catalog.Verification
+	// configDigest is the config fetched for rec, if any.
+	configDigest string
+	// verdictOnly: the image is not part of what the target imported, only
+	// of the pairs it looked up (an unchanged tag); it is not counted.
+	verdictOnly bool
 }
 
 func (r *run) known(ctx context.Context, name string) (bool, error) {
@@ -407,7 +449,7 @@ func (r *run) known(ctx context.Context, name string) (bool, error) {
 
 func (r *run) singleImage(ctx context.Context, repo *registry.Repository, t target, m *registry.Manifest) (*pendingImage, error) {
 	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
-		return &pendingImage{name: m.Digest.String()}, err
+		return &pendingImage{name: m.Digest.String(), manifest: m}, err
 	}
 	pm, err := ParseImageManifest(m.Bytes, m.MediaType)
 	if err != nil {
@@ -424,28 +466,20 @@ func (r *run) singleImage(ctx context.Context, repo *registry.Repository, t targ
 	if err != nil {
 		return nil, err
 	}
-	v, err := r.verify(ctx, repo, t, m)
-	if err != nil {
-		return nil, err
-	}
-	return &pendingImage{name: m.Digest.String(), rec: &catalog.ImageRecord{
-		Image: n.Image, ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant, Verification: v,
+	return &pendingImage{name: m.Digest.String(), manifest: m, configDigest: desc.Digest.String(), rec: &catalog.ImageRecord{
+		Image: n.Image, ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant,
 	}}, nil
 }
 
-func (r *run) listImage(ctx context.Context, repo *registry.Repository, t target, m *registry.Manifest) (*pendingImage, error) {
+func (r *run) listImage(ctx context.Context, t target, m *registry.Manifest) (*pendingImage, error) {
 	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
-		return &pendingImage{name: m.Digest.String()}, err
+		return &pendingImage{name: m.Digest.String(), manifest: m}, err
 	}
 	n, err := NormalizeList(t.repo.Name(), m.Bytes, m.MediaType, m.Digest, r.imp.now())
 	if err != nil {
 		return nil, err
 	}
-	v, err := r.verify(ctx, repo, t, m)
-	if err != nil {
-		return nil, err
-	}
-	return &pendingImage{name: m.Digest.String(), rec: &catalog.ImageRecord{Image: n.Image, Verification: v}}, nil
+	return &pendingImage{name: m.Digest.String(), manifest: m, rec: &catalog.ImageRecord{Image: n.Image}}, nil
 }
 
 // fetchChildren imports every entry of a list by digest (PreserveOriginal).
@@ -462,7 +496,7 @@ func (r *run) fetchChildren(ctx context.Context, repo *registry.Repository, t ta
 			out = append(out, &pendingImage{name: e.Digest.String()})
 			continue
 		}
-		child, err := repo.GetManifest(ctx, e.Digest.String())
+		child, err := r.childManifest(ctx, repo, e.Digest.String())
 		if err != nil {
 			return nil, fmt.Errorf("list entry %s: %w", e.Digest, err)
 		}
@@ -478,16 +512,42 @@ func (r *run) fetchChildren(ctx context.Context, repo *registry.Repository, t ta
 	return out, nil
 }
 
+// childManifest fetches a list entry once per run, whichever repository's
+// list names it.
+func (r *run) childManifest(ctx context.Context, repo *registry.Repository, d string) (*registry.Manifest, error) {
+	if m, ok := r.inflight.Load(d); ok {
+		return m.(*registry.Manifest), nil
+	}
+	v, err, _ := r.children.Do(d, func() (any, error) {
+		m, err := repo.GetManifest(ctx, d)
+		if err == nil {
+			r.inflight.Store(d, m)
+		}
+		return m, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*registry.Manifest), nil
+}
+
 // config fetches a config blob once per digest and run, and never when the
 // catalog already holds it.
 func (r *run) config(ctx context.Context, repo *registry.Repository, src *registry.Source, d digest.Digest) ([]byte, error) {
+	if b, ok := r.inflight.Load(d.String()); ok {
+		return b.([]byte), nil
+	}
 	v, err, _ := r.configs.Do(d.String(), func() (any, error) {
 		if !r.emptyAtStart {
 			if b, err := r.imp.cat.Config(ctx, d.String()); err == nil {
 				return b, nil
 			}
 		}
-		return repo.GetBlob(ctx, src, d, registry.MaxManifestBytes)
+		b, err := repo.GetBlob(ctx, src, d, registry.MaxManifestBytes)
+		if err == nil {
+			r.inflight.Store(d.String(), b)
+		}
+		return b, err
 	})
 	if err != nil {
 		return nil, err
@@ -496,19 +556,27 @@ func (r *run) config(ctx context.Context, repo *registry.Repository, src *regist
 }
 
 // store queues images (children before their list, so a stored list always
-// has its children) and then the tag. The writer applies them in order; the
-// last callback settles the target.
-func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending []*pendingImage, res *Result) {
+// has its children), then the verdicts of images stored before, then the
+// tag (withTag). The writer applies them in order; the last callback
+// settles the target.
+func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending []*pendingImage, res *Result, withTag bool) {
 	st := &storeState{run: r, res: res}
 	ops := 0
 	for _, p := range pending {
-		if p.rec == nil {
-			st.unchanged++
-		} else {
+		switch {
+		case p.rec != nil:
 			ops++
+		case p.verification != nil:
+			ops++
+			fallthrough
+		default:
+			if !p.verdictOnly {
+				st.unchanged++
+			}
 		}
 	}
-	if t.tag != "" {
+	withTag = withTag && t.tag != ""
+	if withTag {
 		ops++
 	}
 	if ops == 0 {
@@ -520,13 +588,36 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 		if p.rec == nil {
 			continue
 		}
-		if err := r.w.PutImage(dbctx, *p.rec, st.imageDone); err != nil {
+		name, config := p.name, p.configDigest
+		if p.manifest != nil {
+			r.inflight.Store(name, p.manifest)
+		}
+		forget := func() {
+			r.inflight.Delete(name)
+			if config != "" {
+				r.inflight.Delete(config)
+			}
+		}
+		err := r.w.PutImage(dbctx, *p.rec, func(o catalog.Outcome, err error) {
+			forget()
+			st.imageDone(o, err)
+		})
+		if err != nil {
+			forget()
 			st.imageDone(catalog.Unchanged, err)
 			continue
 		}
-		r.seen.Store(p.name, true)
+		r.seen.Store(name, true)
 	}
-	if t.tag != "" {
+	for _, p := range pending {
+		if p.rec != nil || p.verification == nil {
+			continue
+		}
+		if err := r.w.PutVerification(dbctx, p.name, *p.verification, st.verdictDone); err != nil {
+			st.verdictDone(catalog.Unchanged, err)
+		}
+	}
+	if withTag {
 		tag := catalog.TagRecord{Repository: t.repo.Name(), Tag: t.tag, Image: top.String(),
 			DockerImageReference: t.repo.Name() + "@" + top.String()}
 		if err := r.w.PutTag(dbctx, tag, st.tagDone); err != nil {
@@ -557,6 +648,15 @@ func (st *storeState) imageDone(o catalog.Outcome, err error) {
 		st.unchanged++
 	}
 	st.mu.Unlock()
+	st.done()
+}
+
+func (st *storeState) verdictDone(_ catalog.Outcome, err error) {
+	if err != nil {
+		st.mu.Lock()
+		st.errs = append(st.errs, err)
+		st.mu.Unlock()
+	}
 	st.done()
 }
 

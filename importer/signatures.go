@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	digest "github.com/opencontainers/go-digest"
 	"time"
 
 	"github.com/regimport/regimport/catalog"
@@ -33,29 +34,60 @@ func identity(t target) reference.Named {
 	return t.repo
 }
 
-// verify looks up every signature of one manifest (the registry's extension
-// API when it has one, else the lookaside store; plus sigstore attachments
-// when enabled or required) within the caller's worker, and verifies them
-// offline. A signature store that cannot be read is part of the result (the
-// image stays importable), never a reason to drop the image.
-func (r *run) verify(ctx context.Context, repo *registry.Repository, t target, m *registry.Manifest) (*catalog.Verification, error) {
-	so := r.imp.sigs
-	if !so.enabled() {
-		return nil, nil
+// PairLookup is the signature lookup and policy evaluation of one
+// (repository, image) pair, the unit a verdict belongs to: policy scopes,
+// registries.d lookaside locations and sigstore attachments are all per
+// repository. It takes the manifest already in hand (fetched in this run or
+// read from the catalog) and fetches nothing but signatures.
+type PairLookup struct {
+	// Repository is where to look for signatures.
+	Repository *registry.Repository
+	// Identity is the reference the signatures are checked against: the
+	// repository, with the tag when the image was imported by tag.
+	Identity reference.Named
+	// Manifest is the image's manifest; its Source says where to ask for
+	// signatures (nil: the repository's digest source).
+	Manifest *registry.Manifest
+}
+
+// PairResult is what a lookup found and the verdict.
+type PairResult struct {
+	Verification *catalog.Verification
+	// LookupErr is why some signatures could not be fetched; with it the
+	// verdict is never accepted unless the signatures read already satisfy
+	// the policy.
+	LookupErr  error
+	VerifyTime time.Duration
+}
+
+// lookUpPair looks up every signature of p (the registry's extension API
+// when it has one, else the lookaside store; plus sigstore attachments when
+// enabled or required) and verifies them offline against the repository's
+// policy. Signatures that cannot be fetched make the verdict unevaluated,
+// with the reason, unless what was read is already accepted (a signature
+// not read can only add to an acceptance, never take it away).
+func (imp *Importer) lookUpPair(ctx context.Context, p PairLookup) (PairResult, error) {
+	so := imp.sigs
+	m := p.Manifest
+	if m.Source == nil {
+		mm := *m
+		mm.Source = p.Repository.DigestSource()
+		m = &mm
 	}
-	ref := identity(t)
-	sigs, lookupErr := r.fetchSignatures(ctx, repo, ref, m)
+	sigs, lookupErr := imp.fetchSignatures(ctx, p.Repository, p.Identity, m)
 	start := time.Now()
-	res, err := so.Verifier.Verify(ctx, signatures.Image{Reference: ref, Manifest: m.Bytes, ManifestDigest: m.Digest}, sigs)
+	res, err := so.Verifier.Verify(ctx, signatures.Image{Reference: p.Identity, Manifest: m.Bytes, ManifestDigest: m.Digest}, sigs)
 	spent := time.Since(start)
 	if err != nil {
-		return nil, fmt.Errorf("verify signatures: %w", err)
+		return PairResult{}, fmt.Errorf("verify signatures: %w", err)
 	}
-	v := &catalog.Verification{Verdict: string(res.Verdict), Reason: res.Reason}
+	v := &catalog.Verification{Repository: p.Repository.Name().Name(), Verdict: string(res.Verdict), Reason: res.Reason}
 	if lookupErr != nil {
-		r.imp.log.Warn("signature lookup failed", "reference", t.String(), "image", m.Digest, "error", lookupErr)
-		if res.Verdict == signatures.VerdictRejected {
-			v.Reason = fmt.Sprintf("%s (signature lookup failed: %v)", v.Reason, lookupErr)
+		imp.log.Warn("signature lookup failed", "repository", v.Repository, "image", m.Digest, "error", lookupErr)
+		if res.Verdict != signatures.VerdictAccepted {
+			v.Verdict, v.Reason = catalog.VerdictUnevaluated, "signatures could not be fetched: "+lookupErr.Error()
+		} else {
+			v.Reason = fmt.Sprintf("accepted on the signatures read; some could not be fetched: %v", lookupErr)
 		}
 	}
 	for i, s := range sigs {
@@ -64,15 +96,30 @@ func (r *run) verify(ctx context.Context, repo *registry.Repository, t target, m
 			Certificate: s.Certificate, Chain: s.Chain, Bundle: s.Bundle, Object: res.Signatures[i],
 		})
 	}
+	return PairResult{Verification: v, LookupErr: lookupErr, VerifyTime: spent}, nil
+}
+
+// verifyPair runs lookUpPair for the run and counts its verdict. A pair
+// that could not be evaluated is also a failure of the run (exit code 3),
+// reported under repository@digest; the image itself stays imported.
+func (r *run) verifyPair(ctx context.Context, p PairLookup) (*catalog.Verification, error) {
+	res, err := r.imp.lookUpPair(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	v := res.Verification
 	r.mu.Lock()
-	r.summary.Verdicts[res.Verdict]++
-	r.summary.VerifyTime += spent
+	r.summary.Verdicts[signatures.Verdict(v.Verdict)]++
+	r.summary.VerifyTime += res.VerifyTime
 	r.mu.Unlock()
+	if v.Verdict == catalog.VerdictUnevaluated {
+		r.fail(Failure{Reference: v.Repository + "@" + p.Manifest.Digest.String(), Reason: v.Reason, Code: reasonOf(res.LookupErr)})
+	}
 	return v, nil
 }
 
-func (r *run) fetchSignatures(ctx context.Context, repo *registry.Repository, ref reference.Named, m *registry.Manifest) ([]signatures.Signature, error) {
-	so := r.imp.sigs
+func (imp *Importer) fetchSignatures(ctx context.Context, repo *registry.Repository, ref reference.Named, m *registry.Manifest) ([]signatures.Signature, error) {
+	so := imp.sigs
 	var sigs []signatures.Signature
 	var errs []error
 	body, supported, err := repo.SignaturesExtension(ctx, m.Source, m.Digest)
@@ -93,7 +140,7 @@ func (r *run) fetchSignatures(ctx context.Context, repo *registry.Repository, re
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			found, err := signatures.FetchLookaside(ctx, r.imp.reg.BlobClient(false), base, m.Digest)
+			found, err := signatures.FetchLookaside(ctx, imp.reg.BlobClient(false), base, m.Digest)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("lookaside: %w", err))
 			}
@@ -101,7 +148,7 @@ func (r *run) fetchSignatures(ctx context.Context, repo *registry.Repository, re
 		}
 	}
 	if useSigstore {
-		found, err := r.sigstoreAttachments(ctx, repo, m)
+		found, err := sigstoreAttachments(ctx, repo, m)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("sigstore attachment: %w", err))
 		}
@@ -112,7 +159,7 @@ func (r *run) fetchSignatures(ctx context.Context, repo *registry.Repository, re
 
 // sigstoreAttachments reads cosign's sha256-<hex>.sig manifest and its
 // signature payloads; a missing attachment is one 404.
-func (r *run) sigstoreAttachments(ctx context.Context, repo *registry.Repository, m *registry.Manifest) ([]signatures.Signature, error) {
+func sigstoreAttachments(ctx context.Context, repo *registry.Repository, m *registry.Manifest) ([]signatures.Signature, error) {
 	tag, err := signatures.SigstoreAttachmentTag(m.Digest)
 	if err != nil {
 		return nil, err
@@ -144,4 +191,96 @@ func (r *run) sigstoreAttachments(ctx context.Context, repo *registry.Repository
 		out = append(out, s)
 	}
 	return out, errors.Join(errs...)
+}
+
+// lookUpPairs looks up the signatures of each image of a target in the
+// target's repository and evaluates that repository's policy: once per
+// (repository, image) pair and run, and across runs only for pairs the
+// catalog has no verdict for. An image stored before (by this run for
+// another repository, or by an earlier run) is not fetched again: its
+// manifest comes from the run's queue or the catalog. src is the source
+// that served the target's manifest (nil: the repository's digest source).
+func (r *run) lookUpPairs(ctx context.Context, repo *registry.Repository, t target, pending []*pendingImage, src *registry.Source) error {
+	if !r.imp.sigs.enabled() {
+		return nil
+	}
+	repoName := t.repo.Name()
+	for _, p := range pending {
+		key := repoName + "@" + p.name
+		if _, loaded := r.pairs.LoadOrStore(key, true); loaded {
+			continue
+		}
+		if p.rec == nil && !r.emptyAtStart {
+			done, err := r.imp.cat.PairLookedUp(ctx, repoName, p.name)
+			if err != nil {
+				r.pairs.Delete(key)
+				return err
+			}
+			if done {
+				continue
+			}
+		}
+		m, err := r.manifestOf(ctx, p, src)
+		if err == nil {
+			var v *catalog.Verification
+			if v, err = r.verifyPair(ctx, PairLookup{Repository: repo, Identity: identity(t), Manifest: m}); err == nil {
+				if p.rec != nil {
+					p.rec.Verification = v
+				} else {
+					p.verification = v
+				}
+				continue
+			}
+		}
+		r.pairs.Delete(key)
+		return fmt.Errorf("signatures of %s in %s: %w", p.name, repoName, err)
+	}
+	return nil
+}
+
+// manifestOf is the manifest of a pending image: fetched by this target,
+// queued by another, or stored.
+func (r *run) manifestOf(ctx context.Context, p *pendingImage, src *registry.Source) (*registry.Manifest, error) {
+	if p.manifest != nil {
+		return p.manifest, nil
+	}
+	if m, ok := r.inflight.Load(p.name); ok {
+		return m.(*registry.Manifest), nil
+	}
+	b, mt, err := r.imp.cat.Manifest(ctx, p.name)
+	if err != nil {
+		return nil, err
+	}
+	return &registry.Manifest{Bytes: b, MediaType: mt, Digest: digest.Digest(p.name), Source: src}, nil
+}
+
+// pairsOfStoredImage looks up, for a tag that did not move, this
+// repository's signatures of its image and the image's list entries where
+// the catalog has no verdict of this repository yet.
+func (r *run) pairsOfStoredImage(ctx context.Context, t target, image string) ([]*pendingImage, error) {
+	if !r.imp.sigs.enabled() {
+		return nil, nil
+	}
+	names, err := r.imp.cat.PairsToLookUp(ctx, t.repo.Name(), image)
+	if err != nil || len(names) == 0 {
+		return nil, err
+	}
+	repo, err := r.repository(t.repo)
+	if err != nil {
+		return nil, err
+	}
+	pending := make([]*pendingImage, len(names))
+	for i, n := range names {
+		pending[i] = &pendingImage{name: n, verdictOnly: true}
+	}
+	if err := r.lookUpPairs(ctx, repo, t, pending, nil); err != nil {
+		return nil, err
+	}
+	out := pending[:0]
+	for _, p := range pending {
+		if p.verification != nil {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }

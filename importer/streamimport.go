@@ -186,12 +186,21 @@ func (s *streamRun) write(dbctx context.Context, runID int64) error {
 				continue
 			}
 			for _, p := range f.pending {
-				if p.rec == nil || queued[p.name] {
+				v := p.verification
+				if p.rec != nil && !queued[p.name] {
+					queued[p.name] = true
+					if err := w.PutImage(dbctx, *p.rec, s.imageDone); err != nil {
+						s.imageDone(catalog.Unchanged, err)
+					}
 					continue
 				}
-				queued[p.name] = true
-				if err := w.PutImage(dbctx, *p.rec, s.imageDone); err != nil {
-					s.imageDone(catalog.Unchanged, err)
+				if p.rec != nil {
+					v = p.rec.Verification // queued by another repository's import: this one's verdict
+				}
+				if v != nil {
+					if err := w.PutVerification(dbctx, p.name, *v, s.tagDone); err != nil {
+						s.tagDone(catalog.Unchanged, err)
+					}
 				}
 			}
 			if f.registryTag != "" && !tagged[k] {

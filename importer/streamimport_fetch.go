@@ -184,6 +184,9 @@ func (s *streamRun) fetchLegacy(ctx context.Context, r *run, k fetchKey, t targe
 	if err != nil {
 		return err
 	}
+	if err := r.lookUpPairs(ctx, repo, t, []*pendingImage{p}, m.Source); err != nil {
+		return err
+	}
 	f.top, f.pending = m.Digest.String(), []*pendingImage{p}
 	return nil
 }

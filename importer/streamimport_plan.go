@@ -173,6 +173,9 @@ func (s *streamRun) listRepository(ctx context.Context, d *streamDoc) error {
 		}
 	}
 	sort.Strings(tags)
+	if !s.imp.artifactsAsImages {
+		tags, _ = withoutArtifactTags(tags) // signatures and attestations of other tags, not images
+	}
 	tags = rp.filter.match(tags)
 	if tags, err = s.imp.newest(ctx, s.clientFor(rp.key.insecure), t.repo, tags, rp.filter.Newest, rp.key.mode, rp.key.arch, rp.key.os); err != nil {
 		return err

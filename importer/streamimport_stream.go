@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"github.com/regimport/regimport/catalog"
 	"sort"
 	"time"
 
@@ -37,6 +38,7 @@ func applyImport(current *imagev1.ImageStream, namespace, name string, updates [
 	if create {
 		stream = &imagev1.ImageStream{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name}}
 	}
+	withoutDerivedConditions(stream)
 	original := stream.DeepCopy()
 	nextGeneration := stream.Generation + 1
 	x := indexTags(stream)
@@ -75,6 +77,24 @@ func applyImport(current *imagev1.ImageStream, namespace, name string, updates [
 	stream.Annotations[imagev1.DockerImageRepositoryCheckAnnotation] = at.UTC().Format(time.RFC3339)
 	prepareForUpdate(stream, original)
 	return stream
+}
+
+// withoutDerivedConditions drops the status tag conditions the catalog
+// derives when it reads a stream (the signature verdict), which an import
+// neither sets nor clears.
+func withoutDerivedConditions(stream *imagev1.ImageStream) {
+	for i := range stream.Status.Tags {
+		conds := stream.Status.Tags[i].Conditions[:0]
+		for _, c := range stream.Status.Tags[i].Conditions {
+			if c.Type != catalog.ConditionSignatureVerified {
+				conds = append(conds, c)
+			}
+		}
+		if len(conds) == 0 {
+			conds = nil
+		}
+		stream.Status.Tags[i].Conditions = conds
+	}
 }
 
 // prepareForUpdate is the image stream strategy's generation bookkeeping:

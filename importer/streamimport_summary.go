@@ -18,6 +18,8 @@ func (s *streamRun) summarize(sum *StreamSummary) {
 		for v, n := range r.summary.Verdicts {
 			sum.Verdicts[v] += n
 		}
+		// (repository, image) pairs whose signatures could not be fetched
+		sum.Failures = append(sum.Failures, r.summary.Failures...)
 	}
 	sum.ImagesCreated, sum.StreamsChanged, sum.TagsRemoved = s.imagesCreated, s.streamsChanged, s.removedTags
 	for _, err := range s.imageErrs {

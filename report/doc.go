@@ -24,7 +24,8 @@
 //   - Inventory: one row per tag, and one per image that no tag of its
 //     repository points at (e.g. the entries of a manifest list).
 //   - Limitations: what the catalog cannot tell (removals before schema 5,
-//     earlier verdicts, signers of unverified signatures), said in the report itself.
+//     verdicts before the history began, signers of unverified signatures),
+//     said in the report itself.
 //
 // # Formats
 //

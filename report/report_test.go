@@ -55,7 +55,12 @@ func TestJSONHasTheFacts(t *testing.T) {
 	if len(d.TagChanges) != 1 || d.TagChanges[0].Tag != "old" || d.TagChanges[0].From != imgW2.Digest() || d.TagChanges[0].To != imgW1.Digest() || d.TagChanges[0].Run != 3 {
 		t.Errorf("tag changes: %+v", d.TagChanges)
 	}
-	if len(d.ImageChanges) != 1 || d.ImageChanges[0].Digest != imgA2.Digest() || d.ImageChanges[0].Change != "verification-changed" || d.ImageChanges[0].SignatureVerdict != "accepted" {
+	// The verdict that changed between runs is in the history: which
+	// repository, old -> new, and the signature whose result changed.
+	if len(d.ImageChanges) != 2 || d.ImageChanges[0].Digest != imgA2.Digest() || d.ImageChanges[0].Change != "verdict-changed" ||
+		d.ImageChanges[0].From != "rejected (UnknownKey)" || d.ImageChanges[0].To != "accepted" || d.ImageChanges[0].SignatureVerdict != "accepted" ||
+		len(d.ImageChanges[0].Repositories) != 1 || d.ImageChanges[0].Repositories[0] != "registry.example.com/team/app" ||
+		d.ImageChanges[1].Change != "signature-changed" || d.ImageChanges[1].From != "False (UnknownKey)" || d.ImageChanges[1].To != "True (Verified)" {
 		t.Errorf("image changes: %+v", d.ImageChanges)
 	}
 
@@ -157,7 +162,7 @@ func TestChangesBetweenRuns(t *testing.T) {
 		{"1", 2, 3, 2, 1, 1},    // since run 1, to now
 		{"1..2", 2, 2, 2, 0, 0}, // run 2 alone: A2 was re-verified after it
 		{"2..3", 0, 1, 0, 1, 1},
-		{"2000-01-01", 9, 0, 10, 0, 2}, // from before anything: everything added
+		{"2000-01-01", 9, 0, 10, 1, 2}, // from before anything: everything added, and A2's verdict changed after
 	} {
 		rg, err := report.ParseRange(tc.since, reportAt)
 		if err != nil {

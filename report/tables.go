@@ -122,10 +122,10 @@ func (r *renderer) tables(ctx context.Context, errp *error) []table {
 			rows: sliceRows(d.RepositoryChanges, func(v RepositoryChange) []string {
 				return []string{v.Repository, v.Change, stamp(v.At), itoa(v.Run)}
 			})},
-		{name: "image-changes", title: "Images added or re-verified", note: "Verdicts and signatures are as they are now; the catalog does not keep earlier ones.",
-			columns: []string{"digest", "repositories", "change", "at", "run", "signatureVerdict", "signatureReason", "signatures", "trustedSignatures"},
+		{name: "image-changes", title: "Images added, verdicts changed", note: "For added images the verdict and signatures are as they are now; a verdict or signature result that changed between runs is listed with its repository, old -> new.",
+			columns: []string{"digest", "repositories", "change", "at", "run", "from", "to", "signature", "signatureVerdict", "signatureReason", "signatures", "trustedSignatures"},
 			rows: seqRows(r.imageChanges(ctx, errp), func(v ImageChange) []string {
-				return []string{v.Digest, list(v.Repositories), v.Change, stamp(v.At), itoa(v.Run), v.SignatureVerdict, v.SignatureReason, itoa(v.Signatures), itoa(v.TrustedSignatures)}
+				return []string{v.Digest, list(v.Repositories), v.Change, stamp(v.At), itoa(v.Run), v.From, v.To, v.Signature, v.SignatureVerdict, v.SignatureReason, itoa(v.Signatures), itoa(v.TrustedSignatures)}
 			})},
 		{name: "failures", title: "Import failures", columns: []string{"run", "reference", "reason", "at"},
 			rows: seqRows(r.failures(ctx, errp), func(v Failure) []string { return []string{itoa(v.Run), v.Reference, v.Reason, stamp(v.At)} })},
@@ -226,7 +226,7 @@ func humanBytes(n int64) string {
 func limitations(r *renderer) []string {
 	out := []string{
 		"A tag is recorded as removed only when a complete listing no longer has it (--all-tags, --catalog, spec.repository, configuration sources) or the registry answers 404 for it; a listing that failed, was cut short or was narrowed by filters removes nothing it was not asked about. Removals before the catalog reached schema 5 were not recorded.",
-		"Signature history is not kept: each image has only its current signatures and verdict. A re-verification that changed them is recorded with its time only, so the report lists those images with today's verdict but cannot say which signatures appeared or disappeared, nor the verdict before.",
+		"Verdicts belong to a (repository, image) pair; an image's own verdict is the summary over its repositories (mixed when they disagree). The history records each change of a pair's verdict, or of a signature's result, from the catalog migration that introduced it (0004) on; a signature that disappeared is not listed, and verdicts an older catalog held per image are not history.",
 		"Signatures that no key of the policy verified have no recorded signer: signers are the keys and certificate subjects that verified at least one signature.",
 		"An image never evaluated (imported without signature lookup) is shown as not evaluated, distinct from unsigned (looked for, none found).",
 		"Sizes are those registries report (compressed layers plus the config); manifest lists have no size or build time of their own. Build times are what image configs state; times before 1980 (reproducible builds use 1970) count as unknown.",

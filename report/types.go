@@ -102,7 +102,11 @@ type Summary struct {
 // rejected, noPolicy (evaluated with no policy configured); images with none
 // of these were never evaluated. By what was found: signed (at least one
 // signature stored) + unsigned (signatures were looked for, none found) +
-// notEvaluated (never looked for) = images.
+// notEvaluated (never looked for) = images. In the summary each image
+// counts with its summary verdict over its repositories (a "mixed" or
+// "unevaluated" image is in none of accepted, rejected, noPolicy); in a
+// repository's counts, with that repository's own verdict and the
+// signatures found there.
 type SignatureCounts struct {
 	Images         int `json:"images"`
 	Accepted       int `json:"accepted"`
@@ -161,8 +165,9 @@ type Repository struct {
 	Layers int    `json:"layers"` // distinct layers
 	Bytes  int64  `json:"bytes"`  // their sizes, each layer once
 	// SharedBytes are bytes of layers that other repositories also use.
-	SharedBytes int64           `json:"sharedBytes"`
-	Signatures  SignatureCounts `json:"signatures"`
+	SharedBytes int64 `json:"sharedBytes"`
+	// Signatures count this repository's own verdicts and signatures.
+	Signatures SignatureCounts `json:"signatures"`
 }
 
 // Signer is a key or certificate subject that verified signatures. The
@@ -276,18 +281,26 @@ type UnreferencedImage struct {
 	Since                time.Time `json:"since"` // when its last reference went away
 }
 
-// ImageChange is an image stored, or re-verified with another result,
-// between the two cuts. The verdict and signatures are today's.
+// ImageChange is an image stored between the two cuts (its verdict and
+// signatures are today's), or a recorded change of one repository's verdict
+// on an image, or of one of its signatures' results, between runs.
 type ImageChange struct {
 	Digest            string    `json:"digest"`
 	Repositories      []string  `json:"repositories"`
-	Change            string    `json:"change"` // added, verification-changed
+	Change            string    `json:"change"` // added, verdict-changed, signature-changed
 	At                time.Time `json:"at"`
 	Run               int64     `json:"run"`
 	SignatureVerdict  string    `json:"signatureVerdict"`
 	SignatureReason   string    `json:"signatureReason"`
 	Signatures        int       `json:"signatures"`
 	TrustedSignatures int       `json:"trustedSignatures"`
+	// Signature is the signature whose result changed (signature-changed).
+	Signature string `json:"signature"`
+	// From and To are, for a change, the old and new verdict of the
+	// repository in Repositories (or the signature's Trusted status), each
+	// with its reason in parentheses.
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 // Failure is a reference that failed in a run.

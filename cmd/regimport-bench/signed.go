@@ -90,7 +90,7 @@ func signedBench(ctx context.Context, c config, out io.Writer) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	m := regexp.MustCompile(`signatures: (\d+) accepted, (\d+) rejected.*verification took ([0-9.a-zµ]+)`).FindStringSubmatch(stdout.String())
+	m := regexp.MustCompile(`pairs: (\d+) accepted, (\d+) rejected.*verification took ([0-9.a-zµ]+)`).FindStringSubmatch(stdout.String())
 	if m == nil {
 		return "", fmt.Errorf("signed import printed no signature summary:\n%s", stdout.String())
 	}
@@ -106,5 +106,10 @@ func signedBench(ctx context.Context, c config, out io.Writer) (string, error) {
 	fmt.Fprintf(&b, "| accepted / rejected | – | %s / %s |\n", m[1], m[2])
 	fmt.Fprintf(&b, "| verification time per image (summed over workers) | – | %.2f ms |\n", float64(verify.Microseconds())/1000/float64(images))
 	fmt.Fprintf(&b, "| verification's share of worker time | – | %.0f%% |\n\n", 100*verify.Seconds()/(signed.took.Seconds()*float64(c.concurrency)))
+	shared, err := sharedCase{reg: reg, pushed: pushed, sign: sign, lookaside: &lookasideRequests, policy: policy, regd: regd}.run(ctx, c, dir, out)
+	if err != nil {
+		return "", err
+	}
+	b.WriteString(shared)
 	return b.String(), nil
 }

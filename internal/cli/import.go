@@ -142,7 +142,8 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 
 	reg := registry.New(registry.Options{Sys: sys, Logger: log, PerHostConcurrency: f.perHost, Hosts: f.hosts})
 	bar := newProgressBar(s.Err, f.progress)
-	opts := importer.Options{Catalog: cat, Registry: reg, Logger: log, Concurrency: f.concurrency, Signatures: sigOpts, TagFilter: tagFilter}
+	opts := importer.Options{Catalog: cat, Registry: reg, Logger: log, Concurrency: f.concurrency, Signatures: sigOpts, TagFilter: tagFilter,
+		ArtifactTagsAsImages: f.sigs.artifactsAsImages}
 	if bar != nil {
 		opts.Progress = bar
 	}
@@ -267,9 +268,9 @@ func printSummary(w io.Writer, sum importer.Summary, took time.Duration, verbose
 		state = " (interrupted)"
 	}
 	if len(sum.Verdicts) > 0 {
-		fmt.Fprintf(w, "signatures: %d accepted, %d rejected, %d without a policy; verification took %s (summed over workers)\n",
-			sum.Verdicts[signatures.VerdictAccepted], sum.Verdicts[signatures.VerdictRejected], sum.Verdicts[signatures.VerdictNoPolicy],
-			sum.VerifyTime.Round(time.Millisecond))
+		fmt.Fprintf(w, "signatures of (repository, image) pairs: %d accepted, %d rejected, %d unevaluated, %d without a policy; verification took %s (summed over workers)\n",
+			sum.Verdicts[signatures.VerdictAccepted], sum.Verdicts[signatures.VerdictRejected], sum.Verdicts[catalog.VerdictUnevaluated],
+			sum.Verdicts[signatures.VerdictNoPolicy], sum.VerifyTime.Round(time.Millisecond))
 	}
 	repos := ""
 	if sum.RepositoriesRemoved > 0 {

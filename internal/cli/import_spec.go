@@ -117,7 +117,7 @@ func runImportSpec(ctx context.Context, f *importFlags, args, refs []string, s S
 	insecureSys := *sys
 	insecureSys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
 	insecure := registry.New(registry.Options{Sys: &insecureSys, Logger: log, PerHostConcurrency: perHost})
-	imp, err := importer.New(importer.Options{Catalog: cat, Registry: reg, Logger: log, Concurrency: f.concurrency, Signatures: sigOpts})
+	imp, err := importer.New(importer.Options{Catalog: cat, Registry: reg, Logger: log, Concurrency: f.concurrency, Signatures: sigOpts, ArtifactTagsAsImages: f.sigs.artifactsAsImages})
 	if err != nil {
 		return fail(s, ExitFatal, "import: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
 	"github.com/regimport/regimport/registry"
 	"github.com/regimport/regimport/signatures"
@@ -29,8 +30,8 @@ func writeMetrics(path string, sum importer.Summary, took time.Duration, exitCod
 	images.WithLabelValues("new").Set(float64(sum.ImagesCreated))
 	images.WithLabelValues("stored").Set(float64(sum.ImagesUnchanged))
 	reg.MustRegister(images)
-	verdicts := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "regimport_last_run_signature_verdicts", Help: "New images of the last run by signature verdict."}, []string{"verdict"})
-	for _, v := range []signatures.Verdict{signatures.VerdictAccepted, signatures.VerdictRejected, signatures.VerdictNoPolicy} {
+	verdicts := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "regimport_last_run_signature_verdicts", Help: "(repository, image) pairs evaluated in the last run, by signature verdict."}, []string{"verdict"})
+	for _, v := range []signatures.Verdict{signatures.VerdictAccepted, signatures.VerdictRejected, signatures.VerdictNoPolicy, catalog.VerdictUnevaluated} {
 		verdicts.WithLabelValues(string(v)).Set(float64(sum.Verdicts[v]))
 	}
 	reg.MustRegister(verdicts)

@@ -21,12 +21,15 @@ type signatureFlags struct {
 	policy      string
 	registriesD string
 	noSigs      bool
+	// artifactsAsImages imports cosign and referrers-tag artifacts as plain images.
+	artifactsAsImages bool
 }
 
 func (f *signatureFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.policy, "policy", "", "containers-policy.json to verify signatures against (default "+defaultPolicy+" when present)")
 	fs.StringVar(&f.registriesD, "registries.d", "", "registries.d directory: lookaside stores and sigstore attachments (default "+defaultRegistriesD+" when present)")
 	fs.BoolVar(&f.noSigs, "no-signatures", false, "do not look up or verify signatures")
+	fs.BoolVar(&f.artifactsAsImages, "artifact-tags-as-images", false, "import signature and attestation tags (sha256-<hex>.sig, .att, .sbom and referrers-tag-schema indexes) of listed repositories as plain images")
 }
 
 // options builds the importer's signature options. Explicit paths must

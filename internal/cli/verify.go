@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/regimport/regimport/catalog"
@@ -18,7 +19,7 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 	var lf logFlags
 	lf.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(s.Err, "Usage: regimport verify --policy FILE [--db FILE] [NAME...]\n\nRe-verifies the signatures stored in the catalog, with no network at all.\n\nFlags:")
+		fmt.Fprintln(s.Err, "Usage: regimport verify --policy FILE [--db FILE] [NAME...]\n\nRe-evaluates each repository's stored signatures of each image, with no network at all.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	names, err := parseInterspersed(fs, args)
@@ -40,6 +41,16 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 	if err != nil {
 		return fail(s, ExitUsage, "verify: %v", err)
 	}
+	// verify writes verdicts: it holds the run lock like an import, and
+	// writes through the catalog's single writer.
+	lock, err := catalog.LockRuns(*db, "regimport verify")
+	if errors.Is(err, catalog.ErrLocked) {
+		return fail(s, ExitLocked, "verify: %v", err)
+	}
+	if err != nil {
+		return fail(s, ExitFatal, "verify: %v", err)
+	}
+	defer lock.Unlock()
 	cat, err := catalog.Open(ctx, *db, catalog.Options{Logger: log})
 	if err != nil {
 		return fail(s, ExitFatal, "verify: %v", err)
@@ -50,7 +61,7 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 	err = importer.Reverify(ctx, cat, v, names, func(r importer.ReverifyResult) {
 		if r.Err != nil {
 			failed++
-			fmt.Fprintf(s.Out, "error     %s: %v\n", r.Image, r.Err)
+			fmt.Fprintf(s.Out, "error     %s@%s: %v\n", r.Repository, r.Image, r.Err)
 			return
 		}
 		counts[r.Verdict]++
@@ -63,19 +74,23 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 				mark = " (changed)"
 			}
 			reason := ""
-			if r.Verdict == signatures.VerdictRejected {
+			if r.Verdict != signatures.VerdictAccepted && r.Reason != "" {
 				reason = ": " + r.Reason
 			}
-			fmt.Fprintf(s.Out, "%-9s %s%s%s\n", r.Verdict, r.Image, mark, reason)
+			fmt.Fprintf(s.Out, "%-11s %s@%s%s%s\n", r.Verdict, r.Repository, r.Image, mark, reason)
 		}
 	})
-	fmt.Fprintf(s.Out, "verified %d images: %d accepted, %d rejected, %d changed, %d errors\n",
-		counts[signatures.VerdictAccepted]+counts[signatures.VerdictRejected]+counts[signatures.VerdictNoPolicy],
-		counts[signatures.VerdictAccepted], counts[signatures.VerdictRejected], changed, failed)
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	unevaluated := counts[signatures.Verdict(catalog.VerdictUnevaluated)]
+	fmt.Fprintf(s.Out, "verified %d (repository, image) pairs: %d accepted, %d rejected, %d unevaluated, %d changed, %d errors\n",
+		total, counts[signatures.VerdictAccepted], counts[signatures.VerdictRejected], unevaluated, changed, failed)
 	switch {
 	case err != nil:
 		return fail(s, ExitFatal, "verify: %v", err)
-	case failed > 0:
+	case failed > 0 || unevaluated > 0:
 		return ExitPartial
 	case counts[signatures.VerdictRejected] > 0:
 		return ExitRejected
