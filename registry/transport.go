@@ -70,4 +70,3 @@ func (c *Client) webHost(name string, insecure bool) *host {
 	c.web[name] = h
 	return h
 }
-
