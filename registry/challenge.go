@@ -29,17 +29,20 @@ func parseChallenge(values []string) (*challenge, error) {
 			key = strings.ToLower(strings.TrimSpace(key))
 			var val string
 			if strings.HasPrefix(after, `"`) {
+				// A quoted-string (RFC 9110 5.6.4): a backslash quotes the next byte.
+				var b strings.Builder
 				end := 1
 				for end < len(after) && after[end] != '"' {
-					if after[end] == '\\' {
+					if after[end] == '\\' && end+1 < len(after) {
 						end++
 					}
+					b.WriteByte(after[end])
 					end++
 				}
 				if end >= len(after) {
 					return nil, fmt.Errorf("unterminated quoted value in WWW-Authenticate %q", truncate(v, 200))
 				}
-				val = strings.ReplaceAll(after[1:end], `\"`, `"`)
+				val = b.String()
 				after = after[end+1:]
 			} else {
 				val, after, _ = strings.Cut(after, ",")

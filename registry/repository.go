@@ -203,7 +203,9 @@ type Descriptor struct {
 }
 
 // HeadManifest asks for a tag's digest without its body: one request, which
-// registries such as Docker Hub do not count against pull limits.
+// registries such as Docker Hub do not count against pull limits. A registry
+// that answers HEAD without Docker-Content-Digest is asked again with GET,
+// and the digest is computed from the body.
 func (r *Repository) HeadManifest(ctx context.Context, tag string) (Descriptor, error) {
 	var lastErr error
 	for _, s := range r.byTag {
@@ -220,11 +222,19 @@ func (r *Repository) HeadManifest(ctx context.Context, tag string) (Descriptor, 
 			lastErr = err
 			continue
 		}
+		mt, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type"))
+		if resp.header.Get("Docker-Content-Digest") == "" {
+			// Some registries omit the digest on HEAD: the body tells it.
+			m, err := r.getManifestFrom(ctx, s, tag, "")
+			if err != nil {
+				return Descriptor{}, fmt.Errorf("HEAD %s:%s had no Docker-Content-Digest, and GET: %w", s.path, tag, err)
+			}
+			return Descriptor{Digest: m.Digest, MediaType: m.MediaType, Size: int64(len(m.Bytes))}, nil
+		}
 		d, err := digest.Parse(resp.header.Get("Docker-Content-Digest"))
 		if err != nil {
 			return Descriptor{}, fmt.Errorf("HEAD %s:%s: no valid Docker-Content-Digest: %w", s.path, tag, err)
 		}
-		mt, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type"))
 		return Descriptor{Digest: d, MediaType: mt, Size: max(0, int64FromHeader(resp.header.Get("Content-Length")))}, nil
 	}
 	return Descriptor{}, lastErr
