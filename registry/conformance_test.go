@@ -399,4 +399,3 @@ func TestInsufficientScopeNamesTheScope(t *testing.T) {
 		t.Fatalf("insufficient_scope: %v", err)
 	}
 }
-

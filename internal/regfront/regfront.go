@@ -445,4 +445,3 @@ func writeError(w http.ResponseWriter, code int, errCode, msg string) {
 	w.WriteHeader(code)
 	_, _ = fmt.Fprintf(w, `{"errors":[{"code":%q,"message":%q}]}`, errCode, msg)
 }
-
