@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -56,7 +57,8 @@ func (c *Client) attempt(ctx context.Context, h *host, r *request) (*response, t
 	if err := c.authorize(actx, h, r.scope, r.creds, req); err != nil {
 		return nil, 0, err
 	}
-	if err := h.flow.acquire(actx); err != nil {
+	pull := r.method == http.MethodGet && strings.Contains(r.url, "/manifests/")
+	if err := h.flow.acquire(actx, pull); err != nil {
 		if errors.Is(err, ErrPullLimit) {
 			return nil, 0, fmt.Errorf("%s %s: %w", r.method, redactURL(r.url), err)
 		}

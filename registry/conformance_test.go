@@ -285,7 +285,7 @@ func TestPullLimitStopsTheHost(t *testing.T) {
 		t.Fatalf("%d manifests fetched, want the 3 the limit allows", ok)
 	}
 	if n := w.reg.Requests().Get(testregistry.KindManifestGet); n != 3 {
-		t.Fatalf("%d manifest GETs reached the registry, want 3: requests went on after the limit ran out", n)
+		t.Fatalf("%d manifest GETs reached the registry, want 3: pulls went on after the limit ran out", n)
 	}
 	var st registry.HostStats
 	for _, s := range c.Stats() {

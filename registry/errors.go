@@ -21,8 +21,8 @@ var (
 	ErrServer           = errors.New("registry server error")
 	// ErrPullLimit: the host said its pull limit is used up for longer than
 	// a run waits (Docker Hub's RateLimit-Remaining: 0;w=21600); no new
-	// request to it starts in this run.
-	ErrPullLimit = fmt.Errorf("%w: the registry's pull limit is used up, no new requests to it in this run", ErrRateLimited)
+	// manifest GET to it starts in this run.
+	ErrPullLimit = fmt.Errorf("%w: the registry's pull limit is used up, no new pulls from it in this run", ErrRateLimited)
 	// ErrNoCatalog: the registry does not offer /v2/_catalog (Docker Hub,
 	// GHCR and most hosted registries).
 	ErrNoCatalog = errors.New("the registry does not list its repositories (/v2/_catalog)")

@@ -32,7 +32,9 @@ type RateLimit struct {
 	Remaining int           // at the last answer
 	Window    time.Duration // the w= of Remaining, 0 when not sent
 	// Exhausted is set once Remaining reached 0 with no reset in reach:
-	// from then on no request to the host starts in this run.
+	// from then on no pull (manifest GET) to the host starts in this run;
+	// what pull limits do not count (HEADs, blobs of manifests already
+	// fetched, tag lists) still goes out.
 	Exhausted bool
 }
 
@@ -62,9 +64,10 @@ func newFlow(concurrency int, rps float64) *flow {
 }
 
 // acquire waits for a pause to end, for the rate limiter and for a permit.
-// It refuses at once when the host's pull limit is used up.
-func (f *flow) acquire(ctx context.Context) error {
-	if f.exhausted.Load() {
+// A pull (a manifest GET, what pull limits count) is refused at once when
+// the host's pull limit is used up.
+func (f *flow) acquire(ctx context.Context, pull bool) error {
+	if pull && f.exhausted.Load() {
 		return ErrPullLimit
 	}
 	if until := f.pauseUntil.Load(); until > 0 {
@@ -88,7 +91,7 @@ func (f *flow) acquire(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if f.exhausted.Load() { // it may have run out while this one waited
+	if pull && f.exhausted.Load() { // it may have run out while this one waited
 		<-f.sem
 		return ErrPullLimit
 	}
@@ -181,7 +184,7 @@ func (f *flow) observe(c *Client, h *host, resp *http.Response) {
 		if rl.Window > 0 {
 			window = rl.Window.String()
 		}
-		c.log.Error("registry pull limit used up: no new requests to this host in this run; the rest of its references fail and the next run continues",
+		c.log.Error("registry pull limit used up: no new pulls from this host in this run; the rest of its references fail and the next run continues",
 			"host", h.name, "limit", rl.Limit, "window", window)
 	case rl.Remaining <= 0 && reset > 0:
 		f.pause(reset)
@@ -242,7 +245,7 @@ func (r RateLimit) String() string {
 		fmt.Fprintf(&b, " (window %s)", r.Window)
 	}
 	if r.Exhausted {
-		b.WriteString("; used up: no new requests were started")
+		b.WriteString("; used up: no new pulls were started")
 	}
 	return b.String()
 }

@@ -54,7 +54,7 @@ func (c *Client) ping(ctx context.Context, h *host) error {
 
 // pingOnce is one GET /v2/; 200 and 401 are answers, anything else an error.
 func (c *Client) pingOnce(ctx context.Context, h *host, scheme string) (*response, time.Duration, error) {
-	if err := h.flow.acquire(ctx); err != nil {
+	if err := h.flow.acquire(ctx, false); err != nil {
 		return nil, 0, err
 	}
 	defer h.flow.release()
