@@ -6,11 +6,17 @@ package registry_test
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -397,5 +403,39 @@ func TestInsufficientScopeNamesTheScope(t *testing.T) {
 	repo, _ := client(registry.Options{}).Repository(w.named(t, "team/app"))
 	if _, err := repo.GetManifest(ctx, "v1"); err != nil {
 		t.Fatalf("insufficient_scope: %v", err)
+	}
+}
+
+// A dropped connection to the token server is retried like any request.
+func TestTokenServerNetworkErrorsAreRetried(t *testing.T) {
+	w := newWorld(t, regfront.Options{Token: true, TokenDrops: 2})
+	w.push(t, "team/app", 1, "v1")
+	repo, _ := client(registry.Options{}).Repository(w.named(t, "team/app"))
+	if _, err := repo.GetManifest(ctx, "v1"); err != nil {
+		t.Fatalf("after two dropped token requests: %v", err)
+	}
+}
+
+// A plain-http token realm for an https registry is refused before any
+// credentials travel. Hand-written TLS registry: the in-process one is plain HTTP.
+func TestPlainHTTPRealmOfAnHTTPSRegistryIsRefused(t *testing.T) {
+	var realmHits atomic.Int64
+	realm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		realmHits.Add(1)
+		fmt.Fprint(w, `{"token":"t"}`)
+	}))
+	defer realm.Close()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm.URL+`/token",service="s"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "ca.crt"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644)
+	named, _ := reference.ParseNormalizedNamed(strings.TrimPrefix(srv.URL, "https://") + "/team/app")
+	repo, _ := registry.New(registry.Options{Sys: &types.SystemContext{DockerCertPath: dir}, CertsDirs: []string{}}).Repository(named)
+	_, err := repo.GetManifest(ctx, "v1")
+	if err == nil || !strings.Contains(err.Error(), "plain http") || realmHits.Load() != 0 {
+		t.Fatalf("http realm of an https registry: %v, %d token requests", err, realmHits.Load())
 	}
 }

@@ -49,6 +49,8 @@ type Options struct {
 	// Users, when set, are the only credentials the token server (or Basic
 	// auth) accepts; empty allows anonymous tokens.
 	Users map[string]string
+	// TokenDrops drop the connection of the first N token requests without an answer.
+	TokenDrops int
 	// RefreshToken is accepted by the token server's OAuth2 POST
 	// (grant_type=refresh_token), as Azure ACR does.
 	RefreshToken string
@@ -97,11 +99,12 @@ type Front struct {
 	// PullLimitRefused counts manifest GETs answered 429 after the limit.
 	PullLimitRefused atomic.Int64
 
-	mu       sync.Mutex
-	issued   map[string]issued
-	pings    int
-	pulls    int
-	pageTurn map[string]int
+	mu         sync.Mutex
+	issued     map[string]issued
+	pings      int
+	tokenCalls int
+	pulls      int
+	pageTurn   map[string]int
 }
 
 type issued struct {
@@ -255,6 +258,19 @@ func (f *Front) serveToken(w http.ResponseWriter, r *http.Request) {
 		if n <= m || f.MaxConcurrentTokens.CompareAndSwap(m, n) {
 			break
 		}
+	}
+	f.mu.Lock()
+	f.tokenCalls++
+	drop := f.tokenCalls <= f.opts.TokenDrops
+	f.mu.Unlock()
+	if drop {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
 	}
 	time.Sleep(f.opts.TokenLatency)
 	var scopes []string
