@@ -94,7 +94,8 @@ type Front struct {
 	inFlightTokens                     atomic.Int64
 	// BlobAuthorization counts blob-host requests that carried an Authorization header.
 	BlobAuthorization, BlobRequests atomic.Int64
-	// Refused counts registry requests answered 401 (no, expired or too narrow a token; bad Basic credentials).
+	// Refused counts requests for repositories or the catalog answered 401
+	// (no, expired or too narrow a token; bad Basic credentials).
 	Refused atomic.Int64
 	// PullLimitRefused counts manifest GETs answered 429 after the limit.
 	PullLimitRefused atomic.Int64
@@ -229,7 +230,9 @@ func (f *Front) authorized(w http.ResponseWriter, r *http.Request, scope string)
 		if ok && known && time.Now().Before(is.expires) {
 			errParam = "insufficient_scope"
 		}
-		f.Refused.Add(1)
+		if scope != "" { // a ping's 401 is the challenge, not a refusal
+			f.Refused.Add(1)
+		}
 		w.Header().Set("WWW-Authenticate", f.challenge(scope, errParam))
 		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
 		return false
