@@ -442,3 +442,19 @@ func TestPlainHTTPRealmOfAnHTTPSRegistryIsRefused(t *testing.T) {
 		t.Fatalf("http realm of an https registry: %v, %d token requests", err, realmHits.Load())
 	}
 }
+
+// A plain-HTTP registry marked insecure: the https attempt of its ping is
+// not retried (no retry makes a plain-HTTP server speak TLS); plain HTTP
+// follows at once.
+func TestInsecurePlainHTTPRegistryIsNotRetriedOverHTTPS(t *testing.T) {
+	w := newWorld(t, regfront.Options{})
+	w.push(t, "team/app", 1, "v1")
+	var log logBuffer
+	repo, _ := client(registry.Options{Logger: log.logger()}).Repository(w.named(t, "team/app"))
+	if _, err := repo.GetManifest(ctx, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(log.String(), "registry retry") {
+		t.Fatalf("the ping was retried:\n%s", log.String())
+	}
+}

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -135,6 +136,10 @@ type fileKeychain struct {
 func (k *fileKeychain) Resolve(target authn.Resource) (authn.Authenticator, error) {
 	k.once.Do(func() {
 		f, err := os.Open(k.path)
+		if errors.Is(err, os.ErrNotExist) {
+			k.cf = configfile.New(k.path) // no file: no credentials, as for Docker
+			return
+		}
 		if err != nil {
 			k.err = err
 			return

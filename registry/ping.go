@@ -2,12 +2,17 @@ package registry
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
 )
+
+// errPlainHTTP: an https ping reached a server that speaks plain HTTP.
+var errPlainHTTP = errors.New("the server speaks plain HTTP")
 
 // ping asks GET /v2/ to learn the scheme and the auth challenge, once per
 // host and run. 200 means anonymous access; 401 carries the challenge.
@@ -28,11 +33,11 @@ func (c *Client) ping(ctx context.Context, h *host) error {
 			return retryAfter, err
 		})
 		if err != nil {
-			if !h.insecure && strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
+			if errors.Is(err, errPlainHTTP) && !h.insecure {
 				return fmt.Errorf("ping %s: %w (use --tls-verify=false or mark it insecure in registries.conf)", h.name, ErrInsecureRequired)
 			}
 			errs = append(errs, scheme+": "+err.Error())
-			if isNetError(err) {
+			if isNetError(err) || errors.Is(err, errPlainHTTP) {
 				continue // try plain HTTP, when allowed
 			}
 			return fmt.Errorf("ping %s: %w", h.name, err)
@@ -68,6 +73,11 @@ func (c *Client) pingOnce(ctx context.Context, h *host, scheme string) (*respons
 	h.requests.Add(1)
 	resp, err := c.httpClient(h).Do(req)
 	if err != nil {
+		var rh tls.RecordHeaderError
+		if scheme == "https" && (errors.As(err, &rh) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")) {
+			// A plain-HTTP server: no retry makes it speak TLS.
+			return nil, 0, fmt.Errorf("%w: %w", errPlainHTTP, err)
+		}
 		return nil, 0, &netError{err}
 	}
 	defer resp.Body.Close()
