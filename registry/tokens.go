@@ -22,7 +22,7 @@ const maxTokenBytes = 1 << 20
 // bearerToken returns a token for scope from the cache, or fetches one.
 // Fetches of one scope are shared (singleflight); different scopes run in
 // parallel, and no lock is held during a fetch.
-func (c *Client) bearerToken(ctx context.Context, h *host, ch *challenge, scope string, creds credentials) (string, error) {
+func (c *Client) bearerToken(ctx context.Context, h *host, chal *challenge, scope string, creds credentials) (string, error) {
 	h.tokensMu.Lock()
 	t, ok := h.tokens[scope]
 	h.tokensMu.Unlock()
@@ -30,14 +30,14 @@ func (c *Client) bearerToken(ctx context.Context, h *host, ch *challenge, scope 
 		return t.value, nil
 	}
 	// The fetch outlives a cancelled caller: others may be waiting on it.
-	v, err, _ := h.tokenFlight.Do(scope, func() (any, error) {
+	ch := h.tokenFlight.DoChan(scope, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RequestTimeout*time.Duration(c.opts.MaxRetries+1))
 		defer cancel()
 		var t *token
 		err := c.retry(fctx, h, "token for "+scope, func(ctx context.Context) (time.Duration, error) {
 			var err error
 			var ra time.Duration
-			t, ra, err = c.fetchToken(ctx, h, ch, scope, creds)
+			t, ra, err = c.fetchToken(ctx, h, chal, scope, creds)
 			return ra, err
 		})
 		if err != nil {
@@ -48,10 +48,15 @@ func (c *Client) bearerToken(ctx context.Context, h *host, ch *challenge, scope 
 		h.tokensMu.Unlock()
 		return t.value, nil
 	})
-	if err != nil {
-		return "", err
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return "", res.Err
+		}
+		return res.Val.(string), nil
+	case <-ctx.Done():
+		return "", ctx.Err()
 	}
-	return v.(string), nil
 }
 
 func (h *host) forgetToken(scope string) {
