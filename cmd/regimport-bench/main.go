@@ -38,6 +38,7 @@ type config struct {
 	skipSoak     bool
 	soakTags     int
 	profile      string
+	onlyTokens   bool
 }
 
 func main() {
@@ -58,6 +59,7 @@ func main() {
 	fs.BoolVar(&c.skipSoak, "skip-soak", false, "skip the soak test (import while serving)")
 	fs.IntVar(&c.soakTags, "soak-tags", 20000, "tags of the soak test")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the 10× import into this directory")
+	fs.BoolVar(&c.onlyTokens, "only-tokens", false, "run only the token-auth benchmark")
 	fs.Parse(os.Args[1:])
 	if err := run(ctx, c, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -75,16 +77,26 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	host, _ := os.Hostname()
 	fmt.Fprintf(&report, "# regimport benchmark\n\n%s, %s, %d CPUs. Reproduce with `make bench`.\n\n", time.Now().UTC().Format(time.RFC3339), host, numCPU())
 
-	imp, err := importBench(ctx, c, out)
+	if !c.onlyTokens {
+		imp, err := importBench(ctx, c, out)
+		if err != nil {
+			return err
+		}
+		report.WriteString(imp)
+		signed, err := signedBench(ctx, c, out)
+		if err != nil {
+			return err
+		}
+		report.WriteString(signed)
+	}
+	tokens, err := tokenBench(ctx, c, out)
 	if err != nil {
 		return err
 	}
-	report.WriteString(imp)
-	signed, err := signedBench(ctx, c, out)
-	if err != nil {
-		return err
+	report.WriteString(tokens)
+	if c.onlyTokens {
+		c.skipEndpoint, c.skipReport, c.skipSoak = true, true, true
 	}
-	report.WriteString(signed)
 	if !c.skipEndpoint {
 		report.WriteString(endpointBench(ctx, out))
 	}
