@@ -202,6 +202,7 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 	}
 
 	s := r.summary
+	s.Registries = imp.reg.Stats()
 	imported, unchanged, failed := s.Counts()
 	if err := imp.recordRun(dbctx, runID, s.Interrupted, werr, catalog.RunCounts{Imported: imported, Unchanged: unchanged, Failed: failed}, s.Failures); err != nil {
 		werr = errors.Join(werr, err)

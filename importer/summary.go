@@ -60,6 +60,8 @@ type Summary struct {
 	Verdicts map[signatures.Verdict]int
 	// VerifyTime is the time spent verifying signatures, summed over workers.
 	VerifyTime time.Duration
+	// Registries are the per-host request totals and RateLimit figures.
+	Registries []registry.HostStats
 }
 
 // Counts of targets by outcome.

@@ -5,19 +5,20 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"go.podman.io/image/v5/pkg/tlsclientconfig"
 	"go.podman.io/image/v5/types"
+	"golang.org/x/sync/singleflight"
 )
 
 // Options configure a Client. The zero value works: no auth file beyond the
@@ -38,7 +39,8 @@ type Options struct {
 	MaxRetryAfter time.Duration
 	// UserAgent is sent with every request.
 	UserAgent string
-	// Hosts tune single registry hosts (concurrency, request rate, HTTP/1.1).
+	// Hosts tune single registry hosts (concurrency, request rate, HTTP/1.1),
+	// keyed by host[:port]; Docker Hub's names are one key (CanonicalHost).
 	Hosts map[string]HostOptions
 	// CertsDirs are searched for <dir>/<host[:port]>/ with that host's CAs
 	// and client certificates, as containers/image does; nil means
@@ -47,6 +49,11 @@ type Options struct {
 	// ThrottleCoolDown is how long a permit parked after a 429 stays parked
 	// (default 5s, times its rank).
 	ThrottleCoolDown time.Duration
+	// DockerConfig is Docker's config.json to read credsStore, credHelpers
+	// and tokens from; "" means the default places ($DOCKER_CONFIG,
+	// ~/.docker). When Sys.AuthFilePath names a Docker config.json, pass it
+	// here too.
+	DockerConfig string
 }
 
 // Client talks to registries. Create one per run and share it.
@@ -55,30 +62,31 @@ type Client struct {
 	log      *slog.Logger
 	secure   *http.Client
 	insecure *http.Client // for hosts where TLS verification is off
+	creds    *credentialStore
 
 	mu    sync.Mutex
-	hosts map[string]*host
+	hosts map[string]*host // registries, pinged
+	web   map[string]*host // lookaside stores and other plain web hosts
 
 	initErr error // a setting that makes every request fail (unreadable certificates)
 }
 
 // host is what the client learned about one registry host.
 type host struct {
-	name     string
-	insecure bool // plain HTTP fallback and unverified TLS allowed
+	name     string // host[:port] requests go to
+	insecure bool   // plain HTTP fallback and unverified TLS allowed
 	flow     *flow
 	client   *http.Client // nil: the Client's shared ones
 
-	ready     chan struct{} // closed when the ping finished
-	scheme    string
-	challenge *challenge // nil: anonymous access works
-	pingErr   error
-	// signatures: the /v2/ answer carried X-Registry-Supports-Signatures: 1
-	// (OpenShift's registry), so signatures come from its extension API.
-	signatures bool
+	ready      chan struct{} // closed when the ping finished
+	scheme     string
+	challenge  atomic.Pointer[challenge] // nil: anonymous access works
+	pingErr    error
+	signatures bool // /v2/ carried X-Registry-Supports-Signatures: 1 (OpenShift)
 
-	tokensMu sync.Mutex
-	tokens   map[string]*token // by scope
+	tokensMu    sync.Mutex
+	tokens      map[string]*token // by scope
+	tokenFlight singleflight.Group
 
 	requests, throttled atomic.Int64
 }
@@ -110,13 +118,20 @@ func New(opts Options) *Client {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	hosts := make(map[string]HostOptions, len(opts.Hosts))
+	for k, v := range opts.Hosts {
+		hosts[CanonicalHost(k)] = v
+	}
+	opts.Hosts = hosts
 	c := &Client{
 		opts:     opts,
 		log:      log,
 		secure:   newHTTPClient(opts.PerHostConcurrency, false),
 		insecure: newHTTPClient(opts.PerHostConcurrency, true),
 		hosts:    map[string]*host{},
+		web:      map[string]*host{},
 	}
+	c.creds = newCredentialStore(opts.Sys, opts.DockerConfig, log)
 	if dir := opts.Sys.DockerCertPath; dir != "" {
 		// CA certificates (*.crt) and client key pairs (*.cert/*.key), read
 		// the way containers/image reads a certs.d directory.
@@ -158,23 +173,31 @@ func newHTTPClient(perHost int, skipVerify bool) *http.Client {
 	}
 }
 
-// HostStats are per-host request totals for metrics.
-type HostStats struct {
-	Host                string
-	Requests, Throttled int64
-	// Concurrency is the host's effective concurrency now (lower after 429s).
-	Concurrency int
+// CanonicalHost is the name a registry host is configured by: Docker Hub's
+// docker.io, index.docker.io and registry-1.docker.io are all "docker.io";
+// other hosts are returned as given.
+func CanonicalHost(h string) string {
+	switch h {
+	case "docker.io", "index.docker.io", "registry-1.docker.io":
+		return "docker.io"
+	}
+	return h
 }
 
-// Stats returns request totals per host.
-func (c *Client) Stats() []HostStats {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := make([]HostStats, 0, len(c.hosts))
-	for _, h := range c.hosts {
-		out = append(out, HostStats{Host: h.name, Requests: h.requests.Load(), Throttled: h.throttled.Load(), Concurrency: h.flow.effective()})
+// hostAliases are the names a host's certs.d directory may be under.
+func hostAliases(h string) []string {
+	if CanonicalHost(h) == "docker.io" {
+		return []string{"docker.io", "index.docker.io", "registry-1.docker.io"}
 	}
-	return out
+	return []string{h}
+}
+
+// apiHost maps Docker Hub's names to its API host, as every client does.
+func apiHost(domain string) string {
+	if CanonicalHost(domain) == "docker.io" {
+		return "registry-1.docker.io"
+	}
+	return domain
 }
 
 // hostFor returns the host state, pinging it once on first use.
@@ -185,52 +208,25 @@ func (c *Client) hostFor(ctx context.Context, name string, insecure bool) (*host
 	c.mu.Lock()
 	h, ok := c.hosts[name]
 	if !ok {
-		ho := c.opts.Hosts[name]
-		conc := ho.Concurrency
-		if conc <= 0 {
-			conc = c.opts.PerHostConcurrency
-		}
-		skipVerify := c.opts.Sys.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue
-		if ho.TLSVerify != nil {
-			skipVerify = !*ho.TLSVerify
-		}
-		h = &host{
-			name:     name,
-			insecure: insecure || skipVerify,
-			flow:     newFlow(conc, ho.RequestsPerSecond),
-			ready:    make(chan struct{}),
-			tokens:   map[string]*token{},
-		}
-		certsDir := c.hostCertsDir(name)
-		if ho.HTTP1 || certsDir != "" {
-			h.client = newHTTPClient(conc, h.insecure)
-			t := h.client.Transport.(*http.Transport)
-			if ho.HTTP1 {
-				t.ForceAttemptHTTP2 = false
-				t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // HTTP/1.1 only
-			}
-			if c.opts.Sys.DockerCertPath != "" {
-				_ = tlsclientconfig.SetupCertificates(c.opts.Sys.DockerCertPath, t.TLSClientConfig) // checked in New
-			}
-			if certsDir != "" {
-				if err := tlsclientconfig.SetupCertificates(certsDir, t.TLSClientConfig); err != nil {
-					c.mu.Unlock()
-					return nil, fmt.Errorf("certificates in %s: %w", certsDir, err)
-				}
-			}
+		var err error
+		if h, err = c.newHost(name, insecure); err != nil {
+			c.mu.Unlock()
+			return nil, err
 		}
 		c.hosts[name] = h
 		go func() {
 			defer close(h.ready)
 			// The ping outlives the first caller's context: others wait on it.
-			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RequestTimeout)
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RequestTimeout*time.Duration(c.opts.MaxRetries+1))
 			defer cancel()
-			h.scheme, h.challenge, h.signatures, h.pingErr = c.ping(pctx, h)
+			h.pingErr = c.ping(pctx, h)
 			if h.pingErr != nil {
 				// Forget a failed host so the next image tries again
 				// instead of inheriting a passing fault for the whole run.
 				c.mu.Lock()
-				delete(c.hosts, name)
+				if c.hosts[name] == h {
+					delete(c.hosts, name)
+				}
 				c.mu.Unlock()
 			}
 		}()
@@ -247,16 +243,56 @@ func (c *Client) hostFor(ctx context.Context, name string, insecure bool) (*host
 	return h, nil
 }
 
+// newHost builds the state of a host; c.mu is held.
+func (c *Client) newHost(name string, insecure bool) (*host, error) {
+	ho := c.opts.Hosts[CanonicalHost(name)]
+	conc := ho.Concurrency
+	if conc <= 0 {
+		conc = c.opts.PerHostConcurrency
+	}
+	skipVerify := c.opts.Sys.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue
+	if ho.TLSVerify != nil { // a per-registry tlsVerify replaces the global one
+		skipVerify = !*ho.TLSVerify
+	}
+	h := &host{
+		name:     name,
+		insecure: insecure || skipVerify,
+		flow:     newFlow(conc, ho.RequestsPerSecond),
+		ready:    make(chan struct{}),
+		tokens:   map[string]*token{},
+	}
+	certsDir := c.hostCertsDir(name)
+	if ho.HTTP1 || certsDir != "" || ho.Concurrency > 0 {
+		h.client = newHTTPClient(conc, h.insecure)
+		t := h.client.Transport.(*http.Transport)
+		if ho.HTTP1 {
+			t.ForceAttemptHTTP2 = false
+			t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{} // HTTP/1.1 only
+		}
+		if c.opts.Sys.DockerCertPath != "" {
+			_ = tlsclientconfig.SetupCertificates(c.opts.Sys.DockerCertPath, t.TLSClientConfig) // checked in New
+		}
+		if certsDir != "" {
+			if err := tlsclientconfig.SetupCertificates(certsDir, t.TLSClientConfig); err != nil {
+				return nil, fmt.Errorf("certificates in %s: %w", certsDir, err)
+			}
+		}
+	}
+	return h, nil
+}
+
 // hostCertsDir finds the per-host certificate directory, if any.
-func (c *Client) hostCertsDir(host string) string {
+func (c *Client) hostCertsDir(name string) string {
 	roots := c.opts.CertsDirs
 	if roots == nil {
 		roots = []string{"/etc/containers/certs.d", "/etc/docker/certs.d"}
 	}
 	for _, root := range roots {
-		dir := filepath.Join(root, host)
-		if st, err := os.Stat(dir); err == nil && st.IsDir() {
-			return dir
+		for _, alias := range hostAliases(name) {
+			dir := filepath.Join(root, alias)
+			if st, err := os.Stat(dir); err == nil && st.IsDir() {
+				return dir
+			}
 		}
 	}
 	return ""
@@ -272,41 +308,27 @@ func (c *Client) httpClient(h *host) *http.Client {
 	return c.secure
 }
 
-// ping asks GET /v2/ to learn the scheme and the auth challenge, as every
-// registry client must; it happens once per host and run.
-func (c *Client) ping(ctx context.Context, h *host) (scheme string, ch *challenge, signatures bool, err error) {
-	schemes := []string{"https"}
-	if h.insecure {
-		schemes = append(schemes, "http")
+// HostStats are per-host request totals for metrics and the run summary.
+type HostStats struct {
+	Host                string
+	Requests, Throttled int64
+	// Concurrency is the host's effective concurrency now (lower after 429s).
+	Concurrency int
+	// RateLimit is what the host's RateLimit-* headers said last; Seen is
+	// false when it sent none.
+	RateLimit RateLimit
+}
+
+// Stats returns request totals per host, sorted by host.
+func (c *Client) Stats() []HostStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]HostStats, 0, len(c.hosts)+len(c.web))
+	all := slices.Concat(slices.Collect(maps.Values(c.hosts)), slices.Collect(maps.Values(c.web)))
+	for _, h := range all {
+		out = append(out, HostStats{Host: h.name, Requests: h.requests.Load(), Throttled: h.throttled.Load(),
+			Concurrency: h.flow.effective(), RateLimit: h.flow.rateLimit()})
 	}
-	var errs []error
-	for _, scheme := range schemes {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+h.name+"/v2/", nil)
-		if err != nil {
-			return "", nil, false, err
-		}
-		req.Header.Set("User-Agent", c.opts.UserAgent)
-		h.requests.Add(1)
-		resp, err := c.httpClient(h).Do(req)
-		if err != nil {
-			if !h.insecure && strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") {
-				return "", nil, false, fmt.Errorf("ping %s: %w (use --tls-verify=false or mark it insecure in registries.conf)", h.name, ErrInsecureRequired)
-			}
-			errs = append(errs, fmt.Errorf("%s: %w", scheme, err))
-			continue
-		}
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
-		c.log.Debug("registry ping", "host", h.name, "scheme", scheme, "status", resp.StatusCode)
-		signatures := resp.Header.Get("X-Registry-Supports-Signatures") == "1"
-		if resp.StatusCode == http.StatusUnauthorized {
-			ch, err := parseChallenge(resp.Header.Values("WWW-Authenticate"))
-			if err != nil {
-				return "", nil, false, fmt.Errorf("ping %s: %w", h.name, err)
-			}
-			return scheme, ch, signatures, nil
-		}
-		return scheme, nil, signatures, nil
-	}
-	return "", nil, false, fmt.Errorf("ping %s: %w", h.name, errors.Join(errs...))
+	sortStats(out)
+	return out
 }

@@ -19,6 +19,13 @@ var (
 	ErrInsecureRequired = errors.New("registry answers only over plain HTTP and is not marked insecure")
 	ErrRateLimited      = errors.New("rate limited")
 	ErrServer           = errors.New("registry server error")
+	// ErrPullLimit: the host said its pull limit is used up for longer than
+	// a run waits (Docker Hub's RateLimit-Remaining: 0;w=21600); no new
+	// manifest GET to it starts in this run.
+	ErrPullLimit = fmt.Errorf("%w: the registry's pull limit is used up, no new pulls from it in this run", ErrRateLimited)
+	// ErrNoCatalog: the registry does not offer /v2/_catalog (Docker Hub,
+	// GHCR and most hosted registries).
+	ErrNoCatalog = errors.New("the registry does not list its repositories (/v2/_catalog)")
 )
 
 // HTTPError is a registry answer that was not a success.

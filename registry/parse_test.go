@@ -86,4 +86,21 @@ func TestNextLink(t *testing.T) {
 	if _, err := nextLink(cur, []string{`<http://evil.example/v2/_catalog?last=b>; rel="next"`}); err == nil {
 		t.Error("a link to another host was followed")
 	}
+	for _, tc := range []struct{ cur, link, want string }{
+		{cur, `</v2/_catalog?last=b&n=2>; rel=next`, "http://r.example:5000/v2/_catalog?last=b&n=2"},
+		{cur, `</v2/_catalog?last=b>;rel="next"`, "http://r.example:5000/v2/_catalog?last=b"},
+		{cur, `<http://r.example:5000/v2/_catalog?last=b>; rel="next"`, "http://r.example:5000/v2/_catalog?last=b"},
+		{cur, `</v2/x?a=1>; rel="prev", </v2/y?last=c,d>; type="a"; rel="next prefetch"`, "http://r.example:5000/v2/y?last=c,d"},
+		{"https://quay.example/v2/t/tags/list?n=2", `<https://quay.example:443/v2/t/tags/list?last=x>; rel="next"`, "https://quay.example/v2/t/tags/list?last=x"},
+		{"https://quay.example:443/v2/t/tags/list", `<https://quay.example/v2/t/tags/list?last=x>; rel=next`, "https://quay.example:443/v2/t/tags/list?last=x"},
+	} {
+		if got, err := nextLink(tc.cur, []string{tc.link}); err != nil || got != tc.want {
+			t.Errorf("%s: %q, %v; want %q", tc.link, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{`<https://r.example:5000/v2/x>; rel="next"`, `<http://r.example:5001/v2/x>; rel="next"`, `<http://r.example/v2/x>; rel="next"`} {
+		if got, err := nextLink(cur, []string{bad}); err == nil {
+			t.Errorf("%s followed to %q", bad, got)
+		}
+	}
 }

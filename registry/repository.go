@@ -11,9 +11,7 @@ import (
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/manifest"
-	"go.podman.io/image/v5/pkg/docker/config"
 	"go.podman.io/image/v5/pkg/sysregistriesv2"
-	"go.podman.io/image/v5/types"
 )
 
 // MaxManifestBytes caps manifests and configs, as containers/image does.
@@ -36,7 +34,7 @@ type Source struct {
 	insecure bool
 	path     string // repository path on that host
 	scope    string
-	creds    types.DockerAuthConfig
+	creds    credentials
 }
 
 // Host is the registry host this source talks to.
@@ -44,8 +42,11 @@ func (s *Source) Host() string { return s.host }
 
 // Repository reads one repository. It is cheap; create one per repository.
 type Repository struct {
-	c        *Client
-	name     reference.Named
+	c    *Client
+	name reference.Named
+	// origin is the registry itself: tag lists come from there only, since
+	// a mirror (a pull-through cache) lists only what it has cached.
+	origin   *Source
 	byTag    []*Source
 	byDigest []*Source
 }
@@ -65,6 +66,9 @@ func (c *Client) Repository(name reference.Named) (*Repository, error) {
 	name = reference.TrimNamed(name)
 	r := &Repository{c: c, name: name}
 	var err error
+	if r.origin, err = c.origin(name); err != nil {
+		return nil, err
+	}
 	if r.byTag, err = c.sources(reference.TagNameOnly(name)); err != nil {
 		return nil, err
 	}
@@ -82,6 +86,30 @@ func mustDigested(name reference.Named) reference.Named {
 		panic(err) // a valid name and a valid digest always combine
 	}
 	return d
+}
+
+// origin is the registry a repository names, with registries.conf's
+// insecure and blocked settings but none of its mirrors.
+func (c *Client) origin(name reference.Named) (*Source, error) {
+	reg, err := sysregistriesv2.FindRegistry(c.opts.Sys, name.Name())
+	if err != nil {
+		return nil, fmt.Errorf("registries.conf for %s: %w", name.Name(), err)
+	}
+	if reg == nil {
+		return c.newSource(name, false), nil
+	}
+	if reg.Blocked {
+		return nil, fmt.Errorf("%s: %w", name.Name(), ErrBlocked)
+	}
+	// The location may rewrite the prefix (prefix = "example.com/foo",
+	// location = "internal.example.com/bar"). containers/image lists the
+	// primary endpoint last, after the mirrors.
+	pulls, err := reg.PullSourcesFromReference(reference.TagNameOnly(name))
+	if err != nil || len(pulls) == 0 {
+		return nil, fmt.Errorf("registries.conf for %s: no primary location: %v", name.Name(), err)
+	}
+	primary := pulls[len(pulls)-1]
+	return c.newSource(primary.Reference, primary.Endpoint.Insecure), nil
 }
 
 func (c *Client) sources(ref reference.Named) ([]*Source, error) {
@@ -110,13 +138,10 @@ func (c *Client) newSource(ref reference.Named, insecure bool) *Source {
 	host := apiHost(reference.Domain(ref))
 	path := reference.Path(ref)
 	s := &Source{host: host, insecure: insecure, path: path, scope: "repository:" + path + ":pull"}
-	// Credentials are looked up by the name the user wrote, the way podman
-	// and skopeo do, including per-repository entries of auth.json.
-	if creds, err := config.GetCredentialsForRef(c.opts.Sys, reference.TrimNamed(ref)); err == nil {
-		s.creds = creds
-	} else {
-		c.log.Warn("cannot read credentials", "repository", ref.Name(), "error", err)
-	}
+	// Credentials are looked up by the repository's name on that host, the
+	// way podman and skopeo do, including per-repository entries of
+	// auth.json; each is resolved once per run.
+	s.creds = c.creds.forRepository(context.Background(), reference.TrimNamed(ref))
 	return s
 }
 
@@ -185,7 +210,9 @@ type Descriptor struct {
 }
 
 // HeadManifest asks for a tag's digest without its body: one request, which
-// registries such as Docker Hub do not count against pull limits.
+// registries such as Docker Hub do not count against pull limits. A registry
+// that answers HEAD without Docker-Content-Digest is asked again with GET,
+// and the digest is computed from the body.
 func (r *Repository) HeadManifest(ctx context.Context, tag string) (Descriptor, error) {
 	var lastErr error
 	for _, s := range r.byTag {
@@ -202,11 +229,19 @@ func (r *Repository) HeadManifest(ctx context.Context, tag string) (Descriptor, 
 			lastErr = err
 			continue
 		}
+		mt, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type"))
+		if resp.header.Get("Docker-Content-Digest") == "" {
+			// Some registries omit the digest on HEAD: the body tells it.
+			m, err := r.getManifestFrom(ctx, s, tag, "")
+			if err != nil {
+				return Descriptor{}, fmt.Errorf("HEAD %s:%s had no Docker-Content-Digest, and GET: %w", s.path, tag, err)
+			}
+			return Descriptor{Digest: m.Digest, MediaType: m.MediaType, Size: int64(len(m.Bytes))}, nil
+		}
 		d, err := digest.Parse(resp.header.Get("Docker-Content-Digest"))
 		if err != nil {
 			return Descriptor{}, fmt.Errorf("HEAD %s:%s: no valid Docker-Content-Digest: %w", s.path, tag, err)
 		}
-		mt, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type"))
 		return Descriptor{Digest: d, MediaType: mt, Size: max(0, int64FromHeader(resp.header.Get("Content-Length")))}, nil
 	}
 	return Descriptor{}, lastErr
@@ -264,14 +299,6 @@ func int64FromHeader(v string) int64 {
 		return -1
 	}
 	return n
-}
-
-// apiHost maps Docker Hub's name to its API host, as every client does.
-func apiHost(domain string) string {
-	if domain == "docker.io" {
-		return "registry-1.docker.io"
-	}
-	return domain
 }
 
 // manifestDigest hashes a manifest. Only signed schema1 needs

@@ -37,10 +37,14 @@ func (r *Repository) SignaturesExtension(ctx context.Context, s *Source, d diges
 }
 
 // BlobClient is the HTTP client lookaside stores are read with: the shared
-// transport, without registry credentials (a lookaside is a plain web server).
+// transport without registry credentials (a lookaside is a plain web
+// server), under the same per-host flow control, retries and request
+// counting as registry requests (transport.go).
 func (c *Client) BlobClient(insecure bool) *http.Client {
-	if insecure || c.opts.Sys.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue {
-		return c.insecure
+	insecure = insecure || c.opts.Sys.DockerInsecureSkipTLSVerify == types.OptionalBoolTrue
+	base := c.secure
+	if insecure {
+		base = c.insecure
 	}
-	return c.secure
+	return &http.Client{Transport: &limitedTransport{c: c, base: base.Transport, insecure: insecure}, CheckRedirect: base.CheckRedirect}
 }

@@ -39,6 +39,7 @@ type config struct {
 	soakTags     int
 	profile      string
 	only         string
+	onlyTokens   bool
 }
 
 func main() {
@@ -59,8 +60,12 @@ func main() {
 	fs.BoolVar(&c.skipSoak, "skip-soak", false, "skip the soak test (import while serving)")
 	fs.IntVar(&c.soakTags, "soak-tags", 20000, "tags of the soak test")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the 10× import into this directory")
-	fs.StringVar(&c.only, "only", "", "run only this benchmark: signed (the import with signatures and its shared-repositories case)")
+	fs.StringVar(&c.only, "only", "", "run only this benchmark: signed (the import with signatures and its shared-repositories case) or tokens (token auth)")
+	fs.BoolVar(&c.onlyTokens, "only-tokens", false, "the same as -only tokens")
 	fs.Parse(os.Args[1:])
+	if c.onlyTokens {
+		c.only = "tokens"
+	}
 	if c.only != "" && c.out == ".bench/latest.md" {
 		c.out = ".bench/" + c.only + ".md" // a partial run never replaces the full report
 	}
@@ -80,8 +85,8 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	host, _ := os.Hostname()
 	fmt.Fprintf(&report, "# regimport benchmark\n\n%s, %s, %d CPUs. Reproduce with `make bench`.\n\n", time.Now().UTC().Format(time.RFC3339), host, numCPU())
 
-	if c.only != "" && c.only != "signed" {
-		return fmt.Errorf("-only %q: the only choice is signed", c.only)
+	if c.only != "" && c.only != "signed" && c.only != "tokens" {
+		return fmt.Errorf("-only %q: the choices are signed and tokens", c.only)
 	}
 	if c.only == "" {
 		imp, err := importBench(ctx, c, out)
@@ -90,11 +95,20 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		}
 		report.WriteString(imp)
 	}
-	signed, err := signedBench(ctx, c, out)
-	if err != nil {
-		return err
+	if c.only == "" || c.only == "signed" {
+		signed, err := signedBench(ctx, c, out)
+		if err != nil {
+			return err
+		}
+		report.WriteString(signed)
 	}
-	report.WriteString(signed)
+	if c.only == "" || c.only == "tokens" {
+		tokens, err := tokenBench(ctx, c, out)
+		if err != nil {
+			return err
+		}
+		report.WriteString(tokens)
+	}
 	if c.only != "" {
 		c.skipEndpoint, c.skipReport, c.skipSoak = true, true, true
 	}

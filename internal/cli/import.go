@@ -140,7 +140,7 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	}
 	defer cat.Close()
 
-	reg := registry.New(registry.Options{Sys: sys, Logger: log, PerHostConcurrency: f.perHost, Hosts: f.hosts})
+	reg := registry.New(registry.Options{Sys: sys, Logger: log, PerHostConcurrency: f.perHost, Hosts: f.hosts, DockerConfig: f.authFile})
 	bar := newProgressBar(s.Err, f.progress)
 	opts := importer.Options{Catalog: cat, Registry: reg, Logger: log, Concurrency: f.concurrency, Signatures: sigOpts, TagFilter: tagFilter,
 		ArtifactTagsAsImages: f.sigs.artifactsAsImages}
@@ -224,8 +224,15 @@ func (f *importFlags) applyConfig(fs *flag.FlagSet, req *importer.Request) error
 		f.tlsVerify = *c.TLSVerify
 	}
 	f.hosts = map[string]registry.HostOptions{}
+	first := map[string]string{}
 	for _, r := range c.Registries {
-		f.hosts[r.Host] = registry.HostOptions{Concurrency: r.Concurrency, RequestsPerSecond: r.RequestsPerSecond, HTTP1: r.HTTP == "1.1", TLSVerify: r.TLSVerify}
+		// docker.io, index.docker.io and registry-1.docker.io are one host.
+		key := registry.CanonicalHost(r.Host)
+		if prev, dup := first[key]; dup {
+			return fmt.Errorf("%s: registries: %q and %q are the same registry; keep one entry", f.config, prev, r.Host)
+		}
+		first[key] = r.Host
+		f.hosts[key] = registry.HostOptions{Concurrency: r.Concurrency, RequestsPerSecond: r.RequestsPerSecond, HTTP1: r.HTTP == "1.1", TLSVerify: r.TLSVerify}
 	}
 	req.TagFilters = map[string]importer.TagFilter{}
 	for entry, tf := range c.TagFilters() {
@@ -271,6 +278,11 @@ func printSummary(w io.Writer, sum importer.Summary, took time.Duration, verbose
 		fmt.Fprintf(w, "signatures of (repository, image) pairs: %d accepted, %d rejected, %d unevaluated, %d without a policy; verification took %s (summed over workers)\n",
 			sum.Verdicts[signatures.VerdictAccepted], sum.Verdicts[signatures.VerdictRejected], sum.Verdicts[catalog.VerdictUnevaluated],
 			sum.Verdicts[signatures.VerdictNoPolicy], sum.VerifyTime.Round(time.Millisecond))
+	}
+	for _, h := range sum.Registries {
+		if h.RateLimit.Seen || h.Throttled > 0 {
+			fmt.Fprintf(w, "registry %s: %d requests, %d answered 429; rate limit: %s\n", h.Host, h.Requests, h.Throttled, h.RateLimit)
+		}
 	}
 	repos := ""
 	if sum.RepositoriesRemoved > 0 {

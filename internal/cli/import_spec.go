@@ -113,10 +113,10 @@ func runImportSpec(ctx context.Context, f *importFlags, args, refs []string, s S
 	if f.concurrency < 1 || perHost < 1 {
 		return fail(s, ExitUsage, "import: --concurrency and --per-registry must be at least 1")
 	}
-	reg := registry.New(registry.Options{Sys: sys, Logger: log, PerHostConcurrency: perHost})
+	reg := registry.New(registry.Options{Sys: sys, Logger: log, PerHostConcurrency: perHost, DockerConfig: f.authFile})
 	insecureSys := *sys
 	insecureSys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
-	insecure := registry.New(registry.Options{Sys: &insecureSys, Logger: log, PerHostConcurrency: perHost})
+	insecure := registry.New(registry.Options{Sys: &insecureSys, Logger: log, PerHostConcurrency: perHost, DockerConfig: f.authFile})
 	imp, err := importer.New(importer.Options{Catalog: cat, Registry: reg, Logger: log, Concurrency: f.concurrency, Signatures: sigOpts, ArtifactTagsAsImages: f.sigs.artifactsAsImages})
 	if err != nil {
 		return fail(s, ExitFatal, "import: %v", err)

@@ -50,6 +50,23 @@ func writeMetrics(path string, sum importer.Summary, took time.Duration, exitCod
 		reqs.WithLabelValues(h.Host).Set(float64(h.Requests))
 		throttled.WithLabelValues(h.Host).Set(float64(h.Throttled))
 	}
-	reg.MustRegister(reqs, throttled)
+	remaining := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "regimport_last_run_registry_ratelimit_remaining", Help: "RateLimit-Remaining a registry host announced last in the last run (hosts that announced one)."}, []string{"host"})
+	limit := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "regimport_last_run_registry_ratelimit_limit", Help: "RateLimit-Limit a registry host announced in the last run."}, []string{"host"})
+	exhausted := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "regimport_last_run_registry_ratelimit_exhausted", Help: "1 when a registry host's pull limit ran out in the last run and no new requests went to it."}, []string{"host"})
+	for _, h := range hosts {
+		if !h.RateLimit.Seen {
+			continue
+		}
+		remaining.WithLabelValues(h.Host).Set(float64(h.RateLimit.Remaining))
+		if h.RateLimit.Limit >= 0 {
+			limit.WithLabelValues(h.Host).Set(float64(h.RateLimit.Limit))
+		}
+		ex := 0.0
+		if h.RateLimit.Exhausted {
+			ex = 1
+		}
+		exhausted.WithLabelValues(h.Host).Set(ex)
+	}
+	reg.MustRegister(reqs, throttled, remaining, limit, exhausted)
 	return prometheus.WriteToTextfile(path, reg)
 }
