@@ -32,8 +32,9 @@ import (
 //     it. The others stay current and the repository is reported failed.
 //     An empty /v2/_catalog is treated the same way, a repository being
 //     confirmed gone by a 404 on its tag list.
-//   - A tag list that registries.conf may send to a mirror removes nothing:
-//     a mirror need not hold every tag.
+//   - Tag lists are always asked of the repository's own registry, never of
+//     a registries.conf mirror (a pull-through cache lists only what it
+//     holds), so a mirrored repository follows its registry too.
 //   - Artifact tags (cosign sha256-<hex>.sig/.att/.sbom, sha256-<hex>
 //     referrers) are not images and are never counted as removed.
 
@@ -71,10 +72,6 @@ func (r *run) reconcileTags(ctx, dbctx context.Context, name reference.Named, li
 // list removes, and why; doubt says which tags an empty list could not
 // confirm gone (they stay).
 func (imp *Importer) goneTags(ctx context.Context, repo *registry.Repository, listed []string, filter TagFilter) (gone []string, reason, doubt string, err error) {
-	if repo.Mirrored() {
-		imp.log.Debug("tag list may come from a mirror: no removals", "repository", repo.Name().Name())
-		return nil, "", "", nil
-	}
 	current, err := imp.cat.CurrentTags(ctx, repo.Name().Name())
 	if err != nil {
 		return nil, "", "", err

@@ -145,13 +145,6 @@ func (c *Client) newSource(ref reference.Named, insecure bool) *Source {
 	return s
 }
 
-// Mirrored reports whether registries.conf sends tag reads to anything but
-// the repository's own registry: a tag list may then come from a mirror,
-// which need not hold every tag, so it cannot prove a tag gone.
-func (r *Repository) Mirrored() bool {
-	return len(r.byTag) != 1 || r.byTag[0].host != apiHost(reference.Domain(r.name))
-}
-
 // Name is the repository as the user wrote it (normalized, no tag).
 func (r *Repository) Name() reference.Named { return r.name }
 

@@ -10,18 +10,27 @@ import (
 	_ "github.com/mattn/go-sqlite3" // the catalog's driver
 )
 
-// RewindTo0003 rewrites a closed catalog file at schema version 4 as
-// regimport wrote it at version 3: one verdict per image (the column
-// images.signature_verdict, which it keeps), signatures keyed by image
-// alone (those of the image's dockerImageReference repository), and no
-// per-repository verdicts or history.
-func RewindTo0003(ctx context.Context, path string) error {
-	db, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=off")
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	for _, q := range []string{
+// undo holds, per migration after 0003, the statements that take a catalog
+// back to the schema before it. RewindTo0003 applies the ones a file has,
+// newest first, so a migration test keeps starting from a true 0003 file
+// as migrations are added.
+var undo = map[int][]string{
+	7: {`ALTER TABLE images DROP COLUMN source_reference`},
+	6: {`DROP TABLE IF EXISTS referrer_lookups`, `DROP TABLE IF EXISTS attestations`},
+	5: {
+		`CREATE TABLE tag_events_0003 (
+			id INTEGER PRIMARY KEY, repository_id INTEGER NOT NULL REFERENCES repositories (id), tag TEXT NOT NULL,
+			image_name TEXT NOT NULL REFERENCES images (name), docker_image_reference TEXT NOT NULL, created TEXT NOT NULL,
+			run_id INTEGER REFERENCES import_runs (id))`,
+		`INSERT INTO tag_events_0003 SELECT id, repository_id, tag, image_name, docker_image_reference, created, run_id
+			FROM tag_events WHERE event <> 'removed'`,
+		`DROP TABLE tag_events`,
+		`ALTER TABLE tag_events_0003 RENAME TO tag_events`,
+		`CREATE INDEX tag_events_by_tag ON tag_events (repository_id, tag, id)`,
+		`ALTER TABLE repositories DROP COLUMN removed_run`,
+		`ALTER TABLE repositories DROP COLUMN removed_at`,
+	},
+	4: {
 		`CREATE TABLE signatures_0003 (
 			image_name TEXT NOT NULL REFERENCES images (name) ON DELETE CASCADE, name TEXT NOT NULL, position INTEGER NOT NULL,
 			source TEXT NOT NULL, type TEXT NOT NULL, content BLOB NOT NULL, sigstore_signature TEXT, certificate TEXT, chain TEXT,
@@ -36,10 +45,34 @@ func RewindTo0003(ctx context.Context, path string) error {
 		`CREATE INDEX signatures_by_signer ON signatures (signer)`,
 		`DROP TABLE verdict_history`,
 		`DROP TABLE image_verdicts`,
-		`DELETE FROM schema_migrations WHERE version >= 4`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("rewind %s to 0003: %w", path, err)
+	},
+}
+
+// RewindTo0003 rewrites a closed catalog file at a newer schema version as
+// regimport wrote it at version 3: one verdict per image (the column
+// images.signature_verdict, which it keeps), signatures keyed by image
+// alone (those of the image's dockerImageReference repository), no
+// per-repository verdicts or history, no removal events, attestations or
+// source spellings.
+func RewindTo0003(ctx context.Context, path string) error {
+	db, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=off")
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var version int
+	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil {
+		return fmt.Errorf("rewind %s: schema version: %w", path, err)
+	}
+	for v := version; v > 3; v-- {
+		steps, ok := undo[v]
+		if !ok {
+			return fmt.Errorf("rewind %s to 0003: no undo steps for migration %04d; add them to catalogtest", path, v)
+		}
+		for _, q := range append(steps, fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, v)) {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("rewind %s from %04d: %w", path, v, err)
+			}
 		}
 	}
 	return nil
