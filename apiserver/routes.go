@@ -24,6 +24,9 @@ type target struct {
 	namespace string // image streams only; "" is every namespace
 	name      string // "" for the collection
 	watch     bool   // the /watch/ path form
+	// includeRaw serves Images with their raw manifest and config
+	// (?includeManifest=true).
+	includeRaw bool
 }
 
 func (t target) groupResource() schema.GroupResource {
@@ -148,6 +151,10 @@ func writeVerb(method string, item bool) (verb, metric string) {
 func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, info *requestInfo, t target) {
 	out, err := negotiate(r)
 	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if t.includeRaw, err = includeRaw(r); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

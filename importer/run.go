@@ -406,8 +406,11 @@ func (r *run) singleImage(ctx context.Context, repo *registry.Repository, t targ
 			return nil, fmt.Errorf("config %s: %w", desc.Digest, err)
 		}
 	}
-	n, err := pm.Normalize(t.repo.Name(), m.Digest, config)
+	n, err := pm.Normalize(t.source(), m.Digest, config)
 	if err != nil {
+		return nil, err
+	}
+	if err := FillLayerSizes(n.Image, func(d digest.Digest) (int64, error) { return repo.BlobSize(ctx, m.Source, d) }); err != nil {
 		return nil, err
 	}
 	v, err := r.verify(ctx, repo, t, m)
@@ -415,7 +418,7 @@ func (r *run) singleImage(ctx context.Context, repo *registry.Repository, t targ
 		return nil, err
 	}
 	return &pendingImage{name: m.Digest.String(), rec: &catalog.ImageRecord{
-		Image: n.Image, ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant, Verification: v,
+		Image: n.Image, LookupReference: t.lookupReference(m.Digest.String()), ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant, Verification: v,
 	}}, nil
 }
 
@@ -423,7 +426,7 @@ func (r *run) listImage(ctx context.Context, repo *registry.Repository, t target
 	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
 		return &pendingImage{name: m.Digest.String()}, err
 	}
-	n, err := NormalizeList(t.repo.Name(), m.Bytes, m.MediaType, m.Digest, r.imp.now())
+	n, err := NormalizeList(t.source(), m.Bytes, m.MediaType, m.Digest, r.imp.now())
 	if err != nil {
 		return nil, err
 	}
@@ -431,7 +434,7 @@ func (r *run) listImage(ctx context.Context, repo *registry.Repository, t target
 	if err != nil {
 		return nil, err
 	}
-	return &pendingImage{name: m.Digest.String(), rec: &catalog.ImageRecord{Image: n.Image, Verification: v}}, nil
+	return &pendingImage{name: m.Digest.String(), rec: &catalog.ImageRecord{Image: n.Image, LookupReference: t.lookupReference(m.Digest.String()), Verification: v}}, nil
 }
 
 // fetchChildren imports every entry of a list by digest (PreserveOriginal).
@@ -514,7 +517,7 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 	}
 	if t.tag != "" {
 		tag := catalog.TagRecord{Repository: t.repo.Name(), Tag: t.tag, Image: top.String(),
-			DockerImageReference: t.repo.Name() + "@" + top.String()}
+			DockerImageReference: t.source() + "@" + top.String()}
 		if err := r.w.PutTag(dbctx, tag, st.tagDone); err != nil {
 			st.tagDone(catalog.Unchanged, err)
 		}
