@@ -64,6 +64,15 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, info *requestInfo
 		s.serveDiscovery(w, r, doc)
 		return
 	}
+	if strings.HasPrefix(path, "/openapi/") {
+		if !readMethod(r.Method) {
+			s.writeError(w, r, methodNotAllowed())
+			return
+		}
+		if s.openAPI.serve(w, r, path) {
+			return
+		}
+	}
 	if path == "/metrics" {
 		if !readMethod(r.Method) {
 			s.writeError(w, r, methodNotAllowed())
