@@ -1,13 +1,17 @@
 package importer_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	digest "github.com/opencontainers/go-digest"
 	"github.com/openshift/api/image/docker10"
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
@@ -183,5 +187,39 @@ func TestLegacyPicksAsOpenShift(t *testing.T) {
 	byDigest.Spec.Images[0].To = &corev1.LocalObjectReference{Name: "pinned"}
 	if got := pick(arm, byDigest); got != arm64.Digest.String() {
 		t.Errorf("a digest import took the spec tag's preference: %s", got)
+	}
+}
+
+// A config OpenShift cannot parse (history[].created is no time) is
+// imported, marked with the annotation and logged, not refused.
+func TestNonconformingConfigImportedAndMarked(t *testing.T) {
+	e := newEnv(t)
+	var logs bytes.Buffer
+	imp, err := importer.New(importer.Options{Catalog: e.cat, Registry: newClient(), Concurrency: 2, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.imp = imp
+	layer := []byte("not really a tar")
+	cfg := []byte(`{"architecture":"amd64","os":"linux","created":"2024-01-01T00:00:00Z","history":[{"created":"last tuesday"}]}`)
+	m := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",`+
+		`"config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":%d,"digest":%q},`+
+		`"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","size":%d,"digest":%q}]}`,
+		len(cfg), digest.FromBytes(cfg), len(layer), digest.FromBytes(layer)))
+	if err := e.reg.PushRaw(context.Background(), "odd/config", "v1", "application/vnd.oci.image.manifest.v1+json", m, cfg, layer); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.run(t, importer.Request{References: []string{e.reg.Host() + "/odd/config:v1"}}); len(s.Failures) != 0 || s.ImagesCreated != 1 {
+		t.Fatalf("summary %+v", s)
+	}
+	img, err := e.cat.GetImage(context.Background(), digest.FromBytes(m).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := img.Annotations[importer.NonconformingAnnotation]; !strings.Contains(got, "config does not parse as OpenShift's DockerImageConfig") {
+		t.Errorf("annotation %q", got)
+	}
+	if !strings.Contains(logs.String(), "accepted a manifest OpenShift's importer refuses") {
+		t.Errorf("no warning logged:\n%s", logs.String())
 	}
 }

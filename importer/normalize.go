@@ -36,6 +36,9 @@ type Platform struct {
 type Normalized struct {
 	Image    *imagev1.Image
 	Platform Platform
+	// Nonconforming says why OpenShift's importer would refuse this
+	// manifest (also in the NonconformingAnnotation); empty when it would not.
+	Nonconforming []string
 }
 
 // ManifestKind sorts a manifest by how it is imported.
@@ -182,7 +185,9 @@ func (m *ImageManifest) Normalize(repository string, dgst digest.Digest, config 
 	if img.DockerImageMetadata.Raw, err = json.Marshal(meta); err != nil {
 		return nil, fmt.Errorf("encode dockerImageMetadata: %w", err)
 	}
-	return &Normalized{Image: img, Platform: platform}, nil
+	reasons := conformance(raw, mediaType, config)
+	markNonconforming(img, reasons)
+	return &Normalized{Image: img, Platform: platform, Nonconforming: reasons}, nil
 }
 
 // untrustedConfig adds the platform fields the Docker 1.0 schema drops.
@@ -362,7 +367,9 @@ func NormalizeList(repository string, raw []byte, mediaType string, dgst digest.
 	if img.DockerImageMetadata.Raw, err = json.Marshal(meta); err != nil {
 		return nil, fmt.Errorf("encode dockerImageMetadata: %w", err)
 	}
-	return &Normalized{Image: img}, nil
+	reasons := conformance(raw, mediaType, nil)
+	markNonconforming(img, reasons)
+	return &Normalized{Image: img, Nonconforming: reasons}, nil
 }
 
 // FillLayerSizes is OpenShift's calculateImageSize, which its importer runs

@@ -413,6 +413,7 @@ func (r *run) singleImage(ctx context.Context, repo *registry.Repository, t targ
 	if err := FillLayerSizes(n.Image, func(d digest.Digest) (int64, error) { return repo.BlobSize(ctx, m.Source, d) }); err != nil {
 		return nil, err
 	}
+	r.warnNonconforming(t, m, n)
 	v, err := r.verify(ctx, repo, t, m)
 	if err != nil {
 		return nil, err
@@ -430,6 +431,7 @@ func (r *run) listImage(ctx context.Context, repo *registry.Repository, t target
 	if err != nil {
 		return nil, err
 	}
+	r.warnNonconforming(t, m, n)
 	v, err := r.verify(ctx, repo, t, m)
 	if err != nil {
 		return nil, err
