@@ -223,3 +223,44 @@ func TestNonconformingConfigImportedAndMarked(t *testing.T) {
 		t.Errorf("no warning logged:\n%s", logs.String())
 	}
 }
+
+// OpenShift's rule for raw content in an ImageStreamImport status
+// (imagestreamimport's clearManifests and PrepareImageForCreate): the
+// status image keeps it only under includeManifest and only where no Image
+// was created; a list Image never has it (manifestListToImage); the
+// children in manifests keep theirs wherever nothing was created.
+func TestStreamImportRawContentRule(t *testing.T) {
+	e := newEnv(t)
+	host := e.reg.Host()
+	e.push(t, testregistry.ImageSpec{Repository: "team/app", Tags: []string{"v1"}, Format: testregistry.Schema2, Seed: 1})
+	e.push(t, testregistry.ImageSpec{Repository: "team/multi", Tags: []string{"v1"}, Format: testregistry.OCIIndex, Seed: 2})
+	asked := fromImage(host + "/team/app:v1")
+	asked.IncludeManifest = true
+	whole := fromImage(host + "/team/multi:v1")
+	whole.ImportPolicy.ImportMode = imagev1.ImportModePreserveOriginal
+	wholeAsked := whole
+	wholeAsked.IncludeManifest = true
+	preview := isiOf("preview", false, fromImage(host+"/team/app:v1"), asked, whole, wholeAsked)
+	e.streams(t, importer.StreamImportOptions{}, preview)
+
+	raw := func(img *imagev1.Image) bool { return img.DockerImageManifest != "" }
+	st := preview.Status.Images
+	if raw(st[0].Image) || !raw(st[1].Image) || st[1].Image.DockerImageConfig == "" {
+		t.Errorf("preview: raw content %v without includeManifest, %v with it", raw(st[0].Image), raw(st[1].Image))
+	}
+	for i := 2; i < 4; i++ {
+		if raw(st[i].Image) || len(st[i].Manifests) != 2 || !raw(&st[i].Manifests[0]) || !raw(&st[i].Manifests[1]) {
+			t.Errorf("preview of a whole list [%d]: list raw %v, %d children", i, raw(st[i].Image), len(st[i].Manifests))
+		}
+	}
+
+	created := fromImage(host + "/team/multi:v1")
+	created.ImportPolicy.ImportMode = imagev1.ImportModePreserveOriginal
+	created.IncludeManifest = true
+	created.To = &corev1.LocalObjectReference{Name: "stable"}
+	imported := isiOf("imported", true, created)
+	e.streams(t, importer.StreamImportOptions{}, imported)
+	if s := imported.Status.Images[0]; s.Image == nil || raw(s.Image) || len(s.Manifests) != 2 || raw(&s.Manifests[0]) || raw(&s.Manifests[1]) {
+		t.Errorf("created Images carry raw content: %+v", s.Status)
+	}
+}
