@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	imagev1 "github.com/openshift/api/image/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // Images are served without their raw manifest and config unless
@@ -71,5 +72,30 @@ func TestIncludeManifest(t *testing.T) {
 	code, b = get(t, ts.URL+imagesPath+"?includeManifest=maybe")
 	if code != http.StatusBadRequest || !strings.Contains(string(b), `includeManifest must be true or false, not \"maybe\"`) {
 		t.Errorf("bad value: %d %s", code, b)
+	}
+}
+
+// The README's two ways to ask without any special client: client-go's
+// RESTClient with Param, and kubectl get --raw.
+func TestIncludeManifestFromUnmodifiedClients(t *testing.T) {
+	f := newFixture(t, 3)
+	_, ts := serve(t, f.reader, Options{})
+	ctx := context.Background()
+	names := allNames(t, f.reader)
+
+	var list imagev1.ImageList
+	err := newClient(t, ts.URL, "").ImageV1().RESTClient().Get().Resource("images").Param("includeManifest", "true").Do(ctx).Into(&list)
+	if err != nil || len(list.Items) != len(names) || list.Items[0].DockerImageManifest == "" {
+		t.Errorf("client-go RESTClient with includeManifest: %v, %d items", err, len(list.Items))
+	}
+	typed, err := newClient(t, ts.URL, "").ImageV1().Images().Get(ctx, names[0], metav1.GetOptions{})
+	if err != nil || typed.DockerImageManifest != "" {
+		t.Errorf("typed get: %v, manifest %q", err, typed.DockerImageManifest)
+	}
+
+	out := runKubectl(t, ts.URL, "get", "--raw", imagesPath+"/"+names[0]+"?includeManifest=true")
+	img := decode[imagev1.Image](t, []byte(out))
+	if img.Name != names[0] || img.DockerImageManifest == "" {
+		t.Errorf("kubectl get --raw with includeManifest: %s", out)
 	}
 }
