@@ -101,7 +101,10 @@ func testImage(i int) catalog.ImageRecord {
 	}
 	if i%5 == 4 {
 		img.Annotations = nil
-		img.DockerImageMetadata = runtime.RawExtension{Raw: []byte(`{"kind":"DockerImage","apiVersion":"image.openshift.io/1.0","Created":null}`)}
+		// Id = the list's digest, as manifestListToImage makes it (no
+		// Created here: the table tests want its column empty)
+		listMeta, _ := json.Marshal(docker10.DockerImage{TypeMeta: metav1.TypeMeta{Kind: "DockerImage", APIVersion: "image.openshift.io/1.0"}, ID: name})
+		img.DockerImageMetadata = runtime.RawExtension{Raw: listMeta}
 		img.DockerImageConfig, img.DockerImageLayers, rec.ConfigMediaType = "", nil, ""
 		img.DockerImageManifestMediaType = "application/vnd.oci.image.index.v1+json"
 		img.DockerImageManifests = []imagev1.ImageManifest{

@@ -11,6 +11,9 @@ import (
 
 func (s *Server) presentImage(t target, img *imagev1.Image) presented {
 	img.APIVersion = t.apiVersion()
+	if !t.includeRaw {
+		withoutRaw(img)
+	}
 	return presented{meta: &img.ObjectMeta, obj: img, cells: func() []any { return s.imageCells(img) }}
 }
 
@@ -41,7 +44,7 @@ func (s *Server) imagePager(t target, name string) pager[imagev1.Image] {
 	}
 	return pager[imagev1.Image]{
 		fetch: func(ctx context.Context, after string, n int) ([]imagev1.Image, int64, int64, error) {
-			page, err := s.cat.ListImages(ctx, catalog.ListOptions{After: after, Names: names, Limit: n})
+			page, err := s.cat.ListImages(ctx, catalog.ListOptions{After: after, Names: names, Limit: n, WithoutRaw: !t.includeRaw})
 			return page.Items, page.ResourceVersion, page.Remaining, err
 		},
 		key:     func(img *imagev1.Image) string { return img.Name },

@@ -24,6 +24,9 @@ type target struct {
 	namespace string // image streams only; "" is every namespace
 	name      string // "" for the collection
 	watch     bool   // the /watch/ path form
+	// includeRaw serves Images with their raw manifest and config
+	// (?includeManifest=true).
+	includeRaw bool
 }
 
 func (t target) groupResource() schema.GroupResource {
@@ -60,6 +63,15 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, info *requestInfo
 		}
 		s.serveDiscovery(w, r, doc)
 		return
+	}
+	if strings.HasPrefix(path, "/openapi/") {
+		if !readMethod(r.Method) {
+			s.writeError(w, r, methodNotAllowed())
+			return
+		}
+		if s.openAPI.serve(w, r, path) {
+			return
+		}
 	}
 	if path == "/metrics" {
 		if !readMethod(r.Method) {
@@ -148,6 +160,10 @@ func writeVerb(method string, item bool) (verb, metric string) {
 func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, info *requestInfo, t target) {
 	out, err := negotiate(r)
 	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if t.includeRaw, err = includeRaw(r); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

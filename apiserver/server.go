@@ -91,6 +91,7 @@ type Server struct {
 	rvWait   time.Duration
 	now      func() time.Time
 	metrics  *metrics
+	openAPI  *openAPI
 
 	stopOnce sync.Once
 	stop     chan struct{} // closed by StopWatches
@@ -116,6 +117,7 @@ func New(cat Reader, opts Options) (*Server, error) {
 		rvWait:   opts.ResourceVersionWait,
 		now:      opts.Now,
 		stop:     make(chan struct{}),
+		openAPI:  newOpenAPI(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))

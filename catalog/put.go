@@ -85,18 +85,24 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 	if runID != 0 {
 		run = runID
 	}
+	// The normalized reference is the lookup key; the spelling as written
+	// is kept beside it only where it differs.
+	lookup, source := img.DockerImageReference, any(nil)
+	if rec.LookupReference != "" && rec.LookupReference != lookup {
+		lookup, source = rec.LookupReference, img.DockerImageReference
+	}
 	var verdict, reason any
 	if v := rec.Verification; v != nil {
 		verdict, reason = nullable(v.Verdict), nullable(v.Reason)
 	}
 	_, err = tx.exec(ctx, `INSERT INTO images (name, uid, resource_version, creation_timestamp,
 		docker_image_reference, manifest_media_type, manifest, config_digest, metadata, annotations,
-		architecture, os, variant, image_created, size, first_run, signature_verdict, signature_reason)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		architecture, os, variant, image_created, size, first_run, signature_verdict, signature_reason, source_reference)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		img.Name, uuid.NewSHA1(uidNamespace, []byte(img.Name)).String(), rv, c.timestamp(),
-		img.DockerImageReference, img.DockerImageManifestMediaType, []byte(img.DockerImageManifest), configDigest,
+		lookup, img.DockerImageManifestMediaType, []byte(img.DockerImageManifest), configDigest,
 		string(img.DockerImageMetadata.Raw), annotations,
-		nullable(meta.Architecture), nullable(rec.OS), nullable(rec.Variant), imageCreated, meta.Size, run, verdict, reason)
+		nullable(meta.Architecture), nullable(rec.OS), nullable(rec.Variant), imageCreated, meta.Size, run, verdict, reason, source)
 	if err != nil {
 		return Unchanged, fmt.Errorf("store image %s: %w", img.Name, err)
 	}

@@ -32,10 +32,20 @@ type ListOptions struct {
 	Names []string
 	// Limit caps the page (0 = no cap).
 	Limit int
+	// WithoutRaw leaves dockerImageManifest and dockerImageConfig empty and
+	// does not read them: they are about half of a page's bytes, and
+	// OpenShift serves neither on the Images an import creates.
+	WithoutRaw bool
 }
 
-const imageColumns = `name, uid, resource_version, creation_timestamp, docker_image_reference,
+// imageColumns are the columns loadImages scans; the served
+// dockerImageReference is the spelling as written where one was kept.
+const imageColumns = `name, uid, resource_version, creation_timestamp, coalesce(source_reference, docker_image_reference),
 	manifest_media_type, manifest, metadata, annotations, config_digest, signature_verdict, signature_reason`
+
+// imageColumnsWithoutRaw is imageColumns with the raw manifest left unread.
+const imageColumnsWithoutRaw = `name, uid, resource_version, creation_timestamp, coalesce(source_reference, docker_image_reference),
+	manifest_media_type, NULL, metadata, annotations, config_digest, signature_verdict, signature_reason`
 
 // ResourceVersion is the newest resourceVersion of the catalog (0 when empty).
 func (c *Catalog) ResourceVersion(ctx context.Context) (int64, error) {
@@ -85,7 +95,7 @@ func (c *Catalog) GetImage(ctx context.Context, name string) (*imagev1.Image, er
 		return nil, fmt.Errorf("get image %s: %w", name, err)
 	}
 	defer tx.Rollback()
-	imgs, err := c.loadImages(ctx, tx, true, `SELECT `+imageColumns+` FROM images WHERE name = ?`, name)
+	imgs, err := c.loadImages(ctx, tx, true, true, `SELECT `+imageColumns+` FROM images WHERE name = ?`, name)
 	if err != nil {
 		return nil, fmt.Errorf("get image %s: %w", name, err)
 	}
@@ -115,13 +125,17 @@ func (c *Catalog) ListImages(ctx context.Context, opts ListOptions) (ImagePage, 
 			args = append(args, n)
 		}
 	}
-	q := `SELECT ` + imageColumns + ` FROM images WHERE ` + strings.Join(where, " AND ") + ` ORDER BY name LIMIT ?`
+	columns := imageColumns
+	if opts.WithoutRaw {
+		columns = imageColumnsWithoutRaw
+	}
+	q := `SELECT ` + columns + ` FROM images WHERE ` + strings.Join(where, " AND ") + ` ORDER BY name LIMIT ?`
 	limit := -1
 	if opts.Limit > 0 {
 		limit = opts.Limit
 	}
 	args = append(args, limit)
-	if page.Items, err = c.loadImages(ctx, tx, len(opts.Names) == 0, q, args...); err != nil {
+	if page.Items, err = c.loadImages(ctx, tx, len(opts.Names) == 0, !opts.WithoutRaw, q, args...); err != nil {
 		return page, fmt.Errorf("list images: %w", err)
 	}
 	if opts.Limit > 0 && len(page.Items) == opts.Limit {
@@ -143,8 +157,9 @@ func (c *Catalog) ListImages(ctx context.Context, opts ListOptions) (ImagePage, 
 // and signatures with one query each for the whole result, not one per
 // image. contiguous says the result is every image between its first and
 // last name (a page, a get): the follow-up queries then select that name
-// range with fixed SQL, prepared once per connection.
-func (c *Catalog) loadImages(ctx context.Context, tx *sql.Tx, contiguous bool, query string, args ...any) ([]imagev1.Image, error) {
+// range with fixed SQL, prepared once per connection. raw says whether the
+// configs are read (the query decides for the manifest).
+func (c *Catalog) loadImages(ctx context.Context, tx *sql.Tx, contiguous, raw bool, query string, args ...any) ([]imagev1.Image, error) {
 	rows, err := c.txQuery(ctx, tx, contiguous, query, args...)
 	if err != nil {
 		return nil, err
@@ -188,7 +203,11 @@ func (c *Catalog) loadImages(ctx context.Context, tx *sql.Tx, contiguous bool, q
 		return imgs, nil
 	}
 	set := newImageSet(imgs, index, contiguous)
-	for _, load := range []func(context.Context, *sql.Tx, imageSet) error{c.loadLayers, c.loadListEntries, c.loadConfigs, c.loadSignatures, c.loadVerdicts} {
+	loads := []func(context.Context, *sql.Tx, imageSet) error{c.loadLayers, c.loadListEntries, c.loadSignatures, c.loadVerdicts}
+	if raw {
+		loads = append(loads, c.loadConfigs)
+	}
+	for _, load := range loads {
 		if err := load(ctx, tx, set); err != nil {
 			return nil, err
 		}

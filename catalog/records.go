@@ -8,8 +8,12 @@ import (
 type ImageRecord struct {
 	// Image is the normalized object. Server-assigned fields (uid,
 	// resourceVersion, creationTimestamp) are ignored and assigned here.
-	// DockerImageManifest and DockerImageConfig carry the raw bytes as served.
+	// DockerImageManifest and DockerImageConfig carry the raw bytes as served;
+	// DockerImageReference is spelled as the user wrote it.
 	Image *imagev1.Image
+	// LookupReference is the normalized repository@digest the catalog keys
+	// lookups and reports on ("" when it is DockerImageReference itself).
+	LookupReference string
 	// ConfigMediaType is the media type of the config blob, if any.
 	ConfigMediaType string
 	// OS and Variant are platform facts that the wire schema drops but audits need.

@@ -36,6 +36,9 @@ type Platform struct {
 type Normalized struct {
 	Image    *imagev1.Image
 	Platform Platform
+	// Nonconforming says why OpenShift's importer would refuse this
+	// manifest (also in the NonconformingAnnotation); empty when it would not.
+	Nonconforming []string
 }
 
 // ManifestKind sorts a manifest by how it is imported.
@@ -182,7 +185,9 @@ func (m *ImageManifest) Normalize(repository string, dgst digest.Digest, config 
 	if img.DockerImageMetadata.Raw, err = json.Marshal(meta); err != nil {
 		return nil, fmt.Errorf("encode dockerImageMetadata: %w", err)
 	}
-	return &Normalized{Image: img, Platform: platform}, nil
+	reasons := conformance(raw, mediaType, config)
+	markNonconforming(img, reasons)
+	return &Normalized{Image: img, Platform: platform, Nonconforming: reasons}, nil
 }
 
 // untrustedConfig adds the platform fields the Docker 1.0 schema drops.
@@ -362,5 +367,49 @@ func NormalizeList(repository string, raw []byte, mediaType string, dgst digest.
 	if img.DockerImageMetadata.Raw, err = json.Marshal(meta); err != nil {
 		return nil, fmt.Errorf("encode dockerImageMetadata: %w", err)
 	}
-	return &Normalized{Image: img}, nil
+	reasons := conformance(raw, mediaType, nil)
+	markNonconforming(img, reasons)
+	return &Normalized{Image: img, Nonconforming: reasons}, nil
+}
+
+// FillLayerSizes is OpenShift's calculateImageSize, which its importer runs
+// when an image's Size came out 0 (a schema1 manifest whose v1Compatibility
+// entries carry no sizes): each unique layer's size is asked of the
+// registry (sizeOf), every layer gets its size, and Size becomes the sum
+// of the unique layers (plus the config's length, which schema1 has none
+// of). An image whose Size is already known is left alone; a size the
+// registry cannot tell fails the image, as it does in OpenShift.
+func FillLayerSizes(img *imagev1.Image, sizeOf func(digest.Digest) (int64, error)) error {
+	var meta docker10.DockerImage
+	if err := json.Unmarshal(img.DockerImageMetadata.Raw, &meta); err != nil {
+		return fmt.Errorf("dockerImageMetadata: %w", err)
+	}
+	if meta.Size != 0 || len(img.DockerImageLayers) == 0 {
+		return nil
+	}
+	sizes := map[string]int64{}
+	var total int64
+	for i := range img.DockerImageLayers {
+		l := &img.DockerImageLayers[i]
+		n, seen := sizes[l.Name]
+		if !seen {
+			var err error
+			if n, err = sizeOf(digest.Digest(l.Name)); err != nil {
+				return fmt.Errorf("size of layer %s: %w", l.Name, err)
+			}
+			sizes[l.Name] = n
+			total += n
+		}
+		l.LayerSize = n
+	}
+	if img.DockerImageConfig != "" {
+		total += int64(len(img.DockerImageConfig))
+	}
+	meta.Size = total
+	raw, err := json.Marshal(meta)
+	if err != nil {
+		return fmt.Errorf("encode dockerImageMetadata: %w", err)
+	}
+	img.DockerImageMetadata.Raw = raw
+	return nil
 }

@@ -463,12 +463,16 @@ func (r *run) singleImage(ctx context.Context, repo *registry.Repository, t targ
 			return nil, fmt.Errorf("config %s: %w", desc.Digest, err)
 		}
 	}
-	n, err := pm.Normalize(t.repo.Name(), m.Digest, config)
+	n, err := pm.Normalize(t.source(), m.Digest, config)
 	if err != nil {
 		return nil, err
 	}
+	if err := FillLayerSizes(n.Image, func(d digest.Digest) (int64, error) { return repo.BlobSize(ctx, m.Source, d) }); err != nil {
+		return nil, err
+	}
+	r.warnNonconforming(t, m, n)
 	return &pendingImage{name: m.Digest.String(), manifest: m, configDigest: desc.Digest.String(), rec: &catalog.ImageRecord{
-		Image: n.Image, ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant,
+		Image: n.Image, LookupReference: t.lookupReference(m.Digest.String()), ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant,
 	}}, nil
 }
 
@@ -476,11 +480,12 @@ func (r *run) listImage(ctx context.Context, t target, m *registry.Manifest) (*p
 	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
 		return &pendingImage{name: m.Digest.String(), manifest: m}, err
 	}
-	n, err := NormalizeList(t.repo.Name(), m.Bytes, m.MediaType, m.Digest, r.imp.now())
+	n, err := NormalizeList(t.source(), m.Bytes, m.MediaType, m.Digest, r.imp.now())
 	if err != nil {
 		return nil, err
 	}
-	return &pendingImage{name: m.Digest.String(), manifest: m, rec: &catalog.ImageRecord{Image: n.Image}}, nil
+	r.warnNonconforming(t, m, n)
+	return &pendingImage{name: m.Digest.String(), manifest: m, rec: &catalog.ImageRecord{Image: n.Image, LookupReference: t.lookupReference(m.Digest.String())}}, nil
 }
 
 // fetchChildren imports every entry of a list by digest (PreserveOriginal).
@@ -620,7 +625,7 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 	}
 	if withTag {
 		tag := catalog.TagRecord{Repository: t.repo.Name(), Tag: t.tag, Image: top.String(),
-			DockerImageReference: t.repo.Name() + "@" + top.String()}
+			DockerImageReference: t.source() + "@" + top.String()}
 		if err := r.w.PutTag(dbctx, tag, st.tagDone); err != nil {
 			st.tagDone(catalog.Unchanged, err)
 		}

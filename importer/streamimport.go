@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"time"
 
@@ -32,6 +33,10 @@ type StreamImportOptions struct {
 	// DefaultImportMode is the importMode of images that name none
 	// (default Legacy, the apiserver's default).
 	DefaultImportMode imagev1.ImportModeType
+	// Platform stands in for the apiserver's own platform, which Legacy
+	// mode prefers when it picks one child of a list (OpenShift's
+	// runtime.GOOS/GOARCH); the zero value is regimport's own.
+	Platform Platform
 }
 
 // StreamSummary is the outcome of ImportStreams. Each document's own
@@ -94,6 +99,12 @@ func (imp *Importer) ImportStreams(ctx context.Context, isis []*imagev1.ImageStr
 	}
 	if len(invalid) > 0 {
 		return StreamSummary{}, fmt.Errorf("%w: %w", ErrInvalidImport, errors.Join(invalid...))
+	}
+	if opts.Platform.Architecture == "" {
+		opts.Platform.Architecture = runtime.GOARCH
+	}
+	if opts.Platform.OS == "" {
+		opts.Platform.OS = runtime.GOOS
 	}
 	s := &streamRun{imp: imp, opts: opts, results: map[fetchKey]*fetched{}, now: imp.now()}
 	s.secure = s.newRun(imp)
@@ -205,7 +216,7 @@ func (s *streamRun) write(dbctx context.Context, runID int64) error {
 			}
 			if f.registryTag != "" && !tagged[k] {
 				tagged[k] = true
-				rec := catalog.TagRecord{Repository: k.repo, Tag: k.tag, Image: f.registryTag, DockerImageReference: k.repo + "@" + f.registryTag}
+				rec := catalog.TagRecord{Repository: k.repo, Tag: k.tag, Image: f.registryTag, DockerImageReference: k.spelled + "@" + f.registryTag}
 				if err := w.PutTag(dbctx, rec, s.tagDone); err != nil {
 					s.tagDone(catalog.Unchanged, err)
 				}

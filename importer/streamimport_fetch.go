@@ -23,6 +23,7 @@ import (
 type fetchKey struct {
 	insecure  bool
 	repo      string // normalized repository
+	spelled   string // the repository as from.name wrote it
 	tag, dgst string // one of them; both for repo:tag@digest
 	mode      imagev1.ImportModeType
 	arch, os  string // Legacy: the platform to pick from a list
@@ -33,7 +34,7 @@ func (k fetchKey) target() (target, error) {
 	if err != nil {
 		return target{}, err
 	}
-	return target{repo: reference.TrimNamed(named), tag: k.tag, dgst: k.dgst, input: k.String()}, nil
+	return target{repo: reference.TrimNamed(named), tag: k.tag, dgst: k.dgst, input: k.String(), spelled: k.spelled}, nil
 }
 
 // String is the reference as OpenShift names it in messages: repo:tag or repo@digest.
@@ -191,15 +192,9 @@ func (s *streamRun) fetchLegacy(ctx context.Context, r *run, k fetchKey, t targe
 	return nil
 }
 
-// choosePlatform is OpenShift's Legacy choice with linux/amd64 standing in
-// for the apiserver's own platform.
+// choosePlatform is OpenShift's Legacy choice (manifestFromManifestList):
+// the entry for arch and os, else linux/amd64, else the first.
 func choosePlatform(entries []imgspecv1.Descriptor, arch, os string) digest.Digest {
-	if arch == "" {
-		arch = "amd64"
-	}
-	if os == "" {
-		os = "linux"
-	}
 	for _, want := range [][2]string{{arch, os}, {"amd64", "linux"}} {
 		for _, e := range entries {
 			if e.Platform != nil && e.Platform.Architecture == want[0] && e.Platform.OS == want[1] {

@@ -49,10 +49,12 @@ type docRepo struct {
 
 func (d *streamDoc) name() string { return d.isi.Namespace + "/" + d.isi.Name }
 
-// plan turns a document's spec into fetch keys. Legacy imports of a tag
-// prefer the platform named by the stream's spec tag annotations
-// (importer.image.openshift.io/prefer-arch, prefer-os), as OpenShift does,
-// else by the same annotations on the ImageStreamImport itself.
+// plan turns a document's spec into fetch keys. Legacy imports pick a
+// list's child as OpenShift's manifestFromManifestList does: for a tag, the
+// platform the image stream's spec tag (spec.images[].to, else the tag)
+// names in importer.image.openshift.io/prefer-arch and prefer-os, each
+// defaulting to the apiserver's own; for a digest or a repository import,
+// the apiserver's own platform.
 func (s *streamRun) plan(ctx context.Context, isi *imagev1.ImageStreamImport) *streamDoc {
 	d := &streamDoc{isi: isi, images: make([]docItem, len(isi.Spec.Images))}
 	existing, err := s.imp.cat.GetImageStream(ctx, isi.Namespace, isi.Name)
@@ -71,7 +73,7 @@ func (s *streamRun) plan(ctx context.Context, isi *imagev1.ImageStreamImport) *s
 			item.err = err
 			continue
 		}
-		k := fetchKey{insecure: spec.ImportPolicy.Insecure, repo: named.Name(), mode: spec.ImportPolicy.ImportMode}
+		k := fetchKey{insecure: spec.ImportPolicy.Insecure, repo: named.Name(), spelled: from.named.Name(), mode: spec.ImportPolicy.ImportMode}
 		if from.id != "" {
 			k.dgst = from.id
 		} else {
@@ -82,11 +84,14 @@ func (s *streamRun) plan(ctx context.Context, isi *imagev1.ImageStreamImport) *s
 			item.tag = k.tag
 		}
 		if k.mode != imagev1.ImportModePreserveOriginal {
-			toName := ""
-			if spec.To != nil {
-				toName = spec.To.Name
+			k.arch, k.os = s.opts.Platform.Architecture, s.opts.Platform.OS
+			if from.id == "" {
+				toName := k.tag
+				if spec.To != nil {
+					toName = spec.To.Name
+				}
+				k.arch, k.os = preferredPlatform(existing, toName, s.opts.Platform)
 			}
-			k.arch, k.os = preferredPlatform(isi, existing, toName)
 		}
 		item.key = k
 	}
@@ -101,26 +106,29 @@ func (s *streamRun) plan(ctx context.Context, isi *imagev1.ImageStreamImport) *s
 		if err != nil {
 			d.repo.invalid = err
 		} else {
-			d.repo.key = fetchKey{insecure: spec.ImportPolicy.Insecure, repo: named.Name(), mode: spec.ImportPolicy.ImportMode}
+			d.repo.key = fetchKey{insecure: spec.ImportPolicy.Insecure, repo: named.Name(), spelled: from.named.Name(), mode: spec.ImportPolicy.ImportMode}
 			if d.repo.key.mode != imagev1.ImportModePreserveOriginal {
-				d.repo.key.arch, d.repo.key.os = preferredPlatform(isi, nil, "")
+				d.repo.key.arch, d.repo.key.os = s.opts.Platform.Architecture, s.opts.Platform.OS
 			}
 		}
 	}
 	return d
 }
 
-func preferredPlatform(isi *imagev1.ImageStreamImport, existing *imagev1.ImageStream, to string) (arch, os string) {
-	if existing != nil && to != "" {
-		if t := indexTags(existing).findSpec(to); t != nil {
-			arch, os = t.Annotations[imagev1.ImporterPreferArchAnnotation], t.Annotations[imagev1.ImporterPreferOSAnnotation]
+// preferredPlatform reads the prefer-arch and prefer-os annotations of the
+// stream's spec tag to; each one missing is host's.
+func preferredPlatform(existing *imagev1.ImageStream, to string, host Platform) (arch, os string) {
+	arch, os = host.Architecture, host.OS
+	if existing == nil || to == "" {
+		return arch, os
+	}
+	if t := indexTags(existing).findSpec(to); t != nil {
+		if a := t.Annotations[imagev1.ImporterPreferArchAnnotation]; a != "" {
+			arch = a
 		}
-	}
-	if arch == "" {
-		arch = isi.Annotations[imagev1.ImporterPreferArchAnnotation]
-	}
-	if os == "" {
-		os = isi.Annotations[imagev1.ImporterPreferOSAnnotation]
+		if o := t.Annotations[imagev1.ImporterPreferOSAnnotation]; o != "" {
+			os = o
+		}
 	}
 	return arch, os
 }
@@ -245,7 +253,8 @@ func (s *streamRun) fillStatus(d *streamDoc, image func(*fetched, string) *image
 			st.Status = importStatus(f.err, it.key.String(), spec.From.Name, it.key.repo)
 			continue
 		}
-		f.fill(st, it.key, spec.IncludeManifest, func(n string) *imagev1.Image { return image(f, n) })
+		created := isi.Spec.Import && spec.To != nil
+		f.fill(st, it.key, rawContentOf(spec.IncludeManifest, created), func(n string) *imagev1.Image { return image(f, n) })
 	}
 	rp := d.repo
 	if rp == nil {
@@ -273,7 +282,7 @@ func (s *streamRun) fillStatus(d *streamDoc, image func(*fetched, string) *image
 			st.Status = importStatus(f.err, it.key.String(), rp.from+":"+it.tag, it.key.repo)
 			continue
 		}
-		f.fill(st, it.key, isi.Spec.Repository.IncludeManifest, func(n string) *imagev1.Image { return image(f, n) })
+		f.fill(st, it.key, rawContentOf(isi.Spec.Repository.IncludeManifest, isi.Spec.Import), func(n string) *imagev1.Image { return image(f, n) })
 	}
 	rs.Status = repositoryStatus(failures)
 }
@@ -296,7 +305,7 @@ func (s *streamRun) updates(d *streamDoc) []tagUpdate {
 		spec := isi.Spec.Repository
 		for i, it := range rp.tags {
 			add(tagUpdate{tag: it.tag, from: rp.from + ":" + it.tag, policy: spec.ImportPolicy, refPolicy: spec.ReferencePolicy},
-				isi.Status.Repository.Images[i], s.results[it.key], it.key.repo)
+				isi.Status.Repository.Images[i], s.results[it.key], it.key.spelled)
 		}
 	}
 	for i, spec := range isi.Spec.Images {
@@ -305,7 +314,7 @@ func (s *streamRun) updates(d *streamDoc) []tagUpdate {
 		}
 		u := tagUpdate{tag: spec.To.Name, from: spec.From.Name, policy: spec.ImportPolicy, refPolicy: spec.ReferencePolicy, specImage: true}
 		it := d.images[i]
-		add(u, isi.Status.Images[i], s.results[it.key], it.key.repo)
+		add(u, isi.Status.Images[i], s.results[it.key], it.key.spelled)
 	}
 	return out
 }

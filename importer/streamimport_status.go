@@ -61,17 +61,36 @@ func repositoryStatus(failures int) metav1.Status {
 		Message: fmt.Sprintf("%d of the images from this repository failed to import", failures)}
 }
 
+// rawContent says which images of one ImageImportStatus keep their raw
+// manifest and config, by OpenShift's rule.
+type rawContent struct{ image, manifests bool }
+
+// rawContentOf is OpenShift's rule (imagestreamimport's rest.go): an Image
+// the import created comes back as stored, and PrepareImageForCreate
+// cleared both fields, on the list's children too; where no Image was
+// created (a preview, a spec.images entry without to) clearManifests
+// clears status.images[].image unless includeManifest is set, and leaves
+// the children in manifests alone.
+func rawContentOf(includeManifest, created bool) rawContent {
+	if created {
+		return rawContent{}
+	}
+	return rawContent{image: includeManifest, manifests: true}
+}
+
 // statusImage is an image as a status shows it: a copy, referenced through
-// the repository it was imported from, without kind and apiVersion (it is
-// nested), and without the raw manifest and config unless asked for.
-func statusImage(img *imagev1.Image, repo string, includeManifest bool) *imagev1.Image {
+// the repository as from.name spelled it, without kind and apiVersion (it
+// is nested), and without the raw manifest and config unless raw says so.
+// A manifest list never carries its manifest: OpenShift's
+// manifestListToImage does not set it.
+func statusImage(img *imagev1.Image, repo string, raw bool) *imagev1.Image {
 	if img == nil {
 		return nil
 	}
 	c := img.DeepCopy()
 	c.TypeMeta = metav1.TypeMeta{}
 	c.DockerImageReference = repo + "@" + c.Name
-	if !includeManifest {
+	if !raw || len(c.DockerImageManifests) > 0 {
 		c.DockerImageManifest, c.DockerImageConfig = "", ""
 	}
 	return c
@@ -79,12 +98,12 @@ func statusImage(img *imagev1.Image, repo string, includeManifest bool) *imagev1
 
 // fill sets one ImageImportStatus from a fetch: the image the tag or digest
 // resolved to and, for a list imported whole, its children.
-func (f *fetched) fill(st *imagev1.ImageImportStatus, k fetchKey, includeManifest bool, image func(string) *imagev1.Image) {
+func (f *fetched) fill(st *imagev1.ImageImportStatus, k fetchKey, raw rawContent, image func(string) *imagev1.Image) {
 	st.Status = succeeded()
-	st.Image = statusImage(image(f.top), k.repo, includeManifest)
+	st.Image = statusImage(image(f.top), k.spelled, raw.image)
 	st.Manifests = nil
 	for _, c := range f.children {
-		if img := statusImage(image(c), k.repo, includeManifest); img != nil {
+		if img := statusImage(image(c), k.spelled, raw.manifests); img != nil {
 			st.Manifests = append(st.Manifests, *img)
 		}
 	}

@@ -37,6 +37,9 @@ type target struct {
 	dgst string
 	// input is what the user typed that led here, for error messages.
 	input string
+	// spelled is the repository as written when input does not say it
+	// (see source).
+	spelled string
 }
 
 func (t target) String() string {

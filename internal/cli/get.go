@@ -23,8 +23,9 @@ func runGet(ctx context.Context, args []string, s Streams) int {
 	db := fs.String("db", "catalog.db", "catalog file")
 	output := fs.String("o", "", "output: json, yaml, name or wide (default: a table like oc get images)")
 	fs.StringVar(output, "output", "", "same as -o")
+	withRaw := fs.Bool("include-manifest", false, "with -o json|yaml: also print each Image's raw dockerImageManifest and dockerImageConfig, which OpenShift does not serve on imported Images")
 	fs.Usage = func() {
-		fmt.Fprintln(s.Err, "Usage: regimport get images [NAME...] [--db FILE] [-o json|yaml|name|wide]\n\nFlags:")
+		fmt.Fprintln(s.Err, "Usage: regimport get images [NAME...] [--db FILE] [-o json|yaml|name|wide] [--include-manifest]\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	pos, err := parseInterspersed(fs, args)
@@ -64,12 +65,15 @@ func runGet(ctx context.Context, args []string, s Streams) int {
 		if err != nil {
 			return fail(s, ExitFatal, "get: %v", err)
 		}
+		if !*withRaw {
+			img.DockerImageManifest, img.DockerImageConfig = "", ""
+		}
 		if err := printObject(s.Out, *output, img); err != nil {
 			return fail(s, ExitFatal, "get: %v", err)
 		}
 		return ExitOK
 	}
-	missing, err := printImages(ctx, s.Out, cat, names, *output)
+	missing, err := printImages(ctx, s.Out, cat, names, *output, *withRaw)
 	if err != nil {
 		return fail(s, ExitFatal, "get: %v", err)
 	}
@@ -101,7 +105,7 @@ func printObject(w io.Writer, format string, obj any) error {
 
 // printImages walks the catalog a page at a time; json is streamed item by
 // item so memory stays flat however large the catalog is.
-func printImages(ctx context.Context, w io.Writer, cat *catalog.Catalog, names []string, format string) ([]string, error) {
+func printImages(ctx context.Context, w io.Writer, cat *catalog.Catalog, names []string, format string, withRaw bool) ([]string, error) {
 	found := map[string]bool{}
 	var all []imagev1.Image // yaml only: it cannot be streamed as one document
 	var tw *tabwriter.Writer
@@ -109,7 +113,7 @@ func printImages(ctx context.Context, w io.Writer, cat *catalog.Catalog, names [
 	var rv int64
 	after := ""
 	for {
-		page, err := cat.ListImages(ctx, catalog.ListOptions{After: after, Names: names, Limit: getPageSize})
+		page, err := cat.ListImages(ctx, catalog.ListOptions{After: after, Names: names, Limit: getPageSize, WithoutRaw: !withRaw})
 		if err != nil {
 			return nil, err
 		}

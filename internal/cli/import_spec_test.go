@@ -104,8 +104,10 @@ func TestImportSpecExamplesImport(t *testing.T) {
 	if app.Status.Import == nil || len(app.Status.Images) != 3 || app.UID == "" {
 		t.Fatalf("app status: %+v", app.Status)
 	}
-	if app.Status.Images[1].Image.DockerImageManifest == "" || app.Status.Images[0].Image.DockerImageManifest != "" {
-		t.Error("includeManifest not honoured")
+	// includeManifest on an image the import created: OpenShift returns the
+	// Image as stored, and PrepareImageForCreate cleared the raw content.
+	if app.Status.Images[1].Image.DockerImageManifest != "" || app.Status.Images[0].Image.DockerImageManifest != "" {
+		t.Error("a created Image carries its raw manifest in the status")
 	}
 	var refPolicy imagev1.TagReferencePolicyType
 	for _, tag := range app.Status.Import.Spec.Tags {

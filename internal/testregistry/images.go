@@ -91,6 +91,9 @@ type ImageSpec struct {
 	// that many per repository, as real repositories share layers; SeedMixed
 	// uses it to stay fast and realistic.
 	LayerPool int
+	// Schema1WithoutSizes writes schema1 v1Compatibility entries without
+	// sizes, as some old registries' conversions did.
+	Schema1WithoutSizes bool
 }
 
 func (s ImageSpec) created() time.Time {

@@ -175,6 +175,9 @@ func (r *Registry) pushSchema1(ctx context.Context, spec ImageSpec) (Pushed, err
 			Size:            int64(len(l.compressed)),
 			ThrowAway:       i == 0,
 		}
+		if spec.Schema1WithoutSizes {
+			v1.Size = 0
+		}
 		if i == 0 { // the image itself: the full config, as Docker wrote it
 			v1.Container, v1.DockerVersion, v1.Author = ids[0], "1.13.1", "regimport tests <tests@regimport.invalid>"
 			v1.Architecture, v1.OS = p.Architecture, p.OS
