@@ -20,18 +20,6 @@ import (
 	"github.com/regimport/regimport/internal/testregistry"
 )
 
-// buildBinary builds regimport once for the process-level tests.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "regimport")
-	cmd := exec.Command("go", "build", "-tags", "containers_image_openpgp", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestKilledImportsLoseNothing kills the import with SIGKILL at random
 // points, checks after every kill that the catalog is intact and holds only
 // whole images, and finally that a re-run completes to the same catalog as

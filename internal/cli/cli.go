@@ -48,7 +48,7 @@ func commands() []command {
 		{"migrate", "bring a catalog written by an older regimport to this schema", runMigrate},
 		{"report", "write an offline audit report of the catalog (html, json, csv, md)", runReport},
 		{"serve", "serve the catalog read-only as the OpenShift Image API (for kubectl, oc, client-go)", runServe},
-		{"version", "print the version", func(context.Context, []string, Streams) int { return ExitOK }},
+		{"version", "print the module version, VCS revision and Go version", runVersion},
 	}
 }
 
@@ -63,6 +63,7 @@ func Main(ctx context.Context, args []string, s Streams) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
+			tuneRuntimeFor(c.name)
 			return c.run(ctx, args[1:], s)
 		}
 	}
