@@ -398,7 +398,7 @@ func parseWrk(out string, res *EndpointResult) error {
 func (r EndpointReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Endpoint (regimport serve)\n\nwrk on loopback, %d thread(s), %d connections, %s per run; "+
-		"each row is one `regimport serve` process; server time is its mean time to answer, from its own /metrics "+
+		"each catalog is served by one `regimport serve` process; server time is its mean time to answer, from its own /metrics "+
 		"(apiserver_request_duration_seconds), so it excludes wrk's and the kernel's share.\n\n", r.Threads, r.Connections, r.Duration)
 	b.WriteString("| request | catalog | req/s | p50 | p99 | server time | answer | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, x := range r.Results {
