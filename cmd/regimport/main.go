@@ -14,8 +14,8 @@ import (
 
 func main() {
 	// SIGINT/SIGTERM cancel the context: imports stop starting new work,
-	// commit what they fetched and exit with a code that says so. Runtime
-	// settings per command (import's GOGC and memory limit) are in cli.
+	// commit what they fetched and exit with a code that says so.
+	cli.TuneRuntime(os.Args[1:]) // import's GOGC and memory limit; other commands keep Go's defaults
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	stop()

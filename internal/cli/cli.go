@@ -63,7 +63,6 @@ func Main(ctx context.Context, args []string, s Streams) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			tuneRuntimeFor(c.name)
 			return c.run(ctx, args[1:], s)
 		}
 	}

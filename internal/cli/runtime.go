@@ -17,10 +17,13 @@ const (
 	importMemoryLimit = 48 << 20
 )
 
-// tuneRuntimeFor applies the settings a command runs best with. GOGC and
-// GOMEMLIMIT in the environment still win, so an operator can override them.
-func tuneRuntimeFor(command string) {
-	if command != "import" {
+// TuneRuntime applies the runtime settings the command in args (as given
+// to Main) runs best with. GOGC and GOMEMLIMIT in the environment still
+// win, so an operator can override them. cmd/regimport calls it once before
+// Main; Main does not, so tests that run commands in-process keep their
+// test process's settings.
+func TuneRuntime(args []string) {
+	if len(args) == 0 || args[0] != "import" {
 		return
 	}
 	if os.Getenv("GOGC") == "" {

@@ -43,9 +43,9 @@ func TestWriteVersionRendersRevisionAndDirtyFlag(t *testing.T) {
 	}
 }
 
-// TestOnlyImportTunesTheGarbageCollector runs commands in-process (not in
-// parallel with other tests, which could change the same process-wide
-// settings) and reads the collector's settings after each.
+// TestOnlyImportTunesTheGarbageCollector applies each command's settings
+// (not in parallel with other tests: they are process-wide) and reads the
+// collector's settings after each.
 func TestOnlyImportTunesTheGarbageCollector(t *testing.T) {
 	t.Setenv("GOGC", "")
 	t.Setenv("GOMEMLIMIT", "")
@@ -56,29 +56,30 @@ func TestOnlyImportTunesTheGarbageCollector(t *testing.T) {
 		debug.SetGCPercent(gc)
 		return gc, debug.SetMemoryLimit(-1)
 	}
-	db := t.TempDir() + "/missing.db"
 	for _, args := range [][]string{
-		{"report", "--db", db, "--format", "json"},
-		{"serve", "--db", db, "--listen", "127.0.0.1:0"},
-		{"get", "images", "--db", db},
+		{"report", "--db", "catalog.db", "--format", "json"},
+		{"serve", "--db", "catalog.db"},
+		{"get", "images"},
+		{"verify", "--policy", "policy.json"},
 		{"version"},
+		{},
 	} {
-		var out, errb strings.Builder
-		Main(context.Background(), args, Streams{Out: &out, Err: &errb})
+		TuneRuntime(args)
 		if gc, limit := settings(); gc != 100 || limit != math.MaxInt64 {
-			t.Errorf("%s: GOGC %d and memory limit %d after it, want Go's defaults (100, none)", args[0], gc, limit)
+			t.Errorf("%q: GOGC %d and memory limit %d, want Go's defaults (100, none)", args, gc, limit)
 		}
 	}
-	var out, errb strings.Builder
-	Main(context.Background(), []string{"import", "--db", db, "--concurrency", "0", "example.com/a:b"}, Streams{Out: &out, Err: &errb})
+	TuneRuntime([]string{"import", "--db", "catalog.db", "example.com/a:b"})
 	if gc, limit := settings(); gc != importGCPercent || limit != importMemoryLimit {
 		t.Errorf("import: GOGC %d and memory limit %d, want %d and %d", gc, limit, importGCPercent, importMemoryLimit)
 	}
-	// An operator's GOGC wins over import's setting.
+	// An operator's GOGC and GOMEMLIMIT win over import's settings.
 	debug.SetGCPercent(100)
+	debug.SetMemoryLimit(math.MaxInt64)
 	t.Setenv("GOGC", "100")
-	Main(context.Background(), []string{"import", "--db", db, "--concurrency", "0", "example.com/a:b"}, Streams{Out: &out, Err: &errb})
-	if gc, _ := settings(); gc != 100 {
-		t.Errorf("import with GOGC=100 in the environment: GOGC %d", gc)
+	t.Setenv("GOMEMLIMIT", "1GiB")
+	TuneRuntime([]string{"import", "example.com/a:b"})
+	if gc, limit := settings(); gc != 100 || limit != math.MaxInt64 {
+		t.Errorf("import with GOGC and GOMEMLIMIT in the environment: GOGC %d, memory limit %d", gc, limit)
 	}
 }
