@@ -422,6 +422,7 @@ func (r EndpointReport) String() string {
 	if len(big) > 0 && len(small) > 0 && mean(small) > 0 {
 		fmt.Fprintf(&b, "\nA list page at %d images takes %.2f× the server time it takes at %d.\n", bigN, float64(mean(big))/float64(mean(small)), smallN)
 	}
+	b.WriteString("\n")
 	return b.String()
 }
 
