@@ -20,23 +20,14 @@ import (
 	"github.com/regimport/regimport/internal/testregistry"
 )
 
-// buildBinary builds regimport once for the process-level tests.
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "regimport")
-	cmd := exec.Command("go", "build", "-tags", "containers_image_openpgp", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestKilledImportsLoseNothing kills the import with SIGKILL at random
-// points, checks after every kill that the catalog is intact and holds only
-// whole images, and finally that a re-run completes to the same catalog as
-// an uninterrupted import. REGIMPORT_KILLS sets the number of kills
-// (default 12; the reliability figure in the README uses 50).
+// points of its run, checks after every kill that the catalog is intact and
+// holds only whole images, and finally that a re-run completes to the same
+// catalog as an uninterrupted import. A kill counts only when it happened
+// mid-import: after the run was recorded in the catalog and before it was
+// recorded as finished; a run that finished first is repeated with new
+// work. REGIMPORT_KILLS sets the number of kills (default 12; the
+// reliability figure in the README uses 50).
 func TestKilledImportsLoseNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs it many times")
@@ -59,32 +50,43 @@ func TestKilledImportsLoseNothing(t *testing.T) {
 	db := filepath.Join(dir, "killed.db")
 	args := []string{"import", "--db", db, "--tls-verify=false", "--catalog", "--progress", "never", "--log-level", "error", reg.Host()}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	killedMidway := 0
-	for i := range kills {
+	midImport, finishedFirst := 0, 0
+	start := time.Now()
+	for attempt := 0; midImport < kills; attempt++ {
+		if attempt >= 3*kills {
+			t.Fatalf("only %d of %d attempts were killed mid-import (%d runs finished before the kill); the import is too fast for this test", midImport, attempt, finishedFirst)
+		}
 		// New tags before each run, so that every run has fresh work to be killed in.
 		for j := range 40 {
-			n := 10000 + i*40 + j
+			n := 10000 + attempt*40 + j
 			if _, err := reg.Push(ctx, testregistry.ImageSpec{Repository: testregistry.SeedRepository(n, 6), Tags: []string{testregistry.SeedTag(n)},
 				Format: testregistry.MixedFormat(n), Seed: int64(n), SharedBaseLayer: true, LayerPool: 8}); err != nil {
 				t.Fatal(err)
 			}
 		}
+		before := lastRun(db)
 		cmd := exec.Command(bin, args...)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(10+rng.IntN(250)) * time.Millisecond)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		err := cmd.Wait()
-		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			killedMidway++
-		} else if err != nil {
-			t.Fatalf("kill %d: import failed on its own: %v", i, err)
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		// The kill falls at a random point after the run was recorded.
+		var waitErr error
+		if waitRunStarted(db, before.id, exited, &waitErr) {
+			time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond)
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+			waitErr = <-exited
 		}
-		checkIntact(t, db, fmt.Sprintf("after kill %d", i+1))
-	}
-	if killedMidway < kills/2 {
-		t.Errorf("only %d of %d runs were killed mid-way; the import is too fast for this test", killedMidway, kills)
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !(ok && ws.Signaled()) && waitErr != nil {
+			t.Fatalf("attempt %d: import failed on its own: %v", attempt+1, waitErr)
+		}
+		checkIntact(t, db, fmt.Sprintf("after attempt %d", attempt+1))
+		if r := lastRun(db); r.id > before.id && r.status == "running" {
+			midImport++
+		} else {
+			finishedFirst++
+		}
 	}
 	if out, err := exec.Command(bin, args...).CombinedOutput(); err != nil {
 		t.Fatalf("final run: %v\n%s", err, out)
@@ -107,7 +109,45 @@ func TestKilledImportsLoseNothing(t *testing.T) {
 			t.Errorf("%s: the resumed catalog has %d rows, an uninterrupted import %d", q, len(a), len(b))
 		}
 	}
-	t.Logf("%d kills (%d mid-way), catalog intact after each, re-run equal to an uninterrupted import", kills, killedMidway)
+	t.Logf("%d kills, all mid-import (%d more runs finished before their kill and were repeated), catalog intact after each, re-run equal to an uninterrupted import (%s)",
+		midImport, finishedFirst, time.Since(start).Round(time.Second))
+}
+
+// run is the newest import run recorded in a catalog.
+type run struct {
+	id     int64
+	status string
+}
+
+// lastRun reads the newest run; the zero run when there is no catalog yet.
+func lastRun(path string) run {
+	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		return run{}
+	}
+	defer db.Close()
+	var r run
+	if err := db.QueryRow(`SELECT id, status FROM import_runs ORDER BY id DESC LIMIT 1`).Scan(&r.id, &r.status); err != nil {
+		return run{}
+	}
+	return r
+}
+
+// waitRunStarted polls the catalog until a run newer than after is recorded
+// and reports true, or reports false when the process exited first (its
+// Wait error in *exitErr).
+func waitRunStarted(path string, after int64, exited <-chan error, exitErr *error) bool {
+	for {
+		select {
+		case err := <-exited:
+			*exitErr = err
+			return false
+		case <-time.After(5 * time.Millisecond):
+		}
+		if _, err := os.Stat(path); err == nil && lastRun(path).id > after {
+			return true
+		}
+	}
 }
 
 func rows(t *testing.T, path, q string) []string {

@@ -25,7 +25,6 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	"github.com/openshift/api/image/docker10"
 	imagev1 "github.com/openshift/api/image/v1"
-	"github.com/regimport/regimport/apiserver"
 	"github.com/regimport/regimport/catalog"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
@@ -42,6 +41,7 @@ type EndpointConfig struct {
 	Threads     int           // wrk threads (default 1: wrk and the server share the machine)
 	WorkDir     string        // where the catalogs are built (default: a temporary directory, removed)
 	Wrk         string        // the wrk binary (default: wrk on PATH, installed with apt-get when missing and root)
+	Regimport   string        // the regimport binary whose `serve` is measured (required)
 	Log         io.Writer     // progress lines; nil discards them
 }
 
@@ -53,7 +53,7 @@ type EndpointResult struct {
 	Errors         int64         // non-2xx answers and socket errors
 	RequestsPerSec float64       // wrk's figure
 	P50, P99       time.Duration // latency seen by wrk
-	ServerTime     time.Duration // mean time in the handler, measured in-process
+	ServerTime     time.Duration // mean time to answer, from the server's own /metrics
 	ResponseBytes  int64         // size of one answer
 }
 
@@ -64,12 +64,15 @@ type EndpointReport struct {
 	Results              []EndpointResult
 }
 
-// Endpoint builds catalogs of synthetic images, serves each with the real
-// apiserver on 127.0.0.1 and loads it with wrk: GET one image, and a list
+// Endpoint builds catalogs of synthetic images, serves each with a
+// `regimport serve` process on 127.0.0.1, as users run it, and loads it with wrk: GET one image, and a list
 // page of PageSize at the start and deep in the catalog, on the full and the
 // small catalog.
 func Endpoint(ctx context.Context, cfg EndpointConfig) (EndpointReport, error) {
 	cfg = cfg.withDefaults()
+	if cfg.Regimport == "" {
+		return EndpointReport{}, errors.New("the endpoint benchmark needs the regimport binary")
+	}
 	rep := EndpointReport{Connections: cfg.Connections, Threads: cfg.Threads, Duration: cfg.Duration}
 	wrk, err := findWrk(ctx, cfg)
 	if err != nil {
@@ -152,24 +155,12 @@ func measureCatalog(ctx context.Context, cfg EndpointConfig, wrk, path string, s
 		return nil, err
 	}
 	fmt.Fprintf(cfg.Log, "endpoint: built a catalog of %d images in %s\n", size, time.Since(start).Round(time.Millisecond))
-	cat, err := catalog.Open(ctx, path, catalog.Options{ReadOnly: true})
+	origin, stop, err := startServe(ctx, cfg.Regimport, path)
 	if err != nil {
 		return nil, err
 	}
-	defer cat.Close()
-	api, err := apiserver.New(cat, apiserver.Options{})
-	if err != nil {
-		return nil, err
-	}
-	timer := &timingHandler{next: api.Handler()}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{Handler: timer, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
-	go srv.Serve(ln)
-	defer srv.Close()
-	base := "http://" + ln.Addr().String() + "/apis/image.openshift.io/v1/images"
+	defer stop()
+	base := origin + "/apis/image.openshift.io/v1/images"
 
 	names, deep, err := walkTargets(ctx, base, cfg.PageSize)
 	if err != nil {
@@ -189,12 +180,19 @@ func measureCatalog(ctx context.Context, cfg EndpointConfig, wrk, path string, s
 		if res.ResponseBytes, err = warm(ctx, tg[1]); err != nil {
 			return results, fmt.Errorf("%s: %w", tg[0], err)
 		}
-		n0, t0 := timer.count.Load(), timer.nanos.Load()
+		n0, t0, err := serverTime(ctx, origin)
+		if err != nil {
+			return results, err
+		}
 		if err := runWrk(ctx, cfg, wrk, tg[1], &res); err != nil {
 			return results, fmt.Errorf("%s: %w", tg[0], err)
 		}
-		if n := timer.count.Load() - n0; n > 0 {
-			res.ServerTime = time.Duration((timer.nanos.Load() - t0) / n)
+		n1, t1, err := serverTime(ctx, origin)
+		if err != nil {
+			return results, err
+		}
+		if n1 > n0 {
+			res.ServerTime = time.Duration((t1 - t0) / (n1 - n0) * float64(time.Second))
 		}
 		fmt.Fprintf(cfg.Log, "endpoint: %s on %d images: %.0f req/s, p99 %s, server %s\n", res.Name, size, res.RequestsPerSec, res.P99, res.ServerTime)
 		results = append(results, res)
@@ -275,17 +273,76 @@ func warm(ctx context.Context, u string) (int64, error) {
 	return size, nil
 }
 
-// timingHandler adds up the time spent in the handler, as the server sees it.
-type timingHandler struct {
-	next         http.Handler
-	count, nanos atomic.Int64
+// startServe runs `regimport serve` on a free loopback port and waits
+// until it is ready; stop ends it.
+func startServe(ctx context.Context, bin, db string) (origin string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.CommandContext(ctx, bin, "serve", "--db", db, "--listen", addr, "--log-level", "error")
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop = func() { cmd.Process.Kill(); cmd.Wait() }
+	origin = "http://" + addr
+	for i := 0; ; i++ {
+		if resp, err := http.Get(origin + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return origin, stop, nil
+			}
+		}
+		if i == 200 {
+			stop()
+			return "", nil, fmt.Errorf("regimport serve on %s was not ready after 10 s", addr)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
-func (t *timingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	t.next.ServeHTTP(w, r)
-	t.nanos.Add(int64(time.Since(start)))
-	t.count.Add(1)
+var durationSeries = regexp.MustCompile(`(?m)^apiserver_request_duration_seconds_(sum|count)\{([^}]*)\} ([0-9.e+-]+)$`)
+
+// serverTime reads the server's own totals of GET and LIST requests from its
+// /metrics: how many were answered and the seconds spent answering them.
+func serverTime(ctx context.Context, origin string) (count, seconds float64, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, origin+"/metrics", nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0, err
+	}
+	found := false
+	for _, m := range durationSeries.FindAllStringSubmatch(string(b), -1) {
+		if !strings.Contains(m[2], `verb="GET"`) && !strings.Contains(m[2], `verb="LIST"`) {
+			continue
+		}
+		v, _ := strconv.ParseFloat(m[3], 64)
+		if m[1] == "sum" {
+			seconds += v
+		} else {
+			count += v
+		}
+		found = true
+	}
+	if !found && resp.StatusCode == http.StatusOK {
+		// No request answered yet: the series do not exist.
+		return 0, 0, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, fmt.Errorf("GET %s/metrics: %s", origin, resp.Status)
+	}
+	return count, seconds, nil
 }
 
 var (
@@ -341,7 +398,8 @@ func parseWrk(out string, res *EndpointResult) error {
 func (r EndpointReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Endpoint (regimport serve)\n\nwrk on loopback, %d thread(s), %d connections, %s per run; "+
-		"server time is the handler's mean, measured in-process.\n\n", r.Threads, r.Connections, r.Duration)
+		"each catalog is served by one `regimport serve` process; server time is its mean time to answer, from its own /metrics "+
+		"(apiserver_request_duration_seconds), so it excludes wrk's and the kernel's share.\n\n", r.Threads, r.Connections, r.Duration)
 	b.WriteString("| request | catalog | req/s | p50 | p99 | server time | answer | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, x := range r.Results {
 		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %s | %s | %d |\n", x.Name, x.CatalogImages, x.RequestsPerSec,
@@ -364,6 +422,7 @@ func (r EndpointReport) String() string {
 	if len(big) > 0 && len(small) > 0 && mean(small) > 0 {
 		fmt.Fprintf(&b, "\nA list page at %d images takes %.2f× the server time it takes at %d.\n", bigN, float64(mean(big))/float64(mean(small)), smallN)
 	}
+	b.WriteString("\n")
 	return b.String()
 }
 

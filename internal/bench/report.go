@@ -241,5 +241,6 @@ func (r ReportResult) String() string {
 		fmt.Fprintf(&b, "\nFlat memory: the HTML report of %d images peaks at %.1f MiB, of %d images at %.1f MiB (×%.2f for ×%d images).\n",
 			r.SmallImages, float64(r.SmallPeakKiB)/1024, r.Images, float64(big)/1024, float64(big)/float64(max(r.SmallPeakKiB, 1)), r.Images/max(r.SmallImages, 1))
 	}
+	b.WriteString("\n")
 	return b.String()
 }

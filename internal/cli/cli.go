@@ -49,7 +49,7 @@ func commands() []command {
 		{"migrate", "bring a catalog written by an older regimport to this schema", runMigrate},
 		{"report", "write an offline audit report of the catalog (html, json, csv, md)", runReport},
 		{"serve", "serve the catalog read-only as the OpenShift Image API (for kubectl, oc, client-go)", runServe},
-		{"version", "print the version", func(context.Context, []string, Streams) int { return ExitOK }},
+		{"version", "print the module version, VCS revision and Go version", runVersion},
 	}
 }
 

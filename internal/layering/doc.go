@@ -1,0 +1,37 @@
+// Package layering enforces the one-way data flow README.md draws:
+// cmd -> importer -> {registry, signatures} -> catalog, with apiserver and
+// report reading catalog only. Its test reads the real import graph with
+// `go list -deps -json` and fails naming the import that breaks a rule.
+package layering
+
+// Module is the import path every rule is relative to.
+const Module = "github.com/regimport/regimport"
+
+// Rule forbids Package (and the packages under it) to depend, directly or
+// through other packages of the module, on any of Forbidden.
+type Rule struct {
+	Package   string
+	Forbidden []string
+	Why       string
+}
+
+// Rules are README's "How the code is laid out", as import rules. Paths are
+// relative to Module.
+func Rules() []Rule {
+	return []Rule{
+		{"catalog", []string{"importer", "registry", "signatures", "apiserver", "report", "jobconfig", "internal/cli", "cmd"},
+			"catalog is the bottom layer: everything writes to or reads from it, it knows none of them"},
+		{"registry", []string{"importer", "apiserver", "report", "internal/cli", "cmd"},
+			"registry is called by importer, never the other way"},
+		{"signatures", []string{"importer", "apiserver", "report", "internal/cli", "cmd"},
+			"signatures is called by importer, never the other way"},
+		{"importer", []string{"apiserver", "report", "internal/cli", "cmd"},
+			"importer is called by the command line and writes the catalog; it does not serve or report"},
+		{"apiserver", []string{"importer", "registry", "signatures", "report", "internal/cli", "cmd"},
+			"apiserver reads the catalog only and never talks to a registry"},
+		{"report", []string{"importer", "registry", "signatures", "apiserver", "internal/cli", "cmd"},
+			"report reads the catalog only, offline"},
+		{"internal/imageview", []string{"importer", "registry", "signatures", "internal/cli", "cmd"},
+			"imageview renders catalog records for apiserver and get; it reads the catalog only"},
+	}
+}
