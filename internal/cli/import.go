@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"github.com/regimport/regimport/jobconfig"
 	"github.com/regimport/regimport/registry"
 	"github.com/regimport/regimport/signatures"
-	"go.podman.io/image/v5/types"
 )
 
 type importFlags struct {
@@ -84,91 +82,19 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 		fs.Usage()
 		return fail(s, ExitUsage, "import: no REF given (and no --config)")
 	}
-	if f.perHost == 0 {
-		f.perHost = f.concurrency
-	}
-	if f.concurrency < 1 || f.perHost < 1 {
-		return fail(s, ExitUsage, "import: --concurrency and --per-registry must be at least 1")
-	}
 	if f.allTags && f.catalog {
 		return fail(s, ExitUsage, "import: --all-tags and --catalog exclude each other (--catalog imports every tag already)")
 	}
-	if f.progress != "auto" && f.progress != "always" && f.progress != "never" {
-		return fail(s, ExitUsage, "import: --progress %q: want auto, always or never", f.progress)
+	sess, code := setupImport(ctx, &f, catalogWrite, "regimport import "+quoteArgs(args), s)
+	if code != ExitOK {
+		return code
 	}
-	if f.registriesConf != "" && !fileExists(f.registriesConf) {
-		return fail(s, ExitUsage, "import: --registries-conf %s: no such file", f.registriesConf)
-	}
-	if f.certDir != "" && !fileExists(f.certDir) {
-		return fail(s, ExitUsage, "import: --cert-dir %s: no such directory", f.certDir)
-	}
-	if f.authFile != "" && !fileExists(f.authFile) {
-		return fail(s, ExitUsage, "import: --authfile %s: no such file", f.authFile)
-	}
-	log, err := f.log.logger(s.Err)
-	if err != nil {
-		return fail(s, ExitUsage, "import: %v", err)
-	}
-	sys := &types.SystemContext{
-		AuthFilePath:             f.authFile,
-		SystemRegistriesConfPath: f.registriesConf,
-		DockerCertPath:           f.certDir,
-	}
-	if !f.tlsVerify {
-		sys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
-	}
-	sigOpts, err := f.sigs.options(log, sys)
-	if err != nil {
-		return fail(s, ExitUsage, "import: %v", err)
-	}
-	tagFilter, err := f.spec.tagFilter()
-	if err != nil {
-		return fail(s, ExitUsage, "import: %v", err)
-	}
-
-	lock, err := catalog.LockRuns(f.db, "regimport import "+quoteArgs(args))
-	if errors.Is(err, catalog.ErrLocked) {
-		return fail(s, ExitLocked, "import: %v", err)
-	}
-	if err != nil {
-		return fail(s, ExitFatal, "import: %v", err)
-	}
-	defer lock.Unlock()
-	cat, err := catalog.Open(ctx, f.db, catalog.Options{Logger: log})
-	if err != nil {
-		return fail(s, ExitFatal, "import: %v", err)
-	}
-	defer cat.Close()
-
-	reg := registry.New(registry.Options{Sys: sys, Logger: log, PerHostConcurrency: f.perHost, Hosts: f.hosts, DockerConfig: f.authFile})
-	bar := newProgressBar(s.Err, f.progress)
-	opts := importer.Options{Catalog: cat, Registry: reg, Logger: log, Concurrency: f.concurrency, Signatures: sigOpts, TagFilter: tagFilter,
-		ArtifactTagsAsImages: f.sigs.artifactsAsImages}
-	if bar != nil {
-		opts.Progress = bar
-	}
-	imp, err := importer.New(opts)
-	if err != nil {
-		return fail(s, ExitFatal, "import: %v", err)
-	}
-	stopProfiles, err := startProfiles(f.cpuProfile, f.memProfile)
-	if err != nil {
-		return fail(s, ExitUsage, "import: %v", err)
-	}
-	defer stopProfiles()
-	start := time.Now()
-	sum, err := imp.Run(ctx, req)
-	took := time.Since(start)
-	if bar != nil {
-		bar.Stop()
-	}
+	defer sess.close()
+	sum, err := sess.imp.Run(ctx, req)
+	took := sess.stopProgress()
 	printSummary(s.Out, sum, took, f.verbose)
-	code := importExitCode(sum, err)
-	if f.metricsFile != "" {
-		if merr := writeMetrics(f.metricsFile, sum, took, code, reg.Stats()); merr != nil {
-			log.Error("cannot write metrics", "file", f.metricsFile, "error", merr)
-		}
-	}
+	code = importExitCode(sum, err)
+	sess.finish(summaryFigures(sum), took, code)
 	if err != nil {
 		return fail(s, ExitFatal, "import: %v", err)
 	}

@@ -13,11 +13,8 @@ import (
 	"strings"
 
 	imagev1 "github.com/openshift/api/image/v1"
-	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
-	"github.com/regimport/regimport/registry"
 	"github.com/regimport/regimport/signatures"
-	"go.podman.io/image/v5/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -60,17 +57,14 @@ type specDoc struct {
 
 // runImportSpec is `regimport import -f FILE|DIR|-`: every document is read
 // and validated before anything is fetched; bad input is exit 2 with every
-// problem named by file, line and field, and the catalog untouched.
+// problem named by file, line and field, and the catalog untouched. The
+// flags it shares with `import REF` are checked and set up by setupImport.
 func runImportSpec(ctx context.Context, f *importFlags, args, refs []string, s Streams) int {
 	if len(refs) > 0 || f.allTags || f.catalog || f.config != "" {
 		return fail(s, ExitUsage, "import: -f takes no REF, --all-tags, --catalog or --config")
 	}
 	if f.spec.output != "yaml" && f.spec.output != "json" {
 		return fail(s, ExitUsage, "import: -o %q: want yaml or json", f.spec.output)
-	}
-	filter, err := f.spec.tagFilter()
-	if err != nil {
-		return fail(s, ExitUsage, "import: %v", err)
 	}
 	docs, errs := loadSpecs(f.spec.files, s.In)
 	if len(errs) > 0 {
@@ -82,101 +76,45 @@ func runImportSpec(ctx context.Context, f *importFlags, args, refs []string, s S
 	if len(docs) == 0 {
 		return fail(s, ExitUsage, "import: -f %s holds no ImageStreamImport document", f.spec.files.String())
 	}
-	log, err := f.log.logger(s.Err)
-	if err != nil {
-		return fail(s, ExitUsage, "import: %v", err)
-	}
-	sys := &types.SystemContext{AuthFilePath: f.authFile, SystemRegistriesConfPath: f.registriesConf, DockerCertPath: f.certDir}
-	if !f.tlsVerify {
-		sys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
-	}
-	sigOpts, err := f.sigs.options(log, sys)
-	if err != nil {
-		return fail(s, ExitUsage, "import: %v", err)
-	}
-	previewOnly := true
+	access := catalogPreview
 	isis := make([]*imagev1.ImageStreamImport, len(docs))
 	for i, d := range docs {
 		isis[i] = d.isi
-		previewOnly = previewOnly && !d.isi.Spec.Import
+		if d.isi.Spec.Import {
+			access = catalogWrite
+		}
 	}
-	cat, release, code := openSpecCatalog(ctx, f.db, previewOnly, args, s, f)
-	if cat == nil {
+	sess, code := setupImport(ctx, f, access, "regimport import "+quoteArgs(args), s)
+	if code != ExitOK {
 		return code
 	}
-	defer release()
-
-	perHost := f.perHost
-	if perHost == 0 {
-		perHost = f.concurrency
-	}
-	if f.concurrency < 1 || perHost < 1 {
-		return fail(s, ExitUsage, "import: --concurrency and --per-registry must be at least 1")
-	}
-	reg := registry.New(registry.Options{Sys: sys, Logger: log, PerHostConcurrency: perHost, DockerConfig: f.authFile})
-	insecureSys := *sys
-	insecureSys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
-	insecure := registry.New(registry.Options{Sys: &insecureSys, Logger: log, PerHostConcurrency: perHost, DockerConfig: f.authFile})
-	imp, err := importer.New(importer.Options{Catalog: cat, Registry: reg, Logger: log, Concurrency: f.concurrency, Signatures: sigOpts, ArtifactTagsAsImages: f.sigs.artifactsAsImages})
-	if err != nil {
-		return fail(s, ExitFatal, "import: %v", err)
-	}
-	sum, err := imp.ImportStreams(ctx, isis, importer.StreamImportOptions{
-		Command: "import " + quoteArgs(args), Tags: filter, InsecureRegistry: insecure,
+	defer sess.close()
+	filter, _ := f.spec.tagFilter() // checked by setupImport
+	sum, err := sess.imp.ImportStreams(ctx, isis, importer.StreamImportOptions{
+		Command: "import " + quoteArgs(args), Tags: filter, InsecureRegistry: sess.insecureClient(),
 	})
+	took := sess.stopProgress()
 	if errors.Is(err, importer.ErrInvalidImport) {
 		return fail(s, ExitUsage, "import: %v", err)
 	}
 	if werr := writeSpecs(s.Out, isis, f.spec.output); werr != nil {
 		return fail(s, ExitFatal, "import: write the documents: %v", werr)
 	}
+	entries := specEntries(isis)
+	if f.verbose {
+		printSpecEntries(s.Err, entries)
+	}
 	for _, fl := range sum.Failures {
 		fmt.Fprintf(s.Err, "failed    %s: %s: %s\n", fl.Reference, fl.Code, fl.Reason)
 	}
 	fmt.Fprintf(s.Err, "run %d: %d document(s), %d image stream(s) changed, %d new image(s), %d registry tag(s) removed, %d failed\n",
 		sum.RunID, len(isis), sum.StreamsChanged, sum.ImagesCreated, sum.TagsRemoved, len(sum.Failures))
+	code = outcomeCode(err, sum.Interrupted, len(sum.Failures), sum.Verdicts[signatures.VerdictRejected])
+	sess.finish(streamFigures(sum, entries), took, code)
 	if err != nil {
 		return fail(s, ExitFatal, "import: %v", err)
 	}
-	return outcomeCode(nil, sum.Interrupted, len(sum.Failures), sum.Verdicts[signatures.VerdictRejected])
-}
-
-// openSpecCatalog opens the catalog for an import, under the run lock; a
-// batch of previews only reads it, and reads an empty scratch catalog when
-// the file does not exist, so that previews never create or change it.
-func openSpecCatalog(ctx context.Context, db string, previewOnly bool, args []string, s Streams, f *importFlags) (*catalog.Catalog, func(), int) {
-	if previewOnly {
-		if fileExists(db) {
-			cat, err := catalog.Open(ctx, db, catalog.Options{ReadOnly: true})
-			if err != nil {
-				return nil, nil, fail(s, ExitFatal, "import: %v", err)
-			}
-			return cat, func() { cat.Close() }, ExitOK
-		}
-		dir, err := os.MkdirTemp("", "regimport-preview-")
-		if err != nil {
-			return nil, nil, fail(s, ExitFatal, "import: %v", err)
-		}
-		cat, err := catalog.Open(ctx, filepath.Join(dir, "preview.db"), catalog.Options{})
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, nil, fail(s, ExitFatal, "import: %v", err)
-		}
-		return cat, func() { cat.Close(); os.RemoveAll(dir) }, ExitOK
-	}
-	lock, err := catalog.LockRuns(db, "regimport import "+quoteArgs(args))
-	if errors.Is(err, catalog.ErrLocked) {
-		return nil, nil, fail(s, ExitLocked, "import: %v", err)
-	}
-	if err != nil {
-		return nil, nil, fail(s, ExitFatal, "import: %v", err)
-	}
-	cat, err := catalog.Open(ctx, db, catalog.Options{})
-	if err != nil {
-		lock.Unlock()
-		return nil, nil, fail(s, ExitFatal, "import: %v", err)
-	}
-	return cat, func() { cat.Close(); lock.Unlock() }, ExitOK
+	return code
 }
 
 // loadSpecs reads every -f source in order: files, directories (their

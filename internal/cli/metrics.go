@@ -10,37 +10,60 @@ import (
 	"github.com/regimport/regimport/signatures"
 )
 
+// runFigures are the counts of one import run, of either mode, for the
+// metrics file. references and images are keyed by label value; a mode
+// writes only the values it knows.
+type runFigures struct {
+	runID       int64
+	references  map[string]int // by outcome
+	images      map[string]int // by state: new, stored
+	verdicts    map[signatures.Verdict]int
+	interrupted bool
+}
+
+// summaryFigures are the figures of `import REF`.
+func summaryFigures(sum importer.Summary) runFigures {
+	imported, unchanged, failed := sum.Counts()
+	return runFigures{
+		runID:       sum.RunID,
+		references:  map[string]int{"imported": imported, "unchanged": unchanged, "failed": failed},
+		images:      map[string]int{"new": sum.ImagesCreated, "stored": sum.ImagesUnchanged},
+		verdicts:    sum.Verdicts,
+		interrupted: sum.Interrupted,
+	}
+}
+
 // writeMetrics writes the run's figures for node_exporter's textfile
 // collector. prometheus.WriteToTextfile writes a temporary file and renames
 // it, so the collector never reads half a file.
-func writeMetrics(path string, sum importer.Summary, took time.Duration, exitCode int, hosts []registry.HostStats) error {
+func writeMetrics(path string, fig runFigures, took time.Duration, exitCode int, hosts []registry.HostStats) error {
 	reg := prometheus.NewRegistry()
 	gauge := func(name, help string, v float64) {
 		g := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: help})
 		g.Set(v)
 		reg.MustRegister(g)
 	}
-	imported, unchanged, failed := sum.Counts()
-	refs := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "regimport_last_run_references", Help: "References of the last run by outcome."}, []string{"outcome"})
-	refs.WithLabelValues("imported").Set(float64(imported))
-	refs.WithLabelValues("unchanged").Set(float64(unchanged))
-	refs.WithLabelValues("failed").Set(float64(failed))
+	refs := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "regimport_last_run_references", Help: "References of the last run by outcome (import -f: the images and repository tags its documents asked for)."}, []string{"outcome"})
+	for outcome, n := range fig.references {
+		refs.WithLabelValues(outcome).Set(float64(n))
+	}
 	reg.MustRegister(refs)
 	images := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "regimport_last_run_images", Help: "Images (manifests) of the last run: new or already stored."}, []string{"state"})
-	images.WithLabelValues("new").Set(float64(sum.ImagesCreated))
-	images.WithLabelValues("stored").Set(float64(sum.ImagesUnchanged))
+	for state, n := range fig.images {
+		images.WithLabelValues(state).Set(float64(n))
+	}
 	reg.MustRegister(images)
 	verdicts := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "regimport_last_run_signature_verdicts", Help: "(repository, image) pairs evaluated in the last run, by signature verdict."}, []string{"verdict"})
 	for _, v := range []signatures.Verdict{signatures.VerdictAccepted, signatures.VerdictRejected, signatures.VerdictNoPolicy, catalog.VerdictUnevaluated} {
-		verdicts.WithLabelValues(string(v)).Set(float64(sum.Verdicts[v]))
+		verdicts.WithLabelValues(string(v)).Set(float64(fig.verdicts[v]))
 	}
 	reg.MustRegister(verdicts)
 	gauge("regimport_last_run_duration_seconds", "Wall time of the last run.", took.Seconds())
 	gauge("regimport_last_run_exit_code", "Exit code of the last run (see README).", float64(exitCode))
 	gauge("regimport_last_run_timestamp_seconds", "When the last run ended, Unix time.", float64(time.Now().Unix()))
-	gauge("regimport_last_run_id", "Catalog id of the last run.", float64(sum.RunID))
+	gauge("regimport_last_run_id", "Catalog id of the last run.", float64(fig.runID))
 	interrupted := 0.0
-	if sum.Interrupted {
+	if fig.interrupted {
 		interrupted = 1
 	}
 	gauge("regimport_last_run_interrupted", "1 when the last run was interrupted.", interrupted)
