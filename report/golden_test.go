@@ -1,0 +1,88 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/report"
+	rt "github.com/regimport/regimport/report/reporttest"
+)
+
+var updateGolden = flag.Bool("update-golden", false, "rewrite report/testdata/golden from the current output")
+
+// buildGoldenScenario is the scenario plus a fourth run that removes a tag
+// and a repository, so that every list of the report has rows.
+func buildGoldenScenario(t *testing.T) string {
+	path := buildScenario(t)
+	ctx := context.Background()
+	clock := rt.NewClock(time.Date(2025, 6, 5, 8, 0, 0, 0, time.UTC))
+	cat, err := catalog.Open(ctx, path, catalog.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	must(t, run(ctx, cat, "regimport import --catalog registry.example.com", []any{
+		catalog.TagRemoval{Repository: app, Tags: []string{"1.1"}, Reason: catalog.ReasonNotListed},
+		rt.RepositoryRemoval(multi),
+	}, catalog.Failure{Reference: app + ":3.0", Reason: "manifest unknown"}))
+	return path
+}
+
+// The report's output, in every format and table, is byte for byte what
+// testdata/golden holds: the JSON field names and order are the documented
+// interface (APIVersion), and the CSV and Markdown columns follow them.
+// Regenerate with -update-golden only for a change meant to alter output.
+func TestReportOutputMatchesGolden(t *testing.T) {
+	path := buildGoldenScenario(t)
+	type variant struct {
+		file string
+		opts report.Options
+	}
+	variants := []variant{
+		{"all.json", report.Options{Format: report.FormatJSON}},
+		{"filtered-range.json", report.Options{Format: report.FormatJSON, Repository: "registry.example.com/*",
+			Range: report.Range{From: report.Point{Run: 1}, To: report.Point{Run: 3}}}},
+		{"all.md", report.Options{Format: report.FormatMarkdown}},
+		{"all.html", report.Options{Format: report.FormatHTML}},
+	}
+	for _, table := range report.Tables {
+		variants = append(variants, variant{"table-" + table + ".csv", report.Options{Format: report.FormatCSV, Table: table}})
+	}
+	dir := filepath.Join("testdata", "golden")
+	if *updateGolden {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range variants {
+		t.Run(v.file, func(t *testing.T) {
+			got := render(t, path, v.opts)
+			file := filepath.Join(dir, v.file)
+			if *updateGolden {
+				if err := os.WriteFile(file, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatalf("%v (run with -update-golden to create it)", err)
+			}
+			if !bytes.Equal(got, want) {
+				i := 0
+				for i < len(got) && i < len(want) && got[i] == want[i] {
+					i++
+				}
+				lo := max(0, i-200)
+				t.Errorf("output differs from %s at byte %d:\ngot  ...%s\nwant ...%s", file, i,
+					got[lo:min(len(got), i+200)], want[lo:min(len(want), i+200)])
+			}
+		})
+	}
+}
