@@ -8,14 +8,17 @@ import (
 
 // UnreferencedImage is an image that no current tag, no image stream tag
 // history and no referenced manifest list points at any more.
+// The report writes it as it is (see report_types.go).
 type UnreferencedImage struct {
-	Name                 string
-	DockerImageReference string
-	Size                 int64
+	// Digest is the image's name.
+	Digest string `json:"digest"`
+	// DockerImageReference is where it was first imported from.
+	DockerImageReference string `json:"dockerImageReference"`
+	Size                 int64  `json:"size"`
 	// Since is when the last reference went away: the tag event that moved
 	// or removed the last tag pointing at it (or at a list holding it), or
 	// when the catalog stored it if no tag ever pointed at it.
-	Since time.Time
+	Since time.Time `json:"since"`
 }
 
 // unreferencedQuery lists unreferenced images with the times their own
@@ -59,7 +62,7 @@ func unreferencedWhere(ctx context.Context, q querier, cond string) ([]Unreferen
 		var u UnreferencedImage
 		var stored float64
 		var own, list *float64
-		if err := rows.Scan(&u.Name, &u.DockerImageReference, &u.Size, &stored, &own, &list); err != nil {
+		if err := rows.Scan(&u.Digest, &u.DockerImageReference, &u.Size, &stored, &own, &list); err != nil {
 			return nil, fmt.Errorf("unreferenced images: %w", err)
 		}
 		since := stored
@@ -100,19 +103,19 @@ func (w *Writer) Prune(ctx context.Context, cutoff time.Time, done func([]Unrefe
 					continue
 				}
 				var config *string
-				if err := tx.queryRow(ctx, `SELECT config_digest FROM images WHERE name = ?`, u.Name).Scan(&config); err != nil {
-					return Unchanged, fmt.Errorf("prune %s: %w", u.Name, err)
+				if err := tx.queryRow(ctx, `SELECT config_digest FROM images WHERE name = ?`, u.Digest).Scan(&config); err != nil {
+					return Unchanged, fmt.Errorf("prune %s: %w", u.Digest, err)
 				}
-				if _, err := tx.exec(ctx, `DELETE FROM images WHERE name = ?`, u.Name); err != nil {
-					return Unchanged, fmt.Errorf("prune %s: %w", u.Name, err)
+				if _, err := tx.exec(ctx, `DELETE FROM images WHERE name = ?`, u.Digest); err != nil {
+					return Unchanged, fmt.Errorf("prune %s: %w", u.Digest, err)
 				}
 				if config != nil {
 					if _, err := tx.exec(ctx, `DELETE FROM configs WHERE digest = ? AND NOT EXISTS (SELECT 1 FROM images WHERE config_digest = ?)`,
 						*config, *config); err != nil {
-						return Unchanged, fmt.Errorf("prune config of %s: %w", u.Name, err)
+						return Unchanged, fmt.Errorf("prune config of %s: %w", u.Digest, err)
 					}
 				}
-				if _, err := w.c.recordChange(ctx, tx, "images", u.Name, "DELETED"); err != nil {
+				if _, err := w.c.recordChange(ctx, tx, "images", u.Digest, "DELETED"); err != nil {
 					return Unchanged, err
 				}
 				pruned = append(pruned, u)

@@ -226,7 +226,7 @@ func TestUnreferencedSinceAndPrune(t *testing.T) {
 	}
 	since := map[string]time.Time{}
 	for _, u := range un {
-		since[u.Name] = u.Since
+		since[u.Digest] = u.Since
 	}
 	if len(un) != 2 || !since[a.Image.Name].Equal(movedAt) || !since[loose.Image.Name].Equal(movedAt.Add(-time.Hour)) {
 		t.Fatalf("unreferenced %+v, want a since %s and loose since %s", un, movedAt, movedAt.Add(-time.Hour))
@@ -242,7 +242,7 @@ func TestUnreferencedSinceAndPrune(t *testing.T) {
 			pruned = p
 		})
 	})
-	if len(pruned) != 1 || pruned[0].Name != loose.Image.Name {
+	if len(pruned) != 1 || pruned[0].Digest != loose.Image.Name {
 		t.Fatalf("pruned %+v, want only the image unreferenced for more than an hour", pruned)
 	}
 	if ok, _ := c.HasImage(ctx, loose.Image.Name); ok {

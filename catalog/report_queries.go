@@ -171,26 +171,6 @@ func (s *ReportSnapshot) Totals(ctx context.Context) (ReportTotals, error) {
 	return t, nil
 }
 
-// ReportImage is one inventory row: an image as seen under one tag of a
-// repository, or under no tag (Tag "").
-type ReportImage struct {
-	Repository, Tag, Digest, MediaType string
-	Kind                               string   // "image" or "list"
-	Architecture, OS, Variant          string   // single images
-	Platforms                          []string // lists: os/architecture[/variant] of each entry
-	Created                            *time.Time
-	Size                               int64
-	Layers                             int
-	SignatureVerdict, SignatureReason  string
-	SignatureStatus                    string // signed, unsigned or not-evaluated
-	Signatures, TrustedSignatures      int
-	Signers                            []string
-	FirstSeen                          time.Time
-	FirstRun                           int64
-	TagUpdated                         *time.Time
-	ParentLists                        []string
-}
-
 // Signature status of an image: it has signatures; it was looked at and has
 // none; or signatures were never looked at (verdict NULL, none stored).
 const (
@@ -270,17 +250,6 @@ func optionalTime(s sql.NullString) *time.Time {
 	return &t
 }
 
-// ReportSignatureCounts partition images two ways: by verdict (Accepted,
-// Rejected, NoPolicy, and the rest never evaluated) and by what was found
-// (Signed + Unsigned + NotEvaluated = Images).
-type ReportSignatureCounts struct {
-	Repository                   string // "" for the totals
-	Images                       int
-	Accepted, Rejected, NoPolicy int
-	Signed, SignedAccepted       int
-	Unsigned, NotEvaluated       int
-}
-
 // SignatureCounts returns the totals and then one row per repository.
 func (s *ReportSnapshot) SignatureCounts(ctx context.Context) (ReportSignatureCounts, []ReportSignatureCounts, error) {
 	cols := `count(*), coalesce(sum(i.signature_verdict = 'accepted'), 0), coalesce(sum(i.signature_verdict = 'rejected'), 0),
@@ -315,18 +284,6 @@ func (s *ReportSnapshot) SignatureCounts(ctx context.Context) (ReportSignatureCo
 		return nil
 	})
 	return total, per, err
-}
-
-// ReportSigner is a key (or certificate subject) that verified signatures.
-type ReportSigner struct {
-	Signer                                string // signatures.signer
-	PublicKeyID, CommonName, Organization string // issuedTo
-	IssuerCommonName, IssuerOrganization  string // issuedBy (certificates)
-	Types                                 []string
-	Signatures, Images                    int
-	AcceptedImages, RejectedImages        int
-	Repositories                          []string
-	FirstSigned, LastSigned               *time.Time // signing times the signatures claim
 }
 
 // Signers lists the signers of trusted signatures, most images first. The
@@ -366,13 +323,6 @@ func (s *ReportSnapshot) Signers(ctx context.Context) ([]ReportSigner, error) {
 	return out, err
 }
 
-// ReportReasonCount counts signatures (by their Trusted condition) or
-// rejected images (Trusted "") with one reason.
-type ReportReasonCount struct {
-	Trusted, Reason    string
-	Signatures, Images int
-}
-
 // SignatureResults counts signatures by Trusted status and reason.
 func (s *ReportSnapshot) SignatureResults(ctx context.Context) ([]ReportReasonCount, error) {
 	var out []ReportReasonCount
@@ -403,17 +353,6 @@ func (s *ReportSnapshot) RejectionReasons(ctx context.Context) ([]ReportReasonCo
 		return nil
 	})
 	return out, err
-}
-
-// ReportRejected is a rejected image in one repository.
-type ReportRejected struct {
-	Repository string
-	Tags       []string
-	Digest     string
-	Reason     string
-	Signatures int
-	// SignatureReasons are the distinct reasons of its untrusted signatures.
-	SignatureReasons []string
 }
 
 // Rejected streams images the policy rejected, by repository and digest.
@@ -452,18 +391,6 @@ func (s *ReportSnapshot) SizesAndAges(ctx context.Context, fn func(size int64, c
 	})
 }
 
-// ReportRepositoryStorage is what a repository's images hold on disk.
-type ReportRepositoryStorage struct {
-	Repository string
-	Images     int
-	Tags       int
-	Layers     int   // distinct layer digests
-	Bytes      int64 // their compressed sizes, each counted once
-	// SharedBytes are the bytes of those layers that images of other
-	// repositories (anywhere in the catalog, filtered or not) also use.
-	SharedBytes int64
-}
-
 // RepositoryStorage returns one row per repository in scope, by name.
 func (s *ReportSnapshot) RepositoryStorage(ctx context.Context) ([]ReportRepositoryStorage, error) {
 	var out []ReportRepositoryStorage
@@ -475,22 +402,13 @@ func (s *ReportSnapshot) RepositoryStorage(ctx context.Context) ([]ReportReposit
 		SELECT c.repository, c.images, c.tags, coalesce(st.layers, 0), coalesce(st.bytes, 0), coalesce(st.shared, 0)
 		FROM counts c LEFT JOIN st ON st.repository = c.repository ORDER BY c.repository`, s.args(), func(rows *sql.Rows) error {
 		var r ReportRepositoryStorage
-		if err := rows.Scan(&r.Repository, &r.Images, &r.Tags, &r.Layers, &r.Bytes, &r.SharedBytes); err != nil {
+		if err := rows.Scan(&r.Name, &r.Images, &r.Tags, &r.Layers, &r.Bytes, &r.SharedBytes); err != nil {
 			return err
 		}
 		out = append(out, r)
 		return nil
 	})
 	return out, err
-}
-
-// ReportLargeImage is one of the largest images.
-type ReportLargeImage struct {
-	Digest, MediaType string
-	Size              int64
-	Layers            int
-	Repositories      []string
-	Tags              []string // repository:tag
 }
 
 // LargestImages returns the limit largest single images in scope.
@@ -516,13 +434,6 @@ func (s *ReportSnapshot) LargestImages(ctx context.Context, limit int) ([]Report
 	return out, err
 }
 
-// ReportSharedLayer is a layer that images of several repositories use.
-type ReportSharedLayer struct {
-	Digest, MediaType    string
-	Size                 int64
-	Repositories, Images int
-}
-
 // SharedLayers returns the layers used in more than one repository (of the
 // whole catalog) by at least one image in scope: the count, their bytes
 // (each counted once) and the limit most widely shared.
@@ -546,12 +457,6 @@ func (s *ReportSnapshot) SharedLayers(ctx context.Context, limit int) (total int
 	return total, bytes, top, err
 }
 
-// ReportRun is an import run with what it changed within the filter.
-type ReportRun struct {
-	Run
-	NewImages, TagsAdded, TagsMoved, TagsRemoved int
-}
-
 // RunActivity lists every run, oldest first. Imported, Unchanged and Failed
 // are the run's own counts (the whole run); the rest are within the filter.
 func (s *ReportSnapshot) RunActivity(ctx context.Context) ([]ReportRun, error) {
@@ -573,9 +478,10 @@ func (s *ReportSnapshot) RunActivity(ctx context.Context) ([]ReportRun, error) {
 				&r.NewImages, &r.TagsAdded, &r.TagsMoved, &r.TagsRemoved); err != nil {
 				return err
 			}
-			r.StartedAt = parseTime(started)
-			if finished.Valid {
-				r.FinishedAt = parseTime(finished.String)
+			r.StartedAt = parseTime(started).UTC()
+			if t := optionalTime(finished); t != nil {
+				utc := t.UTC()
+				r.FinishedAt = &utc
 			}
 			out = append(out, r)
 			return nil
@@ -596,17 +502,6 @@ func (s *ReportSnapshot) VerificationChangeTimes(ctx context.Context, fn func(ti
 		}
 		return fn(parseTime(at))
 	})
-}
-
-// ReportTagChange is a tag that appeared, moved or was removed between two cuts.
-type ReportTagChange struct {
-	Repository, Tag string
-	Change          string // "added", "moved" or "removed"
-	// From and To are digests: From is "" when added; for a removal From is
-	// the digest the tag pointed at when it was removed and To is "".
-	From, To string
-	At       time.Time
-	Run      int64 // the run that made the last change (0: none recorded)
 }
 
 // tagChanges: the last event of each tag up to each cut; a tag whose state
@@ -647,15 +542,6 @@ func (s *ReportSnapshot) TagChanges(ctx context.Context, from, to ReportCut, fn 
 	})
 }
 
-// ReportRepositoryChange is a repository marked removed between two cuts
-// (missing from a complete /v2/_catalog) and not back since.
-type ReportRepositoryChange struct {
-	Repository string
-	Change     string // "removed"
-	At         time.Time
-	Run        int64
-}
-
 // RepositoryChanges streams the repositories removed between the cuts.
 func (s *ReportSnapshot) RepositoryChanges(ctx context.Context, from, to ReportCut, fn func(ReportRepositoryChange) error) error {
 	return s.each(ctx, "repository changes", `SELECT r.name, r.removed_at, coalesce(r.removed_run, 0) FROM repositories r
@@ -676,26 +562,6 @@ func (s *ReportSnapshot) RepositoryChanges(ctx context.Context, from, to ReportC
 // references any more (see Catalog.UnreferencedImages), by name.
 func (s *ReportSnapshot) UnreferencedImages(ctx context.Context) ([]UnreferencedImage, error) {
 	return unreferencedWhere(ctx, s.tx, `i.name IN (SELECT image_name FROM report_scope)`)
-}
-
-// ReportImageChange is an image stored between two cuts, with its
-// verification as it is now, or a recorded change of one repository's
-// verdict on it (or of one of its signatures' results): old -> new.
-type ReportImageChange struct {
-	Digest       string
-	Repositories []string
-	Change       string // "added", "verdict-changed" or "signature-changed"
-	At           time.Time
-	// Run is the run that stored it (added) or changed the verdict (0:
-	// regimport verify).
-	Run                               int64
-	SignatureVerdict, SignatureReason string
-	Signatures, TrustedSignatures     int
-	// Signature names the signature whose result changed (signature-changed).
-	Signature string
-	// From and To are the old and new verdict (or Trusted status), each
-	// with its reason in parentheses.
-	From, To string
 }
 
 var imageChanges = `WITH ` + sigCounts + `,
@@ -742,13 +608,6 @@ func (s *ReportSnapshot) ImageChanges(ctx context.Context, from, to ReportCut, f
 		}
 		return fn(r)
 	})
-}
-
-// ReportFailure is a reference that failed in a run.
-type ReportFailure struct {
-	Run               int64
-	Reference, Reason string
-	At                time.Time
 }
 
 // Failures streams the failures of runs after `from` up to `to` (by run id),

@@ -90,7 +90,8 @@ func signedChart(repos []Repository) template.HTML {
 	rows := append([]Repository(nil), repos...)
 	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Signatures.Images > rows[j].Signatures.Images })
 	if len(rows) > maxRepoBars {
-		other := Repository{Name: fmt.Sprintf("%d other repositories", len(rows)-maxRepoBars+1)}
+		var other Repository
+		other.Name = fmt.Sprintf("%d other repositories", len(rows)-maxRepoBars+1)
 		for _, r := range rows[maxRepoBars-1:] {
 			c, o := r.Signatures, &other.Signatures
 			o.Images += c.Images

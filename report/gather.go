@@ -60,7 +60,7 @@ func (r *renderer) gather(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sum.Signatures, r.perRepo = counts(total), perRepo
+	sum.Signatures, r.perRepo = total, perRepo
 	if err := r.repositories(ctx); err != nil {
 		return err
 	}
@@ -68,11 +68,10 @@ func (r *renderer) gather(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.Signers = make([]Signer, 0, len(signers))
-	for _, sg := range signers {
-		v := Signer(sg)
+	d.Signers = nonNil(signers)
+	for i := range d.Signers {
+		v := &d.Signers[i]
 		v.Types, v.Repositories = nonNil(v.Types), nonNil(v.Repositories)
-		d.Signers = append(d.Signers, v)
 	}
 	sum.Signers = len(d.Signers)
 	if d.SignatureResults, err = reasons(s.SignatureResults(ctx)); err != nil {
@@ -91,8 +90,8 @@ func (r *renderer) gather(ctx context.Context) error {
 	}
 	ch.TagsRemoved = &removed
 	d.RepositoryChanges = []RepositoryChange{}
-	if err := s.RepositoryChanges(ctx, r.from, r.to, func(c catalog.ReportRepositoryChange) error {
-		d.RepositoryChanges = append(d.RepositoryChanges, RepositoryChange(c))
+	if err := s.RepositoryChanges(ctx, r.from, r.to, func(c RepositoryChange) error {
+		d.RepositoryChanges = append(d.RepositoryChanges, c)
 		return nil
 	}); err != nil {
 		return err
@@ -102,10 +101,7 @@ func (r *renderer) gather(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.UnreferencedImages = make([]UnreferencedImage, 0, len(unreferenced))
-	for _, u := range unreferenced {
-		d.UnreferencedImages = append(d.UnreferencedImages, UnreferencedImage{Digest: u.Name, DockerImageReference: u.DockerImageReference, Size: u.Size, Since: u.Since})
-	}
+	d.UnreferencedImages = nonNil(unreferenced)
 	sum.UnreferencedImages = len(d.UnreferencedImages)
 	if ch.ImagesAdded, ch.VerificationChanged, err = s.ImageChangeCounts(ctx, r.from, r.to); err != nil {
 		return err
@@ -117,30 +113,15 @@ func (r *renderer) gather(ctx context.Context) error {
 	return nil
 }
 
-func counts(c catalog.ReportSignatureCounts) SignatureCounts {
-	return SignatureCounts{c.Images, c.Accepted, c.Rejected, c.NoPolicy, c.Signed, c.SignedAccepted, c.Unsigned, c.NotEvaluated}
-}
-
-func reasons(in []catalog.ReportReasonCount, err error) ([]ReasonCount, error) {
-	out := make([]ReasonCount, 0, len(in))
-	for _, c := range in {
-		out = append(out, ReasonCount(c))
-	}
-	return out, err
+func reasons(in []ReasonCount, err error) ([]ReasonCount, error) {
+	return nonNil(in), err
 }
 
 // runs converts the run list and attributes verification changes to runs.
 func (r *renderer) runs(ctx context.Context, runs []catalog.ReportRun) ([]Run, error) {
 	out := make([]Run, len(runs))
 	for i, cr := range runs {
-		out[i] = Run{ID: cr.ID, StartedAt: cr.StartedAt.UTC(), Status: cr.Status, Command: cr.Command,
-			Imported: cr.Imported, Unchanged: cr.Unchanged, Failed: cr.Failed,
-			NewImages: cr.NewImages, TagsAdded: cr.TagsAdded, TagsMoved: cr.TagsMoved, TagsRemoved: cr.TagsRemoved}
-		if !cr.FinishedAt.IsZero() {
-			t := cr.FinishedAt.UTC()
-			out[i].FinishedAt = &t
-		}
-		out[i].InRange = r.inRange(cr)
+		out[i] = Run{ReportRun: cr, InRange: r.inRange(cr)}
 	}
 	err := r.snap.VerificationChangeTimes(ctx, func(at time.Time) error {
 		// The last run that started at or before the change.
@@ -169,14 +150,13 @@ func (r *renderer) repositories(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sigs := map[string]catalog.ReportSignatureCounts{}
+	sigs := map[string]SignatureCounts{}
 	for _, c := range r.perRepo {
 		sigs[c.Repository] = c
 	}
 	r.doc.Repositories = make([]Repository, 0, len(st))
 	for _, s := range st {
-		r.doc.Repositories = append(r.doc.Repositories, Repository{Name: s.Repository, Images: s.Images, Tags: s.Tags,
-			Layers: s.Layers, Bytes: s.Bytes, SharedBytes: s.SharedBytes, Signatures: counts(sigs[s.Repository])})
+		r.doc.Repositories = append(r.doc.Repositories, Repository{ReportRepositoryStorage: s, Signatures: sigs[s.Name]})
 	}
 	return nil
 }
@@ -187,21 +167,17 @@ func (r *renderer) storage(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	st.LargestImages = make([]LargeImage, 0, len(large))
-	for _, l := range large {
-		v := LargeImage(l)
+	st.LargestImages = nonNil(large)
+	for i := range st.LargestImages {
+		v := &st.LargestImages[i]
 		v.Repositories, v.Tags = nonNil(v.Repositories), nonNil(v.Tags)
-		st.LargestImages = append(st.LargestImages, v)
 	}
 	n, bytes, shared, err := s.SharedLayers(ctx, sharedLayers)
 	if err != nil {
 		return err
 	}
 	r.doc.Summary.SharedLayers, r.doc.Summary.SharedLayerBytes = n, bytes
-	st.SharedLayers = make([]SharedLayer, 0, len(shared))
-	for _, l := range shared {
-		st.SharedLayers = append(st.SharedLayers, SharedLayer(l))
-	}
+	st.SharedLayers = nonNil(shared)
 	var sizes [65]int
 	ages := make([]int, len(ageBuckets))
 	err = s.SizesAndAges(ctx, func(size int64, created *time.Time) error {
@@ -287,12 +263,15 @@ func nonNil[T any](s []T) []T {
 // errStop ends a stream early when its consumer stops.
 var errStop = errors.New("stop")
 
-// stream adapts a callback query to an iterator for templates; the first
-// error is kept in *errp.
-func stream[C, T any](ctx context.Context, run func(context.Context, func(C) error) error, conv func(C) T, errp *error) iter.Seq[T] {
+// stream adapts a callback query to an iterator for templates, passing
+// each row through fix (nil: as it is); the first error is kept in *errp.
+func stream[T any](ctx context.Context, run func(context.Context, func(T) error) error, fix func(*T), errp *error) iter.Seq[T] {
 	return func(yield func(T) bool) {
-		err := run(ctx, func(c C) error {
-			if !yield(conv(c)) {
+		err := run(ctx, func(c T) error {
+			if fix != nil {
+				fix(&c)
+			}
+			if !yield(c) {
 				return errStop
 			}
 			return nil
@@ -303,45 +282,37 @@ func stream[C, T any](ctx context.Context, run func(context.Context, func(C) err
 	}
 }
 
-// The streamed lists, converted to their JSON types.
+// The streamed lists, with [] for empty lists in their rows.
 
 func (r *renderer) inventory(ctx context.Context, errp *error) iter.Seq[InventoryRow] {
-	return stream(ctx, r.snap.Inventory, func(c catalog.ReportImage) InventoryRow {
-		v := InventoryRow(c)
+	return stream(ctx, r.snap.Inventory, func(v *InventoryRow) {
 		v.Platforms, v.Signers, v.ParentLists = nonNil(v.Platforms), nonNil(v.Signers), nonNil(v.ParentLists)
-		return v
 	}, errp)
 }
 
 func (r *renderer) rejected(ctx context.Context, errp *error) iter.Seq[RejectedImage] {
-	return stream(ctx, r.snap.Rejected, func(c catalog.ReportRejected) RejectedImage {
-		v := RejectedImage(c)
+	return stream(ctx, r.snap.Rejected, func(v *RejectedImage) {
 		v.Tags, v.SignatureReasons = nonNil(v.Tags), nonNil(v.SignatureReasons)
-		return v
 	}, errp)
 }
 
 func (r *renderer) tagChanges(ctx context.Context, errp *error) iter.Seq[TagChange] {
-	run := func(ctx context.Context, fn func(catalog.ReportTagChange) error) error {
+	run := func(ctx context.Context, fn func(TagChange) error) error {
 		return r.snap.TagChanges(ctx, r.from, r.to, fn)
 	}
-	return stream(ctx, run, func(c catalog.ReportTagChange) TagChange { return TagChange(c) }, errp)
+	return stream(ctx, run, nil, errp)
 }
 
 func (r *renderer) imageChanges(ctx context.Context, errp *error) iter.Seq[ImageChange] {
-	run := func(ctx context.Context, fn func(catalog.ReportImageChange) error) error {
+	run := func(ctx context.Context, fn func(ImageChange) error) error {
 		return r.snap.ImageChanges(ctx, r.from, r.to, fn)
 	}
-	return stream(ctx, run, func(c catalog.ReportImageChange) ImageChange {
-		v := ImageChange(c)
-		v.Repositories = nonNil(v.Repositories)
-		return v
-	}, errp)
+	return stream(ctx, run, func(v *ImageChange) { v.Repositories = nonNil(v.Repositories) }, errp)
 }
 
 func (r *renderer) failures(ctx context.Context, errp *error) iter.Seq[Failure] {
-	run := func(ctx context.Context, fn func(catalog.ReportFailure) error) error {
+	run := func(ctx context.Context, fn func(Failure) error) error {
 		return r.snap.Failures(ctx, r.from, r.to, fn)
 	}
-	return stream(ctx, run, func(c catalog.ReportFailure) Failure { return Failure(c) }, errp)
+	return stream(ctx, run, nil, errp)
 }

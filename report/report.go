@@ -179,8 +179,8 @@ func parsePoint(s string, now time.Time) (Point, error) {
 func resolve(rg Range, runs []catalog.ReportRun, now time.Time) (from, to catalog.ReportCut, fromCut, toCut Cut, err error) {
 	end := func(i int) time.Time { // when run i's writes were over
 		switch {
-		case !runs[i].FinishedAt.IsZero():
-			return runs[i].FinishedAt
+		case runs[i].FinishedAt != nil:
+			return *runs[i].FinishedAt
 		case i+1 < len(runs):
 			return runs[i+1].StartedAt
 		}

@@ -1,6 +1,10 @@
 package report
 
-import "time"
+import (
+	"time"
+
+	"github.com/regimport/regimport/catalog"
+)
 
 // APIVersion names the layout of the JSON report. Fields may be added within
 // a version; none is renamed, retyped or removed without a new version.
@@ -98,26 +102,6 @@ type Summary struct {
 	UnreferencedImages int `json:"unreferencedImages"`
 }
 
-// SignatureCounts partition images two ways. By verdict: accepted,
-// rejected, noPolicy (evaluated with no policy configured); images with none
-// of these were never evaluated. By what was found: signed (at least one
-// signature stored) + unsigned (signatures were looked for, none found) +
-// notEvaluated (never looked for) = images. In the summary each image
-// counts with its summary verdict over its repositories (a "mixed" or
-// "unevaluated" image is in none of accepted, rejected, noPolicy); in a
-// repository's counts, with that repository's own verdict and the
-// signatures found there.
-type SignatureCounts struct {
-	Images         int `json:"images"`
-	Accepted       int `json:"accepted"`
-	Rejected       int `json:"rejected"`
-	NoPolicy       int `json:"noPolicy"`
-	Signed         int `json:"signed"`
-	SignedAccepted int `json:"signedAccepted"` // signed and accepted
-	Unsigned       int `json:"unsigned"`
-	NotEvaluated   int `json:"notEvaluated"`
-}
-
 // ChangeCounts summarize the changes between Filter.From and Filter.To.
 type ChangeCounts struct {
 	TagsAdded int `json:"tagsAdded"`
@@ -131,72 +115,6 @@ type ChangeCounts struct {
 	ImagesAdded         int `json:"imagesAdded"`
 	VerificationChanged int `json:"verificationChanged"` // re-verified images whose verdict or signatures changed
 	Failures            int `json:"failures"`
-}
-
-// Run is an import run. imported, unchanged and failed are the run's own
-// counts; newImages, tagsAdded, tagsMoved and verificationChanges are
-// within the repository filter.
-type Run struct {
-	ID         int64      `json:"id"`
-	StartedAt  time.Time  `json:"startedAt"`
-	FinishedAt *time.Time `json:"finishedAt"` // null while running or when it died
-	Status     string     `json:"status"`     // running, succeeded, partial, failed, interrupted
-	Command    string     `json:"command"`
-	Imported   int        `json:"imported"`
-	Unchanged  int        `json:"unchanged"`
-	Failed     int        `json:"failed"`
-	NewImages  int        `json:"newImages"` // images this catalog first stored in this run
-	TagsAdded  int        `json:"tagsAdded"`
-	TagsMoved  int        `json:"tagsMoved"`
-	// TagsRemoved is within the repository filter, like tagsAdded.
-	TagsRemoved int `json:"tagsRemoved"`
-	// VerificationChanges were made after this run started and before the
-	// next one did (`regimport verify` is not recorded as a run).
-	VerificationChanges int  `json:"verificationChanges"`
-	InRange             bool `json:"inRange"` // after Filter.From, up to Filter.To
-}
-
-// Repository is one repository (host/path) with its images' signature
-// state and storage.
-type Repository struct {
-	Name   string `json:"name"`
-	Images int    `json:"images"`
-	Tags   int    `json:"tags"`
-	Layers int    `json:"layers"` // distinct layers
-	Bytes  int64  `json:"bytes"`  // their sizes, each layer once
-	// SharedBytes are bytes of layers that other repositories also use.
-	SharedBytes int64 `json:"sharedBytes"`
-	// Signatures count this repository's own verdicts and signatures.
-	Signatures SignatureCounts `json:"signatures"`
-}
-
-// Signer is a key or certificate subject that verified signatures. The
-// identity fields come from the signatures' issuedTo and issuedBy.
-type Signer struct {
-	Signer             string     `json:"signer"` // key fingerprint, or "CN (fingerprint)"
-	PublicKeyID        string     `json:"publicKeyID"`
-	CommonName         string     `json:"commonName"`
-	Organization       string     `json:"organization"`
-	IssuerCommonName   string     `json:"issuerCommonName"`
-	IssuerOrganization string     `json:"issuerOrganization"`
-	Types              []string   `json:"types"` // atomic, sigstore
-	Signatures         int        `json:"signatures"`
-	Images             int        `json:"images"`
-	AcceptedImages     int        `json:"acceptedImages"`
-	RejectedImages     int        `json:"rejectedImages"` // signed by it, yet rejected as a whole
-	Repositories       []string   `json:"repositories"`
-	FirstSigned        *time.Time `json:"firstSigned"` // signing times its signatures claim
-	LastSigned         *time.Time `json:"lastSigned"`
-}
-
-// ReasonCount counts signatures (signatureResults, by trusted: True,
-// False, Unknown) or rejected images (rejectionReasons, trusted "") with
-// one reason.
-type ReasonCount struct {
-	Trusted    string `json:"trusted"`
-	Reason     string `json:"reason"`
-	Signatures int    `json:"signatures"`
-	Images     int    `json:"images"`
 }
 
 // Storage holds the sizes section.
@@ -220,126 +138,39 @@ type Bucket struct {
 	Count int    `json:"count"`
 }
 
-// LargeImage is one of the largest images.
-type LargeImage struct {
-	Digest       string   `json:"digest"`
-	MediaType    string   `json:"mediaType"`
-	Size         int64    `json:"size"`
-	Layers       int      `json:"layers"`
-	Repositories []string `json:"repositories"`
-	Tags         []string `json:"tags"` // repository:tag
+// The rows of the report are the catalog's report rows, declared once in
+// catalog/report_types.go with their JSON names and what each field means;
+// these are their names in the Document.
+type (
+	SignatureCounts   = catalog.ReportSignatureCounts
+	Signer            = catalog.ReportSigner
+	ReasonCount       = catalog.ReportReasonCount
+	LargeImage        = catalog.ReportLargeImage
+	SharedLayer       = catalog.ReportSharedLayer
+	RejectedImage     = catalog.ReportRejected
+	TagChange         = catalog.ReportTagChange
+	RepositoryChange  = catalog.ReportRepositoryChange
+	UnreferencedImage = catalog.UnreferencedImage
+	ImageChange       = catalog.ReportImageChange
+	Failure           = catalog.ReportFailure
+	InventoryRow      = catalog.ReportImage
+)
+
+// Run is an import run (catalog.ReportRun: id ... tagsRemoved) with what
+// the report works out about it.
+type Run struct {
+	catalog.ReportRun
+	// VerificationChanges were made after this run started and before the
+	// next one did (`regimport verify` is not recorded as a run).
+	VerificationChanges int  `json:"verificationChanges"`
+	InRange             bool `json:"inRange"` // after Filter.From, up to Filter.To
 }
 
-// SharedLayer is a layer that images of several repositories use.
-type SharedLayer struct {
-	Digest       string `json:"digest"`
-	MediaType    string `json:"mediaType"`
-	Size         int64  `json:"size"`
-	Repositories int    `json:"repositories"`
-	Images       int    `json:"images"`
-}
-
-// RejectedImage is an image the policy rejected, in one repository.
-type RejectedImage struct {
-	Repository string   `json:"repository"`
-	Tags       []string `json:"tags"`
-	Digest     string   `json:"digest"`
-	Reason     string   `json:"reason"` // the policy's reason for the image
-	Signatures int      `json:"signatures"`
-	// SignatureReasons are the reasons of its untrusted signatures.
-	SignatureReasons []string `json:"signatureReasons"`
-}
-
-// TagChange is a tag that was added, moved or removed.
-type TagChange struct {
-	Repository string `json:"repository"`
-	Tag        string `json:"tag"`
-	Change     string `json:"change"` // added, moved, removed
-	// From is the digest before ("" when added; when removed, the digest
-	// the tag pointed at until then); To is "" when removed.
-	From string    `json:"from"`
-	To   string    `json:"to"`
-	At   time.Time `json:"at"`
-	Run  int64     `json:"run"` // 0 when written outside a run
-}
-
-// RepositoryChange is a repository that was removed: missing from a
-// complete /v2/_catalog, its tags removed with it.
-type RepositoryChange struct {
-	Repository string    `json:"repository"`
-	Change     string    `json:"change"` // removed
-	At         time.Time `json:"at"`
-	Run        int64     `json:"run"`
-}
-
-// UnreferencedImage is an image nothing references any more.
-type UnreferencedImage struct {
-	Digest string `json:"digest"`
-	// DockerImageReference is where it was first imported from.
-	DockerImageReference string    `json:"dockerImageReference"`
-	Size                 int64     `json:"size"`
-	Since                time.Time `json:"since"` // when its last reference went away
-}
-
-// ImageChange is an image stored between the two cuts (its verdict and
-// signatures are today's), or a recorded change of one repository's verdict
-// on an image, or of one of its signatures' results, between runs.
-type ImageChange struct {
-	Digest            string    `json:"digest"`
-	Repositories      []string  `json:"repositories"`
-	Change            string    `json:"change"` // added, verdict-changed, signature-changed
-	At                time.Time `json:"at"`
-	Run               int64     `json:"run"`
-	SignatureVerdict  string    `json:"signatureVerdict"`
-	SignatureReason   string    `json:"signatureReason"`
-	Signatures        int       `json:"signatures"`
-	TrustedSignatures int       `json:"trustedSignatures"`
-	// Signature is the signature whose result changed (signature-changed).
-	Signature string `json:"signature"`
-	// From and To are, for a change, the old and new verdict of the
-	// repository in Repositories (or the signature's Trusted status), each
-	// with its reason in parentheses.
-	From string `json:"from"`
-	To   string `json:"to"`
-}
-
-// Failure is a reference that failed in a run.
-type Failure struct {
-	Run       int64     `json:"run"`
-	Reference string    `json:"reference"`
-	Reason    string    `json:"reason"`
-	At        time.Time `json:"at"`
-}
-
-// InventoryRow is an image under one tag of a repository, or under none.
-type InventoryRow struct {
-	Repository string `json:"repository"`
-	Tag        string `json:"tag"` // "" for an untagged image
-	Digest     string `json:"digest"`
-	MediaType  string `json:"mediaType"`
-	Kind       string `json:"kind"` // image, list
-	// Architecture, OS and Variant are the image's platform ("" for lists).
-	Architecture string `json:"architecture"`
-	OS           string `json:"os"`
-	Variant      string `json:"variant"`
-	// Platforms are a list's entries, as os/architecture[/variant].
-	Platforms []string `json:"platforms"`
-	// Created is the build time the image config states (null for lists
-	// and when absent).
-	Created          *time.Time `json:"created"`
-	Size             int64      `json:"size"`
-	Layers           int        `json:"layers"`
-	SignatureVerdict string     `json:"signatureVerdict"` // accepted, rejected, no-policy, "" = never evaluated
-	SignatureReason  string     `json:"signatureReason"`
-	// SignatureStatus is signed, unsigned (looked for, none found) or
-	// not-evaluated (never looked for).
-	SignatureStatus   string     `json:"signatureStatus"`
-	Signatures        int        `json:"signatures"`
-	TrustedSignatures int        `json:"trustedSignatures"`
-	Signers           []string   `json:"signers"`
-	FirstSeen         time.Time  `json:"firstSeen"`  // when this catalog stored it
-	FirstRun          int64      `json:"firstRun"`   // the run that stored it (0: none)
-	TagUpdated        *time.Time `json:"tagUpdated"` // when the tag last moved here (null when untagged)
-	// ParentLists are the manifest lists that have this image as an entry.
-	ParentLists []string `json:"parentLists"`
+// Repository is one repository (catalog.ReportRepositoryStorage: name,
+// images, tags, layers, bytes, sharedBytes) with its images' signature
+// state.
+type Repository struct {
+	catalog.ReportRepositoryStorage
+	// Signatures count this repository's own verdicts and signatures.
+	Signatures SignatureCounts `json:"signatures"`
 }

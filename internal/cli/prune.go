@@ -90,7 +90,7 @@ func runPrune(ctx context.Context, args []string, s Streams) int {
 	}
 	for _, u := range images {
 		total += u.Size
-		fmt.Fprintf(s.Out, "%s %s %s (unreferenced since %s)\n", verb, u.Name, u.DockerImageReference, u.Since.UTC().Format(time.RFC3339))
+		fmt.Fprintf(s.Out, "%s %s %s (unreferenced since %s)\n", verb, u.Digest, u.DockerImageReference, u.Since.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintf(s.Out, "%s %d images (%d bytes) unreferenced since before %s\n", verb, len(images), total, cutoff.UTC().Format(time.RFC3339))
 	return ExitOK
