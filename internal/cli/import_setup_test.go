@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/regimport/regimport/internal/testregistry"
+	"github.com/regimport/regimport/registry"
 )
 
 // importDoc is one ImageStreamImport document that imports (import: true)
@@ -140,5 +142,23 @@ func TestImportSpecWritesMetricsVerboseLinesAndProfiles(t *testing.T) {
 		if !bytes.HasPrefix(data, []byte{0x1f, 0x8b}) {
 			t.Errorf("%s is not a pprof profile (%d bytes)", p, len(data))
 		}
+	}
+}
+
+// The secure and insecure clients of `import -f` may both reach a host;
+// the metrics file has one series per host, so their totals are added.
+func TestMergeHostStatsAddsTheTotalsOfAHostBothClientsReached(t *testing.T) {
+	seen := registry.RateLimit{Seen: true, Limit: 100, Remaining: 40}
+	got := mergeHostStats(
+		[]registry.HostStats{{Host: "a.example", Requests: 3, Throttled: 1}, {Host: "b.example", Requests: 2, RateLimit: seen}},
+		[]registry.HostStats{{Host: "a.example", Requests: 5, Throttled: 2, RateLimit: seen}, {Host: "c.example", Requests: 7}},
+	)
+	want := []registry.HostStats{
+		{Host: "a.example", Requests: 8, Throttled: 3, RateLimit: seen}, // only the second client saw a limit
+		{Host: "b.example", Requests: 2, RateLimit: seen},
+		{Host: "c.example", Requests: 7},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("merged\n%+v\nwant\n%+v", got, want)
 	}
 }
