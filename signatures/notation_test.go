@@ -1,0 +1,90 @@
+package signatures
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/regimport/regimport/internal/refsigtest"
+	corev1 "k8s.io/api/core/v1"
+)
+
+func notationVerifierFor(t *testing.T, n *refsigtest.NotationSigner, scopes ...string) *Verifier {
+	t.Helper()
+	dir := t.TempDir()
+	store := dir + "/truststore"
+	if err := n.WriteTrustStore(store, "release"); err != nil {
+		t.Fatal(err)
+	}
+	policy := writeFile(t, dir, "trustpolicy.json", refsigtest.TrustPolicy("release", scopes...))
+	v, err := NewVerifier(Options{NotationTrustPolicy: policy, NotationTrustStore: store, Now: func() time.Time { return testNow }, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// Notation signatures, JWS and COSE, made by notation-go's signer, are
+// trusted under a notation trust policy and trust store, with no
+// containers-policy.json at all; the trust policy's verdict is the image's.
+func TestNotationSignatureTrustedUnderTrustPolicy(t *testing.T) {
+	ctx := context.Background()
+	n, err := refsigtest.NewNotationSigner("Release Signer", "Example Corp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := notationVerifierFor(t, n, "registry.example.com/team/app")
+	m, d := testManifest("notation")
+	desc := imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageManifest, Digest: d, Size: int64(len(m))}
+	for _, typ := range []string{refsigtest.NotationJWS, refsigtest.NotationCOSE} {
+		env, err := n.Sign(ctx, desc, typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := verify(t, v, "registry.example.com/team/app:v1", m, d, Signature{Source: SourceReferrers, Type: TypeNotation, Content: env})
+		if res.Verdict != VerdictAccepted {
+			t.Fatalf("%s: verdict %s (%s); %+v", typ, res.Verdict, res.Reason, res.Signatures[0].Conditions)
+		}
+		rec := res.Signatures[0]
+		if c := condition(t, rec, ConditionTrusted); c.Status != corev1.ConditionTrue {
+			t.Fatalf("%s: %s %s", typ, c.Reason, c.Message)
+		}
+		if rec.IssuedTo == nil || rec.IssuedTo.CommonName != "Release Signer" || rec.IssuedTo.Organization != "Example Corp" ||
+			rec.IssuedBy == nil || rec.IssuedBy.CommonName != "Release Signer root" || rec.SignedClaims[ClaimDigest] != d.String() || rec.Created == nil {
+			t.Errorf("%s: issuedTo %+v issuedBy %+v claims %v created %v", typ, rec.IssuedTo, rec.IssuedBy, rec.SignedClaims, rec.Created)
+		}
+	}
+	// In scope, with no trusted notation signature: rejected.
+	if res := verify(t, v, "registry.example.com/team/app:v1", m, d); res.Verdict != VerdictRejected {
+		t.Errorf("unsigned image in scope: %s", res.Verdict)
+	}
+}
+
+func TestNotationRejections(t *testing.T) {
+	ctx := context.Background()
+	n, _ := refsigtest.NewNotationSigner("Release Signer", "Example Corp")
+	stranger, _ := refsigtest.NewNotationSigner("Someone Else", "Elsewhere")
+	v := notationVerifierFor(t, n, "registry.example.com/team/app")
+	m, d := testManifest("notation")
+	desc := imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageManifest, Digest: d, Size: int64(len(m))}
+	good, _ := n.Sign(ctx, desc, refsigtest.NotationJWS)
+	byStranger, _ := stranger.Sign(ctx, desc, refsigtest.NotationJWS)
+	om, od := testManifest("another")
+	forOther, _ := n.Sign(ctx, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageManifest, Digest: od, Size: int64(len(om))}, refsigtest.NotationCOSE)
+	for _, c := range []struct {
+		name, ref string
+		env       []byte
+		reason    string
+		forImage  corev1.ConditionStatus
+	}{
+		{"outside the trust policy's scope", "registry.example.com/other/app:v1", good, ReasonOutsideTrustPolicy, corev1.ConditionUnknown},
+		{"by a CA outside the trust store", "registry.example.com/team/app:v1", byStranger, ReasonCertificateNotTrusted, corev1.ConditionUnknown},
+		{"for another manifest", "registry.example.com/team/app:v1", forOther, ReasonDigestMismatch, corev1.ConditionFalse},
+		{"not an envelope", "registry.example.com/team/app:v1", []byte(`{"payload":"x"}`), ReasonCorruptSignature, corev1.ConditionUnknown},
+	} {
+		res := verify(t, v, c.ref, m, d, Signature{Source: SourceReferrers, Type: TypeNotation, Content: c.env})
+		assertNotTrusted(t, res.Signatures[0], corev1.ConditionFalse, c.reason, c.forImage)
+		t.Logf("%s: verdict %s: %s", c.name, res.Verdict, condition(t, res.Signatures[0], ConditionTrusted).Message)
+	}
+}
