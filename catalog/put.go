@@ -96,6 +96,9 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 		if err := c.putSignatures(ctx, tx, img.Name, rec.Verification.Signatures); err != nil {
 			return Unchanged, err
 		}
+		if err := c.putAttestations(ctx, tx, img.Name, *rec.Verification); err != nil {
+			return Unchanged, err
+		}
 	}
 	for i, l := range img.DockerImageLayers {
 		if _, err := tx.exec(ctx, `INSERT INTO image_layers (image_name, position, digest, size, media_type) VALUES (?, ?, ?, ?, ?)`,

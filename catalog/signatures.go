@@ -33,6 +33,10 @@ type SignatureRecord struct {
 type Verification struct {
 	Verdict, Reason string
 	Signatures      []SignatureRecord
+	// Attestations found as referrers (attestations.go); stored when
+	// ReferrersChecked, which says the referrers were looked up at all.
+	Attestations     []AttestationRecord
+	ReferrersChecked bool
 }
 
 func conditionOf(sig imagev1.ImageSignature, t imagev1.SignatureConditionType) (string, string) {
@@ -141,6 +145,9 @@ func (c *Catalog) UpdateVerification(ctx context.Context, image string, v Verifi
 		return false, err
 	}
 	if err := c.putSignatures(ctx, btx, image, v.Signatures); err != nil {
+		return false, err
+	}
+	if err := c.putAttestations(ctx, btx, image, v); err != nil {
 		return false, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -93,6 +93,10 @@ func reverifyOne(ctx context.Context, cat *catalog.Catalog, v *signatures.Verifi
 		return res
 	}
 	ver := catalog.Verification{Verdict: string(out.Verdict), Reason: out.Reason}
+	if ver.Attestations, ver.ReferrersChecked, res.Err = reverifyAttestations(ctx, cat, v, name, signatures.Image{Reference: ref,
+		Manifest: []byte(img.DockerImageManifest), ManifestDigest: digest.Digest(name)}); res.Err != nil {
+		return res
+	}
 	for i, s := range stored {
 		s.Object = out.Signatures[i]
 		ver.Signatures = append(ver.Signatures, s)
@@ -134,4 +138,17 @@ func identityOf(ctx context.Context, cat *catalog.Catalog, name, dockerImageRefe
 		return nil, fmt.Errorf("image %s: dockerImageReference %q: %w", name, dockerImageReference, err)
 	}
 	return named, nil
+}
+
+// reverifyAttestations judges the stored attestation bundles of an image again.
+func reverifyAttestations(ctx context.Context, cat *catalog.Catalog, v *signatures.Verifier, name string, img signatures.Image) ([]catalog.AttestationRecord, bool, error) {
+	stored, checked, err := cat.StoredAttestations(ctx, name)
+	if err != nil || !checked {
+		return nil, false, err
+	}
+	for i, a := range stored {
+		r := v.VerifyAttestation(ctx, img, a.Content)
+		stored[i].PredicateType, stored[i].Signer, stored[i].Verified, stored[i].Reason, stored[i].Message = r.PredicateType, r.Signer, r.Verified, r.Reason, r.Message
+	}
+	return stored, true, nil
 }

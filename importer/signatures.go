@@ -18,6 +18,9 @@ type SignatureOptions struct {
 	Verifier *signatures.Verifier
 	// Registries is registries.d (lookaside stores, sigstore attachments); nil: none.
 	Registries *signatures.Registries
+	// Referrers remembers which hosts lack the OCI referrers API for the run
+	// (nil: a fresh lookup per manifest, one request more on such hosts).
+	Referrers *registry.ReferrerLookup
 }
 
 func (o SignatureOptions) enabled() bool { return o.Verifier != nil }
@@ -45,13 +48,16 @@ func (r *run) verify(ctx context.Context, repo *registry.Repository, t target, m
 	}
 	ref := identity(t)
 	sigs, lookupErr := r.fetchSignatures(ctx, repo, ref, m)
+	refSigs, atts, refErr := r.referrerArtifacts(ctx, repo, m) // OCI 1.1 referrers: bundles, notation, attestations
+	sigs, lookupErr = append(sigs, refSigs...), errors.Join(lookupErr, refErr)
 	start := time.Now()
 	res, err := so.Verifier.Verify(ctx, signatures.Image{Reference: ref, Manifest: m.Bytes, ManifestDigest: m.Digest}, sigs)
 	spent := time.Since(start)
 	if err != nil {
 		return nil, fmt.Errorf("verify signatures: %w", err)
 	}
-	v := &catalog.Verification{Verdict: string(res.Verdict), Reason: res.Reason}
+	v := &catalog.Verification{Verdict: string(res.Verdict), Reason: res.Reason, ReferrersChecked: refErr == nil || len(refSigs)+len(atts) > 0,
+		Attestations: r.verifyAttestations(ctx, ref, m, atts)}
 	if lookupErr != nil {
 		r.imp.log.Warn("signature lookup failed", "reference", t.String(), "image", m.Digest, "error", lookupErr)
 		if res.Verdict == signatures.VerdictRejected {

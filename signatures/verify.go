@@ -145,6 +145,8 @@ func (v *Verifier) Verify(ctx context.Context, img Image, sigs []Signature) (Res
 	for i, s := range sigs {
 		typ := normalizeType(s.Type)
 		switch {
+		case isReferrerProblem(s): // says why the referrer could not be used, even beyond the cap
+			checks[i], _ = referrerProblem(s)
 		case i >= MaxSignatures:
 			checks[i] = unknown(ReasonTooManySignatures, fmt.Sprintf("not evaluated: beyond the first %d signatures of the image", MaxSignatures))
 		case typ == TypeNotation && v.notation == nil:
