@@ -2,7 +2,9 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"sort"
 	"strings"
 )
 
@@ -82,58 +84,59 @@ type AttestationCoverageRow struct {
 	Signers            []string // signers of verified attestations
 }
 
-// AttestationCoverage lists, per image whose referrers were looked up (by
-// repository, then image), the attestation kinds it carries; repository is a
-// SQLite GLOB over repository names ("" for all). NotChecked counts the
-// images whose referrers were never looked up (imported before, or with
-// signatures off).
-func (c *Catalog) AttestationCoverage(ctx context.Context, repository string) (rows []AttestationCoverageRow, notChecked int, err error) {
-	q := `SELECT name, repo, packed FROM (
-		SELECT i.name AS name,
-			COALESCE((SELECT r.name FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE t.image_name = i.name ORDER BY r.name LIMIT 1), '') AS repo,
-			COALESCE((SELECT group_concat(a.predicate_type || char(31) || a.verified || char(31) || a.signer, char(30)) FROM attestations a WHERE a.image_name = i.name), '') AS packed
-		FROM images i JOIN referrer_lookups l ON l.image_name = i.name)
-		WHERE ?1 = '' OR repo GLOB ?1 ORDER BY repo, name`
-	res, err := c.read.QueryContext(ctx, q, repository)
-	if err != nil {
-		return nil, 0, fmt.Errorf("attestation coverage: %w", err)
-	}
-	defer res.Close()
-	for res.Next() {
+// AttestationCoverage lists, per repository and image of the report's
+// filter whose referrers were looked up, the attestation kinds the image
+// carries. notChecked counts the images of the filter whose referrers were
+// never looked up (imported before regimport read referrers, or with
+// signatures off): for those "no provenance" is not known.
+func (s *ReportSnapshot) AttestationCoverage(ctx context.Context) (rows []AttestationCoverageRow, notChecked int, err error) {
+	q := `SELECT m.repository, m.image_name,
+			COALESCE((SELECT group_concat(a.predicate_type || char(31) || a.verified || char(31) || a.signer, char(30))
+				FROM attestations a WHERE a.image_name = m.image_name), '')
+		FROM report_mem m JOIN referrer_lookups l ON l.image_name = m.image_name ORDER BY m.repository, m.image_name`
+	err = s.each(ctx, "attestations", q, nil, func(res *sql.Rows) error {
 		var row AttestationCoverageRow
 		var packed string
-		if err := res.Scan(&row.Image, &row.Repository, &packed); err != nil {
-			return nil, 0, fmt.Errorf("attestation coverage: %w", err)
+		if err := res.Scan(&row.Repository, &row.Image, &packed); err != nil {
+			return err
 		}
-		seen := map[string]bool{}
-		for _, item := range strings.Split(packed, "\x1e") {
-			if item == "" {
-				continue
-			}
-			f := strings.SplitN(item, "\x1f", 3)
-			pt, verified, signer := f[0], f[1] == "1", f[2]
-			if !seen[pt] {
-				seen[pt] = true
-				row.PredicateTypes = append(row.PredicateTypes, pt)
-			}
-			isProv, isSBOM := contains(ProvenancePredicates, pt), contains(SBOMPredicates, pt)
-			row.Provenance = row.Provenance || isProv
-			row.SBOM = row.SBOM || isSBOM
-			row.VerifiedProvenance = row.VerifiedProvenance || (isProv && verified)
-			row.VerifiedSBOM = row.VerifiedSBOM || (isSBOM && verified)
-			if verified && signer != "" && !contains(row.Signers, signer) {
-				row.Signers = append(row.Signers, signer)
-			}
-		}
+		row.fill(packed)
 		rows = append(rows, row)
-	}
-	if err := res.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, 0, err
 	}
-	if err := c.read.QueryRowContext(ctx, `SELECT count(*) FROM images WHERE name NOT IN (SELECT image_name FROM referrer_lookups)`).Scan(&notChecked); err != nil {
-		return nil, 0, fmt.Errorf("attestation coverage: %w", err)
+	if err := s.tx.QueryRowContext(ctx, `SELECT count(*) FROM report_scope WHERE image_name NOT IN (SELECT image_name FROM referrer_lookups)`).Scan(&notChecked); err != nil {
+		return nil, 0, fmt.Errorf("report attestations: %w", err)
 	}
 	return rows, notChecked, nil
+}
+
+// fill reads the attestations packed by the query: predicate type, verified
+// and signer, fields split by US and records by RS.
+func (row *AttestationCoverageRow) fill(packed string) {
+	seen := map[string]bool{}
+	for _, item := range strings.Split(packed, "\x1e") {
+		f := strings.SplitN(item, "\x1f", 3)
+		if len(f) != 3 {
+			continue
+		}
+		pt, verified, signer := f[0], f[1] == "1", f[2]
+		if !seen[pt] {
+			seen[pt] = true
+			row.PredicateTypes = append(row.PredicateTypes, pt)
+		}
+		isProv, isSBOM := contains(ProvenancePredicates, pt), contains(SBOMPredicates, pt)
+		row.Provenance = row.Provenance || isProv
+		row.SBOM = row.SBOM || isSBOM
+		row.VerifiedProvenance = row.VerifiedProvenance || (isProv && verified)
+		row.VerifiedSBOM = row.VerifiedSBOM || (isSBOM && verified)
+		if verified && signer != "" && !contains(row.Signers, signer) {
+			row.Signers = append(row.Signers, signer)
+		}
+	}
+	sort.Strings(row.PredicateTypes)
 }
 
 func contains(list []string, s string) bool {

@@ -1,6 +1,7 @@
 package importer_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/regimport/regimport/internal/refsigtest"
 	"github.com/regimport/regimport/internal/testregistry"
 	"github.com/regimport/regimport/registry"
+	"github.com/regimport/regimport/report"
 	"github.com/regimport/regimport/signatures"
 )
 
@@ -114,15 +116,42 @@ func TestCosignV3BundlesFromRegistriesWithAndWithoutReferrersAPI(t *testing.T) {
 			if v, r, _ := verdictOf(t, e.cat, unsigned.Digest); v != "rejected" {
 				t.Fatalf("unsigned image: verdict %q (%s), want rejected", v, r)
 			}
-			rows, notChecked, err := e.cat.AttestationCoverage(ctx, "")
-			if err != nil || notChecked != 0 || len(rows) != 2 {
-				t.Fatalf("coverage: %+v, %d not checked, %v", rows, notChecked, err)
+			// The report tells which images have provenance and SBOMs.
+			var js bytes.Buffer
+			if err := report.Write(ctx, &js, e.cat, report.Options{Format: report.FormatJSON}); err != nil {
+				t.Fatal(err)
 			}
-			for _, row := range rows {
-				wantProv := row.Image == signed.Digest.String()
+			var doc report.Document
+			if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+				t.Fatal(err)
+			}
+			a := doc.Attestations
+			if a.Checked != 2 || a.NotChecked != 0 || a.WithProvenance != 1 || a.WithVerifiedProvenance != 1 || a.WithSBOM != 0 || len(a.Images) != 2 {
+				t.Fatalf("report attestations: %+v", a)
+			}
+			for _, row := range a.Images {
+				wantProv := row.Digest == signed.Digest.String()
 				if row.Provenance != wantProv || row.VerifiedProvenance != wantProv || row.SBOM {
-					t.Errorf("%s: %+v, want provenance %v and no SBOM", row.Image, row, wantProv)
+					t.Errorf("%s: %+v, want provenance %v and no SBOM", row.Digest, row, wantProv)
 				}
+			}
+			var md, page bytes.Buffer
+			if err := report.Write(ctx, &md, e.cat, report.Options{Format: report.FormatMarkdown, Table: "no-provenance"}); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(md.String(), unsigned.Digest.String()) || strings.Contains(md.String(), signed.Digest.String()) {
+				t.Errorf("no-provenance table:\n%s", md.String())
+			}
+			if err := report.Write(ctx, &page, e.cat, report.Options{Format: report.FormatHTML}); err != nil {
+				t.Fatal(err)
+			}
+			html := page.String()
+			noProv := html[strings.Index(html, `id="no-provenance"`):strings.Index(html, `id="no-sbom"`)]
+			noSBOM := html[strings.Index(html, `id="no-sbom"`):]
+			noSBOM = noSBOM[:strings.Index(noSBOM, "</table>")]
+			if !strings.Contains(noProv, unsigned.Digest.String()) || strings.Contains(noProv, signed.Digest.String()) ||
+				!strings.Contains(noSBOM, unsigned.Digest.String()) || !strings.Contains(noSBOM, signed.Digest.String()) {
+				t.Errorf("HTML attestation tables wrong:\n%s\n%s", noProv, noSBOM)
 			}
 
 			// The key is rotated: offline re-verification rejects the image

@@ -39,7 +39,7 @@ func (r *renderer) writeJSON(ctx context.Context, w *bufio.Writer) error {
 		{"apiVersion", d.APIVersion}, {"kind", d.Kind}, {"generatedAt", d.GeneratedAt}, {"catalog", d.Catalog},
 		{"filter", d.Filter}, {"summary", d.Summary}, {"limitations", d.Limitations}, {"runs", d.Runs},
 		{"repositories", d.Repositories}, {"signers", d.Signers}, {"signatureResults", d.SignatureResults},
-		{"rejectionReasons", d.RejectionReasons}, {"storage", d.Storage},
+		{"rejectionReasons", d.RejectionReasons}, {"storage", d.Storage}, {"attestations", d.Attestations},
 	} {
 		if err := value(kv.name, kv.v); err != nil {
 			return err

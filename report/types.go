@@ -34,6 +34,8 @@ type Document struct {
 	// RejectionReasons count rejected images by the policy's reason.
 	RejectionReasons []ReasonCount `json:"rejectionReasons"`
 	Storage          Storage       `json:"storage"`
+	// Attestations: provenance and SBOMs found as referrers (attestations.go).
+	Attestations Attestations `json:"attestations"`
 	// RejectedImages are images the policy rejected, per repository.
 	RejectedImages []RejectedImage `json:"rejectedImages"`
 	// TagChanges are tags added or moved between Filter.From and Filter.To.
