@@ -237,3 +237,30 @@ func alterPayload(t testing.TB, bundle []byte) []byte {
 	out, _ := json.Marshal(b)
 	return out
 }
+
+// A certificate that chains to the trusted root but not through the Fulcio
+// CA the policy names is not trusted: the policy narrows the trusted root.
+func TestKeylessBundleMustChainToThePolicyCA(t *testing.T) {
+	ss, _ := keylessFixture(t)
+	dir := t.TempDir()
+	trJSON, _ := ss.TrustedRootJSON()
+	rekorPEM, _ := ss.RekorPublicKeyPEM()
+	tr := writeFile(t, dir, "trusted_root.json", trJSON)
+	writeFile(t, dir, "rekor.pub", rekorPEM)
+	// The policy names a CA of its own, which is not the virtual Fulcio's.
+	other := newTestCA(t, "Other", "Other CA")
+	writeFile(t, dir, "other.pem", other.pem)
+	policy := writePolicy(t, dir, `{"default":[{"type":"sigstoreSigned","fulcio":{"caPath":"{{DIR}}/other.pem",
+		"oidcIssuer":"https://issuer.example.com","subjectEmail":"release@example.com"},"rekorPublicKeyPath":"{{DIR}}/rekor.pub"}]}`)
+	v, err := NewVerifier(Options{PolicyPath: policy, SigstoreTrustedRoot: tr, Now: func() time.Time { return testNow }, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, d := testManifest("keyless")
+	b, _ := ss.SignKeyless("release@example.com", "https://issuer.example.com", refsigtest.Statement("r", d, refsigtest.CosignSignPredicate, nil))
+	res := verify(t, v, "registry.example.com/team/app:v1", m, d, bundleSig(b))
+	assertNotTrusted(t, res.Signatures[0], corev1.ConditionFalse, ReasonCertificateNotTrusted, corev1.ConditionUnknown)
+	if !strings.Contains(condition(t, res.Signatures[0], ConditionTrusted).Message, "policy names") {
+		t.Errorf("message: %s", condition(t, res.Signatures[0], ConditionTrusted).Message)
+	}
+}

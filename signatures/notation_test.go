@@ -2,6 +2,7 @@ package signatures
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,5 +87,48 @@ func TestNotationRejections(t *testing.T) {
 		res := verify(t, v, c.ref, m, d, Signature{Source: SourceReferrers, Type: TypeNotation, Content: c.env})
 		assertNotTrusted(t, res.Signatures[0], corev1.ConditionFalse, c.reason, c.forImage)
 		t.Logf("%s: verdict %s: %s", c.name, res.Verdict, condition(t, res.Signatures[0], ConditionTrusted).Message)
+	}
+}
+
+// Verdicts combine: with both a containers policy and a notation trust
+// policy, an image in the trust policy's scope needs a trusted notation
+// signature besides what containers-policy.json requires; an image the
+// containers policy accepts is rejected for want of one, and accepted with
+// one. A cosign bundle and a notation signature on one image each get their
+// own record.
+func TestVerdictsCombineAcrossKinds(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	n, _ := refsigtest.NewNotationSigner("Release Signer", "Example Corp")
+	key, _ := refsigtest.NewKey()
+	store := dir + "/truststore"
+	if err := n.WriteTrustStore(store, "release"); err != nil {
+		t.Fatal(err)
+	}
+	trust := writeFile(t, dir, "trustpolicy.json", refsigtest.TrustPolicy("release", "registry.example.com/team/app"))
+	v, err := NewVerifier(Options{PolicyPath: keyPolicy(t, dir, key.PEM), NotationTrustPolicy: trust, NotationTrustStore: store,
+		Now: func() time.Time { return testNow }, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, d := testManifest("both")
+	bundle, _ := key.SignDSSE(refsigtest.Statement("registry.example.com/team/app", d, refsigtest.CosignSignPredicate, nil))
+	env, _ := n.Sign(ctx, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageManifest, Digest: d, Size: int64(len(m))}, refsigtest.NotationCOSE)
+	cosignOnly := verify(t, v, "registry.example.com/team/app:v1", m, d, bundleSig(bundle))
+	if cosignOnly.Verdict != VerdictRejected || !strings.Contains(cosignOnly.Reason, "notation") {
+		t.Fatalf("cosign only: %s (%s), want rejected for want of a notation signature", cosignOnly.Verdict, cosignOnly.Reason)
+	}
+	both := verify(t, v, "registry.example.com/team/app:v1", m, d, bundleSig(bundle), Signature{Source: SourceReferrers, Type: TypeNotation, Content: env})
+	if both.Verdict != VerdictAccepted {
+		t.Fatalf("both: %s (%s)", both.Verdict, both.Reason)
+	}
+	for _, rec := range both.Signatures {
+		if condition(t, rec, ConditionTrusted).Status != corev1.ConditionTrue {
+			t.Errorf("%s: %+v", rec.Type, rec.Conditions)
+		}
+	}
+	notationOnly := verify(t, v, "registry.example.com/team/app:v1", m, d, Signature{Source: SourceReferrers, Type: TypeNotation, Content: env})
+	if notationOnly.Verdict != VerdictRejected {
+		t.Fatalf("notation only: %s, want rejected by containers-policy.json's sigstoreSigned", notationOnly.Verdict)
 	}
 }
