@@ -264,3 +264,22 @@ func TestKeylessBundleMustChainToThePolicyCA(t *testing.T) {
 		t.Errorf("message: %s", condition(t, res.Signatures[0], ConditionTrusted).Message)
 	}
 }
+
+// With the policy's Rekor public key next to its key, a bundle must carry a
+// log entry of that log: one signed offline, without any, is not trusted.
+func TestBundleWithKeyNeedsALogEntryWhenThePolicyNamesRekor(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := refsigtest.NewKey()
+	ss, _ := refsigtest.NewSigstore()
+	rekorPEM, _ := ss.RekorPublicKeyPEM()
+	writeFile(t, dir, "cosign.pub", key.PEM)
+	writeFile(t, dir, "rekor.pub", rekorPEM)
+	v := newTestVerifier(t, writePolicy(t, dir, `{"default":[{"type":"sigstoreSigned","keyPath":"{{DIR}}/cosign.pub","rekorPublicKeyPath":"{{DIR}}/rekor.pub"}]}`))
+	m, d := testManifest("rekor")
+	b, _ := key.SignDSSE(refsigtest.Statement("r", d, refsigtest.CosignSignPredicate, nil))
+	res := verify(t, v, "registry.example.com/team/app:v1", m, d, bundleSig(b))
+	if res.Verdict != VerdictRejected {
+		t.Fatalf("verdict %s", res.Verdict)
+	}
+	assertNotTrusted(t, res.Signatures[0], corev1.ConditionFalse, ReasonRekorNotVerified, corev1.ConditionUnknown)
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/notaryproject/notation-core-go/revocation"
+	"github.com/notaryproject/notation-core-go/revocation/crl"
 	"github.com/notaryproject/notation-core-go/revocation/purpose"
 	"github.com/notaryproject/notation-go"
 	"github.com/notaryproject/notation-go/dir"
@@ -110,11 +111,17 @@ func newNotationVerifier(policyPath, storeDir string) (*notationVerifier, error)
 		return nil, fmt.Errorf("notation trust store %s: not a readable directory (%v)", storeDir, err)
 	}
 	store := truststore.NewX509TrustStore(trustStoreFS{FS: os.DirFS(storeDir), root: storeDir})
-	codeSigning, err := revocation.NewWithOptions(revocation.Options{OCSPHTTPClient: offlineHTTP, CRLFetcher: nil, CertChainPurpose: purpose.CodeSigning})
+	// Both OCSP and CRL go through offlineHTTP: notation-core-go would
+	// otherwise make its own HTTP clients for them.
+	crls, err := crl.NewHTTPFetcher(offlineHTTP)
 	if err != nil {
 		return nil, fmt.Errorf("notation revocation checks: %w", err)
 	}
-	timestamping, err := revocation.NewWithOptions(revocation.Options{OCSPHTTPClient: offlineHTTP, CertChainPurpose: purpose.Timestamping})
+	codeSigning, err := revocation.NewWithOptions(revocation.Options{OCSPHTTPClient: offlineHTTP, CRLFetcher: crls, CertChainPurpose: purpose.CodeSigning})
+	if err != nil {
+		return nil, fmt.Errorf("notation revocation checks: %w", err)
+	}
+	timestamping, err := revocation.NewWithOptions(revocation.Options{OCSPHTTPClient: offlineHTTP, CRLFetcher: crls, CertChainPurpose: purpose.Timestamping})
 	if err != nil {
 		return nil, fmt.Errorf("notation revocation checks: %w", err)
 	}

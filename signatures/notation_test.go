@@ -2,7 +2,10 @@ package signatures
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,6 +89,13 @@ func TestNotationRejections(t *testing.T) {
 	} {
 		res := verify(t, v, c.ref, m, d, Signature{Source: SourceReferrers, Type: TypeNotation, Content: c.env})
 		assertNotTrusted(t, res.Signatures[0], corev1.ConditionFalse, c.reason, c.forImage)
+		wantVerdict := VerdictRejected
+		if c.reason == ReasonOutsideTrustPolicy { // no statement covers it: the trust policy has no say
+			wantVerdict = VerdictNoPolicy
+		}
+		if res.Verdict != wantVerdict {
+			t.Errorf("%s: verdict %s, want %s", c.name, res.Verdict, wantVerdict)
+		}
 		t.Logf("%s: verdict %s: %s", c.name, res.Verdict, condition(t, res.Signatures[0], ConditionTrusted).Message)
 	}
 }
@@ -130,5 +140,49 @@ func TestVerdictsCombineAcrossKinds(t *testing.T) {
 	notationOnly := verify(t, v, "registry.example.com/team/app:v1", m, d, Signature{Source: SourceReferrers, Type: TypeNotation, Content: env})
 	if notationOnly.Verdict != VerdictRejected {
 		t.Fatalf("notation only: %s, want rejected by containers-policy.json's sigstoreSigned", notationOnly.Verdict)
+	}
+}
+
+// Notation verification makes no network request: a certificate naming an
+// OCSP responder and a CRL distribution point gets an unknown revocation
+// result (not trusted under strict), and is trusted once the trust policy
+// skips revocation; the responder is never asked.
+func TestNotationRevocationStaysOffline(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer srv.Close()
+	ctx := context.Background()
+	n, err := refsigtest.NewNotationSignerWithRevocation("Release Signer", "Example Corp", srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, d := testManifest("revocation")
+	env, err := n.Sign(ctx, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageManifest, Digest: d, Size: int64(len(m))}, refsigtest.NotationJWS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		verification map[string]any
+		trusted      corev1.ConditionStatus
+	}{
+		{map[string]any{"level": "strict"}, corev1.ConditionFalse},
+		{map[string]any{"level": "strict", "override": map[string]any{"revocation": "skip"}}, corev1.ConditionTrue},
+	} {
+		dir := t.TempDir()
+		if err := n.WriteTrustStore(dir+"/store", "release"); err != nil {
+			t.Fatal(err)
+		}
+		policy := writeFile(t, dir, "trustpolicy.json", refsigtest.TrustPolicyWith("release", c.verification, "registry.example.com/team/app"))
+		v, err := NewVerifier(Options{NotationTrustPolicy: policy, NotationTrustStore: dir + "/store", Now: func() time.Time { return testNow }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := verify(t, v, "registry.example.com/team/app:v1", m, d, Signature{Source: SourceReferrers, Type: TypeNotation, Content: env})
+		if got := condition(t, res.Signatures[0], ConditionTrusted); got.Status != c.trusted {
+			t.Errorf("%v: Trusted %s/%s (%s), want %s", c.verification, got.Status, got.Reason, got.Message, c.trusted)
+		}
+	}
+	if hits.Load() != 0 {
+		t.Fatalf("%d requests reached the revocation server", hits.Load())
 	}
 }

@@ -37,6 +37,12 @@ type NotationSigner struct {
 // NewNotationSigner makes a root CA and a leaf whose subject is
 // CN=name,O=org, valid for a day.
 func NewNotationSigner(name, org string) (*NotationSigner, error) {
+	return NewNotationSignerWithRevocation(name, org, "")
+}
+
+// NewNotationSignerWithRevocation is NewNotationSigner with a leaf that
+// names revocationURL as its OCSP responder and CRL distribution point.
+func NewNotationSignerWithRevocation(name, org, revocationURL string) (*NotationSigner, error) {
 	now := time.Now()
 	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -60,6 +66,9 @@ func NewNotationSigner(name, org string) (*NotationSigner, error) {
 	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(11), Subject: pkix.Name{CommonName: name, Organization: []string{org}, Country: []string{"US"}},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
+	if revocationURL != "" {
+		leafTmpl.OCSPServer, leafTmpl.CRLDistributionPoints = []string{revocationURL + "/ocsp"}, []string{revocationURL + "/crl"}
+	}
 	if der, err = x509.CreateCertificate(rand.Reader, leafTmpl, root, leafKey.Public(), rootKey); err != nil {
 		return nil, err
 	}
@@ -94,11 +103,16 @@ func (n *NotationSigner) WriteTrustStore(dir, name string) error {
 // TrustPolicy is a notation trustpolicy.json with one strict statement
 // trusting trust store ca:store for the given registry scopes.
 func TrustPolicy(store string, scopes ...string) []byte {
+	return TrustPolicyWith(store, map[string]any{"level": "strict"}, scopes...)
+}
+
+// TrustPolicyWith is TrustPolicy with another signatureVerification object.
+func TrustPolicyWith(store string, verification map[string]any, scopes ...string) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"version": "1.0",
 		"trustPolicies": []any{map[string]any{
 			"name": "regimport-test", "registryScopes": scopes,
-			"signatureVerification": map[string]any{"level": "strict"},
+			"signatureVerification": verification,
 			"trustStores":           []string{"ca:" + store}, "trustedIdentities": []string{"*"},
 		}},
 	})
