@@ -49,6 +49,25 @@ func (c *Catalog) putAttestations(ctx context.Context, tx *batchTx, image string
 	return nil
 }
 
+// refreshAttestations stores re-judged attestations on their own.
+func (c *Catalog) refreshAttestations(ctx context.Context, image string, v Verification) error {
+	if !v.ReferrersChecked {
+		return nil
+	}
+	tx, err := c.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("update attestations of %s: %w", image, err)
+	}
+	defer tx.Rollback()
+	if err := c.putAttestations(ctx, &batchTx{tx: tx, stmts: map[string]*sql.Stmt{}}, image, v); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("update attestations of %s: %w", image, err)
+	}
+	return nil
+}
+
 // StoredAttestations returns the attestations kept for an image, in the order
 // found, and whether its referrers were ever looked up.
 func (c *Catalog) StoredAttestations(ctx context.Context, image string) ([]AttestationRecord, bool, error) {

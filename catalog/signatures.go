@@ -125,7 +125,9 @@ func (c *Catalog) UpdateVerification(ctx context.Context, image string, v Verifi
 		return false, err
 	}
 	if !verificationChanged(old, v) {
-		return false, nil
+		// Attestations are not part of the served Image: their new results
+		// are stored without a new resourceVersion.
+		return false, c.refreshAttestations(ctx, image, v)
 	}
 	tx, err := c.write.BeginTx(ctx, nil)
 	if err != nil {

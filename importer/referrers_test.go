@@ -259,3 +259,59 @@ func TestHugeReferrerIndexIsCappedNotFatal(t *testing.T) {
 		}
 	}
 }
+
+// Re-verification stores an attestation's new result even when the image's
+// verdict and signatures did not change (and gives it no new resourceVersion).
+func TestReverifyUpdatesAttestationsAlone(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	p := e.push(t, testregistry.ImageSpec{Repository: "team/app", Tags: []string{"v1"}, Format: testregistry.OCI, Seed: 6})
+	signer, _ := refsigtest.NewKey()
+	builder, _ := refsigtest.NewKey() // the build system signs provenance with a key of its own
+	repoName := e.reg.Host() + "/team/app"
+	sig, _ := signer.SignDSSE(refsigtest.Statement(repoName, p.Digest, refsigtest.CosignSignPredicate, nil))
+	sbom, _ := builder.SignDSSE(refsigtest.Statement(repoName, p.Digest, refsigtest.SPDXDocument, map[string]any{"spdxVersion": "SPDX-2.3"}))
+	for _, b := range []struct {
+		content []byte
+		pred    string
+	}{{sig, refsigtest.CosignSignPredicate}, {sbom, refsigtest.SPDXDocument}} {
+		m, blobs := refsigtest.BundleManifest(subjectOf(p), b.content, b.pred)
+		if _, err := e.reg.PushReferrer(ctx, "team/app", p.Digest, m, true, blobs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	referrerImporter(t, e, signatures.Options{PolicyPath: keyPolicyFile(t, t.TempDir(), e.reg.Host(), signer.PEM)})
+	e.run(t, importer.Request{References: []string{repoName + ":v1"}})
+	atts, _, _ := e.cat.StoredAttestations(ctx, p.Digest.String())
+	if len(atts) != 1 || atts[0].Verified || atts[0].PredicateType != refsigtest.SPDXDocument {
+		t.Fatalf("at import: %+v", atts)
+	}
+	before, _ := e.cat.GetImage(ctx, p.Digest.String())
+
+	// The policy now trusts the builder's key too.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.pub"), signer.PEM, 0o600)
+	os.WriteFile(filepath.Join(dir, "b.pub"), builder.PEM, 0o600)
+	policy := filepath.Join(dir, "policy.json")
+	os.WriteFile(policy, []byte(fmt.Sprintf(`{"default":[{"type":"reject"}],"transports":{"docker":{"%s/team":[
+		{"type":"sigstoreSigned","keyPaths":[%q,%q],"signedIdentity":{"type":"matchRepository"}}]}}}`, e.reg.Host(), filepath.Join(dir, "a.pub"), filepath.Join(dir, "b.pub"))), 0o600)
+	v, err := signatures.NewVerifier(signatures.Options{PolicyPath: policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res importer.ReverifyResult
+	if err := importer.Reverify(ctx, e.cat, v, nil, func(r importer.ReverifyResult) { res = r }); err != nil {
+		t.Fatal(err)
+	}
+	if res.Err != nil || res.Verdict != signatures.VerdictAccepted {
+		t.Fatalf("re-verification: %+v", res)
+	}
+	atts, _, _ = e.cat.StoredAttestations(ctx, p.Digest.String())
+	if len(atts) != 1 || !atts[0].Verified || atts[0].Signer == "" {
+		t.Fatalf("after re-verification: %+v", atts)
+	}
+	after, _ := e.cat.GetImage(ctx, p.Digest.String())
+	if res.Changed || after.ResourceVersion != before.ResourceVersion {
+		t.Errorf("changed %v, resourceVersion %s -> %s", res.Changed, before.ResourceVersion, after.ResourceVersion)
+	}
+}
