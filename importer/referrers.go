@@ -33,7 +33,8 @@ func (imp *Importer) referrerArtifacts(ctx context.Context, repo *registry.Repos
 	}
 	var sigs []signatures.Signature
 	var atts []referrerBlob
-	var errs []error
+	var unreadable int
+	var firstErr error
 	for _, it := range list.Items {
 		typ := signatures.TypeSigstoreBundle
 		if it.ArtifactType == signatures.NotationArtifactType {
@@ -41,7 +42,9 @@ func (imp *Importer) referrerArtifacts(ctx context.Context, repo *registry.Repos
 		}
 		blob, err := readReferrer(ctx, repo, m.Digest, it)
 		if err != nil {
-			errs = append(errs, err)
+			if unreadable++; firstErr == nil {
+				firstErr = err
+			}
 			sigs = append(sigs, signatures.UnreadableReferrer(typ, it.Digest, err))
 			continue
 		}
@@ -52,6 +55,12 @@ func (imp *Importer) referrerArtifacts(ctx context.Context, repo *registry.Repos
 			}
 		}
 		sigs = append(sigs, signatures.Signature{Source: signatures.SourceReferrers, Type: typ, Content: blob})
+	}
+	// One short error for the pair's reason (each referrer has its own
+	// record with the details): a verdict reason is not a log.
+	var errs []error
+	if unreadable > 0 {
+		errs = append(errs, fmt.Errorf("%d of %d referrers could not be read (first: %w)", unreadable, len(list.Items), firstErr))
 	}
 	if list.Beyond > 0 {
 		sigs = append(sigs, signatures.ReferrersBeyondCap(signatures.TypeSigstoreBundle, list.Beyond, registry.MaxReferrers))
