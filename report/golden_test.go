@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,21 @@ func buildGoldenScenario(t *testing.T) string {
 		catalog.TagRemoval{Repository: app, Tags: []string{"1.1"}, Reason: catalog.ReasonNotListed},
 		rt.RepositoryRemoval(multi),
 	}, catalog.Failure{Reference: app + ":3.0", Reason: "manifest unknown"}))
+	// Referrers looked up for three images: T1 has a verified provenance and
+	// an unverified SBOM, M1 an SBOM only, A3 none; the others were never
+	// looked up.
+	attest := func(img rt.Image, as ...catalog.AttestationRecord) {
+		t.Helper()
+		if _, err := cat.UpdateVerification(ctx, img.Digest(), catalog.Verification{Verdict: img.Verdict, Reason: img.Reason,
+			Signatures: rt.Signatures(img.Digest(), img.Sigs), Attestations: as, ReferrersChecked: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	attest(imgT1,
+		catalog.AttestationRecord{Referrer: "sha256:" + strings.Repeat("a", 64), PredicateType: "https://slsa.dev/provenance/v1", Signer: "ci@example.com", Verified: true},
+		catalog.AttestationRecord{Referrer: "sha256:" + strings.Repeat("b", 64), PredicateType: "https://spdx.dev/Document", Reason: "UnknownKey"})
+	attest(imgM1, catalog.AttestationRecord{Referrer: "sha256:" + strings.Repeat("c", 64), PredicateType: "https://cyclonedx.org/bom", Signer: "platform", Verified: true})
+	attest(imgA3)
 	return path
 }
 
