@@ -49,7 +49,6 @@ func (c *Catalog) putAttestations(ctx context.Context, tx *batchTx, image string
 	return nil
 }
 
-
 // StoredAttestations returns the attestations kept for an image, in the order
 // found, and whether its referrers were ever looked up.
 func (c *Catalog) StoredAttestations(ctx context.Context, image string) ([]AttestationRecord, bool, error) {
@@ -74,31 +73,20 @@ func (c *Catalog) StoredAttestations(ctx context.Context, image string) ([]Attes
 	return out, n > 0, rows.Err()
 }
 
-// AttestationCoverageRow is one image whose referrers were looked up: which
-// kinds of attestation it has, and how many verified.
-type AttestationCoverageRow struct {
-	Image, Repository  string
-	Provenance, SBOM   bool // at least one attestation of the kind
-	VerifiedProvenance bool
-	VerifiedSBOM       bool
-	PredicateTypes     []string // every predicate type found, sorted, once each
-	Signers            []string // signers of verified attestations
-}
-
 // AttestationCoverage lists, per repository and image of the report's
 // filter whose referrers were looked up, the attestation kinds the image
 // carries. notChecked counts the images of the filter whose referrers were
 // never looked up (imported before regimport read referrers, or with
 // signatures off): for those "no provenance" is not known.
-func (s *ReportSnapshot) AttestationCoverage(ctx context.Context) (rows []AttestationCoverageRow, notChecked int, err error) {
+func (s *ReportSnapshot) AttestationCoverage(ctx context.Context) (rows []ReportAttestationImage, notChecked int, err error) {
 	q := `SELECT m.repository, m.image_name,
 			COALESCE((SELECT group_concat(a.predicate_type || char(31) || a.verified || char(31) || a.signer, char(30))
 				FROM attestations a WHERE a.image_name = m.image_name), '')
 		FROM report_mem m JOIN referrer_lookups l ON l.image_name = m.image_name ORDER BY m.repository, m.image_name`
 	err = s.each(ctx, "attestations", q, nil, func(res *sql.Rows) error {
-		var row AttestationCoverageRow
+		var row ReportAttestationImage
 		var packed string
-		if err := res.Scan(&row.Repository, &row.Image, &packed); err != nil {
+		if err := res.Scan(&row.Repository, &row.Digest, &packed); err != nil {
 			return err
 		}
 		row.fill(packed)
@@ -116,7 +104,7 @@ func (s *ReportSnapshot) AttestationCoverage(ctx context.Context) (rows []Attest
 
 // fill reads the attestations packed by the query: predicate type, verified
 // and signer, fields split by US and records by RS.
-func (row *AttestationCoverageRow) fill(packed string) {
+func (row *ReportAttestationImage) fill(packed string) {
 	seen := map[string]bool{}
 	for _, item := range strings.Split(packed, "\x1e") {
 		f := strings.SplitN(item, "\x1f", 3)

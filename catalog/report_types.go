@@ -215,3 +215,21 @@ type ReportFailure struct {
 	Reason    string    `json:"reason"`
 	At        time.Time `json:"at"`
 }
+
+// ReportAttestationImage is one image of a repository whose referrers were
+// looked up: which kinds of in-toto attestation it carries (SLSA
+// provenance, SPDX or CycloneDX SBOMs) and whether one of each verified.
+type ReportAttestationImage struct {
+	Repository string `json:"repository"`
+	Digest     string `json:"digest"`
+	// Provenance and SBOM: at least one attestation of the kind;
+	// Verified*: at least one of the kind that verified.
+	Provenance         bool `json:"provenance"`
+	VerifiedProvenance bool `json:"verifiedProvenance"`
+	SBOM               bool `json:"sbom"`
+	VerifiedSBOM       bool `json:"verifiedSBOM"`
+	// PredicateTypes are every predicate type found, sorted, once each.
+	PredicateTypes []string `json:"predicateTypes"`
+	// Signers are the signers of its verified attestations.
+	Signers []string `json:"signers"`
+}

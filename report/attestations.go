@@ -24,33 +24,20 @@ type Attestations struct {
 	Images []AttestationImage `json:"images"`
 }
 
-// AttestationImage is one checked image of a repository.
-type AttestationImage struct {
-	Repository         string   `json:"repository"`
-	Digest             string   `json:"digest"`
-	Provenance         bool     `json:"provenance"`
-	VerifiedProvenance bool     `json:"verifiedProvenance"`
-	SBOM               bool     `json:"sbom"`
-	VerifiedSBOM       bool     `json:"verifiedSBOM"`
-	PredicateTypes     []string `json:"predicateTypes"`
-	Signers            []string `json:"signers"`
-}
-
 func (r *renderer) attestations(ctx context.Context) error {
 	rows, notChecked, err := r.snap.AttestationCoverage(ctx)
 	if err != nil {
 		return err
 	}
-	a := Attestations{NotChecked: notChecked, Images: make([]AttestationImage, 0, len(rows))}
+	a := Attestations{NotChecked: notChecked, Images: nonNil(rows)}
 	seen := map[string]bool{}
-	for _, row := range rows {
-		a.Images = append(a.Images, AttestationImage{Repository: row.Repository, Digest: row.Image, Provenance: row.Provenance,
-			VerifiedProvenance: row.VerifiedProvenance, SBOM: row.SBOM, VerifiedSBOM: row.VerifiedSBOM,
-			PredicateTypes: nonNil(row.PredicateTypes), Signers: nonNil(row.Signers)})
-		if seen[row.Image] {
+	for i := range a.Images {
+		row := &a.Images[i]
+		row.PredicateTypes, row.Signers = nonNil(row.PredicateTypes), nonNil(row.Signers)
+		if seen[row.Digest] {
 			continue // an image in several repositories counts once
 		}
-		seen[row.Image] = true
+		seen[row.Digest] = true
 		a.Checked++
 		a.WithProvenance += b2i(row.Provenance)
 		a.WithVerifiedProvenance += b2i(row.VerifiedProvenance)

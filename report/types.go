@@ -156,6 +156,7 @@ type (
 	ImageChange       = catalog.ReportImageChange
 	Failure           = catalog.ReportFailure
 	InventoryRow      = catalog.ReportImage
+	AttestationImage  = catalog.ReportAttestationImage
 )
 
 // Run is an import run (catalog.ReportRun: id ... tagsRemoved) with what
