@@ -52,7 +52,7 @@ func (e *errTagNotFound) Unwrap() error { return e.err }
 // reconcileTags removes the current tags of a repository that a complete
 // tag list no longer has (see the rules above).
 func (r *run) reconcileTags(ctx, dbctx context.Context, name reference.Named, listed []string, filter TagFilter) {
-	repo, err := r.repository(name)
+	repo, err := r.main.repository(name)
 	if err != nil {
 		r.fail(Failure{Reference: name.Name(), Reason: "compare with the catalog: " + err.Error(), Code: reasonOf(err)})
 		return
@@ -148,7 +148,7 @@ func (r *run) reconcileRepositories(ctx, dbctx context.Context, input, host, nam
 			named, err := parseReference(name)
 			var repo *registry.Repository
 			if err == nil {
-				repo, err = r.repository(named)
+				repo, err = r.main.repository(named)
 			}
 			if err == nil {
 				_, err = repo.Tags(ctx)

@@ -66,9 +66,14 @@ var ErrInvalidImport = errors.New("invalid ImageStreamImport")
 
 // streamRun is the state of one ImportStreams call.
 type streamRun struct {
-	imp              *Importer
-	opts             StreamImportOptions
-	secure, insecure *run
+	imp  *Importer
+	opts StreamImportOptions
+	// run is the orchestration shared with Run: run record, writer (only
+	// when a document imports), failures and verdicts.
+	run *run
+	// secure and insecure fetch the documents' images; insecure is
+	// secure unless opts.InsecureRegistry is set.
+	secure, insecure *fetcher
 	docs             []*streamDoc
 	results          map[fetchKey]*fetched
 	now              time.Time
@@ -106,25 +111,22 @@ func (imp *Importer) ImportStreams(ctx context.Context, isis []*imagev1.ImageStr
 	if opts.Platform.OS == "" {
 		opts.Platform.OS = runtime.GOOS
 	}
-	s := &streamRun{imp: imp, opts: opts, results: map[fetchKey]*fetched{}, now: imp.now()}
-	s.secure = s.newRun(imp)
-	if opts.InsecureRegistry != nil {
-		insecure := *imp
-		insecure.reg = opts.InsecureRegistry
-		s.insecure = s.newRun(&insecure)
-	}
-	sum := StreamSummary{Verdicts: map[signatures.Verdict]int{}}
-	dbctx := context.WithoutCancel(ctx)
 	imports := false
 	for _, isi := range isis {
 		imports = imports || isi.Spec.Import
 	}
-	if imports {
-		var err error
-		if sum.RunID, err = imp.cat.BeginRun(dbctx, opts.Command); err != nil {
-			return sum, err
-		}
+	// Previews (no document imports) record no run and write nothing.
+	r, err := imp.newRun(ctx, opts.Command, imports)
+	if err != nil {
+		return StreamSummary{}, err
 	}
+	s := &streamRun{imp: imp, opts: opts, run: r, results: map[fetchKey]*fetched{}, now: imp.now()}
+	s.secure, s.insecure = r.main, r.main
+	if opts.InsecureRegistry != nil {
+		s.insecure = r.via(opts.InsecureRegistry)
+	}
+	sum := StreamSummary{Verdicts: map[signatures.Verdict]int{}, RunID: r.runID}
+	dbctx := context.WithoutCancel(ctx)
 
 	for _, isi := range isis {
 		// As the apiserver fills any object it creates (the document itself is never stored).
@@ -140,7 +142,7 @@ func (imp *Importer) ImportStreams(ctx context.Context, isis []*imagev1.ImageStr
 
 	var werr error
 	if imports {
-		werr = s.write(dbctx, sum.RunID)
+		werr = s.write(dbctx)
 		for _, d := range s.docs {
 			if d.written {
 				s.fillStatus(d, s.storedImage(dbctx))
@@ -155,28 +157,17 @@ func (imp *Importer) ImportStreams(ctx context.Context, isis []*imagev1.ImageStr
 	return sum, werr
 }
 
-func (s *streamRun) newRun(imp *Importer) *run {
-	r := &run{imp: imp, repos: map[string]*registry.Repository{}}
-	r.summary.Verdicts = map[signatures.Verdict]int{}
-	return r
-}
-
-func (s *streamRun) runFor(insecure bool) *run {
-	if insecure && s.insecure != nil {
+func (s *streamRun) fetcherFor(insecure bool) *fetcher {
+	if insecure {
 		return s.insecure
 	}
 	return s.secure
 }
 
-func (s *streamRun) clientFor(insecure bool) *registry.Client { return s.runFor(insecure).imp.reg }
-
 // write queues, document by document, the images each import fetched,
 // the registry tags they came from, and then its image stream.
-func (s *streamRun) write(dbctx context.Context, runID int64) error {
-	w, err := s.imp.cat.NewWriter(dbctx, catalog.WriterOptions{RunID: runID})
-	if err != nil {
-		return err
-	}
+func (s *streamRun) write(dbctx context.Context) error {
+	w := s.run.w
 	queued := map[string]bool{}
 	tagged := map[fetchKey]bool{}
 	for _, d := range s.docs {
@@ -246,7 +237,7 @@ func (s *streamRun) write(dbctx context.Context, runID int64) error {
 			d.streamErr = err
 		}
 	}
-	err = w.Close()
+	err := w.Close()
 	for _, d := range s.docs {
 		if d.written && d.streamErr != nil {
 			d.written = false

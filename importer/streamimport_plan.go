@@ -158,7 +158,8 @@ func (s *streamRun) listRepository(ctx context.Context, d *streamDoc) error {
 	if err != nil {
 		return err
 	}
-	repo, err := s.runFor(rp.key.insecure).repository(t.repo)
+	fetch := s.fetcherFor(rp.key.insecure)
+	repo, err := fetch.repository(t.repo)
 	if err != nil {
 		return err
 	}
@@ -185,7 +186,7 @@ func (s *streamRun) listRepository(ctx context.Context, d *streamDoc) error {
 		tags, _ = withoutArtifactTags(tags) // signatures and attestations of other tags, not images
 	}
 	tags = rp.filter.match(tags)
-	if tags, err = s.imp.newest(ctx, s.clientFor(rp.key.insecure), t.repo, tags, rp.filter.Newest, rp.key.mode, rp.key.arch, rp.key.os); err != nil {
+	if tags, err = fetch.newest(ctx, t.repo, tags, rp.filter.Newest, rp.key.legacy()); err != nil {
 		return err
 	}
 	kept, additional := rp.filter.capTags(tags)

@@ -11,16 +11,11 @@ import (
 
 // summarize gathers failures and counts from the documents' statuses.
 func (s *streamRun) summarize(sum *StreamSummary) {
-	for _, r := range []*run{s.secure, s.insecure} {
-		if r == nil {
-			continue
-		}
-		for v, n := range r.summary.Verdicts {
-			sum.Verdicts[v] += n
-		}
-		// (repository, image) pairs whose signatures could not be fetched
-		sum.Failures = append(sum.Failures, r.summary.Failures...)
+	for v, n := range s.run.summary.Verdicts {
+		sum.Verdicts[v] += n
 	}
+	// (repository, image) pairs whose signatures could not be fetched
+	sum.Failures = append(sum.Failures, s.run.summary.Failures...)
 	sum.ImagesCreated, sum.StreamsChanged, sum.TagsRemoved = s.imagesCreated, s.streamsChanged, s.removedTags
 	for _, err := range s.imageErrs {
 		sum.Failures = append(sum.Failures, Failure{Reference: "catalog", Reason: err.Error(), Code: metav1.StatusReasonInternalError})
@@ -82,7 +77,7 @@ func (s *streamRun) finishRun(ctx context.Context, sum StreamSummary, werr error
 		}
 	}
 	counts.Failed = len(sum.Failures)
-	if err := s.imp.recordRun(ctx, sum.RunID, sum.Interrupted, werr, counts, sum.Failures); err != nil {
+	if err := s.run.record(ctx, sum.Interrupted, werr, counts, sum.Failures); err != nil {
 		return fmt.Errorf("record run %d: %w", sum.RunID, err)
 	}
 	return nil
