@@ -18,7 +18,7 @@ import (
 // registry client and returns their images normalized (manifest, list
 // children, configs, layer sizes, signatures), never fetching twice in one
 // run what it already has. It writes nothing; the run it belongs to does.
-// A run has one fetcher per registry client (ImportStreams adds one for
+// A run has one fetcher per registry client (streamimport adds one for
 // insecure imports), so that what one client could not fetch is never
 // shared with another.
 type fetcher struct {

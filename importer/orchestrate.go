@@ -12,7 +12,7 @@ import (
 )
 
 // run is the orchestration of one import, shared by both modes (Run and
-// ImportStreams): the catalog run record, its single writer, the failures
+// streamimport.Import): the catalog run record, its single writer, the failures
 // and verdicts gathered across workers, and the fetcher through which its
 // targets are fetched.
 type run struct {
@@ -92,19 +92,19 @@ func (r *run) fail(f Failure) {
 	r.mu.Unlock()
 }
 
-// pool runs an import's jobs on at most the Importer's concurrency. Jobs
+// Pool runs an import's jobs on at most the Importer's concurrency. Jobs
 // not started when the run's context ends are skipped; jobs in flight run
 // on a context that ends the Importer's grace period later, so an
 // interrupt keeps what was nearly done.
-type pool struct {
+type Pool struct {
 	ctx, work  context.Context
 	cancelWork context.CancelFunc
 	stopGrace  func() bool
 	g          errgroup.Group
 }
 
-func (imp *Importer) newPool(ctx context.Context) *pool {
-	p := &pool{ctx: ctx}
+func (imp *Importer) newPool(ctx context.Context) *Pool {
+	p := &Pool{ctx: ctx}
 	p.work, p.cancelWork = context.WithCancel(context.WithoutCancel(ctx))
 	p.stopGrace = context.AfterFunc(ctx, func() { time.AfterFunc(imp.grace, p.cancelWork) })
 	p.g.SetLimit(imp.conc)
@@ -113,7 +113,7 @@ func (imp *Importer) newPool(ctx context.Context) *pool {
 
 // Go runs job on the next free worker, with the work context; if the run's
 // context has ended by then, skipped (when set) is told why instead.
-func (p *pool) Go(job func(work context.Context), skipped func(error)) {
+func (p *Pool) Go(job func(work context.Context), skipped func(error)) {
 	p.g.Go(func() error {
 		if err := p.ctx.Err(); err != nil {
 			if skipped != nil {
@@ -127,7 +127,7 @@ func (p *pool) Go(job func(work context.Context), skipped func(error)) {
 }
 
 // Wait waits for every job, then releases the pool.
-func (p *pool) Wait() {
+func (p *Pool) Wait() {
 	_ = p.g.Wait()
 	p.stopGrace()
 	p.cancelWork()

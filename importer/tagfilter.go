@@ -130,8 +130,8 @@ func TagFilterFromAnnotations(base TagFilter, annotations map[string]string) (Ta
 	return f, errs
 }
 
-// match applies Include, Exclude and Semver.
-func (f TagFilter) match(tags []string) []string {
+// Match keeps the tags Include, Exclude and Semver let through.
+func (f TagFilter) Match(tags []string) []string {
 	out := tags[:0:0]
 	for _, t := range tags {
 		if f.Include != nil && !f.Include.MatchString(t) {
@@ -151,8 +151,8 @@ func (f TagFilter) match(tags []string) []string {
 	return out
 }
 
-// capTags orders tags as OpenShift does and splits them at MaxTags.
-func (f TagFilter) capTags(tags []string) (kept, additional []string) {
+// Cap orders tags as OpenShift does and splits them at MaxTags.
+func (f TagFilter) Cap(tags []string) (kept, additional []string) {
 	tags = append([]string(nil), tags...)
 	PrioritizeTags(tags)
 	if f.MaxTags <= 0 || len(tags) <= f.MaxTags {
@@ -231,12 +231,12 @@ func (r *fetcher) filterTags(ctx context.Context, name reference.Named, tags []s
 	if f == (TagFilter{}) {
 		return tags, nil
 	}
-	tags = f.match(tags)
+	tags = f.Match(tags)
 	tags, err := r.newest(ctx, name, tags, f.Newest, nil)
 	if err != nil {
 		return nil, err
 	}
-	kept, skipped := f.capTags(tags)
+	kept, skipped := f.Cap(tags)
 	if len(skipped) > 0 {
 		r.imp.log.Info("tags past the cap skipped", "repository", name.Name(), "max-tags", f.MaxTags, "skipped", len(skipped))
 	}

@@ -15,6 +15,7 @@ import (
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/importer/streamimport"
 	"github.com/regimport/regimport/registry"
 	"github.com/regimport/regimport/signatures"
 	"go.podman.io/image/v5/types"
@@ -121,10 +122,10 @@ func runImportSpec(ctx context.Context, f *importFlags, args, refs []string, s S
 	if err != nil {
 		return fail(s, ExitFatal, "import: %v", err)
 	}
-	sum, err := imp.ImportStreams(ctx, isis, importer.StreamImportOptions{
+	sum, err := streamimport.Import(ctx, imp, isis, streamimport.Options{
 		Command: "import " + quoteArgs(args), Tags: filter, InsecureRegistry: insecure,
 	})
-	if errors.Is(err, importer.ErrInvalidImport) {
+	if errors.Is(err, streamimport.ErrInvalid) {
 		return fail(s, ExitUsage, "import: %v", err)
 	}
 	if werr := writeSpecs(s.Out, isis, f.spec.output); werr != nil {
@@ -185,7 +186,7 @@ func loadSpecs(sources []string, stdin io.Reader) ([]specDoc, []error) {
 	var docs []specDoc
 	var errs []error
 	read := func(name string, data []byte) {
-		isis, e := importer.ParseImageStreamImports(name, data)
+		isis, e := streamimport.Parse(name, data)
 		for _, isi := range isis {
 			docs = append(docs, specDoc{isi: isi})
 		}

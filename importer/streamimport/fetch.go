@@ -1,12 +1,12 @@
-package importer
+package streamimport
 
 import (
 	"context"
 	"fmt"
+	"github.com/regimport/regimport/importer"
 	"sync"
 
 	imagev1 "github.com/openshift/api/image/v1"
-	"go.podman.io/image/v5/docker/reference"
 )
 
 // fetchKey is one manifest to fetch for image stream imports. Documents
@@ -21,12 +21,8 @@ type fetchKey struct {
 	arch, os  string // Legacy: the platform to pick from a list
 }
 
-func (k fetchKey) target() (target, error) {
-	named, err := parseReference(k.repo)
-	if err != nil {
-		return target{}, err
-	}
-	return target{repo: reference.TrimNamed(named), tag: k.tag, dgst: k.dgst, input: k.String(), spelled: k.spelled}, nil
+func (k fetchKey) target() importer.Target {
+	return importer.Target{Repository: k.repo, Tag: k.tag, Digest: k.dgst, Spelled: k.spelled, Input: k.String()}
 }
 
 // String is the reference as OpenShift names it in messages: repo:tag or repo@digest.
@@ -46,7 +42,7 @@ type fetched struct {
 	// children are a PreserveOriginal list's images, in list order.
 	children []string
 	// pending are the images to store, children before their list.
-	pending []*pendingImage
+	pending []importer.FetchedImage
 	// images by name, normalized or read from the catalog, for statuses.
 	images map[string]*imagev1.Image
 	// registryTag is what the registry's tag points at, recorded in the
@@ -60,11 +56,11 @@ type fetched struct {
 
 // legacy is the platform whose child a Legacy import picks from a list;
 // nil for PreserveOriginal, which imports the whole list.
-func (k fetchKey) legacy() *Platform {
+func (k fetchKey) legacy() *importer.Platform {
 	if k.mode == imagev1.ImportModePreserveOriginal {
 		return nil
 	}
-	return &Platform{Architecture: k.arch, OS: k.os}
+	return &importer.Platform{Architecture: k.arch, OS: k.os}
 }
 
 // fetchAll fetches every key once, on the run's pool. Keys not started
@@ -76,7 +72,7 @@ func (s *streamRun) fetchAll(ctx context.Context, keys []fetchKey) {
 		s.results[k] = f
 		mu.Unlock()
 	}
-	p := s.imp.newPool(ctx)
+	p := s.session.Pool(ctx)
 	for _, k := range keys {
 		mu.Lock()
 		_, done := s.results[k]
@@ -94,39 +90,33 @@ func (s *streamRun) fetchAll(ctx context.Context, keys []fetchKey) {
 
 func (s *streamRun) fetch(ctx context.Context, k fetchKey) *fetched {
 	f := &fetched{images: map[string]*imagev1.Image{}}
-	t, err := k.target()
+	got, err := s.fetcherFor(k.insecure).Fetch(ctx, k.target(), k.legacy())
 	if err != nil {
 		f.err = err
 		return f
 	}
-	res := &Result{Reference: t.String()}
-	pending, top, err := s.fetcherFor(k.insecure).fetchTarget(ctx, t, res, k.legacy())
-	if err != nil {
-		f.err = err
-		return f
-	}
-	f.top, f.pending = top.String(), pending
+	f.top, f.pending = got.Top, got.Images
 	// Legacy picked top out of the list the reference resolved to.
-	f.legacyChild = f.top != res.Image
+	f.legacyChild = got.Top != got.Resolved
 	if k.legacy() == nil {
-		for _, p := range pending[:len(pending)-1] {
-			f.children = append(f.children, p.name)
+		for _, p := range got.Images[:len(got.Images)-1] {
+			f.children = append(f.children, p.Name)
 		}
 	}
 	if k.tag != "" && !f.legacyChild {
 		f.registryTag = f.top
 	}
 	for _, p := range f.pending {
-		if p.rec != nil {
-			f.images[p.name] = p.rec.Image
+		if p.Record != nil {
+			f.images[p.Name] = p.Record.Image
 			continue
 		}
-		img, err := s.imp.cat.GetImage(ctx, p.name)
+		img, err := s.session.Catalog().GetImage(ctx, p.Name)
 		if err != nil {
-			f.err = fmt.Errorf("read %s from the catalog: %w", p.name, err)
+			f.err = fmt.Errorf("read %s from the catalog: %w", p.Name, err)
 			return f
 		}
-		f.images[p.name] = img
+		f.images[p.Name] = img
 	}
 	return f
 }
