@@ -37,6 +37,10 @@ type Verification struct {
 	Repository      string
 	Verdict, Reason string
 	Signatures      []SignatureRecord
+	// Attestations found as referrers (attestations.go); stored when
+	// ReferrersChecked, which says the referrers were looked up at all.
+	Attestations     []AttestationRecord
+	ReferrersChecked bool
 }
 
 func conditionOf(sig imagev1.ImageSignature, t imagev1.SignatureConditionType) (string, string) {

@@ -72,6 +72,11 @@ func (c *Catalog) putVerification(ctx context.Context, tx *batchTx, image string
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return Unchanged, fmt.Errorf("look up verdict of %s in %s: %w", image, v.Repository, err)
 	}
+	// Attestations are per image and not part of the served Image: they are
+	// replaced whenever referrers were looked up, verdict changed or not.
+	if err := c.putAttestations(ctx, tx, image, v); err != nil {
+		return Unchanged, err
+	}
 	old, err := c.pairSignatures(ctx, tx, repo, image)
 	if err != nil {
 		return Unchanged, err

@@ -117,6 +117,10 @@ func reverifyPair(ctx context.Context, cat *catalog.Catalog, v *signatures.Verif
 			}
 		}
 	}
+	if ver.Attestations, ver.ReferrersChecked, res.Err = reverifyAttestations(ctx, cat, v, name, signatures.Image{Reference: ref,
+		Manifest: manifest, ManifestDigest: digest.Digest(name)}); res.Err != nil {
+		return res, catalog.Verification{}
+	}
 	for i, s := range stored {
 		s.Object = out.Signatures[i]
 		ver.Signatures = append(ver.Signatures, s)
@@ -138,4 +142,17 @@ func identityIn(ctx context.Context, cat *catalog.Catalog, repo, name string) (r
 		return named, err
 	}
 	return reference.WithTag(named, tags[0])
+}
+
+// reverifyAttestations judges the stored attestation bundles of an image again.
+func reverifyAttestations(ctx context.Context, cat *catalog.Catalog, v *signatures.Verifier, name string, img signatures.Image) ([]catalog.AttestationRecord, bool, error) {
+	stored, checked, err := cat.StoredAttestations(ctx, name)
+	if err != nil || !checked {
+		return nil, false, err
+	}
+	for i, a := range stored {
+		r := v.VerifyAttestation(ctx, img, a.Content)
+		stored[i].PredicateType, stored[i].Signer, stored[i].Verified, stored[i].Reason, stored[i].Message = r.PredicateType, r.Signer, r.Verified, r.Reason, r.Message
+	}
+	return stored, true, nil
 }

@@ -19,6 +19,9 @@ type SignatureOptions struct {
 	Verifier *signatures.Verifier
 	// Registries is registries.d (lookaside stores, sigstore attachments); nil: none.
 	Registries *signatures.Registries
+	// Referrers remembers which hosts lack the OCI referrers API for the run
+	// (nil: a fresh lookup per manifest, one request more on such hosts).
+	Referrers *registry.ReferrerLookup
 }
 
 func (o SignatureOptions) enabled() bool { return o.Verifier != nil }
@@ -75,13 +78,16 @@ func (imp *Importer) lookUpPair(ctx context.Context, reg *registry.Client, p Pai
 		m = &mm
 	}
 	sigs, lookupErr := imp.fetchSignatures(ctx, reg, p.Repository, p.Identity, m)
+	refSigs, atts, refErr := imp.referrerArtifacts(ctx, p.Repository, m) // OCI 1.1 referrers: bundles, notation, attestations
+	sigs, lookupErr = append(sigs, refSigs...), errors.Join(lookupErr, refErr)
 	start := time.Now()
 	res, err := so.Verifier.Verify(ctx, signatures.Image{Reference: p.Identity, Manifest: m.Bytes, ManifestDigest: m.Digest}, sigs)
 	spent := time.Since(start)
 	if err != nil {
 		return PairResult{}, fmt.Errorf("verify signatures: %w", err)
 	}
-	v := &catalog.Verification{Repository: p.Repository.Name().Name(), Verdict: string(res.Verdict), Reason: res.Reason}
+	v := &catalog.Verification{Repository: p.Repository.Name().Name(), Verdict: string(res.Verdict), Reason: res.Reason,
+		ReferrersChecked: refErr == nil || len(refSigs)+len(atts) > 0, Attestations: imp.verifyAttestations(ctx, p.Identity, m, atts)}
 	if lookupErr != nil {
 		imp.log.Warn("signature lookup failed", "repository", v.Repository, "image", m.Digest, "error", lookupErr)
 		if res.Verdict != signatures.VerdictAccepted {

@@ -113,6 +113,9 @@ func (r *renderer) gather(ctx context.Context) error {
 	if err := s.Failures(ctx, r.from, r.to, func(catalog.ReportFailure) error { ch.Failures++; return nil }); err != nil {
 		return err
 	}
+	if err := r.attestations(ctx); err != nil {
+		return err
+	}
 	d.Limitations = limitations(r)
 	return nil
 }

@@ -40,7 +40,7 @@ func (r *renderer) writeJSON(ctx context.Context, w *bufio.Writer) error {
 		{"filter", d.Filter}, {"summary", d.Summary}, {"limitations", d.Limitations}, {"runs", d.Runs},
 		{"repositories", d.Repositories}, {"signers", d.Signers}, {"signatureResults", d.SignatureResults},
 		{"rejectionReasons", d.RejectionReasons}, {"storage", d.Storage},
-		{"repositoryChanges", d.RepositoryChanges}, {"unreferencedImages", d.UnreferencedImages},
+		{"repositoryChanges", d.RepositoryChanges}, {"unreferencedImages", d.UnreferencedImages}, {"attestations", d.Attestations},
 	} {
 		if err := value(kv.name, kv.v); err != nil {
 			return err

@@ -21,7 +21,8 @@ type table struct {
 
 // Tables are the names --table accepts, in report order.
 var Tables = []string{"summary", "repositories", "signers", "signature-results", "rejection-reasons", "rejected-images",
-	"tag-changes", "repository-changes", "image-changes", "failures", "runs", "largest-images", "shared-layers", "unreferenced-images", "size-histogram", "age-histogram", "inventory"}
+	"tag-changes", "repository-changes", "image-changes", "failures", "runs", "largest-images", "shared-layers", "unreferenced-images", "size-histogram", "age-histogram", "inventory",
+	"attestations", "no-provenance", "no-sbom"}
 
 func checkTable(f Format, name string) error {
 	if name == "" {
@@ -90,7 +91,7 @@ func prefixed(prefix string, cols []string) []string {
 func (r *renderer) tables(ctx context.Context, errp *error) []table {
 	d := &r.doc
 	s := d.Summary
-	return []table{
+	return append([]table{
 		{name: "summary", title: "Summary", columns: []string{"field", "value"}, rows: sliceRows(summaryPairs(d), func(p [2]string) []string { return p[:] })},
 		{name: "repositories", title: "Repositories", columns: append([]string{"name", "tags", "layers", "bytes", "sharedBytes"}, prefixed("signatures.", countColumns)...),
 			rows: sliceRows(d.Repositories, func(v Repository) []string {
@@ -161,7 +162,7 @@ func (r *renderer) tables(ctx context.Context, errp *error) []table {
 					stampPtr(v.Created), itoa(v.Size), itoa(v.Layers), v.SignatureVerdict, v.SignatureReason, v.SignatureStatus,
 					itoa(v.Signatures), itoa(v.TrustedSignatures), list(v.Signers), stamp(v.FirstSeen), itoa(v.FirstRun), stampPtr(v.TagUpdated), list(v.ParentLists)}
 			})},
-	}
+	}, r.attestationTables()...)
 }
 
 func reasonCells(v ReasonCount) []string {

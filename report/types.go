@@ -40,6 +40,8 @@ type Document struct {
 	// UnreferencedImages are images that no tag, image stream or
 	// referenced list points at any more, by digest, with since when.
 	UnreferencedImages []UnreferencedImage `json:"unreferencedImages"`
+	// Attestations: provenance and SBOMs found as referrers (attestations.go).
+	Attestations Attestations `json:"attestations"`
 	// RejectedImages are images the policy rejected, per repository.
 	RejectedImages []RejectedImage `json:"rejectedImages"`
 	// TagChanges are tags added, moved or removed between Filter.From and Filter.To.

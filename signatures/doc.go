@@ -68,6 +68,19 @@
 // sigstore signatures in), so that a stored record can be verified again; atomic
 // records store the OpenPGP blob as found.
 //
+// # Signatures stored as OCI 1.1 referrers
+//
+// "sigstore-bundle" records hold a sigstore bundle as cosign v3 writes it and are
+// verified through sigstore-go against the same sigstoreSigned requirements (see
+// bundle.go for the mapping; --sigstore-trusted-root for keyless ones); a verified
+// bundle satisfies its requirement where containers/image alone would find no
+// signature. "notation" records hold a JWS or COSE envelope, verified through
+// notation-go against a notation trust policy and trust store (notation.go); an
+// image in a statement's scope then also needs one trusted notation signature.
+// [Verifier.VerifyAttestation] judges in-toto attestations the same way. Referrers
+// that could not be read or lie beyond the cap are records too ([UnreadableReferrer],
+// [ReferrersBeyondCap]).
+//
 // # Limits
 //
 // Reads are capped as containers/image caps them: [MaxSignatureSize] per blob and

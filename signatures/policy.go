@@ -63,6 +63,12 @@ type requirement struct {
 	certMode  string
 	rekor     bool
 	rekorKeys []*ecdsa.PublicKey
+
+	// sigstoreSigned fulcio, for sigstore bundles (see bundle.go): the CA
+	// certificates the policy names and the identity it expects.
+	fulcioCAs    []*x509.Certificate
+	oidcIssuer   string
+	subjectEmail string
 }
 
 type sigstoreKey struct {
@@ -82,8 +88,10 @@ type reqJSON struct {
 	KeyData  []byte   `json:"keyData"`
 	KeyDatas [][]byte `json:"keyDatas"`
 	Fulcio   *struct {
-		CAPath string `json:"caPath"`
-		CAData []byte `json:"caData"`
+		CAPath       string `json:"caPath"`
+		CAData       []byte `json:"caData"`
+		OIDCIssuer   string `json:"oidcIssuer"`
+		SubjectEmail string `json:"subjectEmail"`
 	} `json:"fulcio"`
 	RekorPublicKeyPath  string   `json:"rekorPublicKeyPath"`
 	RekorPublicKeyPaths []string `json:"rekorPublicKeyPaths"`
@@ -241,9 +249,11 @@ func (r *requirement) loadSigstore(j reqJSON) error {
 	case j.Fulcio != nil:
 		r.certMode = certFulcio
 		r.desc = "sigstoreSigned fulcio"
-		if err := checkCertSource("Fulcio CA", j.Fulcio.CAPath, j.Fulcio.CAData); err != nil {
+		cas, err := readCertSource("Fulcio CA", j.Fulcio.CAPath, j.Fulcio.CAData)
+		if err != nil {
 			return err
 		}
+		r.fulcioCAs, r.oidcIssuer, r.subjectEmail = cas, j.Fulcio.OIDCIssuer, j.Fulcio.SubjectEmail
 	case j.PKI != nil:
 		r.certMode = certPKI
 		r.desc = "sigstoreSigned pki"
@@ -300,17 +310,23 @@ func readKeySources(path string, paths []string, data []byte, datas [][]byte) ([
 }
 
 func checkCertSource(what, path string, data []byte) error {
+	_, err := readCertSource(what, path, data)
+	return err
+}
+
+func readCertSource(what, path string, data []byte) ([]*x509.Certificate, error) {
 	if path != "" {
 		b, err := os.ReadFile(path)
 		if err != nil {
-			return fmt.Errorf("reading %s named by the policy: %w", what, err)
+			return nil, fmt.Errorf("reading %s named by the policy: %w", what, err)
 		}
 		data = b
 	}
-	if _, err := cryptoutils.UnmarshalCertificatesFromPEM(data); err != nil {
-		return fmt.Errorf("parsing %s %s: %w", what, path, err)
+	certs, err := cryptoutils.UnmarshalCertificatesFromPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s %s: %w", what, path, err)
 	}
-	return nil
+	return certs, nil
 }
 
 func describeKeys(path string, paths []string, inline bool) string {

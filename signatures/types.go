@@ -174,6 +174,15 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives debug records per signature; nil discards.
 	Logger *slog.Logger
+	// SigstoreTrustedRoot is a trusted_root.json as sigstore distributes it (Fulcio
+	// CAs, Rekor logs, timestamp authorities) for certificate-signed sigstore
+	// bundles; "" means such bundles cannot be trusted (reason NoTrustedRoot).
+	SigstoreTrustedRoot string
+	// NotationTrustPolicy is a notation trustpolicy.json; "" means notation
+	// signatures are not evaluated (NoPolicy). NotationTrustStore is the trust
+	// store directory it refers to (holding x509/ca/<name>/...).
+	NotationTrustPolicy string
+	NotationTrustStore  string
 	// TempDir holds the short-lived directories through which sigstore signatures are
 	// handed to containers/image (see source.go): a few small files per image with
 	// sigstore signatures, removed when Verify returns. "" means os.TempDir(); a tmpfs

@@ -12,6 +12,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/signature"
@@ -28,6 +29,10 @@ type Verifier struct {
 	now        func() time.Time
 	log        *slog.Logger
 	tempDir    string
+	// trustedRoot is sigstore's trusted_root.json, for certificate-signed bundles.
+	trustedRoot *root.TrustedRoot
+	// notation verifies notation signatures; nil when no trust policy is configured.
+	notation *notationVerifier
 }
 
 // NewVerifier loads opts.PolicyPath and every key file its default and "docker"
@@ -41,6 +46,20 @@ func NewVerifier(opts Options) (*Verifier, error) {
 	}
 	if v.log == nil {
 		v.log = slog.New(slog.DiscardHandler)
+	}
+	if opts.SigstoreTrustedRoot != "" {
+		tr, err := loadTrustedRoot(opts.SigstoreTrustedRoot)
+		if err != nil {
+			return nil, err
+		}
+		v.trustedRoot = tr
+	}
+	if opts.NotationTrustPolicy != "" {
+		n, err := newNotationVerifier(opts.NotationTrustPolicy, opts.NotationTrustStore)
+		if err != nil {
+			return nil, err
+		}
+		v.notation = n
 	}
 	if opts.PolicyPath == "" {
 		return v, nil
@@ -71,7 +90,8 @@ type check struct {
 	forImage corev1.ConditionStatus
 	reason   string
 	message  string
-	claims   *claims // set once our own checks passed (crypto and digest)
+	claims   *claims      // set once our own checks passed (crypto and digest)
+	by       *requirement // the requirement that accepted it, when accepted
 }
 
 // claims are what a verified signature says; only recorded when Trusted.
@@ -121,24 +141,36 @@ func (v *Verifier) Verify(ctx context.Context, img Image, sigs []Signature) (Res
 	}
 
 	checks := make([]check, len(sigs))
-	var evaluable []int
+	var evaluable, notationSigs []int
 	for i, s := range sigs {
 		typ := normalizeType(s.Type)
 		switch {
+		case isReferrerProblem(s): // says why the referrer could not be used, even beyond the cap
+			checks[i], _ = referrerProblem(s)
 		case i >= MaxSignatures:
 			checks[i] = unknown(ReasonTooManySignatures, fmt.Sprintf("not evaluated: beyond the first %d signatures of the image", MaxSignatures))
-		case v.policy == nil:
+		case typ == TypeNotation && v.notation == nil:
+			checks[i] = unknown(ReasonNoPolicy, "not evaluated: no notation trust policy is configured")
+		case typ != TypeNotation && v.policy == nil:
 			checks[i] = unknown(ReasonNoPolicy, "not evaluated: no signature policy is configured")
 		case len(s.Content) > MaxSignatureSize:
 			checks[i] = failed(stageParse, ReasonTooLarge, "%d bytes, above the cap of %d", len(s.Content), MaxSignatureSize)
-		case typ != TypeAtomic && typ != TypeSigstore:
+		case typ == TypeNotation:
+			notationSigs = append(notationSigs, i)
+		case typ != TypeAtomic && typ != TypeSigstore && typ != TypeSigstoreBundle:
 			checks[i] = failed(stageParse, ReasonUnsupportedType, "signature type %q is not supported", s.Type)
 		default:
 			evaluable = append(evaluable, i)
 		}
 	}
+	notationVerdict := v.verifyNotation(ctx, img, sigs, notationSigs, checks)
 	if v.policy == nil {
-		return Result{Verdict: VerdictNoPolicy, Reason: "no signature policy is configured", Signatures: v.records(imageName, sigs, checks, now)}, nil
+		res := Result{Verdict: VerdictNoPolicy, Reason: "no signature policy is configured"}
+		if notationVerdict != nil {
+			res.Verdict, res.Reason = notationVerdict.verdict, notationVerdict.reason
+		}
+		res.Signatures = v.records(imageName, sigs, checks, now)
+		return res, nil
 	}
 
 	ref, err := policyReference(img.Reference, img.ManifestDigest)
@@ -154,7 +186,9 @@ func (v *Verifier) Verify(ctx context.Context, img Image, sigs []Signature) (Res
 
 	input := make([]Signature, 0, len(evaluable))
 	for _, i := range evaluable {
-		input = append(input, sigs[i])
+		if normalizeType(sigs[i].Type) != TypeSigstoreBundle { // containers/image does not read bundles
+			input = append(input, sigs[i])
+		}
 	}
 	allowed, reason, err := ev.allowed(ctx, v.policy, input)
 	if err != nil {
@@ -166,6 +200,7 @@ func (v *Verifier) Verify(ctx context.Context, img Image, sigs []Signature) (Res
 	}
 
 	reqs := v.prepared(scope(v.policy, ref))
+	bundleAccepted := map[*requirement]bool{}
 	for _, i := range evaluable {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
@@ -175,8 +210,23 @@ func (v *Verifier) Verify(ctx context.Context, img Image, sigs []Signature) (Res
 			return Result{}, fmt.Errorf("verifying signature %d of %s: %w", i+1, img.Reference, err)
 		}
 		checks[i] = c
+		if c.stage == stageAccepted && normalizeType(sigs[i].Type) == TypeSigstoreBundle {
+			bundleAccepted[c.by] = true
+		}
 		v.log.Debug("signature checked", "image", imageName, "reference", ref.DockerReference().String(),
 			"index", i, "source", sigs[i].Source, "type", sigs[i].Type, "trusted", c.trusted, "reason", c.reason, "message", c.message)
+	}
+	if !allowed && len(bundleAccepted) > 0 {
+		if allowed, reason, err = v.allowedWithBundles(ctx, ev, reqs, input, bundleAccepted); err != nil {
+			return Result{}, fmt.Errorf("evaluating signature policy for %s: %w", img.Reference, err)
+		}
+		res = Result{Verdict: VerdictAccepted}
+		if !allowed {
+			res = Result{Verdict: VerdictRejected, Reason: reason}
+		}
+	}
+	if notationVerdict != nil && notationVerdict.verdict == VerdictRejected && res.Verdict == VerdictAccepted {
+		res = Result{Verdict: VerdictRejected, Reason: notationVerdict.reason}
 	}
 	res.Signatures = v.records(imageName, sigs, checks, now)
 	v.log.Debug("image signatures evaluated", "image", imageName, "verdict", res.Verdict, "reason", res.Reason, "signatures", len(sigs))
@@ -192,13 +242,13 @@ func (v *Verifier) judge(ctx context.Context, ev *evaluation, reqs []*requiremen
 		switch {
 		case r.kind == kindReject:
 			return failed(stageParse, ReasonRejectedByPolicy, "the policy for %s rejects every image and signature", ev.ref.PolicyConfigurationIdentity()), nil
-		case typ == TypeAtomic && r.kind == kindSignedBy, typ == TypeSigstore && r.kind == kindSigstore:
+		case typ == TypeAtomic && r.kind == kindSignedBy, (typ == TypeSigstore || typ == TypeSigstoreBundle) && r.kind == kindSigstore:
 			applicable = append(applicable, r)
 		}
 	}
 	if len(applicable) == 0 {
 		want := "signedBy"
-		if typ == TypeSigstore {
+		if typ == TypeSigstore || typ == TypeSigstoreBundle {
 			want = "sigstoreSigned"
 		}
 		return failed(stageParse, ReasonNoPolicyRequirement, "the policy for %s has no %s requirement to verify a %s signature with",
@@ -211,6 +261,7 @@ func (v *Verifier) judge(ctx context.Context, ev *evaluation, reqs []*requiremen
 			return check{}, err
 		}
 		if c.stage == stageAccepted {
+			c.by = r
 			return c, nil
 		}
 		if c.stage > best.stage {
@@ -228,6 +279,9 @@ func (v *Verifier) checkAgainst(ctx context.Context, ev *evaluation, r *requirem
 		return failed(stageParse, ReasonUnsupportedRequirement, "%s: %s", r.desc, r.unsupported), nil
 	}
 	var c check
+	if normalizeType(s.Type) == TypeSigstoreBundle {
+		return v.verifyBundle(r, s, ev.img.ManifestDigest, v.now()), nil
+	}
 	if r.kind == kindSignedBy {
 		c = verifySimple(r, s, ev.img.Manifest)
 	} else {

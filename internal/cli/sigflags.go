@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/registry"
 	"github.com/regimport/regimport/signatures"
 	"go.podman.io/image/v5/types"
 )
@@ -23,6 +24,7 @@ type signatureFlags struct {
 	noSigs      bool
 	// artifactsAsImages imports cosign and referrers-tag artifacts as plain images.
 	artifactsAsImages bool
+	modern            modernSignatureFlags
 }
 
 func (f *signatureFlags) register(fs *flag.FlagSet) {
@@ -30,6 +32,7 @@ func (f *signatureFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.registriesD, "registries.d", "", "registries.d directory: lookaside stores and sigstore attachments (default "+defaultRegistriesD+" when present)")
 	fs.BoolVar(&f.noSigs, "no-signatures", false, "do not look up or verify signatures")
 	fs.BoolVar(&f.artifactsAsImages, "artifact-tags-as-images", false, "import signature and attestation tags (sha256-<hex>.sig, .att, .sbom and referrers-tag-schema indexes) of listed repositories as plain images")
+	f.modern.register(fs)
 }
 
 // options builds the importer's signature options. Explicit paths must
@@ -47,14 +50,16 @@ func (f *signatureFlags) options(log *slog.Logger, sys *types.SystemContext) (im
 	if err != nil {
 		return importer.SignatureOptions{}, err
 	}
-	if policy == "" && dir == "" {
+	if policy == "" && dir == "" && f.modern.notationPolicy == "" {
 		return importer.SignatureOptions{}, nil
 	}
-	v, err := signatures.NewVerifier(signatures.Options{PolicyPath: policy, Logger: log, TempDir: fastTempDir()})
+	vo := signatures.Options{PolicyPath: policy, Logger: log, TempDir: fastTempDir()}
+	f.modern.apply(&vo)
+	v, err := signatures.NewVerifier(vo)
 	if err != nil {
 		return importer.SignatureOptions{}, err
 	}
-	opts := importer.SignatureOptions{Verifier: v}
+	opts := importer.SignatureOptions{Verifier: v, Referrers: &registry.ReferrerLookup{}}
 	if dir != "" {
 		sys.RegistriesDirPath = dir
 		if opts.Registries, err = signatures.LoadRegistries(sys); err != nil {

@@ -16,6 +16,8 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 	db := fs.String("db", "catalog.db", "catalog file")
 	policy := fs.String("policy", "", "containers-policy.json to verify against (required)")
 	quiet := fs.Bool("q", false, "print only the summary")
+	var modern modernSignatureFlags
+	modern.register(fs)
 	var lf logFlags
 	lf.register(fs)
 	fs.Usage = func() {
@@ -29,7 +31,7 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 		}
 		return ExitUsage
 	}
-	if *policy == "" {
+	if *policy == "" && modern.notationPolicy == "" {
 		fs.Usage()
 		return fail(s, ExitUsage, "verify: --policy is required")
 	}
@@ -37,7 +39,9 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 	if err != nil {
 		return fail(s, ExitUsage, "verify: %v", err)
 	}
-	v, err := signatures.NewVerifier(signatures.Options{PolicyPath: *policy, Logger: log, TempDir: fastTempDir()})
+	vo := signatures.Options{PolicyPath: *policy, Logger: log, TempDir: fastTempDir()}
+	modern.apply(&vo)
+	v, err := signatures.NewVerifier(vo)
 	if err != nil {
 		return fail(s, ExitUsage, "verify: %v", err)
 	}

@@ -3,6 +3,7 @@ package testregistry
 import (
 	"maps"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 )
@@ -18,7 +19,8 @@ const (
 	KindUpload       = "upload"        // /v2/<name>/blobs/uploads/...
 	KindTagsList     = "tags-list"     // GET /v2/<name>/tags/list
 	KindCatalog      = "catalog"       // GET /v2/_catalog
-	KindOther        = "other"         // anything else (DELETE, referrers, non-/v2/ paths)
+	KindReferrers    = "referrers"     // OCI 1.1 referrer discovery: GET /v2/<name>/referrers/<digest>, or the tag schema's GET/HEAD /v2/<name>/manifests/sha256-<hex>
+	KindOther        = "other"         // anything else (DELETE, non-/v2/ paths)
 )
 
 // RequestCounts is a snapshot of the requests a Registry served, by kind.
@@ -106,6 +108,10 @@ func classify(method, path string) string {
 	if len(segs) < 3 {
 		return KindOther
 	}
+	if last := segs[len(segs)-1]; segs[len(segs)-2] == "referrers" && method == http.MethodGet ||
+		segs[len(segs)-2] == "manifests" && (method == http.MethodGet || method == http.MethodHead) && referrersTag.MatchString(last) {
+		return KindReferrers
+	}
 	switch segs[len(segs)-2] + " " + method {
 	case "manifests GET":
 		return KindManifestGet
@@ -120,3 +126,7 @@ func classify(method, path string) string {
 	}
 	return KindOther
 }
+
+// referrersTag is the OCI 1.1 referrers tag schema's tag: sha256-<hex>, no
+// suffix (cosign's sha256-<hex>.sig attachments are ordinary manifest reads).
+var referrersTag = regexp.MustCompile(`^sha256-[0-9a-f]{64}$`)

@@ -130,7 +130,8 @@ func TestClassify(t *testing.T) {
 		{"HEAD", "/v2/a/blobs/sha256:00", KindBlobHead}, {"POST", "/v2/a/blobs/uploads/", KindUpload},
 		{"PUT", "/v2/a/blobs/uploads/0f3c", KindUpload}, {"PATCH", "/v2/a/blobs/uploads/0f3c", KindUpload},
 		{"GET", "/v2/manifests/blobs/sha256:00", KindBlobGet}, {"GET", "/v2/blobs/manifests/v1", KindManifestGet},
-		{"GET", "/v2/a/referrers/sha256:00", KindOther}, {"GET", "/healthz", KindOther},
+		{"GET", "/v2/a/referrers/sha256:00", KindReferrers}, {"GET", "/v2/a/manifests/sha256-" + strings.Repeat("ab", 32), KindReferrers},
+		{"GET", "/v2/a/manifests/sha256-" + strings.Repeat("ab", 32) + ".sig", KindManifestGet}, {"GET", "/healthz", KindOther},
 	} {
 		if got := classify(tc.method, tc.path); got != tc.want {
 			t.Errorf("%s %s: %s, want %s", tc.method, tc.path, got, tc.want)
