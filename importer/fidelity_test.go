@@ -16,6 +16,7 @@ import (
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/importer/streamimport"
 	"github.com/regimport/regimport/internal/testregistry"
 	"github.com/regimport/regimport/registry"
 	"go.podman.io/image/v5/types"
@@ -112,7 +113,7 @@ func TestReferencesKeepTheUsersSpelling(t *testing.T) {
 	}
 
 	isi := isiOf("app", true, fromImage("team/app:v2"))
-	e.streams(t, importer.StreamImportOptions{}, isi)
+	e.streams(t, streamimport.Options{}, isi)
 	st := isi.Status.Images[0]
 	if want := "team/app@" + p.Digest.String(); st.Image == nil || st.Image.DockerImageReference != want {
 		t.Fatalf("status image %+v, want reference %s", st.Image, want)
@@ -136,7 +137,7 @@ func TestLegacyPicksAsOpenShift(t *testing.T) {
 	odd := e.push(t, testregistry.ImageSpec{Repository: "team/odd", Tags: []string{"v1"}, Format: testregistry.OCIIndex, Seed: 5,
 		Platforms: []testregistry.Platform{{Architecture: "ppc64le", OS: "linux"}, {Architecture: "riscv64", OS: "linux"}}})
 
-	pick := func(opts importer.StreamImportOptions, isi *imagev1.ImageStreamImport) string {
+	pick := func(opts streamimport.Options, isi *imagev1.ImageStreamImport) string {
 		t.Helper()
 		e.streams(t, opts, isi)
 		if st := isi.Status.Images[0]; st.Image != nil {
@@ -145,11 +146,11 @@ func TestLegacyPicksAsOpenShift(t *testing.T) {
 		t.Fatalf("%s: %+v", isi.Name, isi.Status.Images[0].Status)
 		return ""
 	}
-	arm := importer.StreamImportOptions{Platform: importer.Platform{Architecture: "arm64", OS: "linux"}}
+	arm := streamimport.Options{Platform: importer.Platform{Architecture: "arm64", OS: "linux"}}
 	if got := pick(arm, isiOf("host", false, fromImage(host+"/team/multi:v1"))); got != arm64.Digest.String() {
 		t.Errorf("on an arm64 apiserver Legacy picked %s, want arm64 %s", got, arm64.Digest)
 	}
-	mips := importer.StreamImportOptions{Platform: importer.Platform{Architecture: "mips64le", OS: "linux"}}
+	mips := streamimport.Options{Platform: importer.Platform{Architecture: "mips64le", OS: "linux"}}
 	if got := pick(mips, isiOf("fallback", false, fromImage(host+"/team/multi:v1"))); got != amd64.Digest.String() {
 		t.Errorf("without a match Legacy picked %s, want linux/amd64 %s", got, amd64.Digest)
 	}
@@ -241,7 +242,7 @@ func TestStreamImportRawContentRule(t *testing.T) {
 	wholeAsked := whole
 	wholeAsked.IncludeManifest = true
 	preview := isiOf("preview", false, fromImage(host+"/team/app:v1"), asked, whole, wholeAsked)
-	e.streams(t, importer.StreamImportOptions{}, preview)
+	e.streams(t, streamimport.Options{}, preview)
 
 	raw := func(img *imagev1.Image) bool { return img.DockerImageManifest != "" }
 	st := preview.Status.Images
@@ -259,7 +260,7 @@ func TestStreamImportRawContentRule(t *testing.T) {
 	created.IncludeManifest = true
 	created.To = &corev1.LocalObjectReference{Name: "stable"}
 	imported := isiOf("imported", true, created)
-	e.streams(t, importer.StreamImportOptions{}, imported)
+	e.streams(t, streamimport.Options{}, imported)
 	if s := imported.Status.Images[0]; s.Image == nil || raw(s.Image) || len(s.Manifests) != 2 || raw(&s.Manifests[0]) || raw(&s.Manifests[1]) {
 		t.Errorf("created Images carry raw content: %+v", s.Status)
 	}

@@ -7,11 +7,10 @@ import (
 	"sort"
 	"strings"
 
-	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/importer/imagestream"
 	"github.com/regimport/regimport/registry"
 	"go.podman.io/image/v5/docker/reference"
-	kapierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // How the catalog follows the registry (README, "Scheduled mirroring"):
@@ -41,7 +40,7 @@ import (
 // covers reports whether tag is within what the filter asks about: its
 // include, exclude and semver rules (newest N and max-tags choose among
 // listed tags and do not narrow the question).
-func (f TagFilter) covers(tag string) bool { return len(f.match([]string{tag})) == 1 }
+func (f TagFilter) covers(tag string) bool { return len(f.Match([]string{tag})) == 1 }
 
 // errTagNotFound marks a tag fetched by name that the registry answers 404 for.
 type errTagNotFound struct{ err error }
@@ -52,7 +51,7 @@ func (e *errTagNotFound) Unwrap() error { return e.err }
 // reconcileTags removes the current tags of a repository that a complete
 // tag list no longer has (see the rules above).
 func (r *run) reconcileTags(ctx, dbctx context.Context, name reference.Named, listed []string, filter TagFilter) {
-	repo, err := r.repository(name)
+	repo, err := r.main.repository(name)
 	if err != nil {
 		r.fail(Failure{Reference: name.Name(), Reason: "compare with the catalog: " + err.Error(), Code: reasonOf(err)})
 		return
@@ -148,7 +147,7 @@ func (r *run) reconcileRepositories(ctx, dbctx context.Context, input, host, nam
 			named, err := parseReference(name)
 			var repo *registry.Repository
 			if err == nil {
-				repo, err = r.repository(named)
+				repo, err = r.main.repository(named)
 			}
 			if err == nil {
 				_, err = repo.Tags(ctx)
@@ -207,44 +206,8 @@ func (r *run) removed(repository string, removed []catalog.RemovedTag, err error
 	r.mu.Unlock()
 }
 
-// streamMarker shows a removed tag in the image streams whose spec tags
-// import it (from.name names repository:tag, however written) as OpenShift
-// shows a tag whose scheduled import now fails: the tag keeps its history,
-// gets ImportSuccess=False with reason NotFound and the message of a 404,
-// and its spec tag's generation is reset (see applyImport). The digest the
-// tag had is not compared: a Legacy import keeps a list's child there.
+// streamMarker marks, in the image streams, the tags a run removes (see
+// imagestream.MarkRemovedTags).
 func (imp *Importer) streamMarker() catalog.StreamMarker {
-	now := imp.now()
-	return func(cur *imagev1.ImageStream, repository, tag, previous string) *imagev1.ImageStream {
-		var updates []tagUpdate
-		for _, spec := range cur.Spec.Tags {
-			if spec.From == nil || spec.From.Kind != "DockerImage" || !pullsTag(spec.From.Name, repository, tag) {
-				continue
-			}
-			status := kapierrors.NewNotFound(dockerImageResource, repository+":"+tag).ErrStatus
-			updates = append(updates, tagUpdate{tag: spec.Name, from: spec.From.Name, policy: spec.ImportPolicy,
-				refPolicy: spec.ReferencePolicy, specImage: true, failure: &status})
-		}
-		if len(updates) == 0 {
-			return nil
-		}
-		return applyImport(cur, cur.Namespace, cur.Name, updates, now)
-	}
-}
-
-// pullsTag reports whether a spec tag's from.name names repository:tag.
-func pullsTag(from, repository, tag string) bool {
-	f, err := parseFromName(from)
-	if err != nil || f.id != "" {
-		return false
-	}
-	named, err := f.normalized()
-	if err != nil || named.Name() != repository {
-		return false
-	}
-	t := f.tag
-	if t == "" {
-		t = "latest"
-	}
-	return t == tag
+	return imagestream.MarkRemovedTags(imp.now())
 }

@@ -13,6 +13,7 @@ import (
 
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/importer/streamimport"
 	"github.com/regimport/regimport/internal/testregistry"
 	"github.com/regimport/regimport/registry"
 	"go.podman.io/image/v5/types"
@@ -425,7 +426,7 @@ func TestRemovedTagsShowInImageStreams(t *testing.T) {
 	host := e.reg.Host()
 	repo := host + "/team/app"
 	ctx := context.Background()
-	if sum := e.streams(t, importer.StreamImportOptions{}, repositoryImport("app", repo)); len(sum.Failures) != 0 {
+	if sum := e.streams(t, streamimport.Options{}, repositoryImport("app", repo)); len(sum.Failures) != 0 {
 		t.Fatalf("first import: %+v", sum.Failures)
 	}
 	// Found gone by an --all-tags run.
@@ -440,7 +441,7 @@ func TestRemovedTagsShowInImageStreams(t *testing.T) {
 	wantRemovedInStream(t, is, "v1", pushed["v1"].Digest.String())
 	// Found gone by the document itself.
 	e.deleteTag(t, "team/app", "v2")
-	sum := e.streams(t, importer.StreamImportOptions{}, repositoryImport("app", repo))
+	sum := e.streams(t, streamimport.Options{}, repositoryImport("app", repo))
 	if sum.TagsRemoved != 1 || len(sum.Failures) != 0 {
 		t.Fatalf("document import: %d removed, failures %v", sum.TagsRemoved, sum.Failures)
 	}
@@ -453,7 +454,7 @@ func TestRemovedTagsShowInImageStreams(t *testing.T) {
 	// A tag the document names that now answers 404 is removed too.
 	e.deleteTag(t, "team/app", "v3")
 	byName := isiOf("pinned", true, fromImage(repo+":v3"))
-	sum = e.streams(t, importer.StreamImportOptions{}, byName)
+	sum = e.streams(t, streamimport.Options{}, byName)
 	if sum.TagsRemoved != 1 || len(e.tagsOf(t, repo)) != 0 {
 		t.Errorf("by name: %d removed, current %v", sum.TagsRemoved, e.tagsOf(t, repo))
 	}
@@ -465,7 +466,7 @@ func TestRemovedListTagShowsInLegacyStream(t *testing.T) {
 	e := newEnv(t)
 	e.push(t, testregistry.ImageSpec{Repository: "team/multi", Tags: []string{"m1"}, Format: testregistry.OCIIndex, Seed: 7})
 	repo := e.reg.Host() + "/team/multi"
-	if sum := e.streams(t, importer.StreamImportOptions{}, isiOf("multi", true, fromImage(repo+":m1"))); len(sum.Failures) != 0 {
+	if sum := e.streams(t, streamimport.Options{}, isiOf("multi", true, fromImage(repo+":m1"))); len(sum.Failures) != 0 {
 		t.Fatalf("import: %v", sum.Failures)
 	}
 	req := importer.Request{References: []string{repo}, AllTags: true}

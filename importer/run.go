@@ -3,7 +3,6 @@ package importer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -11,10 +10,8 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/registry"
-	"github.com/regimport/regimport/signatures"
 	"go.podman.io/image/v5/docker/reference"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/singleflight"
 )
 
 // Options configure an Importer.
@@ -93,56 +90,17 @@ type Progress interface {
 	Done(Result)
 }
 
-// run is the state of one Run call.
-type run struct {
-	imp     *Importer
-	w       *catalog.Writer
-	configs singleflight.Group
-
-	reposMu sync.Mutex
-	repos   map[string]*registry.Repository
-
-	mu      sync.Mutex
-	summary Summary
-
-	// seen holds the images this run already queued, so duplicates across
-	// tags and lists are fetched once.
-	seen sync.Map
-	// inflight holds manifests (by digest) and configs (by digest) fetched
-	// by this run until the image is committed, so that another repository
-	// referencing the same image neither fetches them again nor misses them
-	// for its signature lookup.
-	inflight sync.Map
-	children singleflight.Group
-	// pairs holds the (repository, image) pairs whose signatures this run
-	// looked up (or decided not to), so each is looked up once per run.
-	pairs sync.Map
-	// emptyAtStart skips catalog lookups that cannot hit: a first import of
-	// a whole registry asks SQLite nothing per image.
-	emptyAtStart bool
-}
-
 // Run imports everything req names. Per-target failures are in the Summary;
 // the error is for the run as a whole. When ctx ends, targets not yet started
 // are skipped, what was fetched is still committed, and the run is recorded
 // as interrupted.
 func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
+	r, err := imp.newRun(ctx, req.Command, true)
+	if err != nil {
+		return Summary{}, err
+	}
 	// The catalog work must outlive an interrupt so that finished images are kept.
 	dbctx := context.WithoutCancel(ctx)
-	runID, err := imp.cat.BeginRun(dbctx, req.Command)
-	if err != nil {
-		return Summary{}, err
-	}
-	w, err := imp.cat.NewWriter(dbctx, catalog.WriterOptions{RunID: runID})
-	if err != nil {
-		return Summary{}, err
-	}
-	r := &run{imp: imp, w: w, repos: map[string]*registry.Repository{}}
-	if rv, err := imp.cat.ResourceVersion(ctx); err == nil && rv == 0 {
-		r.emptyAtStart = true
-	}
-	r.summary.Verdicts = map[signatures.Verdict]int{}
-	r.summary.RunID = runID
 
 	// Targets stream in as tag lists arrive, so workers start on the first
 	// repository while the others are still being listed.
@@ -175,28 +133,17 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 	}()
 	// Targets in flight when ctx ends get a grace period to finish, so an
 	// interrupt keeps what was nearly done; new targets stop at once.
-	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelWork()
-	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(imp.grace, cancelWork) })
-	defer stopGrace()
-	g := errgroup.Group{}
-	g.SetLimit(imp.conc)
+	p := imp.newPool(ctx)
 	for t := range targets {
 		if ctx.Err() != nil {
 			break
 		}
-		g.Go(func() error {
-			if ctx.Err() != nil {
-				return nil // interrupted while waiting for a worker
-			}
-			r.importTarget(workCtx, dbctx, t)
-			return nil
-		})
+		p.Go(func(work context.Context) { r.importTarget(work, dbctx, t) }, nil)
 	}
 	for range targets { // after an interrupt: let the producer finish
 	}
-	_ = g.Wait()
-	werr := w.Close()
+	p.Wait()
+	werr := r.w.Close()
 	if ctx.Err() != nil {
 		r.summary.Interrupted = true
 	}
@@ -204,50 +151,10 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 	s := r.summary
 	s.Registries = imp.reg.Stats()
 	imported, unchanged, failed := s.Counts()
-	if err := imp.recordRun(dbctx, runID, s.Interrupted, werr, catalog.RunCounts{Imported: imported, Unchanged: unchanged, Failed: failed}, s.Failures); err != nil {
+	if err := r.record(dbctx, s.Interrupted, werr, catalog.RunCounts{Imported: imported, Unchanged: unchanged, Failed: failed}, s.Failures); err != nil {
 		werr = errors.Join(werr, err)
 	}
 	return s, werr
-}
-
-// recordRun stores how a run ended, for both kinds of import: interrupted
-// over a failed writer over failed references over success.
-func (imp *Importer) recordRun(ctx context.Context, runID int64, interrupted bool, werr error, counts catalog.RunCounts, failures []Failure) error {
-	status := catalog.RunSucceeded
-	switch {
-	case interrupted:
-		status = catalog.RunInterrupted
-	case werr != nil:
-		status = catalog.RunFailed
-	case len(failures) > 0:
-		status = catalog.RunPartial
-	}
-	stored := make([]catalog.Failure, len(failures))
-	for i, f := range failures {
-		stored[i] = catalog.Failure{Reference: f.Reference, Reason: f.Reason}
-	}
-	return imp.cat.FinishRun(ctx, runID, status, counts, stored)
-}
-
-func (r *run) fail(f Failure) {
-	r.imp.log.Warn("import failed", "reference", f.Reference, "reason", f.Reason)
-	r.mu.Lock()
-	r.summary.Failures = append(r.summary.Failures, f)
-	r.mu.Unlock()
-}
-
-func (r *run) repository(name reference.Named) (*registry.Repository, error) {
-	r.reposMu.Lock()
-	defer r.reposMu.Unlock()
-	if repo, ok := r.repos[name.Name()]; ok {
-		return repo, nil
-	}
-	repo, err := r.imp.reg.Repository(name)
-	if err != nil {
-		return nil, err
-	}
-	r.repos[name.Name()] = repo
-	return repo, nil
 }
 
 // listTags lists the tags of repositories in parallel and emits each
@@ -263,7 +170,7 @@ func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []referenc
 			if f, ok := req.TagFilters[inputs[i]]; ok {
 				filter = f
 			}
-			repo, err := imp.reg.Repository(name)
+			repo, err := r.main.reg.Repository(name)
 			var tags []string
 			if err == nil {
 				tags, err = repo.Tags(ctx)
@@ -276,7 +183,7 @@ func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []referenc
 			}
 			if err == nil {
 				r.reconcileTags(ctx, dbctx, name, tags, filter)
-				tags, err = imp.filterTags(ctx, name, tags, filter)
+				tags, err = r.main.filterTags(ctx, name, tags, filter)
 			}
 			if err != nil {
 				emit(nil, []Failure{{Reference: name.Name(), Reason: "list tags: " + err.Error(), Code: reasonOf(err)}})
@@ -299,7 +206,7 @@ func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []referenc
 // while a batch commits.
 func (r *run) importTarget(ctx, dbctx context.Context, t target) {
 	res := &Result{Reference: t.String()}
-	if r.unchangedTag(ctx, t, res) {
+	if r.main.unchangedTag(ctx, t, res) {
 		r.mu.Lock()
 		r.summary.ImagesUnchanged++
 		r.mu.Unlock()
@@ -307,7 +214,7 @@ func (r *run) importTarget(ctx, dbctx context.Context, t target) {
 		// The images are stored; this repository's signatures of them may
 		// never have been looked up (another repository imported them, or
 		// an older catalog kept one verdict per image).
-		pending, err := r.pairsOfStoredImage(ctx, t, res.Image)
+		pending, err := r.main.pairsOfStoredImage(ctx, t, res.Image)
 		if err != nil || len(pending) == 0 {
 			r.settle(res, err)
 			return
@@ -315,7 +222,7 @@ func (r *run) importTarget(ctx, dbctx context.Context, t target) {
 		r.store(dbctx, t, "", pending, res, false)
 		return
 	}
-	pending, top, err := r.fetchTarget(ctx, t, res)
+	pending, top, err := r.main.fetchTarget(ctx, t, res, nil)
 	if err != nil {
 		var gone *errTagNotFound
 		if errors.As(err, &gone) {
@@ -331,7 +238,7 @@ func (r *run) importTarget(ctx, dbctx context.Context, t target) {
 // reports whether it still points where the catalog says. Any doubt (an
 // unknown tag, a registry that answers HEAD without a digest, an error)
 // falls back to the full fetch.
-func (r *run) unchangedTag(ctx context.Context, t target, res *Result) bool {
+func (r *fetcher) unchangedTag(ctx context.Context, t target, res *Result) bool {
 	if t.tag == "" || t.dgst != "" {
 		return false
 	}
@@ -371,196 +278,6 @@ func (r *run) settle(res *Result, err error) {
 	}
 }
 
-func (r *run) fetchTarget(ctx context.Context, t target, res *Result) ([]*pendingImage, digest.Digest, error) {
-	repo, err := r.repository(t.repo)
-	if err != nil {
-		return nil, "", err
-	}
-	ref := t.tag
-	if t.dgst != "" {
-		ref = t.dgst
-	}
-	m, err := repo.GetManifest(ctx, ref)
-	if err != nil {
-		if t.dgst == "" && errors.Is(err, registry.ErrNotFound) {
-			err = &errTagNotFound{err} // the tag itself is gone
-		}
-		return nil, "", err
-	}
-	res.Image, res.MediaType = m.Digest.String(), m.MediaType
-	kind, err := KindOf(m.MediaType)
-	if err != nil {
-		return nil, "", err
-	}
-	var pending []*pendingImage
-	if kind == ImageList {
-		children, err := r.fetchChildren(ctx, repo, t, m)
-		if err != nil {
-			return nil, "", err
-		}
-		res.Children = len(children)
-		pending = append(pending, children...)
-		p, err := r.listImage(ctx, t, m)
-		if err != nil {
-			return nil, "", err
-		}
-		pending = append(pending, p)
-	} else {
-		p, err := r.singleImage(ctx, repo, t, m)
-		if err != nil {
-			return nil, "", err
-		}
-		pending = append(pending, p)
-	}
-	if err := r.lookUpPairs(ctx, repo, t, pending, m.Source); err != nil {
-		return nil, "", err
-	}
-	return pending, m.Digest, nil
-}
-
-// pendingImage is an image to write, or nil rec when the catalog has it already.
-type pendingImage struct {
-	name string
-	rec  *catalog.ImageRecord
-	// manifest is the image's manifest when this target fetched it.
-	manifest *registry.Manifest
-	// verification is, for an image already stored (rec nil), the verdict
-	// of this target's repository, written after the images.
-	verification *catalog.Verification
-	// configDigest is the config fetched for rec, if any.
-	configDigest string
-	// verdictOnly: the image is not part of what the target imported, only
-	// of the pairs it looked up (an unchanged tag); it is not counted.
-	verdictOnly bool
-}
-
-func (r *run) known(ctx context.Context, name string) (bool, error) {
-	if _, ok := r.seen.Load(name); ok {
-		return true, nil
-	}
-	if r.emptyAtStart {
-		return false, nil // a catalog that started empty holds only what this run queued
-	}
-	ok, err := r.imp.cat.HasImage(ctx, name)
-	if err != nil {
-		return false, fmt.Errorf("catalog: %w", err)
-	}
-	return ok, nil
-}
-
-func (r *run) singleImage(ctx context.Context, repo *registry.Repository, t target, m *registry.Manifest) (*pendingImage, error) {
-	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
-		return &pendingImage{name: m.Digest.String(), manifest: m}, err
-	}
-	pm, err := ParseImageManifest(m.Bytes, m.MediaType)
-	if err != nil {
-		return nil, err
-	}
-	desc := pm.Config()
-	var config []byte
-	if desc.Digest != "" {
-		if config, err = r.config(ctx, repo, m.Source, desc.Digest); err != nil {
-			return nil, fmt.Errorf("config %s: %w", desc.Digest, err)
-		}
-	}
-	n, err := pm.Normalize(t.source(), m.Digest, config)
-	if err != nil {
-		return nil, err
-	}
-	if err := FillLayerSizes(n.Image, func(d digest.Digest) (int64, error) { return repo.BlobSize(ctx, m.Source, d) }); err != nil {
-		return nil, err
-	}
-	r.warnNonconforming(t, m, n)
-	return &pendingImage{name: m.Digest.String(), manifest: m, configDigest: desc.Digest.String(), rec: &catalog.ImageRecord{
-		Image: n.Image, LookupReference: t.lookupReference(m.Digest.String()), ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant,
-	}}, nil
-}
-
-func (r *run) listImage(ctx context.Context, t target, m *registry.Manifest) (*pendingImage, error) {
-	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
-		return &pendingImage{name: m.Digest.String(), manifest: m}, err
-	}
-	n, err := NormalizeList(t.source(), m.Bytes, m.MediaType, m.Digest, r.imp.now())
-	if err != nil {
-		return nil, err
-	}
-	r.warnNonconforming(t, m, n)
-	return &pendingImage{name: m.Digest.String(), manifest: m, rec: &catalog.ImageRecord{Image: n.Image, LookupReference: t.lookupReference(m.Digest.String())}}, nil
-}
-
-// fetchChildren imports every entry of a list by digest (PreserveOriginal).
-func (r *run) fetchChildren(ctx context.Context, repo *registry.Repository, t target, list *registry.Manifest) ([]*pendingImage, error) {
-	entries, err := ParseList(list.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*pendingImage, 0, len(entries))
-	for _, e := range entries {
-		if ok, err := r.known(ctx, e.Digest.String()); err != nil {
-			return nil, err
-		} else if ok {
-			out = append(out, &pendingImage{name: e.Digest.String()})
-			continue
-		}
-		child, err := r.childManifest(ctx, repo, e.Digest.String())
-		if err != nil {
-			return nil, fmt.Errorf("list entry %s: %w", e.Digest, err)
-		}
-		if kind, err := KindOf(child.MediaType); err != nil || kind != SingleImage {
-			return nil, fmt.Errorf("list entry %s: not an image manifest (%s)", e.Digest, child.MediaType)
-		}
-		p, err := r.singleImage(ctx, repo, t, child)
-		if err != nil {
-			return nil, fmt.Errorf("list entry %s: %w", e.Digest, err)
-		}
-		out = append(out, p)
-	}
-	return out, nil
-}
-
-// childManifest fetches a list entry once per run, whichever repository's
-// list names it.
-func (r *run) childManifest(ctx context.Context, repo *registry.Repository, d string) (*registry.Manifest, error) {
-	if m, ok := r.inflight.Load(d); ok {
-		return m.(*registry.Manifest), nil
-	}
-	v, err, _ := r.children.Do(d, func() (any, error) {
-		m, err := repo.GetManifest(ctx, d)
-		if err == nil {
-			r.inflight.Store(d, m)
-		}
-		return m, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*registry.Manifest), nil
-}
-
-// config fetches a config blob once per digest and run, and never when the
-// catalog already holds it.
-func (r *run) config(ctx context.Context, repo *registry.Repository, src *registry.Source, d digest.Digest) ([]byte, error) {
-	if b, ok := r.inflight.Load(d.String()); ok {
-		return b.([]byte), nil
-	}
-	v, err, _ := r.configs.Do(d.String(), func() (any, error) {
-		if !r.emptyAtStart {
-			if b, err := r.imp.cat.Config(ctx, d.String()); err == nil {
-				return b, nil
-			}
-		}
-		b, err := repo.GetBlob(ctx, src, d, registry.MaxManifestBytes)
-		if err == nil {
-			r.inflight.Store(d.String(), b)
-		}
-		return b, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.([]byte), nil
-}
-
 // store queues images (children before their list, so a stored list always
 // has its children), then the verdicts of images stored before, then the
 // tag (withTag). The writer applies them in order; the last callback
@@ -596,12 +313,12 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 		}
 		name, config := p.name, p.configDigest
 		if p.manifest != nil {
-			r.inflight.Store(name, p.manifest)
+			r.main.inflight.Store(name, p.manifest)
 		}
 		forget := func() {
-			r.inflight.Delete(name)
+			r.main.inflight.Delete(name)
 			if config != "" {
-				r.inflight.Delete(config)
+				r.main.inflight.Delete(config)
 			}
 		}
 		err := r.w.PutImage(dbctx, *p.rec, func(o catalog.Outcome, err error) {
@@ -613,7 +330,7 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 			st.imageDone(catalog.Unchanged, err)
 			continue
 		}
-		r.seen.Store(name, true)
+		r.main.seen.Store(name, true)
 	}
 	for _, p := range pending {
 		if p.rec != nil || p.verification == nil {

@@ -69,7 +69,7 @@ type PairResult struct {
 // policy. Signatures that cannot be fetched make the verdict unevaluated,
 // with the reason, unless what was read is already accepted (a signature
 // not read can only add to an acceptance, never take it away).
-func (imp *Importer) lookUpPair(ctx context.Context, p PairLookup) (PairResult, error) {
+func (imp *Importer) lookUpPair(ctx context.Context, reg *registry.Client, p PairLookup) (PairResult, error) {
 	so := imp.sigs
 	m := p.Manifest
 	if m.Source == nil {
@@ -77,7 +77,7 @@ func (imp *Importer) lookUpPair(ctx context.Context, p PairLookup) (PairResult, 
 		mm.Source = p.Repository.DigestSource()
 		m = &mm
 	}
-	sigs, lookupErr := imp.fetchSignatures(ctx, p.Repository, p.Identity, m)
+	sigs, lookupErr := imp.fetchSignatures(ctx, reg, p.Repository, p.Identity, m)
 	refSigs, atts, refErr := imp.referrerArtifacts(ctx, p.Repository, m) // OCI 1.1 referrers: bundles, notation, attestations
 	sigs, lookupErr = append(sigs, refSigs...), errors.Join(lookupErr, refErr)
 	start := time.Now()
@@ -108,8 +108,8 @@ func (imp *Importer) lookUpPair(ctx context.Context, p PairLookup) (PairResult, 
 // verifyPair runs lookUpPair for the run and counts its verdict. A pair
 // that could not be evaluated is also a failure of the run (exit code 3),
 // reported under repository@digest; the image itself stays imported.
-func (r *run) verifyPair(ctx context.Context, p PairLookup) (*catalog.Verification, error) {
-	res, err := r.imp.lookUpPair(ctx, p)
+func (r *fetcher) verifyPair(ctx context.Context, p PairLookup) (*catalog.Verification, error) {
+	res, err := r.imp.lookUpPair(ctx, r.reg, p)
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func (r *run) verifyPair(ctx context.Context, p PairLookup) (*catalog.Verificati
 	return v, nil
 }
 
-func (imp *Importer) fetchSignatures(ctx context.Context, repo *registry.Repository, ref reference.Named, m *registry.Manifest) ([]signatures.Signature, error) {
+func (imp *Importer) fetchSignatures(ctx context.Context, reg *registry.Client, repo *registry.Repository, ref reference.Named, m *registry.Manifest) ([]signatures.Signature, error) {
 	so := imp.sigs
 	var sigs []signatures.Signature
 	var errs []error
@@ -146,7 +146,7 @@ func (imp *Importer) fetchSignatures(ctx context.Context, repo *registry.Reposit
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			found, err := signatures.FetchLookaside(ctx, imp.reg.BlobClient(false), base, m.Digest)
+			found, err := signatures.FetchLookaside(ctx, reg.BlobClient(false), base, m.Digest)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("lookaside: %w", err))
 			}
@@ -206,7 +206,7 @@ func sigstoreAttachments(ctx context.Context, repo *registry.Repository, m *regi
 // another repository, or by an earlier run) is not fetched again: its
 // manifest comes from the run's queue or the catalog. src is the source
 // that served the target's manifest (nil: the repository's digest source).
-func (r *run) lookUpPairs(ctx context.Context, repo *registry.Repository, t target, pending []*pendingImage, src *registry.Source) error {
+func (r *fetcher) lookUpPairs(ctx context.Context, repo *registry.Repository, t target, pending []*pendingImage, src *registry.Source) error {
 	if !r.imp.sigs.enabled() {
 		return nil
 	}
@@ -246,7 +246,7 @@ func (r *run) lookUpPairs(ctx context.Context, repo *registry.Repository, t targ
 
 // manifestOf is the manifest of a pending image: fetched by this target,
 // queued by another, or stored.
-func (r *run) manifestOf(ctx context.Context, p *pendingImage, src *registry.Source) (*registry.Manifest, error) {
+func (r *fetcher) manifestOf(ctx context.Context, p *pendingImage, src *registry.Source) (*registry.Manifest, error) {
 	if p.manifest != nil {
 		return p.manifest, nil
 	}
@@ -263,7 +263,7 @@ func (r *run) manifestOf(ctx context.Context, p *pendingImage, src *registry.Sou
 // pairsOfStoredImage looks up, for a tag that did not move, this
 // repository's signatures of its image and the image's list entries where
 // the catalog has no verdict of this repository yet.
-func (r *run) pairsOfStoredImage(ctx context.Context, t target, image string) ([]*pendingImage, error) {
+func (r *fetcher) pairsOfStoredImage(ctx context.Context, t target, image string) ([]*pendingImage, error) {
 	if !r.imp.sigs.enabled() {
 		return nil, nil
 	}

@@ -10,6 +10,7 @@ import (
 
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/importer/streamimport"
 	"github.com/regimport/regimport/internal/testregistry"
 	"github.com/regimport/regimport/registry"
 	corev1 "k8s.io/api/core/v1"
@@ -28,9 +29,9 @@ func fromImage(name string) imagev1.ImageImportSpec {
 	return imagev1.ImageImportSpec{From: corev1.ObjectReference{Kind: "DockerImage", Name: name}}
 }
 
-func (e *env) streams(t *testing.T, opts importer.StreamImportOptions, isis ...*imagev1.ImageStreamImport) importer.StreamSummary {
+func (e *env) streams(t *testing.T, opts streamimport.Options, isis ...*imagev1.ImageStreamImport) streamimport.Summary {
 	t.Helper()
-	sum, err := e.imp.ImportStreams(context.Background(), isis, opts)
+	sum, err := streamimport.Import(context.Background(), e.imp, isis, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func TestStreamImportByTagAndDigest(t *testing.T) {
 	byDigest := fromImage(host + "/team/app@" + p.Digest.String())
 	byDigest.IncludeManifest = true
 	isi := isiOf("app", true, fromImage(host+"/team/app:v1"), byDigest, withManifest)
-	sum := e.streams(t, importer.StreamImportOptions{}, isi)
+	sum := e.streams(t, streamimport.Options{}, isi)
 	if len(sum.Failures) != 0 || sum.RunID == 0 || sum.ImagesCreated != 1 || sum.StreamsChanged != 1 {
 		t.Fatalf("summary %+v", sum)
 	}
@@ -116,7 +117,7 @@ func TestStreamImportRepositoryCapFiltersAndAdditionalTags(t *testing.T) {
 	all := repoImport("all", nil)
 	semver := repoImport("semver", map[string]string{importer.AnnotationSemver: ">=1.1, <2.1", importer.AnnotationExclude: "^2"})
 	newest := repoImport("newest", map[string]string{importer.AnnotationNewest: "2", importer.AnnotationInclude: `^[a-z]`})
-	sum := e.streams(t, importer.StreamImportOptions{}, capped, all, semver, newest)
+	sum := e.streams(t, streamimport.Options{}, capped, all, semver, newest)
 	if len(sum.Failures) != 0 {
 		t.Fatalf("failures %+v", sum.Failures)
 	}
@@ -154,7 +155,7 @@ func TestStreamImportPreviewWritesNothing(t *testing.T) {
 	rv, _ := e.cat.ResourceVersion(ctx)
 	isi := isiOf("app", false, fromImage(host+"/team/app:v1"))
 	isi.Spec.Images[0].ImportPolicy.ImportMode = imagev1.ImportModePreserveOriginal
-	sum := e.streams(t, importer.StreamImportOptions{}, isi)
+	sum := e.streams(t, streamimport.Options{}, isi)
 	if sum.RunID != 0 || len(sum.Failures) != 0 {
 		t.Fatalf("preview: %+v", sum)
 	}
@@ -178,7 +179,7 @@ func TestStreamImportLegacyAndPreserveOriginal(t *testing.T) {
 	host := e.reg.Host()
 	list := e.push(t, testregistry.ImageSpec{Repository: "team/multi", Tags: []string{"v1"}, Format: testregistry.DockerList, Seed: 4})
 	amd64, arm64 := list.Children[0], list.Children[1]
-	linux := importer.StreamImportOptions{Platform: importer.Platform{Architecture: "amd64", OS: "linux"}}
+	linux := streamimport.Options{Platform: importer.Platform{Architecture: "amd64", OS: "linux"}}
 	ctx := context.Background()
 
 	legacy := isiOf("legacy", true, fromImage(host+"/team/multi:v1"))
@@ -195,7 +196,7 @@ func TestStreamImportLegacyAndPreserveOriginal(t *testing.T) {
 
 	whole := isiOf("whole", true, fromImage(host+"/team/multi:v1"))
 	whole.Spec.Images[0].ImportPolicy.ImportMode = imagev1.ImportModePreserveOriginal
-	e.streams(t, importer.StreamImportOptions{}, whole)
+	e.streams(t, streamimport.Options{}, whole)
 	st := whole.Status.Images[0]
 	if st.Image.Name != list.Digest.String() || len(st.Manifests) != 2 || st.Manifests[1].Name != arm64.Digest.String() ||
 		st.Manifests[1].DockerImageReference != host+"/team/multi@"+arm64.Digest.String() || len(st.Image.DockerImageManifests) != 2 {
@@ -221,7 +222,7 @@ func TestStreamImportFailuresAsOpenShiftReportsThem(t *testing.T) {
 	isi.Spec.Repository = &imagev1.RepositoryImportSpec{From: corev1.ObjectReference{Kind: "DockerImage", Name: host + "/team/app"}}
 	unknownRepo := isiOf("gone", true)
 	unknownRepo.Spec.Repository = &imagev1.RepositoryImportSpec{From: corev1.ObjectReference{Kind: "DockerImage", Name: host + "/team/none"}}
-	sum := e.streams(t, importer.StreamImportOptions{}, isi, unknownRepo)
+	sum := e.streams(t, streamimport.Options{}, isi, unknownRepo)
 
 	st := isi.Status.Images[0]
 	wantStatus(t, "missing tag", st.Status, metav1.StatusFailure, metav1.StatusReasonNotFound, http.StatusNotFound)
@@ -268,7 +269,7 @@ func TestStreamImportFailuresAsOpenShiftReportsThem(t *testing.T) {
 	rv := is.ResourceVersion
 	again := isiOf("app", true, fromImage(host+"/team/app:nope"), hex)
 	again.Spec.Repository = isi.Spec.Repository.DeepCopy()
-	e.streams(t, importer.StreamImportOptions{}, again)
+	e.streams(t, streamimport.Options{}, again)
 	if again.Status.Import.ResourceVersion != rv {
 		t.Errorf("the same failures moved the stream's resourceVersion %s -> %s", rv, again.Status.Import.ResourceVersion)
 	}
@@ -301,7 +302,7 @@ func TestStreamImportInsecurePolicy(t *testing.T) {
 	insecure := fromImage(host + "/team/app:v1")
 	insecure.ImportPolicy.Insecure = true
 	isi := isiOf("app", false, plain, insecure)
-	if _, err := secure.ImportStreams(context.Background(), []*imagev1.ImageStreamImport{isi}, importer.StreamImportOptions{InsecureRegistry: newClient()}); err != nil {
+	if _, err := streamimport.Import(context.Background(), secure, []*imagev1.ImageStreamImport{isi}, streamimport.Options{InsecureRegistry: newClient()}); err != nil {
 		t.Fatal(err)
 	}
 	wantStatus(t, "HTTP-only without insecure", isi.Status.Images[0].Status, metav1.StatusFailure, metav1.StatusReasonBadRequest, http.StatusBadRequest)
@@ -318,7 +319,7 @@ func TestStreamImportTagEventsMergeOnReimport(t *testing.T) {
 	first := e.push(t, testregistry.ImageSpec{Repository: "team/app", Tags: []string{"v1"}, Format: testregistry.Schema2, Seed: 7})
 	run := func() *imagev1.ImageStream {
 		isi := isiOf("app", true, fromImage(host+"/team/app:v1"))
-		e.streams(t, importer.StreamImportOptions{}, isi)
+		e.streams(t, streamimport.Options{}, isi)
 		return isi.Status.Import
 	}
 	is1 := run()
@@ -348,8 +349,8 @@ func TestStreamImportRefusesInvalidDocuments(t *testing.T) {
 	e := newEnv(t)
 	bad := isiOf("Bad_Name", true, imagev1.ImageImportSpec{From: corev1.ObjectReference{Kind: "ImageStreamTag", Name: "x:y"}})
 	bad.Namespace = ""
-	_, err := e.imp.ImportStreams(context.Background(), []*imagev1.ImageStreamImport{isiOf("ok", true, fromImage("a/b:c")), bad}, importer.StreamImportOptions{})
-	if !errors.Is(err, importer.ErrInvalidImport) {
+	_, err := streamimport.Import(context.Background(), e.imp, []*imagev1.ImageStreamImport{isiOf("ok", true, fromImage("a/b:c")), bad}, streamimport.Options{})
+	if !errors.Is(err, streamimport.ErrInvalid) {
 		t.Fatalf("err %v", err)
 	}
 	for _, want := range []string{
@@ -373,7 +374,7 @@ func TestStreamImportInterruptedWritesNoHalfDocument(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	isi := isiOf("app", true, fromImage(host+"/team/app:v1"))
-	sum, err := e.imp.ImportStreams(ctx, []*imagev1.ImageStreamImport{isi}, importer.StreamImportOptions{})
+	sum, err := streamimport.Import(ctx, e.imp, []*imagev1.ImageStreamImport{isi}, streamimport.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/catalog/catalogtest"
 	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/importer/streamimport"
 	"github.com/regimport/regimport/internal/sigtest"
 	"github.com/regimport/regimport/internal/testregistry"
 	"github.com/regimport/regimport/signatures"
@@ -374,7 +375,7 @@ func TestImageStreamTagsCarryTheirRepositorysVerdict(t *testing.T) {
 	}
 	e.s.Policy = strict // seed/repo000 rejected, signed/gpg accepted
 	imp := e.importer(t)
-	sum, err := imp.ImportStreams(ctx, []*imagev1.ImageStreamImport{isiOf("shared", true, seed, gpg)}, importer.StreamImportOptions{})
+	sum, err := streamimport.Import(ctx, imp, []*imagev1.ImageStreamImport{isiOf("shared", true, seed, gpg)}, streamimport.Options{})
 	if err != nil || len(sum.Failures) != 0 {
 		t.Fatalf("import: %v %+v", err, sum.Failures)
 	}
@@ -399,7 +400,7 @@ func TestImageStreamTagsCarryTheirRepositorysVerdict(t *testing.T) {
 		t.Errorf("status tags missing: %v", want)
 	}
 	rv := is.ResourceVersion
-	if _, err := imp.ImportStreams(ctx, []*imagev1.ImageStreamImport{isiOf("shared", true, seed, gpg)}, importer.StreamImportOptions{}); err != nil {
+	if _, err := streamimport.Import(ctx, imp, []*imagev1.ImageStreamImport{isiOf("shared", true, seed, gpg)}, streamimport.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := e.cat.GetImageStream(ctx, "team", "shared"); again.ResourceVersion != rv {
@@ -411,8 +412,8 @@ func TestImageStreamTagsCarryTheirRepositorysVerdict(t *testing.T) {
 // a failure of the run, with the reason, and the tag still imports.
 func TestStreamImportReportsUnevaluatedPairs(t *testing.T) {
 	e := newSharedEnv(t, brokenSignatures("corrupt"))
-	sum, err := e.importer(t).ImportStreams(context.Background(),
-		[]*imagev1.ImageStreamImport{isiOf("broken", true, fromImage(e.repo(sigtest.SharedBroken)+":v1"))}, importer.StreamImportOptions{})
+	sum, err := streamimport.Import(context.Background(), e.importer(t),
+		[]*imagev1.ImageStreamImport{isiOf("broken", true, fromImage(e.repo(sigtest.SharedBroken)+":v1"))}, streamimport.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/importer/streamimport"
 	"github.com/regimport/regimport/signatures"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -90,11 +91,11 @@ func runImportSpec(ctx context.Context, f *importFlags, args, refs []string, s S
 	}
 	defer sess.close()
 	filter, _ := f.spec.tagFilter() // checked by setupImport
-	sum, err := sess.imp.ImportStreams(ctx, isis, importer.StreamImportOptions{
+	sum, err := streamimport.Import(ctx, sess.imp, isis, streamimport.Options{
 		Command: "import " + quoteArgs(args), Tags: filter, InsecureRegistry: sess.insecureClient(),
 	})
 	took := sess.stopProgress()
-	if errors.Is(err, importer.ErrInvalidImport) {
+	if errors.Is(err, streamimport.ErrInvalid) {
 		return fail(s, ExitUsage, "import: %v", err)
 	}
 	if werr := writeSpecs(s.Out, isis, f.spec.output); werr != nil {
@@ -123,7 +124,7 @@ func loadSpecs(sources []string, stdin io.Reader) ([]specDoc, []error) {
 	var docs []specDoc
 	var errs []error
 	read := func(name string, data []byte) {
-		isis, e := importer.ParseImageStreamImports(name, data)
+		isis, e := streamimport.Parse(name, data)
 		for _, isi := range isis {
 			docs = append(docs, specDoc{isi: isi})
 		}

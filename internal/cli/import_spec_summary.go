@@ -5,7 +5,7 @@ import (
 	"io"
 
 	imagev1 "github.com/openshift/api/image/v1"
-	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/importer/streamimport"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -69,7 +69,7 @@ func printSpecEntries(w io.Writer, entries []specEntry) {
 // the images and repository tags the documents asked for. The stream path
 // does not count images it found already stored, so only new ones are
 // written.
-func streamFigures(sum importer.StreamSummary, entries []specEntry) runFigures {
+func streamFigures(sum streamimport.Summary, entries []specEntry) runFigures {
 	refs := map[string]int{"imported": 0, "previewed": 0, "failed": 0}
 	for _, e := range entries {
 		refs[e.outcome]++

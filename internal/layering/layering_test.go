@@ -37,7 +37,7 @@ func moduleGraph(t *testing.T) Graph {
 			g[p.ImportPath] = p.Imports
 		}
 	}
-	for _, want := range []string{"catalog", "importer", "registry", "signatures", "apiserver", "report"} {
+	for _, want := range []string{"catalog", "importer", "importer/streamimport", "importer/imagestream", "registry", "signatures", "apiserver", "report"} {
 		if _, ok := g[Module+"/"+want]; !ok {
 			t.Fatalf("go list found no package %s: the graph is not the module's", want)
 		}
@@ -69,6 +69,12 @@ func TestCheckNamesTheOffendingImport(t *testing.T) {
 		if !strings.Contains(joined, want) {
 			t.Errorf("check said:\n%s\nwant a line with %q", joined, want)
 		}
+	}
+	// The shared core importing the mode built on it is an edge back up.
+	g = moduleGraph(t)
+	g[Module+"/importer"] = append(g[Module+"/importer"], Module+"/importer/streamimport")
+	if msgs := Check(g, Rules()); len(msgs) == 0 || !strings.Contains(strings.Join(msgs, "\n"), "importer imports importer/streamimport") {
+		t.Errorf("importer importing importer/streamimport passed the check: %q", msgs)
 	}
 	// catalog -> importer is an edge back up the flow.
 	g = moduleGraph(t)

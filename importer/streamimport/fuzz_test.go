@@ -1,4 +1,4 @@
-package importer
+package streamimport
 
 import (
 	"encoding/json"
@@ -8,13 +8,16 @@ import (
 	"testing"
 )
 
-// FuzzParseImageStreamImports: documents come from users' files. Any input
+// FuzzParse: documents come from users' files. Any input
 // yields documents or errors, never a panic, and:
 //   - every error names the file it is about (users fix files by message);
 //   - a file read without errors reads again, written back as a stream of
 //     JSON documents, to the same documents and still without errors.
-func FuzzParseImageStreamImports(f *testing.F) {
-	files, _ := filepath.Glob("../testdata/imagestreamimports/*.yaml")
+func FuzzParse(f *testing.F) {
+	files, _ := filepath.Glob("../../testdata/imagestreamimports/*.yaml")
+	if len(files) == 0 {
+		f.Fatal("no seed documents in testdata/imagestreamimports")
+	}
 	for _, p := range files {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
@@ -22,7 +25,7 @@ func FuzzParseImageStreamImports(f *testing.F) {
 	}
 	f.Add([]byte(`{"kind":"ImageStreamImport","apiVersion":"image.openshift.io/v1","metadata":{"name":"a","namespace":"b"},"spec":{"import":true}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		docs, errs := ParseImageStreamImports("fuzz.yaml", b)
+		docs, errs := Parse("fuzz.yaml", b)
 		for _, err := range errs {
 			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
 				t.Fatalf("error does not name the file: %v", err)
@@ -44,7 +47,7 @@ func FuzzParseImageStreamImports(f *testing.F) {
 			}
 			parts = append(parts, string(js))
 		}
-		again, errs := ParseImageStreamImports("again.json", []byte(strings.Join(parts, "\n")))
+		again, errs := Parse("again.json", []byte(strings.Join(parts, "\n")))
 		if len(errs) > 0 {
 			t.Fatalf("documents written back as JSON are refused: %v\n%s", errs, strings.Join(parts, "\n"))
 		}

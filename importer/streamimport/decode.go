@@ -1,4 +1,4 @@
-package importer
+package streamimport
 
 import (
 	"bytes"
@@ -65,14 +65,14 @@ func splitDocuments(data []byte) ([]chunk, error) {
 	return append(out, pad(start, []byte(strings.Join(cur, "")))), nil
 }
 
-// ParseImageStreamImports reads the ImageStreamImport documents of one
+// Parse reads the ImageStreamImport documents of one
 // file (name is for messages): YAML documents separated by ---, a JSON
 // stream, and kind: List of them. Decoding is strict: unknown and duplicate
 // fields, wrong types, a wrong kind or apiVersion are errors, and so is
-// every ValidateImageStreamImport finding; each error names the file, the
+// every Validate finding; each error names the file, the
 // line, the document (and list item) and the field. Valid documents come
-// back defaulted (DefaultImageStreamImport), with status cleared.
-func ParseImageStreamImports(name string, data []byte) ([]*imagev1.ImageStreamImport, []error) {
+// back defaulted (Default), with status cleared.
+func Parse(name string, data []byte) ([]*imagev1.ImageStreamImport, []error) {
 	chunks, err := splitDocuments(data)
 	var errs []error
 	if err != nil {
@@ -197,9 +197,9 @@ func decodeImport(loc docLocation, js []byte) ([]*imagev1.ImageStreamImport, []e
 		return nil, []error{loc.errorf("apiVersion", "apiVersion: Invalid value: %q: want %s", isi.APIVersion, imagev1.GroupVersion)}
 	}
 	isi.Status = imagev1.ImageStreamImportStatus{} // the server's to fill, as OpenShift ignores it on create
-	DefaultImageStreamImport(&isi, "")
+	Default(&isi, "")
 	var errs []error
-	for _, fe := range ValidateImageStreamImport(&isi) {
+	for _, fe := range Validate(&isi) {
 		errs = append(errs, loc.errorf(fe.Field, "%s", fe.Error()))
 	}
 	if len(errs) > 0 {

@@ -1,4 +1,4 @@
-package importer
+package imagestream
 
 import (
 	"github.com/regimport/regimport/catalog"
@@ -11,27 +11,27 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// tagUpdate is what one imported (or failed) tag does to an image stream,
+// TagUpdate is what one imported (or failed) tag does to an image stream,
 // in the order OpenShift's ImageStreamImport applies them: the repository's
 // tags first, then spec.images.
-type tagUpdate struct {
-	tag       string
-	from      string // the spec tag's from.name
-	policy    imagev1.TagImportPolicy
-	refPolicy imagev1.TagReferencePolicy
-	// specImage: from spec.images, whose failed tags still get a spec tag.
-	specImage bool
-	// image and pullSpec on success; failure otherwise.
-	image, pullSpec string
-	failure         *metav1.Status
+type TagUpdate struct {
+	Tag       string
+	From      string // the spec tag's from.name
+	Policy    imagev1.TagImportPolicy
+	RefPolicy imagev1.TagReferencePolicy
+	// SpecImage: from spec.images, whose failed tags still get a spec tag.
+	SpecImage bool
+	// Image and PullSpec on success; Failure otherwise.
+	Image, PullSpec string
+	Failure         *metav1.Status
 }
 
-// applyImport returns the image stream an import leaves, or nil when it
+// Apply returns the image stream an import leaves, or nil when it
 // changes nothing, as OpenShift's imagestreamimport REST and the image
 // stream strategy compute it: a tag event pushed to the front (collapsed
 // when the tag did not move), failed tags marked ImportSuccess=False,
 // spec tags set from what was imported, and generations.
-func applyImport(current *imagev1.ImageStream, namespace, name string, updates []tagUpdate, now time.Time) *imagev1.ImageStream {
+func Apply(current *imagev1.ImageStream, namespace, name string, updates []TagUpdate, now time.Time) *imagev1.ImageStream {
 	at := metav1.NewTime(now.UTC().Truncate(time.Second))
 	create := current == nil
 	stream := current
@@ -43,20 +43,20 @@ func applyImport(current *imagev1.ImageStream, namespace, name string, updates [
 	nextGeneration := stream.Generation + 1
 	x := indexTags(stream)
 	for _, u := range updates {
-		if u.failure != nil {
-			x.setFailureCondition(u.tag, *u.failure, nextGeneration, at)
-			if u.specImage {
+		if u.Failure != nil {
+			x.setFailureCondition(u.Tag, *u.Failure, nextGeneration, at)
+			if u.SpecImage {
 				x.ensureSpecTag(u, false)
 			}
 			continue
 		}
-		event := imagev1.TagEvent{Created: at, DockerImageReference: u.pullSpec, Image: u.image, Generation: nextGeneration}
-		if x.hasTagChanged(u.tag, event) {
+		event := imagev1.TagEvent{Created: at, DockerImageReference: u.PullSpec, Image: u.Image, Generation: nextGeneration}
+		if x.hasTagChanged(u.Tag, event) {
 			x.ensureSpecTag(u, true)
-			x.addTagEvent(u.tag, event)
+			x.addTagEvent(u.Tag, event)
 		}
-		x.specTag(u.tag).ImportPolicy = u.policy
-		x.statusTag(u.tag).Conditions = nil // a success clears earlier failures
+		x.specTag(u.Tag).ImportPolicy = u.Policy
+		x.statusTag(u.Tag).Conditions = nil // a success clears earlier failures
 	}
 	sortTags(stream)
 	if stream.Annotations == nil {
@@ -226,16 +226,16 @@ func (x *tagIndex) setFailureCondition(tag string, status metav1.Status, generat
 
 // ensureSpecTag points a spec tag at what was imported; an existing one is
 // left alone unless reset. An explicit reference policy is kept.
-func (x *tagIndex) ensureSpecTag(u tagUpdate, reset bool) {
-	if x.findSpec(u.tag) != nil && !reset {
+func (x *tagIndex) ensureSpecTag(u TagUpdate, reset bool) {
+	if x.findSpec(u.Tag) != nil && !reset {
 		return
 	}
-	spec := x.specTag(u.tag)
-	spec.From = &corev1.ObjectReference{Kind: "DockerImage", Name: u.from}
+	spec := x.specTag(u.Tag)
+	spec.From = &corev1.ObjectReference{Kind: "DockerImage", Name: u.From}
 	spec.Generation = ptr(int64(0))
-	spec.ImportPolicy = u.policy
+	spec.ImportPolicy = u.Policy
 	if spec.ReferencePolicy.Type == "" {
-		spec.ReferencePolicy = u.refPolicy
+		spec.ReferencePolicy = u.RefPolicy
 	}
 }
 
@@ -255,6 +255,11 @@ func indexTags(is *imagev1.ImageStream) *tagIndex {
 		x.status[t.Tag] = i
 	}
 	return x
+}
+
+// SpecTag is the stream's spec tag named tag, or nil.
+func SpecTag(is *imagev1.ImageStream, tag string) *imagev1.TagReference {
+	return indexTags(is).findSpec(tag)
 }
 
 func (x *tagIndex) findSpec(tag string) *imagev1.TagReference {

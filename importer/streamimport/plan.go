@@ -1,18 +1,19 @@
-package importer
+package streamimport
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/importer/imagestream"
 	"sort"
-	"sync"
 
 	imagev1 "github.com/openshift/api/image/v1"
 	"go.podman.io/image/v5/docker/reference"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// streamDoc is one ImageStreamImport on its way through ImportStreams.
+// streamDoc is one ImageStreamImport on its way through Import.
 type streamDoc struct {
 	isi    *imagev1.ImageStreamImport
 	images []docItem // one per spec.images entry
@@ -35,7 +36,7 @@ type docItem struct {
 type docRepo struct {
 	from       string
 	key        fetchKey // repo, insecure, mode and platform of every tag
-	filter     TagFilter
+	filter     importer.TagFilter
 	invalid    error // the from.name cannot be fetched at all (Invalid)
 	err        error // listing the tags failed
 	tags       []docItem
@@ -57,27 +58,27 @@ func (d *streamDoc) name() string { return d.isi.Namespace + "/" + d.isi.Name }
 // the apiserver's own platform.
 func (s *streamRun) plan(ctx context.Context, isi *imagev1.ImageStreamImport) *streamDoc {
 	d := &streamDoc{isi: isi, images: make([]docItem, len(isi.Spec.Images))}
-	existing, err := s.imp.cat.GetImageStream(ctx, isi.Namespace, isi.Name)
+	existing, err := s.session.Catalog().GetImageStream(ctx, isi.Namespace, isi.Name)
 	if err != nil {
 		existing = nil // none yet (or unreadable: then no platform preferences)
 	}
 	for i, spec := range isi.Spec.Images {
 		item := &d.images[i]
-		from, err := parseFromName(spec.From.Name)
+		from, err := imagestream.ParseFrom(spec.From.Name)
 		if err != nil {
 			item.err = err
 			continue
 		}
-		named, err := from.normalized()
+		named, err := from.Normalized()
 		if err != nil {
 			item.err = err
 			continue
 		}
-		k := fetchKey{insecure: spec.ImportPolicy.Insecure, repo: named.Name(), spelled: from.named.Name(), mode: spec.ImportPolicy.ImportMode}
-		if from.id != "" {
-			k.dgst = from.id
+		k := fetchKey{insecure: spec.ImportPolicy.Insecure, repo: named.Name(), spelled: from.Named.Name(), mode: spec.ImportPolicy.ImportMode}
+		if from.ID != "" {
+			k.dgst = from.ID
 		} else {
-			k.tag = from.tag
+			k.tag = from.Tag
 			if k.tag == "" {
 				k.tag = "latest"
 			}
@@ -85,7 +86,7 @@ func (s *streamRun) plan(ctx context.Context, isi *imagev1.ImageStreamImport) *s
 		}
 		if k.mode != imagev1.ImportModePreserveOriginal {
 			k.arch, k.os = s.opts.Platform.Architecture, s.opts.Platform.OS
-			if from.id == "" {
+			if from.ID == "" {
 				toName := k.tag
 				if spec.To != nil {
 					toName = spec.To.Name
@@ -97,16 +98,16 @@ func (s *streamRun) plan(ctx context.Context, isi *imagev1.ImageStreamImport) *s
 	}
 	if spec := isi.Spec.Repository; spec != nil {
 		d.repo = &docRepo{from: spec.From.Name}
-		d.repo.filter, _ = TagFilterFromAnnotations(s.opts.Tags, isi.Annotations) // validated before
-		from, err := parseFromName(spec.From.Name)
+		d.repo.filter, _ = importer.TagFilterFromAnnotations(s.opts.Tags, isi.Annotations) // validated before
+		from, err := imagestream.ParseFrom(spec.From.Name)
 		var named reference.Named
 		if err == nil {
-			named, err = from.normalized()
+			named, err = from.Normalized()
 		}
 		if err != nil {
 			d.repo.invalid = err
 		} else {
-			d.repo.key = fetchKey{insecure: spec.ImportPolicy.Insecure, repo: named.Name(), spelled: from.named.Name(), mode: spec.ImportPolicy.ImportMode}
+			d.repo.key = fetchKey{insecure: spec.ImportPolicy.Insecure, repo: named.Name(), spelled: from.Named.Name(), mode: spec.ImportPolicy.ImportMode}
 			if d.repo.key.mode != imagev1.ImportModePreserveOriginal {
 				d.repo.key.arch, d.repo.key.os = s.opts.Platform.Architecture, s.opts.Platform.OS
 			}
@@ -117,12 +118,12 @@ func (s *streamRun) plan(ctx context.Context, isi *imagev1.ImageStreamImport) *s
 
 // preferredPlatform reads the prefer-arch and prefer-os annotations of the
 // stream's spec tag to; each one missing is host's.
-func preferredPlatform(existing *imagev1.ImageStream, to string, host Platform) (arch, os string) {
+func preferredPlatform(existing *imagev1.ImageStream, to string, host importer.Platform) (arch, os string) {
 	arch, os = host.Architecture, host.OS
 	if existing == nil || to == "" {
 		return arch, os
 	}
-	if t := indexTags(existing).findSpec(to); t != nil {
+	if t := imagestream.SpecTag(existing, to); t != nil {
 		if a := t.Annotations[imagev1.ImporterPreferArchAnnotation]; a != "" {
 			arch = a
 		}
@@ -134,39 +135,27 @@ func preferredPlatform(existing *imagev1.ImageStream, to string, host Platform) 
 }
 
 // listRepositories lists, filters and caps the tags of every repository
-// import, in parallel.
+// import, in parallel on the session's pool. Listing is not granted the
+// grace period: a listing cut by an interrupt leaves its document unwritten.
 func (s *streamRun) listRepositories(ctx context.Context) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, s.imp.conc)
+	p := s.session.Pool(ctx)
 	for _, d := range s.docs {
 		if d.repo == nil || d.repo.invalid != nil {
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			d.repo.err = s.listRepository(ctx, d)
-		}()
+		p.Go(func(context.Context) { d.repo.err = s.listRepository(ctx, d) }, func(err error) { d.repo.err = err })
 	}
-	wg.Wait()
+	p.Wait()
 }
 
 func (s *streamRun) listRepository(ctx context.Context, d *streamDoc) error {
 	rp := d.repo
-	t, err := rp.key.target()
+	fetch := s.fetcherFor(rp.key.insecure)
+	all, err := fetch.Tags(ctx, rp.key.repo)
 	if err != nil {
 		return err
 	}
-	repo, err := s.runFor(rp.key.insecure).repository(t.repo)
-	if err != nil {
-		return err
-	}
-	all, err := repo.Tags(ctx)
-	if err != nil {
-		return err
-	}
-	if rp.gone, rp.goneReason, rp.goneDoubt, err = s.imp.goneTags(ctx, repo, all, rp.filter); err != nil {
+	if rp.gone, rp.goneReason, rp.goneDoubt, err = fetch.GoneTags(ctx, rp.key.repo, all, rp.filter); err != nil {
 		return fmt.Errorf("compare with the catalog: %w", err)
 	}
 	seen := map[string]bool{}
@@ -181,14 +170,12 @@ func (s *streamRun) listRepository(ctx context.Context, d *streamDoc) error {
 		}
 	}
 	sort.Strings(tags)
-	if !s.imp.artifactsAsImages {
-		tags, _ = withoutArtifactTags(tags) // signatures and attestations of other tags, not images
-	}
-	tags = rp.filter.match(tags)
-	if tags, err = s.imp.newest(ctx, s.clientFor(rp.key.insecure), t.repo, tags, rp.filter.Newest, rp.key.mode, rp.key.arch, rp.key.os); err != nil {
+	tags = s.session.ImageTags(tags) // signatures and attestations of other tags are not images
+	tags = rp.filter.Match(tags)
+	if tags, err = fetch.Newest(ctx, rp.key.repo, tags, rp.filter.Newest, rp.key.legacy()); err != nil {
 		return err
 	}
-	kept, additional := rp.filter.capTags(tags)
+	kept, additional := rp.filter.Cap(tags)
 	// Tags past the cap that spec.images of the same document imports
 	// anyway are reported with the repository's, as OpenShift does.
 	for _, tag := range additional {
@@ -289,22 +276,22 @@ func (s *streamRun) fillStatus(d *streamDoc, image func(*fetched, string) *image
 
 // updates lists what the document does to its image stream, in
 // OpenShift's order: the repository's tags, then spec.images with a to.
-func (s *streamRun) updates(d *streamDoc) []tagUpdate {
-	var out []tagUpdate
+func (s *streamRun) updates(d *streamDoc) []imagestream.TagUpdate {
+	var out []imagestream.TagUpdate
 	isi := d.isi
-	add := func(u tagUpdate, st imagev1.ImageImportStatus, f *fetched, repo string) {
+	add := func(u imagestream.TagUpdate, st imagev1.ImageImportStatus, f *fetched, repo string) {
 		if st.Status.Status != metav1.StatusSuccess || st.Image == nil {
 			status := st.Status
-			u.failure = &status
+			u.Failure = &status
 		} else {
-			u.image, u.pullSpec = f.top, repo+"@"+f.top
+			u.Image, u.PullSpec = f.top, repo+"@"+f.top
 		}
 		out = append(out, u)
 	}
 	if rp := d.repo; rp != nil && rp.invalid == nil && rp.err == nil {
 		spec := isi.Spec.Repository
 		for i, it := range rp.tags {
-			add(tagUpdate{tag: it.tag, from: rp.from + ":" + it.tag, policy: spec.ImportPolicy, refPolicy: spec.ReferencePolicy},
+			add(imagestream.TagUpdate{Tag: it.tag, From: rp.from + ":" + it.tag, Policy: spec.ImportPolicy, RefPolicy: spec.ReferencePolicy},
 				isi.Status.Repository.Images[i], s.results[it.key], it.key.spelled)
 		}
 	}
@@ -312,7 +299,7 @@ func (s *streamRun) updates(d *streamDoc) []tagUpdate {
 		if spec.To == nil {
 			continue // by digest, or a bare repository: imported, not tagged
 		}
-		u := tagUpdate{tag: spec.To.Name, from: spec.From.Name, policy: spec.ImportPolicy, refPolicy: spec.ReferencePolicy, specImage: true}
+		u := imagestream.TagUpdate{Tag: spec.To.Name, From: spec.From.Name, Policy: spec.ImportPolicy, RefPolicy: spec.ReferencePolicy, SpecImage: true}
 		it := d.images[i]
 		add(u, isi.Status.Images[i], s.results[it.key], it.key.spelled)
 	}

@@ -2,15 +2,18 @@ package importer
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
-	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/registry"
 	"go.podman.io/image/v5/docker/reference"
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -127,8 +130,8 @@ func TagFilterFromAnnotations(base TagFilter, annotations map[string]string) (Ta
 	return f, errs
 }
 
-// match applies Include, Exclude and Semver.
-func (f TagFilter) match(tags []string) []string {
+// Match keeps the tags Include, Exclude and Semver let through.
+func (f TagFilter) Match(tags []string) []string {
 	out := tags[:0:0]
 	for _, t := range tags {
 		if f.Include != nil && !f.Include.MatchString(t) {
@@ -148,8 +151,8 @@ func (f TagFilter) match(tags []string) []string {
 	return out
 }
 
-// capTags orders tags as OpenShift does and splits them at MaxTags.
-func (f TagFilter) capTags(tags []string) (kept, additional []string) {
+// Cap orders tags as OpenShift does and splits them at MaxTags.
+func (f TagFilter) Cap(tags []string) (kept, additional []string) {
 	tags = append([]string(nil), tags...)
 	PrioritizeTags(tags)
 	if f.MaxTags <= 0 || len(tags) <= f.MaxTags {
@@ -224,18 +227,120 @@ func PrioritizeTags(tags []string) {
 // filterTags applies a TagFilter to a repository imported
 // whole by Run (lists imported whole, as Run does); tags past MaxTags are
 // logged and skipped.
-func (imp *Importer) filterTags(ctx context.Context, name reference.Named, tags []string, f TagFilter) ([]string, error) {
+func (r *fetcher) filterTags(ctx context.Context, name reference.Named, tags []string, f TagFilter) ([]string, error) {
 	if f == (TagFilter{}) {
 		return tags, nil
 	}
-	tags = f.match(tags)
-	tags, err := imp.newest(ctx, imp.reg, name, tags, f.Newest, imagev1.ImportModePreserveOriginal, "", "")
+	tags = f.Match(tags)
+	tags, err := r.newest(ctx, name, tags, f.Newest, nil)
 	if err != nil {
 		return nil, err
 	}
-	kept, skipped := f.capTags(tags)
+	kept, skipped := f.Cap(tags)
 	if len(skipped) > 0 {
-		imp.log.Info("tags past the cap skipped", "repository", name.Name(), "max-tags", f.MaxTags, "skipped", len(skipped))
+		r.imp.log.Info("tags past the cap skipped", "repository", name.Name(), "max-tags", f.MaxTags, "skipped", len(skipped))
 	}
 	return kept, nil
+}
+
+// newest keeps the n tags of a repository whose images were created last;
+// a tag whose creation time cannot be read counts as oldest. See
+// TagFilter.Newest for the cost.
+//
+// legacy says which children of a list count, as in fetchTarget.
+func (r *fetcher) newest(ctx context.Context, name reference.Named, tags []string, n int, legacy *Platform) ([]string, error) {
+	if n <= 0 || len(tags) <= n {
+		return tags, nil
+	}
+	repo, err := r.repository(name)
+	if err != nil {
+		return nil, err
+	}
+	created := make([]time.Time, len(tags))
+	g := errgroup.Group{}
+	g.SetLimit(r.imp.conc)
+	for i, tag := range tags {
+		g.Go(func() error {
+			t, err := r.createdAt(ctx, repo, tag, legacy)
+			if err != nil {
+				r.imp.log.Warn("cannot tell when a tag's image was created; counting it as oldest", "repository", name.Name(), "tag", tag, "error", err)
+			}
+			created[i] = t
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	idx := make([]int, len(tags))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return created[idx[a]].After(created[idx[b]]) })
+	kept := make([]string, 0, n)
+	for _, i := range idx[:n] {
+		kept = append(kept, tags[i])
+	}
+	return kept, nil
+}
+
+// createdAt reads when a tag's image was created: the config's created
+// time, the newest child's for a list imported whole, the chosen child's
+// in Legacy mode.
+func (r *fetcher) createdAt(ctx context.Context, repo *registry.Repository, tag string, legacy *Platform) (time.Time, error) {
+	m, err := repo.GetManifest(ctx, tag)
+	if err != nil {
+		return time.Time{}, err
+	}
+	kind, err := KindOf(m.MediaType)
+	if err != nil || kind == SingleImage {
+		if err != nil {
+			return time.Time{}, err
+		}
+		return r.configCreated(ctx, repo, m)
+	}
+	entries, err := ParseList(m.Bytes)
+	if err != nil || len(entries) == 0 {
+		return time.Time{}, fmt.Errorf("list %s: %v", m.Digest, err)
+	}
+	var newest time.Time
+	for _, d := range listChildren(entries, legacy) {
+		child, err := repo.GetManifest(ctx, d.String())
+		if err != nil {
+			return time.Time{}, err
+		}
+		t, err := r.configCreated(ctx, repo, child)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if t.After(newest) {
+			newest = t
+		}
+	}
+	return newest, nil
+}
+
+func (r *fetcher) configCreated(ctx context.Context, repo *registry.Repository, m *registry.Manifest) (time.Time, error) {
+	if isSchema1(m.MediaType) {
+		meta, _, _, err := fromSchema1(m.Bytes)
+		return meta.Created.Time, err
+	}
+	desc, err := ConfigDescriptor(m.Bytes, m.MediaType)
+	if err != nil {
+		return time.Time{}, err
+	}
+	config, err := r.imp.cat.Config(ctx, desc.Digest.String())
+	if err != nil {
+		if config, err = repo.GetBlob(ctx, m.Source, desc.Digest, registry.MaxManifestBytes); err != nil {
+			return time.Time{}, fmt.Errorf("config %s: %w", desc.Digest, err)
+		}
+	}
+	var c struct {
+		Created time.Time `json:"created"`
+	}
+	if err := json.Unmarshal(config, &c); err != nil {
+		return time.Time{}, fmt.Errorf("config %s: %w", desc.Digest, err)
+	}
+	return c.Created, nil
 }

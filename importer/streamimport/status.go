@@ -1,8 +1,10 @@
-package importer
+package streamimport
 
 import (
 	"errors"
 	"fmt"
+	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/importer/imagestream"
 
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/registry"
@@ -12,9 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// dockerImageResource is what OpenShift's importer names in NotFound statuses.
-var dockerImageResource = schema.GroupResource{Group: imagev1.GroupName, Resource: "dockerimage"}
-
 // importStatus turns an import error into the Status OpenShift's importer
 // reports for it, with reasonOf choosing the reason: NotFound 404,
 // Unauthorized 401, Forbidden 403, BadRequest 400, Invalid 422 (cause
@@ -22,9 +21,9 @@ var dockerImageResource = schema.GroupResource{Group: imagev1.GroupName, Resourc
 // image (repo:tag, repo@digest or the repository), from the from.name as
 // written, repo the repository.
 func importStatus(err error, ref, from, repo string) metav1.Status {
-	switch reasonOf(err) {
+	switch importer.ReasonOf(err) {
 	case metav1.StatusReasonNotFound:
-		return kapierrors.NewNotFound(dockerImageResource, ref).ErrStatus
+		return kapierrors.NewNotFound(imagestream.DockerImageResource, ref).ErrStatus
 	case metav1.StatusReasonUnauthorized:
 		return kapierrors.NewUnauthorized(fmt.Sprintf("you may not have access to the container image %q", ref)).ErrStatus
 	case metav1.StatusReasonForbidden:

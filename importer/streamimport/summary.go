@@ -1,8 +1,9 @@
-package importer
+package streamimport
 
 import (
 	"context"
 	"fmt"
+	"github.com/regimport/regimport/importer"
 
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
@@ -10,20 +11,15 @@ import (
 )
 
 // summarize gathers failures and counts from the documents' statuses.
-func (s *streamRun) summarize(sum *StreamSummary) {
-	for _, r := range []*run{s.secure, s.insecure} {
-		if r == nil {
-			continue
-		}
-		for v, n := range r.summary.Verdicts {
-			sum.Verdicts[v] += n
-		}
-		// (repository, image) pairs whose signatures could not be fetched
-		sum.Failures = append(sum.Failures, r.summary.Failures...)
+func (s *streamRun) summarize(sum *Summary) {
+	for v, n := range s.session.Verdicts() {
+		sum.Verdicts[v] += n
 	}
+	// (repository, image) pairs whose signatures could not be fetched
+	sum.Failures = append(sum.Failures, s.session.Failures()...)
 	sum.ImagesCreated, sum.StreamsChanged, sum.TagsRemoved = s.imagesCreated, s.streamsChanged, s.removedTags
 	for _, err := range s.imageErrs {
-		sum.Failures = append(sum.Failures, Failure{Reference: "catalog", Reason: err.Error(), Code: metav1.StatusReasonInternalError})
+		sum.Failures = append(sum.Failures, importer.Failure{Reference: "catalog", Reason: err.Error(), Code: metav1.StatusReasonInternalError})
 	}
 	for _, d := range s.docs {
 		isi := d.isi
@@ -33,7 +29,7 @@ func (s *streamRun) summarize(sum *StreamSummary) {
 			}
 		}
 		if d.repo != nil && d.repo.goneDoubt != "" {
-			sum.Failures = append(sum.Failures, Failure{Reference: fmt.Sprintf("%s spec.repository %s", d.name(), d.repo.from), Reason: d.repo.goneDoubt})
+			sum.Failures = append(sum.Failures, importer.Failure{Reference: fmt.Sprintf("%s spec.repository %s", d.name(), d.repo.from), Reason: d.repo.goneDoubt})
 		}
 		if rs := isi.Status.Repository; rs != nil {
 			from := isi.Spec.Repository.From.Name
@@ -48,22 +44,22 @@ func (s *streamRun) summarize(sum *StreamSummary) {
 		}
 		switch {
 		case d.streamErr != nil:
-			sum.Failures = append(sum.Failures, Failure{Reference: d.name(), Reason: "store image stream: " + d.streamErr.Error(), Code: metav1.StatusReasonInternalError})
+			sum.Failures = append(sum.Failures, importer.Failure{Reference: d.name(), Reason: "store image stream: " + d.streamErr.Error(), Code: metav1.StatusReasonInternalError})
 		case isi.Spec.Import && !d.written && !sum.Interrupted:
-			sum.Failures = append(sum.Failures, Failure{Reference: d.name(), Reason: "image stream not stored", Code: metav1.StatusReasonInternalError})
+			sum.Failures = append(sum.Failures, importer.Failure{Reference: d.name(), Reason: "image stream not stored", Code: metav1.StatusReasonInternalError})
 		case isi.Spec.Import && !d.written:
-			sum.Failures = append(sum.Failures, Failure{Reference: d.name(), Reason: "interrupted: nothing of this document was stored", Code: metav1.StatusReasonInternalError})
+			sum.Failures = append(sum.Failures, importer.Failure{Reference: d.name(), Reason: "interrupted: nothing of this document was stored", Code: metav1.StatusReasonInternalError})
 		}
 	}
 }
 
-func statusFailure(ref string, st metav1.Status) Failure {
-	return Failure{Reference: ref, Reason: st.Message, Code: st.Reason}
+func statusFailure(ref string, st metav1.Status) importer.Failure {
+	return importer.Failure{Reference: ref, Reason: st.Message, Code: st.Reason}
 }
 
 // finishRun records the run: one imported or unchanged count per image
 // of the documents that were stored, and the failures.
-func (s *streamRun) finishRun(ctx context.Context, sum StreamSummary, werr error) error {
+func (s *streamRun) finishRun(ctx context.Context, sum Summary, werr error) error {
 	var counts catalog.RunCounts
 	for _, d := range s.docs {
 		if !d.written {
@@ -82,7 +78,7 @@ func (s *streamRun) finishRun(ctx context.Context, sum StreamSummary, werr error
 		}
 	}
 	counts.Failed = len(sum.Failures)
-	if err := s.imp.recordRun(ctx, sum.RunID, sum.Interrupted, werr, counts, sum.Failures); err != nil {
+	if err := s.session.Record(ctx, sum.Interrupted, werr, counts, sum.Failures); err != nil {
 		return fmt.Errorf("record run %d: %w", sum.RunID, err)
 	}
 	return nil
@@ -90,15 +86,15 @@ func (s *streamRun) finishRun(ctx context.Context, sum StreamSummary, werr error
 
 func anyNew(f *fetched) bool {
 	for _, p := range f.pending {
-		if p.rec != nil {
+		if p.Record != nil {
 			return true
 		}
 	}
 	return false
 }
 
-// StreamImportFailed reports whether a document's status holds a failure.
-func StreamImportFailed(isi *imagev1.ImageStreamImport) bool {
+// Failed reports whether a document's status holds a failure.
+func Failed(isi *imagev1.ImageStreamImport) bool {
 	for _, st := range isi.Status.Images {
 		if st.Status.Status != metav1.StatusSuccess {
 			return true

@@ -1,12 +1,13 @@
-package importer
+package streamimport
 
 import (
 	"fmt"
+	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/importer/imagestream"
 	"regexp"
 	"strings"
 
 	imagev1 "github.com/openshift/api/image/v1"
-	"go.podman.io/image/v5/docker/reference"
 	corev1 "k8s.io/api/core/v1"
 	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/api/validation/path"
@@ -20,20 +21,20 @@ var streamNameComponent = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*$`)
 // tagPattern is a valid tag: what a stream's spec tag may be named here.
 var tagPattern = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
 
-// DefaultImageStreamImport fills what OpenShift's API defaults when it
+// Default fills what OpenShift's API defaults when it
 // decodes an ImageStreamImport: to.name from the tag of from.name (only
 // when from names a tag: a by-digest or bare from stays untagged), the
 // Source reference policy, and importMode (mode, or Legacy when empty, the
 // apiserver's default).
-func DefaultImageStreamImport(isi *imagev1.ImageStreamImport, mode imagev1.ImportModeType) {
+func Default(isi *imagev1.ImageStreamImport, mode imagev1.ImportModeType) {
 	if mode == "" {
 		mode = imagev1.ImportModeLegacy
 	}
 	for i := range isi.Spec.Images {
 		spec := &isi.Spec.Images[i]
 		if spec.To == nil {
-			if ref, err := parseFromName(spec.From.Name); err == nil && ref.tag != "" {
-				spec.To = &corev1.LocalObjectReference{Name: ref.tag}
+			if ref, err := imagestream.ParseFrom(spec.From.Name); err == nil && ref.Tag != "" {
+				spec.To = &corev1.LocalObjectReference{Name: ref.Tag}
 			}
 		}
 		defaultPolicies(&spec.ImportPolicy, &spec.ReferencePolicy, mode)
@@ -52,7 +53,7 @@ func defaultPolicies(ip *imagev1.TagImportPolicy, rp *imagev1.TagReferencePolicy
 	}
 }
 
-// ValidateImageStreamImport checks a document as OpenShift's apiserver does
+// Validate checks a document as OpenShift's apiserver does
 // (openshift-apiserver pkg/image/apis/image/validation), with its messages:
 // from.kind must be DockerImage, from.name must parse (a repository import
 // names no tag or digest), to.name must not be empty when to is given,
@@ -60,8 +61,8 @@ func defaultPolicies(ip *imagev1.TagImportPolicy, rp *imagev1.TagReferencePolicy
 // repository, and namespaced object metadata with an image stream name.
 // regimport adds what OpenShift only checks later, when it writes the image
 // stream (referencePolicy.type), a to.name that is a valid tag, and the tag
-// filter annotations (see TagFilterFromAnnotations).
-func ValidateImageStreamImport(isi *imagev1.ImageStreamImport) field.ErrorList {
+// filter annotations (see importer.TagFilterFromAnnotations).
+func Validate(isi *imagev1.ImageStreamImport) field.ErrorList {
 	specPath := field.NewPath("spec")
 	imagesPath := specPath.Child("images")
 	repoPath := specPath.Child("repository")
@@ -77,7 +78,7 @@ func ValidateImageStreamImport(isi *imagev1.ImageStreamImport) field.ErrorList {
 			}
 			if len(spec.From.Name) == 0 {
 				errs = append(errs, field.Required(p.Child("from", "name"), ""))
-			} else if _, err := parseFromName(spec.From.Name); err != nil {
+			} else if _, err := imagestream.ParseFrom(spec.From.Name); err != nil {
 				errs = append(errs, field.Invalid(p.Child("from", "name"), spec.From.Name, err.Error()))
 			}
 		default:
@@ -90,9 +91,9 @@ func ValidateImageStreamImport(isi *imagev1.ImageStreamImport) field.ErrorList {
 		case "DockerImage":
 			if len(spec.From.Name) == 0 {
 				errs = append(errs, field.Required(repoPath.Child("from", "name"), "container image references require a name"))
-			} else if ref, err := parseFromName(spec.From.Name); err != nil {
+			} else if ref, err := imagestream.ParseFrom(spec.From.Name); err != nil {
 				errs = append(errs, field.Invalid(repoPath.Child("from", "name"), spec.From.Name, err.Error()))
-			} else if ref.tag != "" || ref.id != "" {
+			} else if ref.Tag != "" || ref.ID != "" {
 				errs = append(errs, field.Invalid(repoPath.Child("from", "name"), spec.From.Name, "you must specify an image repository, not a tag or ID"))
 			}
 		default:
@@ -104,7 +105,7 @@ func ValidateImageStreamImport(isi *imagev1.ImageStreamImport) field.ErrorList {
 		errs = append(errs, field.Invalid(imagesPath, nil, "you must specify at least one image or a repository import"))
 	}
 	errs = append(errs, apivalidation.ValidateObjectMeta(&isi.ObjectMeta, true, validateStreamName, field.NewPath("metadata"))...)
-	if _, ferrs := TagFilterFromAnnotations(TagFilter{}, isi.Annotations); len(ferrs) > 0 {
+	if _, ferrs := importer.TagFilterFromAnnotations(importer.TagFilter{}, isi.Annotations); len(ferrs) > 0 {
 		errs = append(errs, ferrs...)
 	}
 	return errs
@@ -132,46 +133,4 @@ func validatePolicies(ip imagev1.TagImportPolicy, rp imagev1.TagReferencePolicy,
 			fmt.Sprintf("valid values are %q, %q", imagev1.SourceTagReferencePolicy, imagev1.LocalTagReferencePolicy)))
 	}
 	return errs
-}
-
-// fromName is a from.name read as OpenShift's reference.Parse reads it: the
-// grammar of Docker references without normalization, the tag and digest
-// as written.
-type fromName struct {
-	named   reference.Named // as written, not normalized
-	tag, id string
-}
-
-// parseFromName applies OpenShift's grammar and messages
-// (library-go's reference.Parse).
-func parseFromName(s string) (fromName, error) {
-	ref, err := reference.Parse(s)
-	if err != nil {
-		return fromName{}, err
-	}
-	named, ok := ref.(reference.Named)
-	if !ok {
-		return fromName{}, fmt.Errorf("reference %s has no name", ref.String())
-	}
-	out := fromName{named: named}
-	if t, ok := named.(reference.Tagged); ok {
-		out.tag = t.Tag()
-	}
-	if d, ok := named.(reference.Digested); ok {
-		out.id = d.Digest().String()
-	}
-	return out, nil
-}
-
-// normalized is the repository to fetch from: OpenShift's client defaults
-// (docker.io, library/) as containers/image applies them. A name that
-// OpenShift's grammar accepts but no registry can serve (a bare 64-hex
-// name) fails here, which makes the image Invalid, as OpenShift's importer
-// reports it.
-func (f fromName) normalized() (reference.Named, error) {
-	n, err := reference.ParseNormalizedNamed(f.named.Name())
-	if err != nil {
-		return nil, err
-	}
-	return reference.TrimNamed(n), nil
 }

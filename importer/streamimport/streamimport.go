@@ -1,9 +1,11 @@
-package importer
+package streamimport
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/importer/imagestream"
 	"runtime"
 	"sync"
 	"time"
@@ -17,14 +19,14 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-// StreamImportOptions configure ImportStreams.
-type StreamImportOptions struct {
+// Options configure Import.
+type Options struct {
 	// Command is recorded with the run (never include credentials).
 	Command string
 	// Tags filters and caps repository imports where a document's
 	// annotations do not say otherwise. The zero value imports every tag
 	// (OpenShift caps at 50; a batch job mirroring a registry must not).
-	Tags TagFilter
+	Tags importer.TagFilter
 	// InsecureRegistry fetches the images whose importPolicy.insecure is
 	// true (plain HTTP and unverified TLS allowed); nil uses the
 	// Importer's client for them too, which then fails on HTTP-only
@@ -36,17 +38,17 @@ type StreamImportOptions struct {
 	// Platform stands in for the apiserver's own platform, which Legacy
 	// mode prefers when it picks one child of a list (OpenShift's
 	// runtime.GOOS/GOARCH); the zero value is regimport's own.
-	Platform Platform
+	Platform importer.Platform
 }
 
-// StreamSummary is the outcome of ImportStreams. Each document's own
+// Summary is the outcome of Import. Each document's own
 // outcome is in its status.
-type StreamSummary struct {
+type Summary struct {
 	// RunID is the import run recorded in the catalog; 0 when every
 	// document was a preview (import: false), which writes nothing at all.
 	RunID int64
 	// Failures lists every image, repository and image stream that failed.
-	Failures []Failure
+	Failures []importer.Failure
 	// Interrupted is set when ctx ended before everything was fetched;
 	// documents cut short were not written.
 	Interrupted bool
@@ -61,14 +63,18 @@ type StreamSummary struct {
 	Verdicts map[signatures.Verdict]int
 }
 
-// ErrInvalidImport marks documents that do not validate; nothing is imported then.
-var ErrInvalidImport = errors.New("invalid ImageStreamImport")
+// ErrInvalid marks documents that do not validate; nothing is imported then.
+var ErrInvalid = errors.New("invalid ImageStreamImport")
 
-// streamRun is the state of one ImportStreams call.
+// streamRun is the state of one Import call.
 type streamRun struct {
-	imp              *Importer
-	opts             StreamImportOptions
-	secure, insecure *run
+	opts Options
+	// session is the orchestration shared with importer.Run: run record,
+	// writer (only when a document imports), pool, failures and verdicts.
+	session *importer.Session
+	// secure and insecure fetch the documents' images; insecure is
+	// secure unless opts.InsecureRegistry is set.
+	secure, insecure *importer.Fetcher
 	docs             []*streamDoc
 	results          map[fetchKey]*fetched
 	now              time.Time
@@ -79,26 +85,26 @@ type streamRun struct {
 	imageErrs                     []error
 }
 
-// ImportStreams imports ImageStreamImport documents as OpenShift's
+// Import imports ImageStreamImport documents as OpenShift's
 // apiserver does and fills each one's status in place: status.images lines
 // up with spec.images, status.repository has the repository's tags, and
 // status.import is the resulting image stream when spec.import is true.
 // Documents are defaulted and validated first, all of them: if one is
 // invalid nothing is fetched or written (the error wraps
-// ErrInvalidImport). Previews (import: false) write nothing; imports store
+// ErrInvalid). Previews (import: false) write nothing; imports store
 // their images and then their image stream through one writer, in document
 // order, so a stream's tag events always commit after their images. The
 // error is for the call as a whole; failed images are statuses.
-func (imp *Importer) ImportStreams(ctx context.Context, isis []*imagev1.ImageStreamImport, opts StreamImportOptions) (StreamSummary, error) {
+func Import(ctx context.Context, imp *importer.Importer, isis []*imagev1.ImageStreamImport, opts Options) (Summary, error) {
 	var invalid []error
 	for i, isi := range isis {
-		DefaultImageStreamImport(isi, opts.DefaultImportMode)
-		if errs := ValidateImageStreamImport(isi); len(errs) > 0 {
+		Default(isi, opts.DefaultImportMode)
+		if errs := Validate(isi); len(errs) > 0 {
 			invalid = append(invalid, fmt.Errorf("document %d (%s/%s): %w", i+1, isi.Namespace, isi.Name, errs.ToAggregate()))
 		}
 	}
 	if len(invalid) > 0 {
-		return StreamSummary{}, fmt.Errorf("%w: %w", ErrInvalidImport, errors.Join(invalid...))
+		return Summary{}, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(invalid...))
 	}
 	if opts.Platform.Architecture == "" {
 		opts.Platform.Architecture = runtime.GOARCH
@@ -106,25 +112,24 @@ func (imp *Importer) ImportStreams(ctx context.Context, isis []*imagev1.ImageStr
 	if opts.Platform.OS == "" {
 		opts.Platform.OS = runtime.GOOS
 	}
-	s := &streamRun{imp: imp, opts: opts, results: map[fetchKey]*fetched{}, now: imp.now()}
-	s.secure = s.newRun(imp)
-	if opts.InsecureRegistry != nil {
-		insecure := *imp
-		insecure.reg = opts.InsecureRegistry
-		s.insecure = s.newRun(&insecure)
-	}
-	sum := StreamSummary{Verdicts: map[signatures.Verdict]int{}}
-	dbctx := context.WithoutCancel(ctx)
 	imports := false
 	for _, isi := range isis {
 		imports = imports || isi.Spec.Import
 	}
-	if imports {
-		var err error
-		if sum.RunID, err = imp.cat.BeginRun(dbctx, opts.Command); err != nil {
-			return sum, err
-		}
+	// Previews (no document imports) record no run and write nothing.
+	session, err := imp.Begin(ctx, opts.Command, imports)
+	if err != nil {
+		return Summary{}, err
 	}
+	s := &streamRun{opts: opts, session: session, results: map[fetchKey]*fetched{}, now: session.Now()}
+	// Insecure images go through their own client, explicitly, when one is given.
+	s.secure = session.Fetcher(nil)
+	s.insecure = s.secure
+	if opts.InsecureRegistry != nil {
+		s.insecure = session.Fetcher(opts.InsecureRegistry)
+	}
+	sum := Summary{Verdicts: map[signatures.Verdict]int{}, RunID: session.RunID()}
+	dbctx := context.WithoutCancel(ctx)
 
 	for _, isi := range isis {
 		// As the apiserver fills any object it creates (the document itself is never stored).
@@ -140,7 +145,7 @@ func (imp *Importer) ImportStreams(ctx context.Context, isis []*imagev1.ImageStr
 
 	var werr error
 	if imports {
-		werr = s.write(dbctx, sum.RunID)
+		werr = s.write(dbctx)
 		for _, d := range s.docs {
 			if d.written {
 				s.fillStatus(d, s.storedImage(dbctx))
@@ -155,28 +160,17 @@ func (imp *Importer) ImportStreams(ctx context.Context, isis []*imagev1.ImageStr
 	return sum, werr
 }
 
-func (s *streamRun) newRun(imp *Importer) *run {
-	r := &run{imp: imp, repos: map[string]*registry.Repository{}}
-	r.summary.Verdicts = map[signatures.Verdict]int{}
-	return r
-}
-
-func (s *streamRun) runFor(insecure bool) *run {
-	if insecure && s.insecure != nil {
+func (s *streamRun) fetcherFor(insecure bool) *importer.Fetcher {
+	if insecure {
 		return s.insecure
 	}
 	return s.secure
 }
 
-func (s *streamRun) clientFor(insecure bool) *registry.Client { return s.runFor(insecure).imp.reg }
-
 // write queues, document by document, the images each import fetched,
 // the registry tags they came from, and then its image stream.
-func (s *streamRun) write(dbctx context.Context, runID int64) error {
-	w, err := s.imp.cat.NewWriter(dbctx, catalog.WriterOptions{RunID: runID})
-	if err != nil {
-		return err
-	}
+func (s *streamRun) write(dbctx context.Context) error {
+	w := s.session.Writer()
 	queued := map[string]bool{}
 	tagged := map[fetchKey]bool{}
 	for _, d := range s.docs {
@@ -185,10 +179,9 @@ func (s *streamRun) write(dbctx context.Context, runID int64) error {
 		}
 		for _, k := range s.docKeys(d) {
 			f := s.results[k]
-			var gone *errTagNotFound
-			if f != nil && errors.As(f.err, &gone) && !tagged[k] {
+			if f != nil && importer.TagGone(f.err) && !tagged[k] {
 				tagged[k] = true
-				rec := catalog.TagRemoval{Repository: k.repo, Tags: []string{k.tag}, Reason: catalog.ReasonNotFound, MarkStream: s.imp.streamMarker()}
+				rec := catalog.TagRemoval{Repository: k.repo, Tags: []string{k.tag}, Reason: catalog.ReasonNotFound, MarkStream: s.session.StreamMarker()}
 				if err := w.RemoveTags(dbctx, rec, s.tagsRemoved); err != nil {
 					s.tagsRemoved(nil, err)
 				}
@@ -197,19 +190,19 @@ func (s *streamRun) write(dbctx context.Context, runID int64) error {
 				continue
 			}
 			for _, p := range f.pending {
-				v := p.verification
-				if p.rec != nil && !queued[p.name] {
-					queued[p.name] = true
-					if err := w.PutImage(dbctx, *p.rec, s.imageDone); err != nil {
+				v := p.Verification
+				if p.Record != nil && !queued[p.Name] {
+					queued[p.Name] = true
+					if err := w.PutImage(dbctx, *p.Record, s.imageDone); err != nil {
 						s.imageDone(catalog.Unchanged, err)
 					}
 					continue
 				}
-				if p.rec != nil {
-					v = p.rec.Verification // queued by another repository's import: this one's verdict
+				if p.Record != nil {
+					v = p.Record.Verification // queued by another repository's import: this one's verdict
 				}
 				if v != nil {
-					if err := w.PutVerification(dbctx, p.name, *v, s.tagDone); err != nil {
+					if err := w.PutVerification(dbctx, p.Name, *v, s.tagDone); err != nil {
 						s.tagDone(catalog.Unchanged, err)
 					}
 				}
@@ -223,7 +216,7 @@ func (s *streamRun) write(dbctx context.Context, runID int64) error {
 			}
 		}
 		if rp := d.repo; rp != nil && rp.err == nil && len(rp.gone) > 0 {
-			rec := catalog.TagRemoval{Repository: rp.key.repo, Tags: rp.gone, Reason: rp.goneReason, MarkStream: s.imp.streamMarker()}
+			rec := catalog.TagRemoval{Repository: rp.key.repo, Tags: rp.gone, Reason: rp.goneReason, MarkStream: s.session.StreamMarker()}
 			if err := w.RemoveTags(dbctx, rec, s.tagsRemoved); err != nil {
 				s.tagsRemoved(nil, err)
 			}
@@ -232,7 +225,7 @@ func (s *streamRun) write(dbctx context.Context, runID int64) error {
 		updates := s.updates(d)
 		ns, name := d.isi.Namespace, d.isi.Name
 		apply := func(cur *imagev1.ImageStream) (*imagev1.ImageStream, error) {
-			return applyImport(cur, ns, name, updates, s.now), nil
+			return imagestream.Apply(cur, ns, name, updates, s.now), nil
 		}
 		done := func(is *imagev1.ImageStream, o catalog.Outcome, err error) {
 			d.stream, d.streamErr = is, err
@@ -246,7 +239,7 @@ func (s *streamRun) write(dbctx context.Context, runID int64) error {
 			d.streamErr = err
 		}
 	}
-	err = w.Close()
+	err := w.Close()
 	for _, d := range s.docs {
 		if d.written && d.streamErr != nil {
 			d.written = false
@@ -307,7 +300,7 @@ func (s *streamRun) docKeys(d *streamDoc) []fetchKey {
 // creationTimestamp), as OpenShift returns the created images.
 func (s *streamRun) storedImage(ctx context.Context) func(*fetched, string) *imagev1.Image {
 	return func(f *fetched, name string) *imagev1.Image {
-		if img, err := s.imp.cat.GetImage(ctx, name); err == nil {
+		if img, err := s.session.Catalog().GetImage(ctx, name); err == nil {
 			return img
 		}
 		return f.images[name]
