@@ -46,6 +46,9 @@ func (s *Session) Now() time.Time { return s.r.imp.now() }
 // those in flight.
 func (s *Session) Pool(ctx context.Context) *Pool { return s.r.imp.newPool(ctx) }
 
+// Progress is the Importer's progress display, nil when there is none.
+func (s *Session) Progress() Progress { return s.r.imp.prog }
+
 // StreamMarker marks the image streams that pull a removed tag.
 func (s *Session) StreamMarker() catalog.StreamMarker { return s.r.imp.streamMarker() }
 

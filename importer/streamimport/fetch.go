@@ -67,22 +67,31 @@ func (k fetchKey) legacy() *importer.Platform {
 // when ctx ends get ctx's error; those in flight get the grace period.
 func (s *streamRun) fetchAll(ctx context.Context, keys []fetchKey) {
 	var mu sync.Mutex
+	prog := s.session.Progress()
 	set := func(k fetchKey, f *fetched) {
 		mu.Lock()
 		s.results[k] = f
 		mu.Unlock()
+		if prog != nil {
+			res := importer.Result{Reference: k.String(), Image: f.top, Outcome: importer.Imported, Err: f.err}
+			if f.err != nil {
+				res.Outcome = importer.Failed
+			}
+			prog.Done(res)
+		}
 	}
 	p := s.session.Pool(ctx)
+	var todo []fetchKey
 	for _, k := range keys {
-		mu.Lock()
-		_, done := s.results[k]
-		if !done {
+		if _, done := s.results[k]; !done {
 			s.results[k] = nil
+			todo = append(todo, k)
 		}
-		mu.Unlock()
-		if done {
-			continue
-		}
+	}
+	if s.queued += len(todo); prog != nil && len(todo) > 0 {
+		prog.Start(s.queued)
+	}
+	for _, k := range todo {
 		p.Go(func(work context.Context) { set(k, s.fetch(work, k)) }, func(err error) { set(k, &fetched{err: err}) })
 	}
 	p.Wait()

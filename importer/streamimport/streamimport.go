@@ -78,6 +78,8 @@ type streamRun struct {
 	docs             []*streamDoc
 	results          map[fetchKey]*fetched
 	now              time.Time
+	// queued counts the keys handed to the pool, for the progress display.
+	queued int
 
 	mu                            sync.Mutex
 	imagesCreated, streamsChanged int

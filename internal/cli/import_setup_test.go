@@ -162,3 +162,36 @@ func TestMergeHostStatsAddsTheTotalsOfAHostBothClientsReached(t *testing.T) {
 		t.Errorf("merged\n%+v\nwant\n%+v", got, want)
 	}
 }
+
+// `import -f --progress always` draws the bar as `import REF` does: the
+// documents' references as the total, each settled fetch counted, failures
+// named.
+func TestImportSpecDrawsProgress(t *testing.T) {
+	ctx := context.Background()
+	reg, err := testregistry.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Close)
+	for i, tag := range []string{"v1", "v2"} {
+		if _, err := reg.Push(ctx, testregistry.ImageSpec{Repository: "team/app", Tags: []string{tag}, Format: testregistry.Schema2, Seed: int64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	doc := importDoc(reg.Host()+"/team/app:v1", reg.Host()+"/team/app:v2", reg.Host()+"/team/app:gone")
+	code, _, errOut := runCLIWithInput(t, doc, "import", "--db", filepath.Join(t.TempDir(), "c.db"), "--tls-verify=false",
+		"--progress", "always", "-f", "-")
+	if code != ExitPartial {
+		t.Fatalf("exit %d, want %d\n%s", code, ExitPartial, errOut)
+	}
+	// The bar redraws with \r; its last state is the last segment that has an ETA.
+	var final string
+	for _, seg := range strings.Split(errOut, "\r") {
+		if line, _, _ := strings.Cut(seg, "\x1b[K"); strings.Contains(line, "ETA") {
+			final = line
+		}
+	}
+	if !strings.Contains(final, "3/3") || !strings.Contains(final, "1 failed") {
+		t.Errorf("the bar's last state is %q, want 3/3 with 1 failed; stderr:\n%q", final, errOut)
+	}
+}
