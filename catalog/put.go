@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	digest "github.com/opencontainers/go-digest"
-	imagev1 "github.com/openshift/api/image/v1"
 )
 
 // uidNamespace makes image UIDs a pure function of the image name, so two
@@ -42,7 +41,7 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 		// Stored by another target of this run or an earlier one: this
 		// record's verification is still its repository's own.
 		if v := rec.Verification; v != nil {
-			if _, err := c.putVerification(ctx, tx, img.Name, verificationRepository(img, *v), runID, true); err != nil {
+			if _, err := c.putVerification(ctx, tx, img.Name, verificationRepository(rec.lookupReference(), *v), runID, true); err != nil {
 				return Unchanged, err
 			}
 		}
@@ -107,7 +106,7 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 		return Unchanged, fmt.Errorf("store image %s: %w", img.Name, err)
 	}
 	if v := rec.Verification; v != nil {
-		if _, err := c.putVerification(ctx, tx, img.Name, verificationRepository(img, *v), runID, false); err != nil {
+		if _, err := c.putVerification(ctx, tx, img.Name, verificationRepository(lookup, *v), runID, false); err != nil {
 			return Unchanged, err
 		}
 	}
@@ -128,9 +127,20 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 
 // verificationRepository fills in the repository of a verification
 // without one: the image's dockerImageReference repository.
-func verificationRepository(img *imagev1.Image, v Verification) Verification {
+// lookupReference is the normalized repository@digest of the record.
+func (rec ImageRecord) lookupReference() string {
+	if rec.LookupReference != "" {
+		return rec.LookupReference
+	}
+	return rec.Image.DockerImageReference
+}
+
+// verificationRepository gives a verification without a repository the
+// repository of lookup, the image's normalized repository@digest: verdicts
+// are keyed by the normalized name, never by the user's spelling.
+func verificationRepository(lookup string, v Verification) Verification {
 	if v.Repository == "" {
-		v.Repository, _, _ = strings.Cut(img.DockerImageReference, "@")
+		v.Repository, _, _ = strings.Cut(lookup, "@")
 	}
 	return v
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"strings"
 
 	imagev1 "github.com/openshift/api/image/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -123,11 +123,16 @@ func (c *Catalog) ImageNames(ctx context.Context, after string, limit int) ([]st
 // anything a client sees changed.
 func (c *Catalog) UpdateVerification(ctx context.Context, image string, v Verification) (changed bool, err error) {
 	if v.Repository == "" {
-		img, err := c.GetImage(ctx, image)
-		if err != nil {
-			return false, err
+		// The normalized key, not the served dockerImageReference (which
+		// keeps the user's spelling).
+		var lookup string
+		err := c.read.QueryRowContext(ctx, `SELECT docker_image_reference FROM images WHERE name = ?`, image).Scan(&lookup)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, fmt.Errorf("image %s: %w", image, ErrNotFound)
+		} else if err != nil {
+			return false, fmt.Errorf("update verification of %s: %w", image, err)
 		}
-		v.Repository, _, _ = strings.Cut(img.DockerImageReference, "@")
+		v = verificationRepository(lookup, v)
 	}
 	w, err := c.NewWriter(ctx, WriterOptions{})
 	if err != nil {
