@@ -63,7 +63,8 @@ type ReferrerLookup struct {
 // With exactly one type the registry is asked to filter (artifactType=); the
 // answer is filtered here too, since a registry may ignore the filter. A
 // registry without the referrers API answers 404 (the distribution spec
-// forbids a 404 from one that has it); then the referrers tag schema is read,
+// forbids a 404 from one that has it; older registries answer 405 or 400);
+// then the referrers tag schema is read,
 // and no index there means no referrers.
 func (l *ReferrerLookup) Find(ctx context.Context, r *Repository, s *Source, subject digest.Digest, artifactTypes ...string) (ReferrerList, error) {
 	if err := subject.Validate(); err != nil {
@@ -71,13 +72,23 @@ func (l *ReferrerLookup) Find(ctx context.Context, r *Repository, s *Source, sub
 	}
 	if _, known := l.noAPI.Load(s.host); !known {
 		list, err := l.fromAPI(ctx, r, s, subject, artifactTypes)
-		if !errors.Is(err, ErrNotFound) {
+		if !noReferrersAPI(err) {
 			return list, err
 		}
 		l.noAPI.Store(s.host, struct{}{})
 		r.c.log.Debug("registry has no referrers API; reading the referrers tag schema", "host", s.host)
 	}
 	return l.fromTag(ctx, r, subject, artifactTypes)
+}
+
+// noReferrersAPI reports whether err says the registry has no referrers
+// API: the distribution spec's 404, or the 405 Method Not Allowed and 400
+// Bad Request that registries predating OCI 1.1 give for a route they do not
+// know. A registry with the API answers neither to a well-formed request.
+func noReferrersAPI(err error) bool {
+	var he *HTTPError
+	return errors.Is(err, ErrNotFound) ||
+		errors.As(err, &he) && (he.StatusCode == http.StatusMethodNotAllowed || he.StatusCode == http.StatusBadRequest)
 }
 
 func (l *ReferrerLookup) fromAPI(ctx context.Context, r *Repository, s *Source, subject digest.Digest, types []string) (ReferrerList, error) {

@@ -208,3 +208,59 @@ func TestReferrersIndexIsCapped(t *testing.T) {
 		t.Fatalf("%d items, %d beyond, via %s; want %d and %d via the tag", len(list.Items), list.Beyond, list.Via, registry.MaxReferrers, 10000-registry.MaxReferrers)
 	}
 }
+
+// Registries that predate OCI 1.1 answer the referrers route with 405 or
+// 400 rather than the spec's 404: that too means "no API", so the tag schema
+// is read, and the host is remembered (one request per manifest after it).
+// A handler in front of distribution gives those answers, which it never
+// does itself.
+func TestReferrersFallBackToTheTagSchemaOn405And400(t *testing.T) {
+	for _, status := range []int{http.StatusMethodNotAllowed, http.StatusBadRequest} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			ctx := context.Background()
+			var apiCalls atomic.Int64
+			refuse := func(next http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if strings.Contains(r.URL.Path, "/referrers/") {
+						apiCalls.Add(1)
+						http.Error(w, http.StatusText(status), status)
+						return
+					}
+					next.ServeHTTP(w, r)
+				})
+			}
+			reg, err := testregistry.Start(ctx, testregistry.WithMiddleware(refuse))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(reg.Close)
+			if _, err := reg.Push(ctx, testregistry.ImageSpec{Repository: "team/app", Tags: []string{"v1"}, Format: testregistry.OCI}); err != nil {
+				t.Fatal(err)
+			}
+			named, _ := reference.ParseNormalizedNamed(reg.Host() + "/team/app")
+			c := registry.New(registry.Options{Sys: &types.SystemContext{DockerInsecureSkipTLSVerify: types.OptionalBoolTrue}, MaxRetries: 1})
+			repo, err := c.Repository(named)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := repo.GetManifest(ctx, "v1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, blob := artifact(t, m.Digest, bundleType, "payload")
+			if _, err := reg.PushReferrer(ctx, "team/app", m.Digest, raw, true, blob...); err != nil {
+				t.Fatal(err)
+			}
+			var l registry.ReferrerLookup
+			for range 2 {
+				list, err := l.Find(ctx, repo, m.Source, m.Digest, bundleType)
+				if err != nil || len(list.Items) != 1 || list.Via != registry.ReferrersViaTag {
+					t.Fatalf("referrers: %+v, %v; want the bundle via the tag schema", list, err)
+				}
+			}
+			if n := apiCalls.Load(); n != 1 {
+				t.Errorf("the referrers API was asked %d times, want once (then the host is remembered)", n)
+			}
+		})
+	}
+}
