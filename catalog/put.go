@@ -80,10 +80,7 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 	if !meta.Created.IsZero() {
 		imageCreated = formatTime(meta.Created.Time)
 	}
-	var run any
-	if runID != 0 {
-		run = runID
-	}
+	run := runOrNull(runID)
 	// The normalized reference is the lookup key; the spelling as written
 	// is kept beside it only where it differs.
 	lookup, source := img.DockerImageReference, any(nil)
@@ -200,10 +197,7 @@ func (c *Catalog) putTag(ctx context.Context, tx *batchTx, rec TagRecord, runID 
 		repo, rec.Tag, rec.Image, now); err != nil {
 		return Unchanged, fmt.Errorf("store tag %s:%s: %w", rec.Repository, rec.Tag, err)
 	}
-	var run any
-	if runID != 0 {
-		run = runID
-	}
+	run := runOrNull(runID)
 	if _, err := tx.exec(ctx, `INSERT INTO tag_events (repository_id, tag, image_name, docker_image_reference, created, run_id, event)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, repo, rec.Tag, rec.Image, rec.DockerImageReference, now, run, event); err != nil {
 		return Unchanged, fmt.Errorf("store history of tag %s:%s: %w", rec.Repository, rec.Tag, err)

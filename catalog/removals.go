@@ -207,6 +207,7 @@ func (c *Catalog) KnownRepositories(ctx context.Context, prefix string) ([]strin
 	return out, nil
 }
 
+// queryStrings runs a one-column query.
 func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {

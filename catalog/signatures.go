@@ -224,18 +224,5 @@ func (c *Catalog) ListsContaining(ctx context.Context, image string) ([]string, 
 
 // strings runs a one-column query on the read pool.
 func (c *Catalog) strings(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := c.read.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return queryStrings(ctx, c.read, query, args...)
 }

@@ -87,10 +87,7 @@ func (c *Catalog) putVerification(ctx context.Context, tx *batchTx, image string
 	if existed && !migrated && oldVerdict == v.Verdict && oldReason == v.Reason && sameSignatures(old, v.Signatures) {
 		return Unchanged, nil
 	}
-	var run any
-	if runID != 0 {
-		run = runID
-	}
+	run := runOrNull(runID)
 	now := c.timestamp()
 	history := func(sig, oldV, oldR, newV, newR string) error {
 		_, err := tx.exec(ctx, `INSERT INTO verdict_history (repository_id, image_name, signature, old_value, old_reason,

@@ -43,10 +43,13 @@ type referrersEnv struct {
 	reg      *testregistry.Registry
 	repo     *registry.Repository
 	manifest *registry.Manifest
-	apiCalls *atomic.Int64 // GET .../referrers/... requests that reached the registry side
+	apiCalls *atomic.Int64 // GET .../referrers/... requests sent to the registry
 }
 
-func startReferrersEnv(t *testing.T, withAPI bool) referrersEnv {
+// startReferrersEnv starts a registry with one image; withAPI puts the
+// referrers-API handler in front, and front (when set) in front of that;
+// apiCalls counts every referrers request, front's answers included.
+func startReferrersEnv(t *testing.T, withAPI bool, front ...testregistry.Option) referrersEnv {
 	t.Helper()
 	ctx := context.Background()
 	var calls atomic.Int64
@@ -62,7 +65,8 @@ func startReferrersEnv(t *testing.T, withAPI bool) referrersEnv {
 	if withAPI {
 		opts = append(opts, testregistry.WithMiddleware(testregistry.ReferrersAPI()))
 	}
-	opts = append(opts, testregistry.WithMiddleware(count))
+	opts = append(opts, front...)
+	opts = append(opts, testregistry.WithMiddleware(count)) // counts what front answers too
 	reg, err := testregistry.Start(ctx, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -218,35 +222,17 @@ func TestReferrersFallBackToTheTagSchemaOn405And400(t *testing.T) {
 	for _, status := range []int{http.StatusMethodNotAllowed, http.StatusBadRequest} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
 			ctx := context.Background()
-			var apiCalls atomic.Int64
 			refuse := func(next http.Handler) http.Handler {
 				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 					if strings.Contains(r.URL.Path, "/referrers/") {
-						apiCalls.Add(1)
 						http.Error(w, http.StatusText(status), status)
 						return
 					}
 					next.ServeHTTP(w, r)
 				})
 			}
-			reg, err := testregistry.Start(ctx, testregistry.WithMiddleware(refuse))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(reg.Close)
-			if _, err := reg.Push(ctx, testregistry.ImageSpec{Repository: "team/app", Tags: []string{"v1"}, Format: testregistry.OCI}); err != nil {
-				t.Fatal(err)
-			}
-			named, _ := reference.ParseNormalizedNamed(reg.Host() + "/team/app")
-			c := registry.New(registry.Options{Sys: &types.SystemContext{DockerInsecureSkipTLSVerify: types.OptionalBoolTrue}, MaxRetries: 1})
-			repo, err := c.Repository(named)
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := repo.GetManifest(ctx, "v1")
-			if err != nil {
-				t.Fatal(err)
-			}
+			e := startReferrersEnv(t, false, testregistry.WithMiddleware(refuse))
+			reg, repo, m := e.reg, e.repo, e.manifest
 			raw, blob := artifact(t, m.Digest, bundleType, "payload")
 			if _, err := reg.PushReferrer(ctx, "team/app", m.Digest, raw, true, blob...); err != nil {
 				t.Fatal(err)
@@ -258,7 +244,7 @@ func TestReferrersFallBackToTheTagSchemaOn405And400(t *testing.T) {
 					t.Fatalf("referrers: %+v, %v; want the bundle via the tag schema", list, err)
 				}
 			}
-			if n := apiCalls.Load(); n != 1 {
+			if n := e.apiCalls.Load(); n != 1 {
 				t.Errorf("the referrers API was asked %d times, want once (then the host is remembered)", n)
 			}
 		})
