@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/openshift/api/image/docker10"
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/internal/dbtest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -31,7 +31,7 @@ type fixture struct {
 func newFixture(t *testing.T, images int) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	f := &fixture{path: filepath.Join(t.TempDir(), "catalog.db")}
+	f := &fixture{path: dbtest.New(t)}
 	var err error
 	if f.writer, err = catalog.Open(ctx, f.path, catalog.Options{}); err != nil {
 		t.Fatal(err)

@@ -19,7 +19,7 @@ import (
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFiles embed.FS
 
 // Errors callers check with errors.Is.
@@ -42,9 +42,10 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Catalog is an open catalog file.
+// Catalog is an open catalog: a SQLite file, or a PostgreSQL database.
 type Catalog struct {
-	path     string
+	path     string // the file, or the PostgreSQL URL without its password
+	pg       bool   // PostgreSQL; else SQLite
 	readOnly bool
 	write    *sql.DB // one connection: SQLite allows one writer
 	read     *sql.DB // pooled read-only connections
@@ -57,19 +58,46 @@ type Catalog struct {
 
 // SchemaVersion is the newest migration this build knows.
 func SchemaVersion() int {
-	ms, _ := migrations()
+	ms, _ := migrations(false)
 	return ms[len(ms)-1].version
 }
 
-// Open opens (creating and migrating if needed) the catalog at path.
-func Open(ctx context.Context, file string, opts Options) (*Catalog, error) {
-	c := &Catalog{path: file, readOnly: opts.ReadOnly, log: opts.Logger, now: opts.Now, repoIDs: map[string]int64{}}
+// Open opens (creating and migrating if needed) the catalog db: a SQLite
+// file path, or a postgres:// URL (see IsPostgres).
+func Open(ctx context.Context, db string, opts Options) (*Catalog, error) {
+	c := &Catalog{path: RedactDB(db), pg: IsPostgres(db), readOnly: opts.ReadOnly, log: opts.Logger, now: opts.Now, repoIDs: map[string]int64{}}
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if c.now == nil {
 		c.now = time.Now
 	}
+	if c.pg {
+		if err := openPostgres(ctx, c, db, opts); err != nil {
+			c.Close()
+			return nil, err
+		}
+		if err := c.migrateOrCheck(ctx, opts.ReadOnly); err != nil {
+			c.Close()
+			return nil, err
+		}
+		return c, nil
+	}
+	return openSQLite(ctx, c, db, opts)
+}
+
+// migrateOrCheck brings a writable catalog to this build's schema, or
+// checks that a read-only one is there already.
+func (c *Catalog) migrateOrCheck(ctx context.Context, readOnly bool) error {
+	if readOnly {
+		return c.checkVersion(ctx)
+	}
+	return c.migrate(ctx)
+}
+
+// openSQLite opens the catalog file: a pool of readers and, unless
+// read-only, one writer connection (SQLite allows one writer).
+func openSQLite(ctx context.Context, c *Catalog, file string, opts Options) (*Catalog, error) {
 	if opts.ReadOnly {
 		if _, err := os.Stat(file); err != nil {
 			return nil, fmt.Errorf("open catalog %s: %w", file, err)
@@ -93,7 +121,7 @@ func Open(ctx context.Context, file string, opts Options) (*Catalog, error) {
 		}
 		write.SetMaxOpenConns(1)
 		c.write = write
-		if err := c.migrate(ctx); err != nil {
+		if err := c.migrateOrCheck(ctx, false); err != nil {
 			c.Close()
 			return nil, err
 		}
@@ -134,12 +162,16 @@ func (c *Catalog) Path() string { return c.path }
 // into the main file, so that the catalog file alone is complete: auditors
 // copy catalog.db, not its -wal companion.
 func (c *Catalog) Close() error {
-	c.readStmts.close()
+	if c.readStmts != nil {
+		c.readStmts.close()
+	}
 	var errs []error
-	if c.write != nil {
+	if c.write != nil && !c.pg {
 		if _, err := c.write.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 			c.log.Warn("catalog checkpoint on close failed; the -wal file holds the newest data", "file", c.path, "error", err)
 		}
+	}
+	if c.write != nil {
 		errs = append(errs, c.write.Close())
 	}
 	if c.read != nil {
@@ -154,8 +186,15 @@ type migration struct {
 	sql     string
 }
 
-func migrations() ([]migration, error) {
-	entries, err := migrationFiles.ReadDir("migrations")
+// migrations lists a dialect's migrations, oldest first. PostgreSQL's
+// start at the version SQLite had reached when it was added; from there
+// on each migration has a file per dialect with the same number.
+func migrations(pg bool) ([]migration, error) {
+	dir := "migrations/sqlite"
+	if pg {
+		dir = "migrations/postgres"
+	}
+	entries, err := migrationFiles.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -166,7 +205,7 @@ func migrations() ([]migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration file %s: name must start with a number", e.Name())
 		}
-		body, err := migrationFiles.ReadFile(path.Join("migrations", e.Name()))
+		body, err := migrationFiles.ReadFile(path.Join(dir, e.Name()))
 		if err != nil {
 			return nil, err
 		}
@@ -176,11 +215,15 @@ func migrations() ([]migration, error) {
 	return ms, nil
 }
 
-// currentVersion reads the applied schema version: 0 for an empty file,
-// ErrNotCatalog for a SQLite file with other tables, or a file that is not SQLite.
-func currentVersion(ctx context.Context, db *sql.DB, file string) (int, error) {
+// currentVersion reads the applied schema version: 0 for an empty file or
+// database, ErrNotCatalog for one with other tables, or a file that is not SQLite.
+func currentVersion(ctx context.Context, db *sql.DB, pg bool, file string) (int, error) {
 	var tables int
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE type = 'table'`).Scan(&tables); err != nil {
+	count := `SELECT count(*) FROM sqlite_master WHERE type = 'table'`
+	if pg {
+		count = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`
+	}
+	if err := db.QueryRowContext(ctx, count).Scan(&tables); err != nil {
 		return 0, fmt.Errorf("%s: %w: %v", file, ErrNotCatalog, err)
 	}
 	if tables == 0 {
@@ -195,7 +238,7 @@ func currentVersion(ctx context.Context, db *sql.DB, file string) (int, error) {
 }
 
 func (c *Catalog) checkVersion(ctx context.Context) error {
-	v, err := currentVersion(ctx, c.read, c.path)
+	v, err := currentVersion(ctx, c.read, c.pg, c.path)
 	if err != nil {
 		return err
 	}
@@ -215,11 +258,19 @@ func (c *Catalog) checkVersion(ctx context.Context) error {
 // transaction together with its schema_migrations row, so a crash leaves the
 // file at a whole version.
 func (c *Catalog) migrate(ctx context.Context) error {
-	ms, err := migrations()
+	ms, err := migrations(c.pg)
 	if err != nil {
 		return err
 	}
-	v, err := currentVersion(ctx, c.write, c.path)
+	if c.pg {
+		// Shards of one run start together: the first migrates, the
+		// others wait here and then find the schema current.
+		if _, err := c.write.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, lockKeyMigrate); err != nil {
+			return fmt.Errorf("%s: wait for migration lock: %w", c.path, err)
+		}
+		defer c.write.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKeyMigrate)
+	}
+	v, err := currentVersion(ctx, c.write, c.pg, c.path)
 	if err != nil {
 		return err
 	}
@@ -236,7 +287,7 @@ func (c *Catalog) migrate(ctx context.Context) error {
 		if m.version <= v {
 			continue
 		}
-		tx, err := c.write.BeginTx(ctx, nil)
+		tx, err := c.beginWrite(ctx)
 		if err != nil {
 			return fmt.Errorf("%s: migration %s: %w", c.path, m.name, err)
 		}
@@ -245,14 +296,14 @@ func (c *Catalog) migrate(ctx context.Context) error {
 			return fmt.Errorf("%s: migration %s: %w", c.path, m.name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.version, m.name, c.timestamp()); err != nil {
+			m.version, m.name, formatTime(time.Now())); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("%s: migration %s: %w", c.path, m.name, err)
 		}
 		if err := tx.Commit(); err != nil {
 			return fmt.Errorf("%s: migration %s: %w", c.path, m.name, err)
 		}
-		c.log.Info("catalog migrated", "file", c.path, "version", m.version, "migration", m.name)
+		c.log.Info("catalog migrated", "catalog", c.path, "version", m.version, "migration", m.name)
 	}
 	return nil
 }

@@ -16,13 +16,15 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	"github.com/openshift/api/image/docker10"
 	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/internal/dbtest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
+// openTest opens a new catalog of the backend under test (see dbtest).
 func openTest(t *testing.T) (*Catalog, string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "catalog.db")
+	path := dbtest.New(t)
 	c, err := Open(context.Background(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +123,7 @@ func TestImageRoundTripAndIdempotence(t *testing.T) {
 }
 
 func TestTagsKeepHistory(t *testing.T) {
-	c, path := openTest(t)
+	c, _ := openTest(t)
 	a, b := testImage(1), testImage(2)
 	tag := func(img ImageRecord) TagRecord {
 		return TagRecord{Repository: "registry.example.com/app", Tag: "v1", Image: img.Image.Name, DockerImageReference: img.Image.DockerImageReference}
@@ -136,15 +138,10 @@ func TestTagsKeepHistory(t *testing.T) {
 	if outs := put(t, c, tag(b)); outs[0] != Updated {
 		t.Errorf("moved tag: %v", outs[0])
 	}
-	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	var events int
 	var current string
-	db.QueryRow(`SELECT count(*) FROM tag_events`).Scan(&events)
-	db.QueryRow(`SELECT image_name FROM tags`).Scan(&current)
+	c.read.QueryRow(`SELECT count(*) FROM tag_events`).Scan(&events)
+	c.read.QueryRow(`SELECT image_name FROM tags`).Scan(&current)
 	if events != 2 || current != b.Image.Name {
 		t.Errorf("history has %d events (want 2), tag points to %s (want %s)", events, current, b.Image.Name)
 	}
@@ -213,6 +210,7 @@ func TestListPagesWalkEverythingOnce(t *testing.T) {
 }
 
 func TestOpenRefusesWhatIsNotACatalog(t *testing.T) {
+	dbtest.SQLiteOnly(t, "files that are not SQLite catalogs")
 	ctx := context.Background()
 	dir := t.TempDir()
 	text := filepath.Join(dir, "notes.txt")
@@ -238,6 +236,22 @@ func TestOpenRefusesWhatIsNotACatalog(t *testing.T) {
 	db.Close()
 	if _, err := Open(ctx, path, Options{}); !errors.Is(err, ErrTooNew) {
 		t.Errorf("newer schema: %v, want ErrTooNew", err)
+	}
+}
+
+// A catalog a newer regimport migrated is refused, for writing and for
+// reading, rather than misread.
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	ctx := context.Background()
+	c, db := openTest(t)
+	if _, err := c.write.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	for _, ro := range []bool{false, true} {
+		if _, err := Open(ctx, db, Options{ReadOnly: ro}); !errors.Is(err, ErrTooNew) {
+			t.Errorf("newer schema, read-only %v: %v, want ErrTooNew", ro, err)
+		}
 	}
 }
 

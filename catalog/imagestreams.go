@@ -62,7 +62,7 @@ func (w *Writer) PutImageStream(ctx context.Context, u StreamUpdate, done func(*
 
 // GetImageStream returns one image stream, or an error wrapping ErrNotFound.
 func (c *Catalog) GetImageStream(ctx context.Context, namespace, name string) (*imagev1.ImageStream, error) {
-	tx, err := c.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := c.beginRead(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("get image stream %s/%s: %w", namespace, name, err)
 	}
@@ -83,7 +83,7 @@ func (c *Catalog) GetImageStream(ctx context.Context, namespace, name string) (*
 // transaction together with the catalog's resourceVersion. remaining counts
 // the streams after the page.
 func (c *Catalog) ListImageStreams(ctx context.Context, namespace, after string, limit int) (items []imagev1.ImageStream, rv, remaining int64, err error) {
-	tx, err := c.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := c.beginRead(ctx)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("list image streams: %w", err)
 	}
@@ -143,15 +143,11 @@ func (c *Catalog) putImageStream(ctx context.Context, tx *batchTx, u StreamUpdat
 	}
 	var id int64
 	if current == nil {
-		res, err := tx.exec(ctx, `INSERT INTO image_streams (full_name, namespace, name, uid, resource_version,
-			creation_timestamp, generation, labels, annotations, lookup_local) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if err := tx.queryRow(ctx, `INSERT INTO image_streams (full_name, namespace, name, uid, resource_version,
+			creation_timestamp, generation, labels, annotations, lookup_local) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			key, u.Namespace, u.Name, uuid.NewSHA1(uidNamespace, []byte("imagestreams/"+key)).String(), rv,
-			c.timestamp(), next.Generation, labels, annotations, next.Spec.LookupPolicy.Local)
-		if err != nil {
+			c.timestamp(), next.Generation, labels, annotations, next.Spec.LookupPolicy.Local).Scan(&id); err != nil {
 			return Unchanged, nil, fmt.Errorf("store image stream %s: %w", key, err)
-		}
-		if id, err = res.LastInsertId(); err != nil {
-			return Unchanged, nil, err
 		}
 		current = &imagev1.ImageStream{}
 	} else {
@@ -203,9 +199,13 @@ func putSpecTags(ctx context.Context, tx *batchTx, id int64, old, next []imagev1
 		if t.Generation != nil {
 			gen = *t.Generation
 		}
-		if _, err := tx.exec(ctx, `INSERT OR REPLACE INTO image_stream_spec_tags (stream_id, tag, annotations, from_kind,
+		if _, err := tx.exec(ctx, `INSERT INTO image_stream_spec_tags (stream_id, tag, annotations, from_kind,
 			from_namespace, from_name, reference, generation, insecure, scheduled, import_mode, reference_policy)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, t.Name, annotations, from.Kind, from.Namespace, from.Name,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (stream_id, tag) DO UPDATE SET annotations = excluded.annotations, from_kind = excluded.from_kind,
+			from_namespace = excluded.from_namespace, from_name = excluded.from_name, reference = excluded.reference,
+			generation = excluded.generation, insecure = excluded.insecure, scheduled = excluded.scheduled,
+			import_mode = excluded.import_mode, reference_policy = excluded.reference_policy`, id, t.Name, annotations, from.Kind, from.Namespace, from.Name,
 			t.Reference, gen, t.ImportPolicy.Insecure, t.ImportPolicy.Scheduled, string(t.ImportPolicy.ImportMode),
 			string(t.ReferencePolicy.Type)); err != nil {
 			return fmt.Errorf("tag %s: %w", t.Name, err)

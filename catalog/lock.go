@@ -1,12 +1,15 @@
 package catalog
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"syscall"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // ErrLocked means another run holds the catalog's run lock.
@@ -23,12 +26,24 @@ type LockHolder struct {
 // RunLock keeps two imports from writing one catalog at once. It is an
 // advisory flock(2) on FILE.lock, so a run that dies (even by SIGKILL)
 // releases it with its process; the file's content only says who held it.
+//
+// A PostgreSQL catalog's run lock is an advisory lock instead (see
+// lockPostgres).
 type RunLock struct {
-	f *os.File
+	f  *os.File
+	pg *pgx.Conn
 }
 
-// LockRuns takes the run lock of the catalog at path without waiting.
+// LockRuns takes the run lock of the catalog db (a file path or a
+// PostgreSQL URL) without waiting.
 func LockRuns(path, command string) (*RunLock, error) {
+	if IsPostgres(path) {
+		conn, err := lockPostgres(context.Background(), path, command, lockKeyRuns, false)
+		if err != nil {
+			return nil, err
+		}
+		return &RunLock{pg: conn}, nil
+	}
 	name := path + ".lock"
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
@@ -59,7 +74,15 @@ func LockRuns(path, command string) (*RunLock, error) {
 // Unlock releases the lock. The file stays: removing it would race with a
 // run that just opened it.
 func (l *RunLock) Unlock() error {
-	if l == nil || l.f == nil {
+	if l == nil {
+		return nil
+	}
+	if l.pg != nil {
+		err := unlockPostgres(l.pg)
+		l.pg = nil
+		return err
+	}
+	if l.f == nil {
 		return nil
 	}
 	_ = l.f.Truncate(0)

@@ -55,7 +55,7 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 	if img.DockerImageConfig != "" {
 		d := digest.FromString(img.DockerImageConfig)
 		configDigest = d.String()
-		if _, err := tx.exec(ctx, `INSERT OR IGNORE INTO configs (digest, media_type, content) VALUES (?, ?, ?)`,
+		if _, err := tx.exec(ctx, `INSERT INTO configs (digest, media_type, content) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING`,
 			d.String(), rec.ConfigMediaType, []byte(img.DockerImageConfig)); err != nil {
 			return Unchanged, fmt.Errorf("store config of %s: %w", img.Name, err)
 		}
@@ -143,12 +143,12 @@ func verificationRepository(lookup string, v Verification) Verification {
 }
 
 func (c *Catalog) recordChange(ctx context.Context, tx *batchTx, resource, name, event string) (int64, error) {
-	res, err := tx.exec(ctx, `INSERT INTO changes (resource, name, event, changed_at) VALUES (?, ?, ?, ?)`,
-		resource, name, event, c.timestamp())
-	if err != nil {
+	var rv int64
+	if err := tx.queryRow(ctx, `INSERT INTO changes (resource, name, event, changed_at) VALUES (?, ?, ?, ?) RETURNING resource_version`,
+		resource, name, event, c.timestamp()).Scan(&rv); err != nil {
 		return 0, fmt.Errorf("record change of %s %s: %w", resource, name, err)
 	}
-	return res.LastInsertId()
+	return rv, nil
 }
 
 // repositoryID finds or creates a repository row. Ids are cached for the
@@ -157,7 +157,7 @@ func (c *Catalog) repositoryID(ctx context.Context, tx *batchTx, name string) (i
 	if id, ok := c.repoIDs[name]; ok {
 		return id, nil
 	}
-	if _, err := tx.exec(ctx, `INSERT OR IGNORE INTO repositories (name) VALUES (?)`, name); err != nil {
+	if _, err := tx.exec(ctx, `INSERT INTO repositories (name) VALUES (?) ON CONFLICT (name) DO NOTHING`, name); err != nil {
 		return 0, fmt.Errorf("store repository %s: %w", name, err)
 	}
 	var id int64

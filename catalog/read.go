@@ -90,7 +90,7 @@ func (c *Catalog) Config(ctx context.Context, digest string) ([]byte, error) {
 
 // GetImage returns one image in the served schema, or an error wrapping ErrNotFound.
 func (c *Catalog) GetImage(ctx context.Context, name string) (*imagev1.Image, error) {
-	tx, err := c.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := c.beginRead(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("get image %s: %w", name, err)
 	}
@@ -109,7 +109,7 @@ func (c *Catalog) GetImage(ctx context.Context, name string) (*imagev1.Image, er
 // page and its resourceVersion agree. Paging by name means a walk sees every
 // image that existed when it started exactly once, even while a writer adds more.
 func (c *Catalog) ListImages(ctx context.Context, opts ListOptions) (ImagePage, error) {
-	tx, err := c.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := c.beginRead(ctx)
 	if err != nil {
 		return ImagePage{}, fmt.Errorf("list images: %w", err)
 	}
@@ -130,9 +130,9 @@ func (c *Catalog) ListImages(ctx context.Context, opts ListOptions) (ImagePage, 
 		columns = imageColumnsWithoutRaw
 	}
 	q := `SELECT ` + columns + ` FROM images WHERE ` + strings.Join(where, " AND ") + ` ORDER BY name LIMIT ?`
-	limit := -1
+	limit := noLimit
 	if opts.Limit > 0 {
-		limit = opts.Limit
+		limit = int64(opts.Limit)
 	}
 	args = append(args, limit)
 	if page.Items, err = c.loadImages(ctx, tx, len(opts.Names) == 0, !opts.WithoutRaw, q, args...); err != nil {

@@ -200,7 +200,7 @@ func (c *Catalog) CurrentTags(ctx context.Context, repository string) (map[strin
 // starts with prefix ("host/" or "host/namespace/").
 func (c *Catalog) KnownRepositories(ctx context.Context, prefix string) ([]string, error) {
 	out, err := queryStrings(ctx, c.read, `SELECT name FROM repositories WHERE removed_at IS NULL
-		AND substr(name, 1, length(?)) = ? ORDER BY name`, prefix, prefix)
+		AND substr(name, 1, length(CAST(? AS TEXT))) = ? ORDER BY name`, prefix, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("repositories under %s: %w", prefix, err)
 	}

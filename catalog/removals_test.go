@@ -276,7 +276,7 @@ func TestMigrationLabelsExistingTagEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := migrations()
+	ms, err := migrations(false)
 	if err != nil {
 		t.Fatal(err)
 	}

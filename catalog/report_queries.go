@@ -46,7 +46,7 @@ var ReportEnd = ReportCut{RunID: math.MaxInt64, Time: time.Date(9999, 12, 31, 0,
 // connection's own temporary database, never in the catalog file, and go
 // away with the read transaction.
 func (c *Catalog) BeginReport(ctx context.Context, glob string) (*ReportSnapshot, error) {
-	tx, err := c.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := c.beginScratchRead(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("begin report: %w", err)
 	}
@@ -69,6 +69,9 @@ func (c *Catalog) BeginReport(ctx context.Context, glob string) (*ReportSnapshot
 		FROM image_layers l JOIN am ON am.image_name = l.image_name GROUP BY l.digest`,
 		`CREATE UNIQUE INDEX temp.report_layers_by_digest ON report_layers (digest)`,
 	} {
+		if c.pg { // PostgreSQL puts an index beside its table and has no rowids
+			q = strings.NewReplacer("INDEX temp.", "INDEX ", ") WITHOUT ROWID", ")").Replace(q)
+		}
 		if _, err := tx.ExecContext(ctx, q, sql.Named("glob", glob)); err != nil {
 			tx.Rollback()
 			return nil, fmt.Errorf("begin report: %w", err)
@@ -85,13 +88,13 @@ func (s *ReportSnapshot) Close() error { return s.tx.Rollback() }
 func membership(name, globExpr string) string {
 	return name + `(repository, tag, image_name, updated_at) AS (
 	SELECT r.name, t.tag, t.image_name, t.updated_at FROM tags t JOIN repositories r ON r.id = t.repository_id
-	 WHERE ` + globExpr + ` = '' OR r.name GLOB ` + globExpr + `
+	 WHERE ` + globExpr + ` = '' OR glob(` + globExpr + `, r.name)
 	UNION ALL
 	SELECT d.repository, NULL, d.name, NULL FROM (
 		SELECT name, CASE WHEN instr(docker_image_reference, '@') > 0
 			THEN substr(docker_image_reference, 1, instr(docker_image_reference, '@') - 1)
 			ELSE docker_image_reference END AS repository FROM images) d
-	 WHERE (` + globExpr + ` = '' OR d.repository GLOB ` + globExpr + `)
+	 WHERE (` + globExpr + ` = '' OR glob(` + globExpr + `, d.repository))
 	   AND NOT EXISTS (SELECT 1 FROM tags t JOIN repositories r ON r.id = t.repository_id
 		WHERE t.image_name = d.name AND r.name = d.repository))`
 }
@@ -110,7 +113,7 @@ const listTypes = `('application/vnd.docker.distribution.manifest.list.v2+json',
 // before is the SQL predicate "row belongs before or at cut p" for a table
 // alias with run and time columns.
 func before(runCol, timeCol, p string) string {
-	return `(CASE WHEN @` + p + `Run > 0 AND ` + runCol + ` IS NOT NULL THEN ` + runCol + ` <= @` + p + `Run
+	return `(CASE WHEN CAST(@` + p + `Run AS BIGINT) > 0 AND ` + runCol + ` IS NOT NULL THEN ` + runCol + ` <= CAST(@` + p + `Run AS BIGINT)
 		ELSE julianday(` + timeCol + `) <= julianday(@` + p + `Time) END)`
 }
 
@@ -158,9 +161,9 @@ func (s *ReportSnapshot) Totals(ctx context.Context) (ReportTotals, error) {
 		SELECT (SELECT count(DISTINCT repository) FROM report_ir), (SELECT count(tag) FROM report_ir),
 			(SELECT count(*) FROM report_scope),
 			(SELECT count(*) FROM report_scope JOIN images i ON i.name = report_scope.image_name WHERE i.manifest_media_type IN `+listTypes+`),
-			(SELECT count(*) FROM (SELECT DISTINCT l.digest FROM image_layers l JOIN report_scope ON report_scope.image_name = l.image_name)),
+			(SELECT count(*) FROM (SELECT DISTINCT l.digest FROM image_layers l JOIN report_scope ON report_scope.image_name = l.image_name) AS sub),
 			(SELECT coalesce(sum(size), 0) FROM (SELECT l.digest, max(l.size) AS size FROM image_layers l
-				JOIN report_scope ON report_scope.image_name = l.image_name GROUP BY l.digest)),
+				JOIN report_scope ON report_scope.image_name = l.image_name GROUP BY l.digest) AS sub),
 			(SELECT count(*) FROM import_runs), (SELECT coalesce(max(version), 0) FROM schema_migrations),
 			(SELECT coalesce(max(resource_version), 0) FROM changes)`, s.args()...).Scan(
 		&t.Repositories, &t.Tags, &t.Images, &t.ManifestLists, &t.UniqueLayers, &t.UniqueLayerBytes,
@@ -209,9 +212,9 @@ func (s *ReportSnapshot) Inventory(ctx context.Context, fn func(ReportImage) err
 		coalesce(pv.verdict, ''), coalesce(pv.reason, ''), ` + pairStatus + `,
 		coalesce(sgp.n, 0), coalesce(sgp.ok, 0),
 		(SELECT group_concat(signer, char(10)) FROM (SELECT DISTINCT s.signer FROM signatures s JOIN repositories r ON r.id = s.repository_id
-			WHERE s.image_name = i.name AND r.name = report_ir.repository AND s.signer != '' ORDER BY 1)),
+			WHERE s.image_name = i.name AND r.name = report_ir.repository AND s.signer != '' ORDER BY 1) AS sub),
 		i.creation_timestamp, coalesce(i.first_run, 0), report_ir.updated_at,
-		(SELECT group_concat(list_name, char(10)) FROM (SELECT DISTINCT list_name FROM image_manifests WHERE digest = i.name ORDER BY 1))
+		(SELECT group_concat(list_name, char(10)) FROM (SELECT DISTINCT list_name FROM image_manifests WHERE digest = i.name ORDER BY 1) AS sub)
 	FROM report_ir JOIN images i ON i.name = report_ir.image_name
 	LEFT JOIN sgp ON sgp.repository = report_ir.repository AND sgp.image_name = i.name
 	LEFT JOIN pv ON pv.repository = report_ir.repository AND pv.image_name = i.name
@@ -300,7 +303,7 @@ func (s *ReportSnapshot) Signers(ctx context.Context) ([]ReportSigner, error) {
 			count(DISTINCT CASE WHEN v.verdict = 'accepted' THEN s.image_name END),
 			count(DISTINCT CASE WHEN v.verdict = 'rejected' THEN s.image_name END),
 			(SELECT group_concat(name, char(10)) FROM (SELECT DISTINCT r.name FROM signatures x JOIN repositories r ON r.id = x.repository_id
-				JOIN report_mem ON report_mem.repository = r.name AND report_mem.image_name = x.image_name WHERE x.signer = s.signer ORDER BY 1)),
+				JOIN report_mem ON report_mem.repository = r.name AND report_mem.image_name = x.image_name WHERE x.signer = s.signer ORDER BY 1) AS sub),
 			min(json_extract(s.object, '$.created')), max(json_extract(s.object, '$.created'))
 		FROM signatures s LEFT JOIN image_verdicts v ON v.image_name = s.image_name AND v.repository_id = s.repository_id
 		WHERE s.signer != '' AND s.image_name IN (SELECT image_name FROM report_scope)
@@ -359,10 +362,10 @@ func (s *ReportSnapshot) RejectionReasons(ctx context.Context) ([]ReportReasonCo
 func (s *ReportSnapshot) Rejected(ctx context.Context, fn func(ReportRejected) error) error {
 	return s.each(ctx, "rejected images", `
 		SELECT m.repository, (SELECT group_concat(tag, char(10)) FROM (SELECT tag FROM report_ir x
-			WHERE x.image_name = i.name AND x.repository = m.repository AND x.tag IS NOT NULL ORDER BY tag)),
+			WHERE x.image_name = i.name AND x.repository = m.repository AND x.tag IS NOT NULL ORDER BY tag) AS sub),
 			i.name, v.reason, (SELECT count(*) FROM signatures WHERE image_name = i.name AND repository_id = v.repository_id),
 			(SELECT group_concat(reason, char(10)) FROM (SELECT DISTINCT reason FROM signatures
-				WHERE image_name = i.name AND repository_id = v.repository_id AND trusted != 'True' ORDER BY 1))
+				WHERE image_name = i.name AND repository_id = v.repository_id AND trusted != 'True' ORDER BY 1) AS sub)
 		FROM report_mem m JOIN images i ON i.name = m.image_name JOIN repositories rp ON rp.name = m.repository
 		JOIN image_verdicts v ON v.repository_id = rp.id AND v.image_name = i.name
 		WHERE v.verdict = 'rejected' ORDER BY m.repository, i.name`, s.args(), func(rows *sql.Rows) error {
@@ -397,7 +400,7 @@ func (s *ReportSnapshot) RepositoryStorage(ctx context.Context) ([]ReportReposit
 	err := s.each(ctx, "repository storage", `WITH
 		rl AS (SELECT DISTINCT report_mem.repository, l.digest FROM report_mem JOIN image_layers l ON l.image_name = report_mem.image_name),
 		st AS (SELECT rl.repository, count(*) AS layers, sum(lr.size) AS bytes,
-			sum(CASE WHEN lr.repos > 1 THEN lr.size ELSE 0 END) AS shared FROM rl JOIN temp.report_layers lr ON lr.digest = rl.digest GROUP BY rl.repository),
+			sum(CASE WHEN lr.repos > 1 THEN lr.size ELSE 0 END) AS shared FROM rl JOIN report_layers lr ON lr.digest = rl.digest GROUP BY rl.repository),
 		counts AS (SELECT repository, count(DISTINCT image_name) AS images, count(tag) AS tags FROM report_ir GROUP BY repository)
 		SELECT c.repository, c.images, c.tags, coalesce(st.layers, 0), coalesce(st.bytes, 0), coalesce(st.shared, 0)
 		FROM counts c LEFT JOIN st ON st.repository = c.repository ORDER BY c.repository`, s.args(), func(rows *sql.Rows) error {
@@ -418,9 +421,9 @@ func (s *ReportSnapshot) LargestImages(ctx context.Context, limit int) ([]Report
 		top AS (SELECT i.name, i.manifest_media_type, i.size FROM report_scope JOIN images i ON i.name = report_scope.image_name
 			WHERE i.manifest_media_type NOT IN `+listTypes+` ORDER BY i.size DESC, i.name LIMIT @limit)
 		SELECT top.name, top.manifest_media_type, top.size, (SELECT count(*) FROM image_layers WHERE image_name = top.name),
-			(SELECT group_concat(repository, char(10)) FROM (SELECT DISTINCT repository FROM report_ir WHERE image_name = top.name ORDER BY 1)),
+			(SELECT group_concat(repository, char(10)) FROM (SELECT DISTINCT repository FROM report_ir WHERE image_name = top.name ORDER BY 1) AS sub),
 			(SELECT group_concat(ref, char(10)) FROM (SELECT repository || ':' || tag AS ref FROM report_ir
-				WHERE image_name = top.name AND tag IS NOT NULL ORDER BY 1))
+				WHERE image_name = top.name AND tag IS NOT NULL ORDER BY 1) AS sub)
 		FROM top ORDER BY top.size DESC, top.name`, s.args(sql.Named("limit", limit)), func(rows *sql.Rows) error {
 		var r ReportLargeImage
 		var repos, tags sql.NullString
@@ -439,7 +442,7 @@ func (s *ReportSnapshot) LargestImages(ctx context.Context, limit int) ([]Report
 // (each counted once) and the limit most widely shared.
 func (s *ReportSnapshot) SharedLayers(ctx context.Context, limit int) (total int, bytes int64, top []ReportSharedLayer, err error) {
 	shared := `WITH
-		sl AS (SELECT lr.* FROM temp.report_layers lr WHERE lr.repos > 1
+		sl AS (SELECT lr.* FROM report_layers lr WHERE lr.repos > 1
 			AND lr.digest IN (SELECT l.digest FROM image_layers l JOIN report_scope ON report_scope.image_name = l.image_name))`
 	if err := s.tx.QueryRowContext(ctx, shared+` SELECT count(*), coalesce(sum(size), 0) FROM sl`, s.args()...).Scan(&total, &bytes); err != nil {
 		return 0, 0, nil, fmt.Errorf("report shared layers: %w", err)
@@ -462,7 +465,7 @@ func (s *ReportSnapshot) SharedLayers(ctx context.Context, limit int) (total int
 func (s *ReportSnapshot) RunActivity(ctx context.Context) ([]ReportRun, error) {
 	var out []ReportRun
 	err := s.each(ctx, "runs", `WITH
-		ev AS (SELECT e.run_id, e.event FROM tag_events e JOIN repositories r ON r.id = e.repository_id WHERE @glob = '' OR r.name GLOB @glob),
+		ev AS (SELECT e.run_id, e.event FROM tag_events e JOIN repositories r ON r.id = e.repository_id WHERE @glob = '' OR glob(@glob, r.name)),
 		evr AS (SELECT run_id, sum(event = 'added') AS added, sum(event = 'moved') AS moved, sum(event = 'removed') AS removed
 			FROM ev WHERE run_id IS NOT NULL GROUP BY run_id),
 		imr AS (SELECT i.first_run, count(*) AS n FROM report_scope JOIN images i ON i.name = report_scope.image_name
@@ -495,7 +498,7 @@ func (s *ReportSnapshot) RunActivity(ctx context.Context) ([]ReportRun, error) {
 func (s *ReportSnapshot) VerificationChangeTimes(ctx context.Context, fn func(time.Time) error) error {
 	return s.each(ctx, "verification changes", `
 		SELECT h.changed_at FROM verdict_history h JOIN repositories r ON r.id = h.repository_id
-		WHERE h.signature = '' AND (@glob = '' OR r.name GLOB @glob) ORDER BY h.id`, s.args(), func(rows *sql.Rows) error {
+		WHERE h.signature = '' AND (@glob = '' OR glob(@glob, r.name)) ORDER BY h.id`, s.args(), func(rows *sql.Rows) error {
 		var at string
 		if err := rows.Scan(&at); err != nil {
 			return err
@@ -506,16 +509,16 @@ func (s *ReportSnapshot) VerificationChangeTimes(ctx context.Context, fn func(ti
 
 // tagChanges: the last event of each tag up to each cut; a tag whose state
 // (its digest, or removed) at `to` differs from its state at `from` changed.
-var tagChanges = `WITH b AS (SELECT repository_id, tag, image_name, event, max(id) FROM tag_events e WHERE ` + before("e.run_id", "e.created", "from") + `
-		GROUP BY repository_id, tag),
-	a AS (SELECT repository_id, tag, image_name, event, created, run_id, max(id) FROM tag_events e WHERE ` + before("e.run_id", "e.created", "to") + `
-		GROUP BY repository_id, tag),
+var tagChanges = `WITH b AS (SELECT t.repository_id, t.tag, t.image_name, t.event FROM tag_events t JOIN
+		(SELECT max(id) AS id FROM tag_events e WHERE ` + before("e.run_id", "e.created", "from") + ` GROUP BY repository_id, tag) l ON l.id = t.id),
+	a AS (SELECT t.repository_id, t.tag, t.image_name, t.event, t.created, t.run_id FROM tag_events t JOIN
+		(SELECT max(id) AS id FROM tag_events e WHERE ` + before("e.run_id", "e.created", "to") + ` GROUP BY repository_id, tag) l ON l.id = t.id),
 	tc AS (SELECT r.name AS repository, a.tag,
 		CASE WHEN a.event = 'removed' THEN 'removed' WHEN b.image_name IS NULL OR b.event = 'removed' THEN 'added' ELSE 'moved' END AS change,
 		CASE WHEN a.event = 'removed' THEN a.image_name WHEN b.event = 'removed' THEN '' ELSE coalesce(b.image_name, '') END AS from_image,
 		CASE WHEN a.event = 'removed' THEN '' ELSE a.image_name END AS to_image, a.created, coalesce(a.run_id, 0) AS run
 		FROM a JOIN repositories r ON r.id = a.repository_id LEFT JOIN b ON b.repository_id = a.repository_id AND b.tag = a.tag
-		WHERE (@glob = '' OR r.name GLOB @glob) AND CASE WHEN a.event = 'removed'
+		WHERE (@glob = '' OR glob(@glob, r.name)) AND CASE WHEN a.event = 'removed'
 			THEN b.image_name IS NOT NULL AND b.event != 'removed'
 			ELSE b.image_name IS NULL OR b.event = 'removed' OR b.image_name != a.image_name END)`
 
@@ -545,7 +548,7 @@ func (s *ReportSnapshot) TagChanges(ctx context.Context, from, to ReportCut, fn 
 // RepositoryChanges streams the repositories removed between the cuts.
 func (s *ReportSnapshot) RepositoryChanges(ctx context.Context, from, to ReportCut, fn func(ReportRepositoryChange) error) error {
 	return s.each(ctx, "repository changes", `SELECT r.name, r.removed_at, coalesce(r.removed_run, 0) FROM repositories r
-		WHERE r.removed_at IS NOT NULL AND (@glob = '' OR r.name GLOB @glob)
+		WHERE r.removed_at IS NOT NULL AND (@glob = '' OR glob(@glob, r.name))
 		AND NOT `+before("r.removed_run", "r.removed_at", "from")+` AND `+before("r.removed_run", "r.removed_at", "to")+`
 		ORDER BY r.name`, s.args(cutArgs(from, to)...), func(rows *sql.Rows) error {
 		r := ReportRepositoryChange{Change: "removed"}
@@ -571,7 +574,7 @@ var imageChanges = `WITH ` + sigCounts + `,
 		h.old_value || CASE WHEN h.old_reason != '' THEN ' (' || h.old_reason || ')' ELSE '' END AS old,
 		h.new_value || CASE WHEN h.new_reason != '' THEN ' (' || h.new_reason || ')' ELSE '' END AS new
 		FROM verdict_history h JOIN repositories r ON r.id = h.repository_id
-		WHERE (@glob = '' OR r.name GLOB @glob) AND NOT ` + before("h.run_id", "h.changed_at", "from") + ` AND ` + before("h.run_id", "h.changed_at", "to") + `),
+		WHERE (@glob = '' OR glob(@glob, r.name)) AND NOT ` + before("h.run_id", "h.changed_at", "from") + ` AND ` + before("h.run_id", "h.changed_at", "to") + `),
 	ic AS (SELECT name, 'added' AS change, at, run, NULL AS repository, '' AS signature, '' AS old, '' AS new, 0 AS id FROM added
 		UNION ALL SELECT name, CASE WHEN signature = '' THEN 'verdict-changed' ELSE 'signature-changed' END, at, run, repository, signature, old, new, id FROM modified)`
 
@@ -579,7 +582,7 @@ var imageChanges = `WITH ` + sigCounts + `,
 // changes, between the cuts.
 func (s *ReportSnapshot) ImageChangeCounts(ctx context.Context, from, to ReportCut) (added, reverified int, err error) {
 	err = s.tx.QueryRowContext(ctx, imageChanges+` SELECT coalesce(sum(change = 'added'), 0),
-		(SELECT count(*) FROM (SELECT DISTINCT name, repository FROM modified)) FROM ic`,
+		(SELECT count(*) FROM (SELECT DISTINCT name, repository FROM modified) AS sub) FROM ic`,
 		s.args(cutArgs(from, to)...)...).Scan(&added, &reverified)
 	if err != nil {
 		return 0, 0, fmt.Errorf("report image changes: %w", err)
@@ -590,7 +593,7 @@ func (s *ReportSnapshot) ImageChangeCounts(ctx context.Context, from, to ReportC
 // ImageChanges streams images added or re-verified between the cuts, in time order.
 func (s *ReportSnapshot) ImageChanges(ctx context.Context, from, to ReportCut, fn func(ReportImageChange) error) error {
 	return s.each(ctx, "image changes", imageChanges+`
-		SELECT ic.name, (SELECT group_concat(repository, char(10)) FROM (SELECT repository FROM report_mem WHERE image_name = ic.name ORDER BY 1)),
+		SELECT ic.name, (SELECT group_concat(repository, char(10)) FROM (SELECT repository FROM report_mem WHERE image_name = ic.name ORDER BY 1) AS sub),
 			ic.change, ic.at, ic.run, coalesce(i.signature_verdict, ''), coalesce(i.signature_reason, ''), coalesce(sg.n, 0), coalesce(sg.ok, 0),
 			ic.repository, ic.signature, ic.old, ic.new
 		FROM ic JOIN images i ON i.name = ic.name LEFT JOIN sg ON sg.image_name = ic.name
@@ -616,7 +619,7 @@ func (s *ReportSnapshot) Failures(ctx context.Context, from, to ReportCut, fn fu
 	return s.each(ctx, "failures", `SELECT f.run_id, f.reference, f.reason, f.failed_at FROM import_failures f
 		JOIN import_runs r ON r.id = f.run_id
 		WHERE NOT `+before("f.run_id", "coalesce(r.finished_at, r.started_at)", "from")+` AND `+before("f.run_id", "coalesce(r.finished_at, r.started_at)", "to")+`
-		AND (@glob = '' OR f.reference GLOB @glob OR f.reference GLOB @glob || ':*' OR f.reference GLOB @glob || '@*')
+		AND (@glob = '' OR glob(@glob, f.reference) OR glob(@glob || ':*', f.reference) OR glob(@glob || '@*', f.reference))
 		ORDER BY f.run_id, f.rowid`, s.args(cutArgs(from, to)...), func(rows *sql.Rows) error {
 		var r ReportFailure
 		var at string

@@ -35,12 +35,12 @@ func (c *Catalog) BeginRun(ctx context.Context, command string) (int64, error) {
 	if c.write == nil {
 		return 0, ErrReadOnly
 	}
-	res, err := c.write.ExecContext(ctx, `INSERT INTO import_runs (started_at, status, command) VALUES (?, ?, ?)`,
-		c.timestamp(), RunRunning, command)
-	if err != nil {
+	var id int64
+	if err := c.write.QueryRowContext(ctx, `INSERT INTO import_runs (started_at, status, command) VALUES (?, ?, ?) RETURNING id`,
+		c.timestamp(), RunRunning, command).Scan(&id); err != nil {
 		return 0, fmt.Errorf("record run start: %w", err)
 	}
-	return res.LastInsertId()
+	return id, nil
 }
 
 // FinishRun records how a run ended and what failed in it, in one transaction.
@@ -48,7 +48,7 @@ func (c *Catalog) FinishRun(ctx context.Context, id int64, status string, counts
 	if c.write == nil {
 		return ErrReadOnly
 	}
-	tx, err := c.write.BeginTx(ctx, nil)
+	tx, err := c.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("record end of run %d: %w", id, err)
 	}
@@ -72,11 +72,12 @@ func (c *Catalog) FinishRun(ctx context.Context, id int64, status string, counts
 
 // Runs lists import runs, newest first.
 func (c *Catalog) Runs(ctx context.Context, limit int) ([]Run, error) {
-	if limit <= 0 {
-		limit = -1
+	max := noLimit
+	if limit > 0 {
+		max = int64(limit)
 	}
 	rows, err := c.read.QueryContext(ctx, `SELECT id, started_at, finished_at, status, command, imported, unchanged, failed
-		FROM import_runs ORDER BY id DESC LIMIT ?`, limit)
+		FROM import_runs ORDER BY id DESC LIMIT ?`, max)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}

@@ -204,7 +204,7 @@ func (w *Writer) commit(ctx context.Context, batch []op) {
 }
 
 func (w *Writer) inTx(ctx context.Context, fn func(tx *batchTx) error) error {
-	tx, err := w.c.write.BeginTx(ctx, nil)
+	tx, err := w.c.beginWrite(ctx)
 	if err != nil {
 		return err
 	}

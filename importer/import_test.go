@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/openshift/api/image/docker10"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/internal/testregistry"
 	"github.com/regimport/regimport/registry"
 	"go.podman.io/image/v5/types"
@@ -33,7 +33,7 @@ func newEnv(t *testing.T, opts ...testregistry.Option) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(reg.Close)
-	cat, err := catalog.Open(ctx, filepath.Join(t.TempDir(), "catalog.db"), catalog.Options{})
+	cat, err := catalog.Open(ctx, dbtest.New(t), catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,6 +78,9 @@ func TestReportOutputMatchesGolden(t *testing.T) {
 	}
 	for _, v := range variants {
 		t.Run(v.file, func(t *testing.T) {
+			// The name the catalog was opened by is the one fact that
+			// differs between the backends' passes; the rest is byte-identical.
+			v.opts.File = "catalog.db"
 			got := render(t, path, v.opts)
 			file := filepath.Join(dir, v.file)
 			if *updateGolden {

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/report"
 	rt "github.com/regimport/regimport/report/reporttest"
 )
@@ -20,7 +20,7 @@ import (
 // as unreferenced since the removal.
 func TestReportListsRemovalsAndUnreferencedImages(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "catalog.db")
+	path := dbtest.New(t)
 	clock := rt.NewClock(time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC))
 	cat, err := catalog.Open(ctx, path, catalog.Options{Now: clock.Now})
 	if err != nil {

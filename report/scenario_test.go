@@ -3,11 +3,11 @@ package report_test
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/report"
 	rt "github.com/regimport/regimport/report/reporttest"
 )
@@ -72,7 +72,7 @@ var (
 func buildScenario(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "catalog.db")
+	path := dbtest.New(t)
 	clock := rt.NewClock(time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC))
 	cat, err := catalog.Open(ctx, path, catalog.Options{Now: clock.Now})
 	if err != nil {

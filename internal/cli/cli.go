@@ -14,6 +14,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/regimport/regimport/catalog"
 )
 
 // Exit codes, documented in README.md. Scripts and cron wrappers rely on them.
@@ -26,6 +28,9 @@ const (
 	ExitLocked      = 5   // another run holds the catalog's lock
 	ExitInterrupted = 130 // SIGINT/SIGTERM: in-flight work was committed, the rest skipped
 )
+
+// dbUsage describes --db, which every command that reads the catalog takes.
+const dbUsage = "catalog: a SQLite file, or a PostgreSQL URL (postgres://user@host:5432/db)"
 
 // Streams are the process's standard streams.
 type Streams struct {
@@ -156,9 +161,16 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // quoteArgs renders a command for the runs table, dropping flag values that
 // could hold secrets (there are none today; auth lives in files).
+// quoteArgs joins arguments for the run record and the lock holder. A
+// PostgreSQL URL loses its password: the record is read by auditors.
 func quoteArgs(args []string) string {
 	out := make([]string, len(args))
 	for i, a := range args {
+		if name, value, ok := strings.Cut(a, "="); ok && catalog.IsPostgres(value) {
+			a = name + "=" + catalog.RedactDB(value)
+		} else if catalog.IsPostgres(a) {
+			a = catalog.RedactDB(a)
+		}
 		if strings.ContainsAny(a, " \t\"'") {
 			a = fmt.Sprintf("%q", a)
 		}

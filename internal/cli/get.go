@@ -20,7 +20,7 @@ const getPageSize = 500
 
 func runGet(ctx context.Context, args []string, s Streams) int {
 	fs := newFlagSet("get", s)
-	db := fs.String("db", "catalog.db", "catalog file")
+	db := fs.String("db", "catalog.db", dbUsage)
 	output := fs.String("o", "", "output: json, yaml, name or wide (default: a table like oc get images)")
 	fs.StringVar(output, "output", "", "same as -o")
 	withRaw := fs.Bool("include-manifest", false, "with -o json|yaml: also print each Image's raw dockerImageManifest and dockerImageConfig, which OpenShift does not serve on imported Images")

@@ -40,7 +40,7 @@ type importFlags struct {
 func runImport(ctx context.Context, args []string, s Streams) int {
 	var f importFlags
 	fs := newFlagSet("import", s)
-	fs.StringVar(&f.db, "db", "catalog.db", "catalog file (created when missing)")
+	fs.StringVar(&f.db, "db", "catalog.db", dbUsage+" (created when missing)")
 	fs.BoolVar(&f.allTags, "all-tags", false, "import every tag of each repository REF")
 	fs.BoolVar(&f.catalog, "catalog", false, "treat each REF as a registry host (or host/namespace) and import every repository /v2/_catalog lists")
 	fs.IntVar(&f.concurrency, "concurrency", 16, "references fetched at once")

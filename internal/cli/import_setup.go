@@ -140,15 +140,18 @@ func setupImport(ctx context.Context, f *importFlags, access catalogAccess, comm
 func (sess *importSession) openCatalog(ctx context.Context, access catalogAccess, command string) error {
 	opts := catalog.Options{Logger: sess.log}
 	if access == catalogPreview {
-		if fileExists(sess.f.db) {
+		if fileExists(sess.f.db) || catalog.IsPostgres(sess.f.db) {
 			opts.ReadOnly = true
 			cat, err := catalog.Open(ctx, sess.f.db, opts)
-			if err != nil {
+			if err == nil {
+				sess.cat = cat
+				sess.closers = append(sess.closers, func() { cat.Close() })
+				return nil
+			}
+			// An empty PostgreSQL database is previewed like a missing file.
+			if !catalog.IsPostgres(sess.f.db) || !errors.Is(err, catalog.ErrNotCatalog) {
 				return err
 			}
-			sess.cat = cat
-			sess.closers = append(sess.closers, func() { cat.Close() })
-			return nil
 		}
 		dir, err := os.MkdirTemp("", "regimport-preview-")
 		if err != nil {

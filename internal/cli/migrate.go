@@ -11,14 +11,14 @@ import (
 // (serve, get, report) of a catalog an older regimport wrote.
 func runMigrate(ctx context.Context, args []string, s Streams) int {
 	fs := newFlagSet("migrate", s)
-	db := fs.String("db", "catalog.db", "catalog file")
+	db := fs.String("db", "catalog.db", dbUsage)
 	if _, err := parseInterspersed(fs, args); err != nil {
 		if isHelp(err) {
 			return ExitOK
 		}
 		return ExitUsage
 	}
-	if !fileExists(*db) {
+	if !catalog.IsPostgres(*db) && !fileExists(*db) {
 		return fail(s, ExitUsage, "migrate: %s: no such file", *db)
 	}
 	lock, err := catalog.LockRuns(*db, "regimport migrate")
@@ -33,6 +33,6 @@ func runMigrate(ctx context.Context, args []string, s Streams) int {
 	if err := cat.Close(); err != nil {
 		return fail(s, ExitFatal, "migrate: %v", err)
 	}
-	fmt.Fprintf(s.Out, "%s is at schema version %d\n", *db, catalog.SchemaVersion())
+	fmt.Fprintf(s.Out, "%s is at schema version %d\n", catalog.RedactDB(*db), catalog.SchemaVersion())
 	return ExitOK
 }

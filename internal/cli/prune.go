@@ -17,7 +17,7 @@ import (
 // so it never races an import.
 func runPrune(ctx context.Context, args []string, s Streams) int {
 	fs := newFlagSet("prune", s)
-	db := fs.String("db", "catalog.db", "catalog file")
+	db := fs.String("db", "catalog.db", dbUsage)
 	forFlag := fs.String("unreferenced-for", "", "delete images no tag, image stream or referenced list has pointed at for at least this long (36h, 30d)")
 	dryRun := fs.Bool("dry-run", false, "list what would be deleted and delete nothing")
 	var lf logFlags
@@ -38,7 +38,7 @@ func runPrune(ctx context.Context, args []string, s Streams) int {
 	if err != nil {
 		return fail(s, ExitUsage, "prune: --unreferenced-for: %v", err)
 	}
-	if !fileExists(*db) {
+	if !catalog.IsPostgres(*db) && !fileExists(*db) {
 		return fail(s, ExitUsage, "prune: %s: no such file", *db)
 	}
 	log, err := lf.logger(s.Err)

@@ -35,7 +35,7 @@ Flags:
 // runReport writes a report of the catalog to standard output or -o FILE.
 func runReport(ctx context.Context, args []string, s Streams) int {
 	fs := newFlagSet("report", s)
-	db := fs.String("db", "catalog.db", "catalog file (opened read-only)")
+	db := fs.String("db", "catalog.db", dbUsage+" (opened read-only)")
 	format := fs.String("format", "", "html, json, csv or md (default: from -o's extension, else html)")
 	out := fs.String("o", "", "write the report to this file (default: standard output)")
 	since := fs.String("since", "", "compare FROM[..TO]: run ids, times or ages (default: the run before the last, and now)")

@@ -11,7 +11,7 @@ import (
 
 func runRuns(ctx context.Context, args []string, s Streams) int {
 	fs := newFlagSet("runs", s)
-	db := fs.String("db", "catalog.db", "catalog file")
+	db := fs.String("db", "catalog.db", dbUsage)
 	limit := fs.Int("limit", 20, "newest runs to show (0: all)")
 	failures := fs.Bool("failures", false, "also list each run's failures")
 	if _, err := parseInterspersed(fs, args); err != nil {

@@ -30,7 +30,7 @@ type serveFlags struct {
 func runServe(ctx context.Context, args []string, s Streams) int {
 	var f serveFlags
 	fs := newFlagSet("serve", s)
-	fs.StringVar(&f.db, "db", "catalog.db", "catalog file, opened read-only (an import may write it meanwhile)")
+	fs.StringVar(&f.db, "db", "catalog.db", dbUsage+", opened read-only (an import may write it meanwhile)")
 	fs.StringVar(&f.listen, "listen", "", "address to listen on (default 127.0.0.1:8080, or 127.0.0.1:8443 with TLS; port 0 picks one)")
 	fs.StringVar(&f.tokenFile, "token-file", "", "file holding the bearer token every request but /healthz, /livez and /readyz must present")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS with; needs --tls-key")
@@ -134,7 +134,7 @@ func listenAndServe(ctx context.Context, addr string, tlsConfig *tls.Config, api
 			errc <- srv.Serve(ln)
 		}
 	}()
-	log.Info(fmt.Sprintf("serving on %s://%s", scheme, ln.Addr()), "db", db, "auth", auth)
+	log.Info(fmt.Sprintf("serving on %s://%s", scheme, ln.Addr()), "db", catalog.RedactDB(db), "auth", auth)
 	select {
 	case err := <-errc:
 		return err

@@ -13,7 +13,7 @@ import (
 // runVerify re-verifies stored images and signatures offline.
 func runVerify(ctx context.Context, args []string, s Streams) int {
 	fs := newFlagSet("verify", s)
-	db := fs.String("db", "catalog.db", "catalog file")
+	db := fs.String("db", "catalog.db", dbUsage)
 	policy := fs.String("policy", "", "containers-policy.json to verify against (required)")
 	quiet := fs.Bool("q", false, "print only the summary")
 	var modern modernSignatureFlags
