@@ -18,13 +18,27 @@ vet:
 
 # Every test, with the race detector. Tests start their own registry,
 # catalog files and servers on loopback; nothing outside the machine is used.
+# A throwaway PostgreSQL cluster (scripts/pg-cluster) runs for the length of
+# the target; the packages that use the catalog then run a second time with
+# PostgreSQL as the backend (REGIMPORT_TEST_BACKEND=postgres), which is the
+# conformance suite of the two backends. That pass leaves out -race except
+# for the catalog itself: the code above the catalog is the same code the
+# first pass ran under the race detector.
+PG_PACKAGES := ./apiserver/... ./report/... ./importer/... ./internal/cli/... ./cmd/...
 test: vet test-deps
-	$(GO) test $(GOFLAGS) -race -count=1 -timeout 12m ./...
+	@set -e; pgdir=$$(mktemp -d /tmp/regimport-pg.XXXXXX); \
+	trap 'scripts/pg-cluster stop '$$pgdir EXIT; \
+	REGIMPORT_TEST_POSTGRES=$$(scripts/pg-cluster start $$pgdir); export REGIMPORT_TEST_POSTGRES; \
+	echo "test: PostgreSQL for the tests at $$REGIMPORT_TEST_POSTGRES"; \
+	$(GO) test $(GOFLAGS) -race -count=1 -timeout 12m ./...; \
+	echo "test: the same tests with PostgreSQL as the catalog"; \
+	REGIMPORT_TEST_BACKEND=postgres $(GO) test $(GOFLAGS) -race -count=1 -timeout 5m ./catalog/...; \
+	REGIMPORT_TEST_BACKEND=postgres $(GO) test $(GOFLAGS) -count=1 -timeout 10m $(PG_PACKAGES)
 	@$(MAKE) --no-print-directory fuzz-short
 
 # What tests need beyond Go and gcc, from Debian's packages: chromium (the
-# HTML report is rendered and checked in it) and kubectl (the server is
-# checked with the real client). A tool that is missing and cannot be
+# HTML report is rendered and checked in it), kubectl (the server is
+# checked with the real client) and PostgreSQL's server (the second backend). A tool that is missing and cannot be
 # installed stops here with the reason; under CI=true the tests that need it
 # fail rather than skip.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo -n)
@@ -45,6 +59,13 @@ test-deps:
 	  tool=$${tp%%:*}; \
 	  command -v $$tool >/dev/null 2>&1 || { echo "test-deps: $$tool is still not on PATH after installing it" >&2; exit 1; }; \
 	done
+	@set -e; if ! scripts/pg-cluster check 2>/dev/null; then \
+	  echo "test-deps: PostgreSQL's server (initdb, pg_ctl) is missing; installing Debian's postgresql package"; \
+	  $(SUDO) apt-get update || { echo "test-deps: apt-get update failed; cannot install postgresql" >&2; exit 1; }; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql || \
+	    { echo "test-deps: apt-get install postgresql failed (root or passwordless sudo and Debian's package lists are needed)" >&2; exit 1; }; \
+	  scripts/pg-cluster check || { echo "test-deps: initdb and pg_ctl are still missing after installing postgresql" >&2; exit 1; }; \
+	fi
 
 # Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for a long run).
 # make test runs their seed corpora as ordinary tests, and fuzz-short briefly.
