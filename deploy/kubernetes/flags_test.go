@@ -142,7 +142,8 @@ func lastLine(s string) string {
 // own args and mounted files. As written (listening beyond loopback) it
 // must get past every flag check, the token rule included, and stop only
 // at the catalog; moved to loopback, its probe paths must answer 200
-// without the token the kubelet does not have, while the API needs it.
+// without the token the kubelet does not have, while the API answers 401
+// without it and 200 with the Secret's serve-token.
 func TestServeManifestServesProbes(t *testing.T) {
 	m := mustLoad(t)
 	pod := &m.deployment.Spec.Template.Spec
@@ -180,12 +181,17 @@ func TestServeManifestServesProbes(t *testing.T) {
 	}
 	base := startServe(t, args)
 	for _, p := range []string{c.ReadinessProbe.HTTPGet.Path, c.LivenessProbe.HTTPGet.Path} {
-		if code := get(t, base+p); code != http.StatusOK {
+		if code := get(t, base+p, ""); code != http.StatusOK {
 			t.Errorf("probe GET %s without a token: %d, want 200", p, code)
 		}
 	}
-	if code := get(t, base+"/apis/image.openshift.io/v1/images"); code != http.StatusUnauthorized {
+	images := base + "/apis/image.openshift.io/v1/images"
+	if code := get(t, images, ""); code != http.StatusUnauthorized {
 		t.Errorf("GET images without the token: %d, want 401 (the token file is not in force)", code)
+	}
+	token := strings.TrimSpace(string(secretData(m.secret)["serve-token"]))
+	if code := get(t, images, token); code != http.StatusOK {
+		t.Errorf("GET images with the Secret's serve-token: %d, want 200", code)
 	}
 }
 
@@ -201,9 +207,17 @@ func underRoot(args []string, root string) []string {
 	return out
 }
 
-func get(t *testing.T, url string) int {
+// get answers a GET's status code, with a bearer token unless it is "".
+func get(t *testing.T, url, token string) int {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
