@@ -67,8 +67,8 @@ func TestKustomization(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(objs) != 4 {
-		t.Errorf("kubectl kustomize built %d objects, want 4 (ConfigMap, CronJob, Deployment, Service)", len(objs))
+	if len(objs) != 5 {
+		t.Errorf("kubectl kustomize built %d objects, want 5 (ConfigMap, CronJob, Deployment, Service, PodDisruptionBudget)", len(objs))
 	}
 	wantImage := k.Images[0].NewName + ":" + k.Images[0].NewTag
 	for _, o := range objs {

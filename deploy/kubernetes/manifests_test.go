@@ -15,6 +15,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -27,6 +28,7 @@ type manifests struct {
 	service    *corev1.Service
 	configMap  *corev1.ConfigMap
 	secret     *corev1.Secret
+	budget     *policyv1.PodDisruptionBudget
 	files      []string // the manifest files, kustomization.yaml excepted
 }
 
@@ -36,7 +38,7 @@ type manifests struct {
 // --validate=strict` makes it one.
 func strictDecoder() runtime.Decoder {
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme, policyv1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			panic(err) // only a broken k8s.io/api fails here
 		}
@@ -106,8 +108,8 @@ func loadManifests(dir string) (*manifests, error) {
 			}
 		}
 	}
-	if m.cronJob == nil || m.deployment == nil || m.service == nil || m.configMap == nil || m.secret == nil {
-		return nil, fmt.Errorf("%s: want one CronJob, Deployment, Service, ConfigMap and Secret, got %+v", dir, m)
+	if m.cronJob == nil || m.deployment == nil || m.service == nil || m.configMap == nil || m.secret == nil || m.budget == nil {
+		return nil, fmt.Errorf("%s: want one CronJob, Deployment, Service, PodDisruptionBudget, ConfigMap and Secret, got %+v", dir, m)
 	}
 	return m, nil
 }
@@ -140,6 +142,11 @@ func (m *manifests) add(obj runtime.Object) error {
 			return twice("Secret")
 		}
 		m.secret = o
+	case *policyv1.PodDisruptionBudget:
+		if m.budget != nil {
+			return twice("PodDisruptionBudget")
+		}
+		m.budget = o
 	default:
 		return fmt.Errorf("unexpected %T", obj)
 	}
@@ -284,6 +291,16 @@ func TestServiceReachesServe(t *testing.T) {
 	}
 	if selects(m.service.Spec.Selector, m.cronJob.Spec.JobTemplate.Spec.Template.Labels) {
 		t.Errorf("the Service's selector %v also selects the import pods", m.service.Spec.Selector)
+	}
+	if !selects(m.budget.Spec.Selector.MatchLabels, d.Spec.Template.Labels) || m.budget.Spec.MinAvailable == nil ||
+		m.budget.Spec.MinAvailable.IntValue() < 1 || m.budget.Spec.MinAvailable.IntValue() >= int(*d.Spec.Replicas) {
+		t.Errorf("PodDisruptionBudget %v minAvailable %v: want serve's pods, at least 1 and fewer than the %d replicas (or no drain could proceed)",
+			m.budget.Spec.Selector.MatchLabels, m.budget.Spec.MinAvailable, *d.Spec.Replicas)
+	}
+	for _, tsc := range d.Spec.Template.Spec.TopologySpreadConstraints {
+		if tsc.LabelSelector == nil || !selects(tsc.LabelSelector.MatchLabels, d.Spec.Template.Labels) {
+			t.Errorf("topologySpreadConstraint %+v does not select serve's pods: it would spread nothing", tsc.LabelSelector)
+		}
 	}
 	c := regimportContainer(t, &d.Spec.Template.Spec)
 	listen := flagValue(c.Args, "--listen")
