@@ -165,10 +165,15 @@ func TestImportConfigIsValid(t *testing.T) {
 		t.Errorf("config: authFile %q, policy %q, registriesD %q: the deployment is meant to set all three", cfg.AuthFile, cfg.Policy, cfg.RegistriesD)
 	}
 	var authJSON struct {
-		Auths map[string]json.RawMessage `json:"auths"`
+		Auths       map[string]json.RawMessage `json:"auths"`
+		CredsStore  string                     `json:"credsStore"`
+		CredHelpers map[string]string          `json:"credHelpers"`
 	}
 	if err := json.Unmarshal(files[cfg.AuthFile], &authJSON); err != nil || len(authJSON.Auths) == 0 {
 		t.Errorf("authFile %s: want a Docker config.json with auths (%v)", cfg.AuthFile, err)
+	}
+	if authJSON.CredsStore != "" || len(authJSON.CredHelpers) > 0 {
+		t.Errorf("authFile %s names credential helpers; the image has none", cfg.AuthFile)
 	}
 
 	// The pod's files under a temporary root, policy paths moved along, for
