@@ -24,7 +24,7 @@ vet:
 # conformance suite of the two backends. That pass leaves out -race except
 # for the catalog itself: the code above the catalog is the same code the
 # first pass ran under the race detector.
-PG_PACKAGES := ./apiserver/... ./report/... ./importer/... ./internal/cli/... ./cmd/...
+PG_PACKAGES := ./apiserver/... ./report/... ./importer/... ./internal/cli/...
 test: vet test-deps
 	@set -e; pgdir=$$(mktemp -d /tmp/regimport-pg.XXXXXX); \
 	trap 'scripts/pg-cluster stop '$$pgdir EXIT; \

@@ -2,11 +2,11 @@ package cli
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/internal/dbtest"
 	"sigs.k8s.io/yaml"
 )
 
@@ -14,7 +14,7 @@ import (
 // config, unless --include-manifest asks; the catalog keeps both.
 func TestGetIncludeManifest(t *testing.T) {
 	reg := startRegistry(t)
-	db := filepath.Join(t.TempDir(), "c.db")
+	db := dbtest.New(t)
 	if code, out, errOut := runCLI(t, "import", "--db", db, "--tls-verify=false", reg.Host()+"/team/app:v0", reg.Host()+"/team/app:v2"); code != ExitOK {
 		t.Fatalf("import: %d\n%s\n%s", code, out, errOut)
 	}

@@ -141,8 +141,9 @@ func (sess *importSession) openCatalog(ctx context.Context, access catalogAccess
 	opts := catalog.Options{Logger: sess.log}
 	if access == catalogPreview {
 		if fileExists(sess.f.db) || catalog.IsPostgres(sess.f.db) {
-			opts.ReadOnly = true
-			cat, err := catalog.Open(ctx, sess.f.db, opts)
+			ro := opts
+			ro.ReadOnly = true
+			cat, err := catalog.Open(ctx, sess.f.db, ro)
 			if err == nil {
 				sess.cat = cat
 				sess.closers = append(sess.closers, func() { cat.Close() })

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/internal/testregistry"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -90,7 +92,7 @@ func TestImportSpecExamplesImport(t *testing.T) {
 	for i, tag := range []string{"latest", "v1.0", "v1.1-rc1", "v1.1", "2.0", "nightly"} {
 		push(testregistry.ImageSpec{Repository: "mirror/tools", Tags: []string{tag}, Format: testregistry.DockerList, Seed: int64(10 + i)})
 	}
-	db := filepath.Join(t.TempDir(), "c.db")
+	db := dbtest.New(t)
 	input := withRegistry(t, reg, "app-tags.yaml", "mirror-repository.yaml")
 	code, out, errOut := runCLIWithInput(t, input, "import", "--db", db, "--tls-verify=false", "-f", "-")
 	if code != ExitOK {
@@ -158,6 +160,7 @@ func hashFile(t *testing.T, path string) [32]byte {
 }
 
 func TestImportSpecPreviewLeavesTheCatalogByteIdentical(t *testing.T) {
+	dbtest.SQLiteOnly(t, "compares the catalog file's bytes (TestImportSpecPreviewOnAnEmptyPostgres is its PostgreSQL side)")
 	ctx := context.Background()
 	reg, err := testregistry.Start(ctx)
 	if err != nil {
@@ -169,8 +172,7 @@ func TestImportSpecPreviewLeavesTheCatalogByteIdentical(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	dir := t.TempDir()
-	db := filepath.Join(dir, "c.db")
+	db := dbtest.New(t)
 	doc := func(doImport bool, tag string) string {
 		return `apiVersion: image.openshift.io/v1
 kind: ImageStreamImport
@@ -211,6 +213,35 @@ spec:
 	}
 }
 
+// A preview against an empty PostgreSQL database works on a scratch
+// catalog, as with a missing file, and creates no tables there.
+func TestImportSpecPreviewOnAnEmptyPostgres(t *testing.T) {
+	ctx := context.Background()
+	reg, err := testregistry.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Close)
+	if _, err := reg.Push(ctx, testregistry.ImageSpec{Repository: "team/app", Tags: []string{"v1"}, Format: testregistry.Schema2, Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	db := dbtest.NewPostgres(t)
+	doc := `apiVersion: image.openshift.io/v1
+kind: ImageStreamImport
+metadata: {namespace: team, name: app}
+spec:
+  import: false
+  images:
+  - from: {kind: DockerImage, name: ` + reg.Host() + `/team/app:v1}
+`
+	if code, _, errOut := runCLIWithInput(t, doc, "import", "--db", db, "--tls-verify=false", "-f", "-"); code != ExitOK {
+		t.Fatalf("preview on an empty database: exit %d: %s", code, errOut)
+	}
+	if _, err := catalog.Open(ctx, db, catalog.Options{ReadOnly: true}); !errors.Is(err, catalog.ErrNotCatalog) {
+		t.Errorf("after a preview the database is not empty: %v", err)
+	}
+}
+
 func TestImportSpecPartialFailureAndFilterFlags(t *testing.T) {
 	ctx := context.Background()
 	reg, err := testregistry.Start(ctx)
@@ -223,7 +254,7 @@ func TestImportSpecPartialFailureAndFilterFlags(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db := filepath.Join(t.TempDir(), "c.db")
+	db := dbtest.New(t)
 	input := `apiVersion: image.openshift.io/v1
 kind: ImageStreamImport
 metadata: {namespace: team, name: app}
@@ -244,7 +275,7 @@ spec:
 	}
 
 	// The same flags filter --all-tags imports.
-	db2 := filepath.Join(t.TempDir(), "c.db")
+	db2 := dbtest.New(t)
 	code, out, errOut = runCLI(t, "import", "--db", db2, "--tls-verify=false", "--exclude", "^dev$", "--newest", "2", "--all-tags", reg.Host()+"/team/app")
 	if code != ExitOK || !strings.Contains(out, "2 imported") {
 		t.Errorf("--all-tags with filters: exit %d\n%s%s", code, out, errOut)
@@ -279,7 +310,7 @@ func TestImportSpecBadInput(t *testing.T) {
 			if len(wants) == 0 {
 				t.Fatal("no # want: line")
 			}
-			db := filepath.Join(t.TempDir(), "c.db")
+			db := dbtest.New(t)
 			code, out, errOut := runCLI(t, "import", "--db", db, "-f", file)
 			if code != ExitUsage || out != "" {
 				t.Errorf("exit %d, want %d; stdout %q", code, ExitUsage, out)
@@ -301,7 +332,7 @@ func TestImportSpecBadInput(t *testing.T) {
 		{"-f", filepath.Join(examples, "nope.yaml")},
 		{"-f", filepath.Join(examples, "app-tags.yaml"), "--include", "("},
 	} {
-		if code, _, errOut := runCLI(t, append([]string{"import", "--db", filepath.Join(t.TempDir(), "c.db")}, args...)...); code != ExitUsage {
+		if code, _, errOut := runCLI(t, append([]string{"import", "--db", dbtest.New(t)}, args...)...); code != ExitUsage {
 			t.Errorf("%v: exit %d (%s)", args, code, errOut)
 		}
 	}

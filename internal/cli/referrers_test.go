@@ -10,6 +10,7 @@ import (
 
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/internal/refsigtest"
 	"github.com/regimport/regimport/internal/testregistry"
 )
@@ -59,7 +60,7 @@ func TestKeylessBundleThroughTheCommandLine(t *testing.T) {
 		return write(name, []byte(fmt.Sprintf(`{"default":[{"type":"sigstoreSigned","fulcio":{"caPath":%q,"oidcIssuer":"https://issuer.example.com",
 			"subjectEmail":%q},"rekorPublicKeyPath":%q,"signedIdentity":{"type":"matchRepository"}}]}`, ca, email, rekor)))
 	}
-	db := filepath.Join(dir, "catalog.db")
+	db := dbtest.New(t)
 	code, out, errOut := runCLI(t, "import", "--db", db, "--tls-verify=false", "--policy", policy("p1.json", "release@example.com"), "--sigstore-trusted-root", tr, repo+":v1")
 	if code != ExitOK {
 		t.Fatalf("import: exit %d\n%s\n%s", code, out, errOut)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/internal/regfront"
 	"github.com/regimport/regimport/internal/testregistry"
 )
@@ -69,7 +70,7 @@ func TestImportThroughARealWorldRegistryFront(t *testing.T) {
 		}
 	}
 	cfg := credsStore(t, reg.Host(), "alice", "s3cret")
-	db := filepath.Join(t.TempDir(), "catalog.db")
+	db := dbtest.New(t)
 	code, out, errOut := runCLI(t, "import", "--db", db, "--authfile", cfg, "--tls-verify=false", "--progress", "never", "--catalog", reg.Host())
 	if code != ExitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
@@ -112,7 +113,7 @@ func TestPullLimitEndsWithPartialFailure(t *testing.T) {
 	}
 	dir := t.TempDir()
 	prom := filepath.Join(dir, "run.prom")
-	code, out, errOut := runCLI(t, "import", "--db", filepath.Join(dir, "c.db"), "--tls-verify=false", "--progress", "never",
+	code, out, errOut := runCLI(t, "import", "--db", dbtest.New(t), "--tls-verify=false", "--progress", "never",
 		"--metrics-file", prom, "--concurrency", "1", "--all-tags", reg.Host()+"/team/app")
 	if code != ExitPartial {
 		t.Fatalf("exit %d, want %d\n%s\n%s", code, ExitPartial, out, errOut)
@@ -180,7 +181,7 @@ func TestTwentyRepositoriesCostAboutOneTokenRoundTrip(t *testing.T) {
 		}
 		refs = append(refs, "--all-tags", reg.Host()+"/"+repo)
 	}
-	args := append([]string{"import", "--db", filepath.Join(t.TempDir(), "c.db"), "--tls-verify=false", "--progress", "never", "--concurrency", "20"}, refs...)
+	args := append([]string{"import", "--db", dbtest.New(t), "--tls-verify=false", "--progress", "never", "--concurrency", "20"}, refs...)
 	start := time.Now()
 	code, out, errOut := runCLI(t, args...)
 	took := time.Since(start)

@@ -12,6 +12,7 @@ import (
 
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/internal/sigtest"
 	"github.com/regimport/regimport/internal/testregistry"
 )
@@ -53,7 +54,7 @@ func switchableRegistry(t *testing.T) (*testregistry.Registry, *sigtest.Shared, 
 
 func TestImportExitCodesOfVerdictsPerRepository(t *testing.T) {
 	reg, s := sharedRegistry(t)
-	db := filepath.Join(t.TempDir(), "catalog.db")
+	db := dbtest.New(t)
 	repo := func(name string) string { return reg.Host() + "/" + name }
 	img := s.Image.Digest.String()
 	imp := func(args ...string) (int, string) {
@@ -107,7 +108,7 @@ func TestImportExitCodesOfVerdictsPerRepository(t *testing.T) {
 
 func TestVerifyReevaluatesPerRepositoryUnderTheRunLock(t *testing.T) {
 	reg, s := sharedRegistry(t)
-	db := filepath.Join(t.TempDir(), "catalog.db")
+	db := dbtest.New(t)
 	repo := func(name string) string { return reg.Host() + "/" + name }
 	code, out, errOut := runCLI(t, "import", "--db", db, "--tls-verify=false", "--progress", "never", "--policy", s.Policy,
 		"--registries.d", s.RegistriesD, repo(sigtest.SharedSeed)+":v1", repo(sigtest.SharedGPG)+":v1")
@@ -153,7 +154,7 @@ func writePolicy(t *testing.T, path, body string) {
 // that change: when, which run, old -> new.
 func TestUnevaluatedPairIsRetriedAndTheChangeIsReported(t *testing.T) {
 	reg, s, healed := switchableRegistry(t)
-	db := filepath.Join(t.TempDir(), "catalog.db")
+	db := dbtest.New(t)
 	ref := reg.Host() + "/" + sigtest.SharedBroken + ":v1"
 	imp := func() (int, string) {
 		code, out, errOut := runCLI(t, "import", "--db", db, "--tls-verify=false", "--progress", "never", "--policy", s.Policy,
