@@ -271,3 +271,37 @@ func TestChangesFeedResourceVersions(t *testing.T) {
 		t.Fatalf("changes after %d: %+v", chs[0].ResourceVersion, rest)
 	}
 }
+
+// The read pool cannot write, on either backend: serve, get, runs and
+// report open catalogs read-only, and a bug there must not change one.
+func TestReadConnectionsCannotWrite(t *testing.T) {
+	c, _ := openTest(t)
+	if _, err := c.read.Exec(`INSERT INTO repositories (name) VALUES ('example.com/sneaky')`); err == nil {
+		t.Fatal("an insert through the read pool succeeded")
+	}
+	var n int
+	if err := c.read.QueryRow(`SELECT count(*) FROM repositories`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("repositories: %d, %v", n, err)
+	}
+}
+
+// A second run on one catalog is refused at once, and told who holds it.
+func TestRunLockNamesItsHolder(t *testing.T) {
+	_, db := openTest(t)
+	first, err := LockRuns(db, "regimport import first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = LockRuns(db, "regimport import second")
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
+		t.Fatalf("second lock: %v, want ErrLocked naming pid %d", err, os.Getpid())
+	}
+	if err := first.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := LockRuns(db, "regimport import third")
+	if err != nil {
+		t.Fatalf("after unlock: %v", err)
+	}
+	again.Unlock()
+}
