@@ -95,10 +95,11 @@ type Progress interface {
 // are skipped, what was fetched is still committed, and the run is recorded
 // as interrupted.
 func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
-	r, err := imp.newRun(ctx, req.Command, true)
+	r, err := imp.newRun(ctx, req.Command, req.Shard, true)
 	if err != nil {
 		return Summary{}, err
 	}
+	r.summary.Shard = req.Shard
 	// The catalog work must outlive an interrupt so that finished images are kept.
 	dbctx := context.WithoutCancel(ctx)
 

@@ -163,7 +163,7 @@ func (sess *importSession) openCatalog(ctx context.Context, access catalogAccess
 		sess.closers = append(sess.closers, func() { cat.Close() })
 		return nil
 	}
-	lock, err := catalog.LockRuns(sess.f.db, command)
+	lock, err := catalog.LockRuns(sess.f.db, command, catalog.Shard{})
 	if err != nil {
 		return err
 	}

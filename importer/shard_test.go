@@ -1,0 +1,265 @@
+package importer_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	digest "github.com/opencontainers/go-digest"
+	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/internal/testregistry"
+)
+
+// ShardOf is FNV-1a 64 of the name modulo N. The expected shards are the
+// FNV specification's test vectors ("a", "foobar") and values worked out
+// apart from Go's hash/fnv (offset basis 0xcbf29ce484222325, prime
+// 0x100000001b3, xor then multiply per byte); a change of hash, of its
+// input's spelling or of the modulo breaks them, and with them every
+// deployment whose shards run different releases.
+func TestShardOfIsFNV1a64OfTheNormalizedName(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		fnv  uint64
+		want map[int]int // N -> shard
+	}{
+		{"a", 0xaf63dc4c8601ec8c, map[int]int{1: 0, 2: 0, 3: 1, 7: 5}},
+		{"foobar", 0x85944171f73967e8, map[int]int{2: 0, 3: 0, 7: 6}},
+		{"docker.io/library/nginx", 0xf7b30ec5501512a6, map[int]int{2: 0, 3: 1, 7: 5}},
+		{"quay.io/team/app", 0xf1504e4b9c08b463, map[int]int{2: 1, 3: 2, 7: 6}},
+	} {
+		for n, want := range c.want {
+			if uint64(want) != c.fnv%uint64(n) {
+				t.Fatalf("the test's table is wrong for %q mod %d", c.name, n)
+			}
+			if got := importer.ShardOf(c.name, n); got != want {
+				t.Errorf("ShardOf(%q, %d) = %d, want %d", c.name, n, got, want)
+			}
+		}
+	}
+}
+
+// catalogState is what a catalog holds of one registry: its repositories'
+// current tags (repository:tag -> image) and every image's name.
+type catalogState struct {
+	Tags   map[string]string
+	Images []string
+}
+
+func stateOf(t *testing.T, cat *catalog.Catalog, host string) catalogState {
+	t.Helper()
+	ctx := context.Background()
+	st := catalogState{Tags: map[string]string{}}
+	repos, err := cat.KnownRepositories(ctx, host+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, repo := range repos {
+		tags, err := cat.CurrentTags(ctx, repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for tag, image := range tags {
+			st.Tags[repo+":"+tag] = image
+		}
+	}
+	page, err := cat.ListImages(ctx, catalog.ListOptions{WithoutRaw: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range page.Items {
+		st.Images = append(st.Images, img.Name)
+	}
+	sort.Strings(st.Images)
+	return st
+}
+
+// shardRegistry pushes nine repositories of two tags each and one image,
+// without layers, that four of them share, so that shards store the same
+// image for different repositories.
+func shardRegistry(t *testing.T, opts ...testregistry.Option) *env {
+	t.Helper()
+	e := newEnv(t, opts...)
+	ctx := context.Background()
+	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
+	manifest := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},"layers":[]}`,
+		digest.FromBytes(config), len(config))
+	for i := range 9 {
+		repo := fmt.Sprintf("team/r%d", i)
+		e.pushTags(t, repo, "v1", "v2")
+		if i%2 == 0 {
+			if err := e.reg.PushRaw(ctx, repo, "shared", "application/vnd.oci.image.manifest.v1+json", []byte(manifest), config); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return e
+}
+
+func openCatalog(t *testing.T, path string) *catalog.Catalog {
+	t.Helper()
+	cat, err := catalog.Open(context.Background(), path, catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cat.Close() })
+	return cat
+}
+
+// runShard imports one shard of req into its own handle on the catalog at path.
+// Shards open it one at a time, as `regimport import --shard` does.
+func runShard(t *testing.T, path string, req importer.Request, shard catalog.Shard) (importer.Summary, error) {
+	release, err := catalog.LockOpen(path)
+	if err != nil {
+		return importer.Summary{}, err
+	}
+	cat, err := catalog.Open(context.Background(), path, catalog.Options{})
+	release()
+	if err != nil {
+		return importer.Summary{}, err
+	}
+	defer cat.Close()
+	imp, err := importer.New(importer.Options{Catalog: cat, Registry: newClient(), Concurrency: 4})
+	if err != nil {
+		return importer.Summary{}, err
+	}
+	req.Shard = shard
+	return imp.Run(context.Background(), req)
+}
+
+// Done when: N shards together import exactly what one run imports, each
+// shard only its own repositories, whether the work is a registry's
+// /v2/_catalog or references and repositories named one by one, and
+// whether the shards run one after another or at once on one SQLite file
+// (their write transactions then take turns through busy_timeout).
+func TestShardsTogetherImportWhatOneRunImports(t *testing.T) {
+	e := shardRegistry(t)
+	host := e.reg.Host()
+	var named []string
+	for i := range 9 {
+		named = append(named, fmt.Sprintf("%s/team/r%d:v1", host, i))
+	}
+	for name, req := range map[string]importer.Request{
+		"catalog": {References: []string{host}, Catalog: true},
+		"named":   {References: append(named, host+"/team/r0:shared", host+"/team/r2:shared"), Repositories: []string{host + "/team/r3", host + "/team/r4"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			one := openCatalog(t, filepath.Join(dir, "one.db"))
+			imp, err := importer.New(importer.Options{Catalog: one, Registry: newClient(), Concurrency: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s, err := imp.Run(context.Background(), req); err != nil || len(s.Failures) > 0 {
+				t.Fatalf("one run: %v %v", err, s.Failures)
+			}
+			want := stateOf(t, one, host)
+			if len(want.Tags) < 10 {
+				t.Fatalf("one run imported only %v", want.Tags)
+			}
+
+			for _, mode := range []string{"one after another", "at once"} {
+				path := filepath.Join(dir, strings.ReplaceAll(mode, " ", "-")+".db")
+				sums := make([]importer.Summary, 3)
+				errs := make([]error, 3)
+				var wg sync.WaitGroup
+				for i := range 3 {
+					shard := catalog.Shard{Index: i, Count: 3, Group: "g"}
+					if mode == "at once" {
+						wg.Go(func() { sums[i], errs[i] = runShard(t, path, req, shard) })
+					} else {
+						sums[i], errs[i] = runShard(t, path, req, shard)
+					}
+				}
+				wg.Wait()
+				for i, s := range sums {
+					if errs[i] != nil || len(s.Failures) > 0 {
+						t.Fatalf("%s: shard %d: %v %v", mode, i, errs[i], s.Failures)
+					}
+					if len(s.Results) == 0 {
+						t.Errorf("%s: shard %d imported nothing: the split is not spread", mode, i)
+					}
+					for _, r := range s.Results {
+						repo, _, _ := strings.Cut(r.Reference, "@")
+						if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+							repo = repo[:i]
+						}
+						if got := importer.ShardOf(repo, 3); got != i {
+							t.Errorf("%s: shard %d imported %s, which is shard %d's", mode, i, r.Reference, got)
+						}
+					}
+				}
+				got := stateOf(t, openCatalog(t, path), host)
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: three shards hold\n%v\none run holds\n%v", mode, got, want)
+				}
+			}
+		})
+	}
+}
+
+// A shard removes only what it listed completely: a repository of shard
+// 1 deleted upstream, and a tag deleted from another of shard 1's
+// repositories, are left alone by shard 0's run and removed by shard 1's.
+func TestShardRemovesOnlyItsShare(t *testing.T) {
+	h := &hiddenRepositories{}
+	e := shardRegistry(t, testregistry.WithMiddleware(h.middleware))
+	host := e.reg.Host()
+	req := importer.Request{References: []string{host}, Catalog: true}
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	var ofShard1 []string
+	for i := range 9 {
+		if repo := fmt.Sprintf("team/r%d", i); importer.ShardOf(host+"/"+repo, 2) == 1 {
+			ofShard1 = append(ofShard1, repo)
+		}
+	}
+	if len(ofShard1) < 2 {
+		t.Fatalf("shard 1 of 2 has %v; the test needs two repositories", ofShard1)
+	}
+	for i := range 2 {
+		if s, err := runShard(t, path, req, catalog.Shard{Index: i, Count: 2, Group: "first"}); err != nil || len(s.Failures) > 0 {
+			t.Fatalf("shard %d: %v %v", i, err, s.Failures)
+		}
+	}
+	hidden, trimmed := ofShard1[0], ofShard1[1]
+	h.hide.Store(hidden)
+	e.deleteTag(t, trimmed, "v2")
+
+	s, err := runShard(t, path, req, catalog.Shard{Index: 0, Count: 2, Group: "second"})
+	if err != nil || s.RepositoriesRemoved != 0 || s.TagsRemoved != 0 {
+		t.Fatalf("shard 0 removed %d repositories and %d tags (%v); want none of shard 1's", s.RepositoriesRemoved, s.TagsRemoved, err)
+	}
+	cat := openCatalog(t, path)
+	if got := e.tagsOfIn(t, cat, host+"/"+hidden); joined(got) != "v1,v2" {
+		t.Errorf("after shard 0: %s has %v", hidden, got)
+	}
+	if got := e.tagsOfIn(t, cat, host+"/"+trimmed); !strings.HasPrefix(joined(got), "v1,v2") {
+		t.Errorf("after shard 0: %s has %v", trimmed, got)
+	}
+
+	s, err = runShard(t, path, req, catalog.Shard{Index: 1, Count: 2, Group: "second"})
+	if err != nil || s.RepositoriesRemoved != 1 || len(s.Failures) != 0 {
+		t.Fatalf("shard 1 removed %d repositories (%v, %v); want %s", s.RepositoriesRemoved, err, s.Failures, hidden)
+	}
+	known, err := cat.KnownRepositories(context.Background(), host+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(joined(known), host+"/"+hidden+",") || strings.HasSuffix(joined(known), host+"/"+hidden) || len(known) != 8 {
+		t.Errorf("after shard 1: known repositories %v; want all but %s", known, hidden)
+	}
+	if got := e.tagsOfIn(t, cat, host+"/"+trimmed); strings.Contains(joined(got), "v2") {
+		t.Errorf("after shard 1: %s still has %v", trimmed, got)
+	}
+}
+
+// tagsOfIn is tagsOf on another catalog than the env's.
+func (e *env) tagsOfIn(t *testing.T, cat *catalog.Catalog, repo string) []string {
+	t.Helper()
+	return (&env{cat: cat}).tagsOf(t, repo)
+}
