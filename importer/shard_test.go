@@ -263,3 +263,28 @@ func (e *env) tagsOfIn(t *testing.T, cat *catalog.Catalog, repo string) []string
 	t.Helper()
 	return (&env{cat: cat}).tagsOf(t, repo)
 }
+
+// A reference that does not parse has no repository to hash: exactly one
+// shard, the one its text hashes to, reports it.
+func TestBadReferenceIsReportedByOneShard(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	bad := "Not A Reference!"
+	reports := 0
+	for i := range 3 {
+		s, err := runShard(t, path, importer.Request{References: []string{bad}}, catalog.Shard{Index: i, Count: 3, Group: "g"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range s.Failures {
+			if f.Reference == bad {
+				reports++
+				if want := importer.ShardOf(bad, 3); i != want {
+					t.Errorf("shard %d reported %q, shard %d should", i, bad, want)
+				}
+			}
+		}
+	}
+	if reports != 1 {
+		t.Errorf("%d shards reported %q, want 1", reports, bad)
+	}
+}
