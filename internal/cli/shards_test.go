@@ -295,3 +295,46 @@ func TestGroupRunsSplitsExecutionsAndCombinesShards(t *testing.T) {
 		t.Errorf("lines\n%+v\nwant\n%+v", got, expected)
 	}
 }
+
+// Cron mode shards too: --config with --shards, each shard taking its
+// share of the file's image and repository sources (and only that, as -v
+// shows), together hold what one run of the file holds.
+func TestConfigModeShards(t *testing.T) {
+	reg := shardedRegistry(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "job.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`apiVersion: regimport.io/v1
+kind: Config
+tlsVerify: false
+sources:
+  - images: [%[1]s/team/r0:v1, %[1]s/team/r1:v1, %[1]s/team/r2:v1]
+  - repository: %[1]s/team/app
+  - repository: %[1]s/team/r3
+`, reg.Host())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	one, sharded := filepath.Join(dir, "one.db"), filepath.Join(dir, "sharded.db")
+	if code, out, errOut := runCLI(t, "import", "--config", cfg, "--db", one, "--progress", "never"); code != ExitOK {
+		t.Fatalf("one run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	for i := range 2 {
+		code, out, errOut := runCLIEnv(t, map[string]string{envJobIndex: fmt.Sprint(i)}, "import", "--config", cfg, "--db", sharded, "--progress", "never", "--shards", "2", "-v")
+		if code != ExitOK || !strings.Contains(out, fmt.Sprintf("(shard %d/2 of ", i)) {
+			t.Fatalf("shard %d: exit %d\n%s\n%s", i, code, out, errOut)
+		}
+		refs := regexp.MustCompile(`(?m)^imported  (\S+)/(team/\w+):\S+ -> `).FindAllStringSubmatch(out, -1)
+		if len(refs) == 0 {
+			t.Errorf("shard %d imported nothing:\n%s", i, out)
+		}
+		for _, m := range refs {
+			if got := importer.ShardOf(m[1]+"/"+m[2], 2); got != i {
+				t.Errorf("shard %d imported %s, which is shard %d's", i, m[0], got)
+			}
+		}
+	}
+	wantTags, wantImages := holdings(t, one, reg.Host())
+	gotTags, gotImages := holdings(t, sharded, reg.Host())
+	if len(wantTags) != 7 || !reflect.DeepEqual(gotTags, wantTags) || !reflect.DeepEqual(gotImages, wantImages) {
+		t.Errorf("two shards of the config hold\n%v\n%v\none run holds\n%v\n%v", gotTags, gotImages, wantTags, wantImages)
+	}
+}
