@@ -89,6 +89,12 @@ func flockFile(name string, how int, command string) (*os.File, error) {
 		}
 		return nil, fmt.Errorf("lock %s: %w", name, err)
 	}
+	if how == syscall.LOCK_SH {
+		// No one holds it exclusively now, nor can while we hold it: a
+		// holder written in it is stale (a run killed before its Unlock)
+		// and would be blamed when an unsharded run is refused.
+		_ = f.Truncate(0)
+	}
 	if how == syscall.LOCK_EX {
 		host, _ := os.Hostname()
 		b, _ := json.Marshal(LockHolder{PID: os.Getpid(), Host: host, Since: time.Now(), Command: command})

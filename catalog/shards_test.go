@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -16,6 +17,10 @@ import (
 func TestShardLocks(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "catalog.db")
 	lock := func(command string, shard Shard) (*RunLock, error) { return LockRuns(path, command, shard) }
+	// A run killed before its Unlock left its holder in the file.
+	if err := os.WriteFile(path+".lock", []byte(`{"pid":99999,"host":"gone","command":"killed run"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s0, err := lock("import --shard 0/3", Shard{Index: 0, Count: 3, Group: "g"})
 	if err != nil {
 		t.Fatal(err)
@@ -31,6 +36,9 @@ func TestShardLocks(t *testing.T) {
 	_, err = lock("import --all-tags", Shard{})
 	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "import --shard 0/3") || !strings.Contains(err.Error(), "import --shard 1/3") {
 		t.Errorf("an unsharded run while shards run: %v; want ErrLocked naming both shards", err)
+	}
+	if err != nil && strings.Contains(err.Error(), "killed run") {
+		t.Errorf("an unsharded run refused by shards blames a stale holder: %v", err)
 	}
 	if err := s0.Unlock(); err != nil {
 		t.Fatal(err)
