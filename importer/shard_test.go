@@ -288,3 +288,32 @@ func TestBadReferenceIsReportedByOneShard(t *testing.T) {
 		t.Errorf("%d shards reported %q, want 1", reports, bad)
 	}
 }
+
+// A shard that does not exist is an error before anything is recorded.
+func TestRunRefusesAShardOutOfRange(t *testing.T) {
+	e := newEnv(t)
+	for _, sh := range []catalog.Shard{{Index: 3, Count: 3}, {Index: -1, Count: 3}} {
+		if _, err := e.imp.Run(context.Background(), importer.Request{References: []string{"r.example.com/a:1"}, Shard: sh}); err == nil {
+			t.Errorf("shard %d/%d: no error", sh.Index, sh.Count)
+		}
+	}
+	if runs, err := e.cat.Runs(context.Background(), 0); err != nil || len(runs) != 0 {
+		t.Errorf("runs recorded: %v %v", runs, err)
+	}
+}
+
+// A /v2/_catalog that cannot be listed fails in every shard: each lost
+// its share of the registry.
+func TestUnlistableCatalogFailsInEveryShard(t *testing.T) {
+	h := &hiddenRepositories{}
+	h.catalog.Store("5xx")
+	e := newEnv(t, testregistry.WithMiddleware(h.middleware))
+	e.pushTags(t, "team/a", "v1")
+	path := filepath.Join(t.TempDir(), "catalog.db")
+	for i := range 3 {
+		s, err := runShard(t, path, importer.Request{References: []string{e.reg.Host()}, Catalog: true}, catalog.Shard{Index: i, Count: 3, Group: "g"})
+		if err != nil || len(s.Failures) != 1 || s.Failures[0].Reference != e.reg.Host() || !strings.Contains(s.Failures[0].Reason, "list repositories") {
+			t.Errorf("shard %d: %v %+v; want the registry failed", i, err, s.Failures)
+		}
+	}
+}
