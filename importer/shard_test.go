@@ -79,18 +79,45 @@ func stateOf(t *testing.T, cat *catalog.Catalog, host string) catalogState {
 	return st
 }
 
-// shardRegistry pushes nine repositories of two tags each and one image,
-// without layers, that four of them share, so that shards store the same
-// image for different repositories.
-func shardRegistry(t *testing.T, opts ...testregistry.Option) *env {
+// spreadNames picks repository names team/rK under host so that each
+// shard of 3 gets per3 of them and each pair (shard of 3, shard of 2) at
+// least one. A name's shard depends on the registry's random port; a test
+// of the split must not depend on luck.
+func spreadNames(host string, per3 int) []string {
+	var picked []string
+	count := map[int]int{}
+	cell := map[[2]int]bool{}
+	for k := 0; len(picked) < 3*per3; k++ {
+		name := fmt.Sprintf("team/r%d", k)
+		s3, s2 := importer.ShardOf(host+"/"+name, 3), importer.ShardOf(host+"/"+name, 2)
+		missing := 0
+		for _, other := range []int{0, 1} {
+			if !cell[[2]int{s3, other}] {
+				missing++
+			}
+		}
+		if count[s3] >= per3 || (cell[[2]int{s3, s2}] && count[s3]+missing >= per3) {
+			continue
+		}
+		picked = append(picked, name)
+		count[s3]++
+		cell[[2]int{s3, s2}] = true
+	}
+	return picked
+}
+
+// shardRegistry pushes nine repositories of two tags each (spreadNames)
+// and one image, without layers, that five of them share, so that shards
+// store the same image for different repositories.
+func shardRegistry(t *testing.T, opts ...testregistry.Option) (*env, []string) {
 	t.Helper()
 	e := newEnv(t, opts...)
 	ctx := context.Background()
 	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
 	manifest := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":%d},"layers":[]}`,
 		digest.FromBytes(config), len(config))
-	for i := range 9 {
-		repo := fmt.Sprintf("team/r%d", i)
+	names := spreadNames(e.reg.Host(), 3)
+	for i, repo := range names {
 		e.pushTags(t, repo, "v1", "v2")
 		if i%2 == 0 {
 			if err := e.reg.PushRaw(ctx, repo, "shared", "application/vnd.oci.image.manifest.v1+json", []byte(manifest), config); err != nil {
@@ -98,7 +125,7 @@ func shardRegistry(t *testing.T, opts ...testregistry.Option) *env {
 			}
 		}
 	}
-	return e
+	return e, names
 }
 
 func openCatalog(t *testing.T, path string) *catalog.Catalog {
@@ -138,15 +165,16 @@ func runShard(t *testing.T, path string, req importer.Request, shard catalog.Sha
 // whether the shards run one after another or at once on one SQLite file
 // (their write transactions then take turns through busy_timeout).
 func TestShardsTogetherImportWhatOneRunImports(t *testing.T) {
-	e := shardRegistry(t)
+	e, names := shardRegistry(t)
 	host := e.reg.Host()
 	var named []string
-	for i := range 9 {
-		named = append(named, fmt.Sprintf("%s/team/r%d:v1", host, i))
+	for _, repo := range names {
+		named = append(named, host+"/"+repo+":v1")
 	}
 	for name, req := range map[string]importer.Request{
 		"catalog": {References: []string{host}, Catalog: true},
-		"named":   {References: append(named, host+"/team/r0:shared", host+"/team/r2:shared"), Repositories: []string{host + "/team/r3", host + "/team/r4"}},
+		"named": {References: append(named, host+"/"+names[0]+":shared", host+"/"+names[2]+":shared"),
+			Repositories: []string{host + "/" + names[3], host + "/" + names[4]}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -208,13 +236,13 @@ func TestShardsTogetherImportWhatOneRunImports(t *testing.T) {
 // repositories, are left alone by shard 0's run and removed by shard 1's.
 func TestShardRemovesOnlyItsShare(t *testing.T) {
 	h := &hiddenRepositories{}
-	e := shardRegistry(t, testregistry.WithMiddleware(h.middleware))
+	e, names := shardRegistry(t, testregistry.WithMiddleware(h.middleware))
 	host := e.reg.Host()
 	req := importer.Request{References: []string{host}, Catalog: true}
 	path := filepath.Join(t.TempDir(), "catalog.db")
 	var ofShard1 []string
-	for i := range 9 {
-		if repo := fmt.Sprintf("team/r%d", i); importer.ShardOf(host+"/"+repo, 2) == 1 {
+	for _, repo := range names {
+		if importer.ShardOf(host+"/"+repo, 2) == 1 {
 			ofShard1 = append(ofShard1, repo)
 		}
 	}
@@ -227,6 +255,11 @@ func TestShardRemovesOnlyItsShare(t *testing.T) {
 		}
 	}
 	hidden, trimmed := ofShard1[0], ofShard1[1]
+	cat := openCatalog(t, path)
+	hiddenTags, trimmedTags := joined(e.tagsOfIn(t, cat, host+"/"+hidden)), joined(e.tagsOfIn(t, cat, host+"/"+trimmed))
+	if !strings.Contains(hiddenTags, "v1,v2") || !strings.Contains(trimmedTags, "v1,v2") {
+		t.Fatalf("the shards imported %s: %s and %s: %s", hidden, hiddenTags, trimmed, trimmedTags)
+	}
 	h.hide.Store(hidden)
 	e.deleteTag(t, trimmed, "v2")
 
@@ -234,12 +267,11 @@ func TestShardRemovesOnlyItsShare(t *testing.T) {
 	if err != nil || s.RepositoriesRemoved != 0 || s.TagsRemoved != 0 {
 		t.Fatalf("shard 0 removed %d repositories and %d tags (%v); want none of shard 1's", s.RepositoriesRemoved, s.TagsRemoved, err)
 	}
-	cat := openCatalog(t, path)
-	if got := e.tagsOfIn(t, cat, host+"/"+hidden); joined(got) != "v1,v2" {
-		t.Errorf("after shard 0: %s has %v", hidden, got)
+	if got := joined(e.tagsOfIn(t, cat, host+"/"+hidden)); got != hiddenTags {
+		t.Errorf("after shard 0: %s has %v, had %v", hidden, got, hiddenTags)
 	}
-	if got := e.tagsOfIn(t, cat, host+"/"+trimmed); !strings.HasPrefix(joined(got), "v1,v2") {
-		t.Errorf("after shard 0: %s has %v", trimmed, got)
+	if got := joined(e.tagsOfIn(t, cat, host+"/"+trimmed)); got != trimmedTags {
+		t.Errorf("after shard 0: %s has %v, had %v", trimmed, got, trimmedTags)
 	}
 
 	s, err = runShard(t, path, req, catalog.Shard{Index: 1, Count: 2, Group: "second"})
@@ -253,8 +285,11 @@ func TestShardRemovesOnlyItsShare(t *testing.T) {
 	if strings.Contains(joined(known), host+"/"+hidden+",") || strings.HasSuffix(joined(known), host+"/"+hidden) || len(known) != 8 {
 		t.Errorf("after shard 1: known repositories %v; want all but %s", known, hidden)
 	}
-	if got := e.tagsOfIn(t, cat, host+"/"+trimmed); strings.Contains(joined(got), "v2") {
-		t.Errorf("after shard 1: %s still has %v", trimmed, got)
+	if got, want := joined(e.tagsOfIn(t, cat, host+"/"+trimmed)), strings.Replace(trimmedTags, ",v2", "", 1); got != want {
+		t.Errorf("after shard 1: %s has %v, want %v", trimmed, got, want)
+	}
+	if got := e.tagsOfIn(t, cat, host+"/"+hidden); len(got) != 0 {
+		t.Errorf("after shard 1: removed %s still has current tags %v", hidden, got)
 	}
 }
 

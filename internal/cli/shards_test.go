@@ -63,24 +63,35 @@ func holdings(t *testing.T, db, host string) (map[string]string, []string) {
 	return tags, images
 }
 
-// shardedRegistry is startRegistry's team/app plus six repositories.
-func shardedRegistry(t *testing.T) *testregistry.Registry {
+// shardedRegistry is startRegistry's team/app plus six repositories, one
+// for each pair (shard of 3, shard of 2), so that every shard of either
+// split has some: a name's shard depends on the registry's random port.
+func shardedRegistry(t *testing.T) (*testregistry.Registry, []string) {
 	t.Helper()
 	reg := startRegistry(t)
-	for i := range 6 {
-		if _, err := reg.Push(context.Background(), testregistry.ImageSpec{Repository: fmt.Sprintf("team/r%d", i), Tags: []string{"v1"},
-			Format: testregistry.OCI, Seed: int64(50 + i)}); err != nil {
+	var names []string
+	cell := map[[2]int]bool{}
+	for k := 0; len(names) < 6; k++ {
+		name := fmt.Sprintf("team/r%d", k)
+		c := [2]int{importer.ShardOf(reg.Host()+"/"+name, 3), importer.ShardOf(reg.Host()+"/"+name, 2)}
+		if cell[c] {
+			continue
+		}
+		cell[c] = true
+		names = append(names, name)
+		if _, err := reg.Push(context.Background(), testregistry.ImageSpec{Repository: name, Tags: []string{"v1"},
+			Format: testregistry.OCI, Seed: int64(50 + k)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return reg
+	return reg, names
 }
 
 // Done when (on SQLite): three shards of an Indexed Job (--shards 3 with
 // JOB_COMPLETION_INDEX), run at once on one catalog file, hold exactly the
 // images and tags one run holds; `runs` shows them as one sharded run.
 func TestThreeShardsAtOnceHoldWhatOneRunHolds(t *testing.T) {
-	reg := shardedRegistry(t)
+	reg, _ := shardedRegistry(t)
 	dir := t.TempDir()
 	one, sharded := filepath.Join(dir, "one.db"), filepath.Join(dir, "sharded.db")
 	common := []string{"--tls-verify=false", "--progress", "never", "--catalog", reg.Host()}
@@ -144,14 +155,14 @@ func TestThreeShardsAtOnceHoldWhatOneRunHolds(t *testing.T) {
 // whole run partial and shows with --failures; --limit counts a sharded
 // run as one.
 func TestRunsShowsShardedRunsWithTheirShards(t *testing.T) {
-	reg := shardedRegistry(t)
+	reg, names := shardedRegistry(t)
 	db := filepath.Join(t.TempDir(), "c.db")
-	missing := reg.Host() + "/team/r0:nope"
+	missing := reg.Host() + "/" + names[0] + ":nope"
 	refs := []string{missing}
-	for i := range 6 {
-		refs = append(refs, fmt.Sprintf("%s/team/r%d:v1", reg.Host(), i))
+	for _, name := range names {
+		refs = append(refs, reg.Host()+"/"+name+":v1")
 	}
-	owner := importer.ShardOf(reg.Host()+"/team/r0", 2)
+	owner := importer.ShardOf(reg.Host()+"/"+names[0], 2)
 	for execution := range 2 {
 		for i := range 2 {
 			args := append([]string{"import", "--db", db, "--tls-verify=false", "--progress", "never", "--shard", fmt.Sprintf("%d/2", i)}, refs...)
@@ -209,7 +220,7 @@ func TestRunsShowsShardedRunsWithTheirShards(t *testing.T) {
 // different shard runs beside it, and an unsharded import is refused
 // naming the shard that runs.
 func TestShardLocksFromTheCommandLine(t *testing.T) {
-	reg := shardedRegistry(t)
+	reg, _ := shardedRegistry(t)
 	db := filepath.Join(t.TempDir(), "c.db")
 	held, err := catalog.LockRuns(db, "regimport import --shard 1/3 nightly", catalog.Shard{Index: 1, Count: 3, Group: "g"})
 	if err != nil {
@@ -300,17 +311,19 @@ func TestGroupRunsSplitsExecutionsAndCombinesShards(t *testing.T) {
 // share of the file's image and repository sources (and only that, as -v
 // shows), together hold what one run of the file holds.
 func TestConfigModeShards(t *testing.T) {
-	reg := shardedRegistry(t)
+	reg, names := shardedRegistry(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "job.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`apiVersion: regimport.io/v1
 kind: Config
 tlsVerify: false
 sources:
-  - images: [%[1]s/team/r0:v1, %[1]s/team/r1:v1, %[1]s/team/r2:v1]
+  - images: [%[1]s/%[2]s:v1, %[1]s/%[3]s:v1, %[1]s/%[4]s:v1]
   - repository: %[1]s/team/app
-  - repository: %[1]s/team/r3
-`, reg.Host())), 0o644); err != nil {
+  - repository: %[1]s/%[5]s
+  - repository: %[1]s/%[6]s
+  - repository: %[1]s/%[7]s
+`, reg.Host(), names[0], names[1], names[2], names[3], names[4], names[5])), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	one, sharded := filepath.Join(dir, "one.db"), filepath.Join(dir, "sharded.db")
@@ -334,7 +347,7 @@ sources:
 	}
 	wantTags, wantImages := holdings(t, one, reg.Host())
 	gotTags, gotImages := holdings(t, sharded, reg.Host())
-	if len(wantTags) != 7 || !reflect.DeepEqual(gotTags, wantTags) || !reflect.DeepEqual(gotImages, wantImages) {
+	if len(wantTags) != 9 || !reflect.DeepEqual(gotTags, wantTags) || !reflect.DeepEqual(gotImages, wantImages) {
 		t.Errorf("two shards of the config hold\n%v\n%v\none run holds\n%v\n%v", gotTags, gotImages, wantTags, wantImages)
 	}
 }
