@@ -288,20 +288,47 @@ func TestReadConnectionsCannotWrite(t *testing.T) {
 // A second run on one catalog is refused at once, and told who holds it.
 func TestRunLockNamesItsHolder(t *testing.T) {
 	_, db := openTest(t)
-	first, err := LockRuns(db, "regimport import first")
+	first, err := LockRuns(db, "regimport import first", Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = LockRuns(db, "regimport import second")
+	_, err = LockRuns(db, "regimport import second", Shard{})
 	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
 		t.Fatalf("second lock: %v, want ErrLocked naming pid %d", err, os.Getpid())
 	}
 	if err := first.Unlock(); err != nil {
 		t.Fatal(err)
 	}
-	again, err := LockRuns(db, "regimport import third")
+	again, err := LockRuns(db, "regimport import third", Shard{})
 	if err != nil {
 		t.Fatalf("after unlock: %v", err)
 	}
+	if _, err := LockRuns(db, "shard", Shard{Index: 0, Count: 2}); !errors.Is(err, ErrLocked) {
+		t.Errorf("a shard while an unsharded run holds the lock: %v", err)
+	}
 	again.Unlock()
+
+	// Shards hold it together; a second copy of one is refused, and so is
+	// an unsharded run while any shard runs.
+	s0, err := LockRuns(db, "shard 0", Shard{Index: 0, Count: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1, err := LockRuns(db, "shard 1", Shard{Index: 1, Count: 2})
+	if err != nil {
+		t.Fatalf("two different shards: %v", err)
+	}
+	if _, err := LockRuns(db, "shard 0 again", Shard{Index: 0, Count: 2}); !errors.Is(err, ErrLocked) {
+		t.Errorf("a second copy of shard 0: %v", err)
+	}
+	s0.Unlock()
+	if _, err := LockRuns(db, "unsharded", Shard{}); !errors.Is(err, ErrLocked) {
+		t.Errorf("an unsharded run while shard 1 runs: %v", err)
+	}
+	s1.Unlock()
+	all, err := LockRuns(db, "unsharded", Shard{})
+	if err != nil {
+		t.Fatalf("after the shards: %v", err)
+	}
+	all.Unlock()
 }

@@ -1,11 +1,13 @@
 package catalog
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"sort"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,70 +25,181 @@ type LockHolder struct {
 	Command string    `json:"command"`
 }
 
-// RunLock keeps two imports from writing one catalog at once. It is an
-// advisory flock(2) on FILE.lock, so a run that dies (even by SIGKILL)
-// releases it with its process; the file's content only says who held it.
+// RunLock keeps two runs from writing the same part of a catalog at once.
+// It is advisory flock(2) on files next to the catalog, so a run that dies
+// (even by SIGKILL) releases it with its process; a file's content only
+// says who holds it.
 //
-// A PostgreSQL catalog's run lock is an advisory lock instead (see
-// lockPostgres).
+// An unsharded run (import, prune, migrate, verify) holds FILE.lock
+// exclusively. A shard I of N holds FILE.lock shared, which keeps the
+// unsharded runs out while letting the other shards in, and
+// FILE.lock.shard-I-of-N exclusively, which keeps a second copy of the
+// same shard out.
+//
+// A PostgreSQL catalog's run locks are advisory locks of the same shape:
+// lockKeyRuns exclusive, or shared plus the shard's own key exclusive,
+// each held by a connection of its own (see lockPostgres).
 type RunLock struct {
-	f  *os.File
-	pg *pgx.Conn
+	files []*os.File // exclusive ones have their holder written in them
+	owned []bool
+	pg    []*pgx.Conn
 }
 
-// LockRuns takes the run lock of the catalog db (a file path or a
-// PostgreSQL URL) without waiting.
-func LockRuns(path, command string) (*RunLock, error) {
+// LockRuns takes the run lock of the catalog at path, for the whole
+// catalog or for one shard of a sharded import, without waiting. command
+// is written into the exclusive lock file for ErrLocked to show.
+func LockRuns(path, command string, shard Shard) (*RunLock, error) {
+	l := &RunLock{}
 	if IsPostgres(path) {
-		conn, err := lockPostgres(context.Background(), path, command, lockKeyRuns, false)
+		return l, l.lockPostgres(path, command, shard)
+	}
+	if !shard.Sharded() {
+		f, err := flockFile(path+".lock", syscall.LOCK_EX, command)
 		if err != nil {
 			return nil, err
 		}
-		return &RunLock{pg: conn}, nil
+		l.add(f, true)
+		return l, nil
 	}
-	name := path + ".lock"
+	wide, err := flockFile(path+".lock", syscall.LOCK_SH, "")
+	if err != nil {
+		return nil, err
+	}
+	l.add(wide, false)
+	own, err := flockFile(shardLockFile(path, shard), syscall.LOCK_EX, command)
+	if err != nil {
+		l.Unlock()
+		return nil, err
+	}
+	l.add(own, true)
+	return l, nil
+}
+
+// shardLockFile is the file a shard locks exclusively: FILE.lock.shard-I-of-N.
+func shardLockFile(path string, shard Shard) string {
+	return fmt.Sprintf("%s.lock.shard-%d-of-%d", path, shard.Index, shard.Count)
+}
+
+func (l *RunLock) add(f *os.File, owned bool) {
+	l.files = append(l.files, f)
+	l.owned = append(l.owned, owned)
+}
+
+// flockFile opens name and takes how (LOCK_EX or LOCK_SH) on it without
+// waiting; holding it exclusively, it writes the holder for others to read.
+func flockFile(name string, how int, command string) (*os.File, error) {
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %w", name, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
 		defer f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			var h LockHolder
-			b := make([]byte, 4096)
-			n, _ := f.ReadAt(b, 0)
-			if json.Unmarshal(b[:n], &h) == nil && h.PID != 0 {
-				return nil, fmt.Errorf("%w: pid %d on %s since %s (%s); lock file %s",
-					ErrLocked, h.PID, h.Host, h.Since.Local().Format(time.DateTime), h.Command, name)
-			}
-			return nil, fmt.Errorf("%w (lock file %s)", ErrLocked, name)
+			return nil, lockedError(f, name)
 		}
 		return nil, fmt.Errorf("lock %s: %w", name, err)
 	}
-	host, _ := os.Hostname()
-	b, _ := json.Marshal(LockHolder{PID: os.Getpid(), Host: host, Since: time.Now(), Command: command})
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt(append(b, '\n'), 0)
+	if how == syscall.LOCK_SH {
+		// No one holds it exclusively now, nor can while we hold it: a
+		// holder written in it is stale (a run killed before its Unlock)
+		// and would be blamed when an unsharded run is refused.
+		_ = f.Truncate(0)
 	}
-	return &RunLock{f: f}, nil
+	if how == syscall.LOCK_EX {
+		host, _ := os.Hostname()
+		b, _ := json.Marshal(LockHolder{PID: os.Getpid(), Host: host, Since: time.Now(), Command: command})
+		if err := f.Truncate(0); err == nil {
+			_, _ = f.WriteAt(append(b, '\n'), 0)
+		}
+	}
+	return f, nil
 }
 
-// Unlock releases the lock. The file stays: removing it would race with a
-// run that just opened it.
+// lockedError says who holds the lock on name: the holder written in it
+// (an exclusive holder), else the shards that hold it shared, which are
+// the holders written in their own FILE.lock.shard-* files.
+func lockedError(f *os.File, name string) error {
+	if h, ok := readHolder(f); ok {
+		return fmt.Errorf("%w: pid %d on %s since %s (%s); lock file %s", ErrLocked, h.PID, h.Host, h.Since.Local().Format(time.DateTime), h.Command, name)
+	}
+	shardFiles, _ := filepath.Glob(globEscape(name) + ".shard-*-of-*")
+	sort.Strings(shardFiles)
+	var held []string
+	for _, sf := range shardFiles {
+		g, err := os.Open(sf)
+		if err != nil {
+			continue
+		}
+		if h, ok := readHolder(g); ok {
+			held = append(held, fmt.Sprintf("pid %d on %s since %s (%s)", h.PID, h.Host, h.Since.Local().Format(time.DateTime), h.Command))
+		}
+		g.Close()
+	}
+	if len(held) > 0 {
+		return fmt.Errorf("%w: shards of a sharded import: %s; lock file %s", ErrLocked, strings.Join(held, "; "), name)
+	}
+	return fmt.Errorf("%w (lock file %s)", ErrLocked, name)
+}
+
+func readHolder(f *os.File) (LockHolder, bool) {
+	var h LockHolder
+	b := make([]byte, 4096)
+	n, _ := f.ReadAt(b, 0)
+	return h, json.Unmarshal(b[:n], &h) == nil && h.PID != 0
+}
+
+// globEscape quotes the pattern characters of a path for filepath.Glob.
+func globEscape(p string) string {
+	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
+	return r.Replace(p)
+}
+
+// Unlock releases the lock. The files stay: removing one would race with
+// a run that just opened it. An exclusive holder empties its file first.
 func (l *RunLock) Unlock() error {
 	if l == nil {
 		return nil
 	}
-	if l.pg != nil {
-		err := unlockPostgres(l.pg)
-		l.pg = nil
-		return err
+	var errs []error
+	for i := len(l.pg) - 1; i >= 0; i-- {
+		errs = append(errs, unlockPostgres(l.pg[i]))
 	}
-	if l.f == nil {
-		return nil
+	l.pg = nil
+	for i := len(l.files) - 1; i >= 0; i-- {
+		if l.owned[i] {
+			_ = l.files[i].Truncate(0)
+		}
+		errs = append(errs, l.files[i].Close()) // closing releases the flock
 	}
-	_ = l.f.Truncate(0)
-	err := l.f.Close() // closing releases the flock
-	l.f = nil
-	return err
+	l.files, l.owned = nil, nil
+	return errors.Join(errs...)
+}
+
+// LockOpen waits for and takes FILE.lock.open exclusively, so that shards
+// started together open the catalog at path one at a time: the first
+// creates and migrates it, the others find it current. (SQLite's own
+// locking does not cover a migration's read of the schema version.)
+// Release it once Open returned.
+//
+// A PostgreSQL catalog needs none: its migration holds an advisory lock.
+func LockOpen(path string) (release func(), err error) {
+	if IsPostgres(path) {
+		return func() {}, nil
+	}
+	name := path + ".lock.open"
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+		if !errors.Is(err, syscall.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	return func() { f.Close() }, nil
 }

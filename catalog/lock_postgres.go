@@ -17,6 +17,36 @@ import (
 // flock dies with its process.
 const lockKeyRuns int64 = 0x726769_0010
 
+// lockKeyShard is shard index of count's own run lock.
+func lockKeyShard(s Shard) int64 {
+	return lockKeyRuns<<24 | int64(s.Count&0xfff)<<12 | int64(s.Index&0xfff)
+}
+
+// lockPostgres takes the run lock of a PostgreSQL catalog: lockKeyRuns
+// exclusively for an unsharded run; shared, plus the shard's own key
+// exclusively, for a shard.
+func (l *RunLock) lockPostgres(db, command string, shard Shard) error {
+	ctx := context.Background()
+	conn, err := lockPostgres(ctx, db, command, lockKeyRuns, shard.Sharded())
+	if err != nil {
+		if shard.Sharded() && errors.Is(err, ErrLocked) {
+			return fmt.Errorf("%w; shard %s waits for it to end", err, shard)
+		}
+		return err
+	}
+	l.pg = append(l.pg, conn)
+	if !shard.Sharded() {
+		return nil
+	}
+	own, err := lockPostgres(ctx, db, command, lockKeyShard(shard), false)
+	if err != nil {
+		l.Unlock()
+		return fmt.Errorf("shard %s: %w", shard, err)
+	}
+	l.pg = append(l.pg, own)
+	return nil
+}
+
 // lockPostgres takes an advisory run lock without waiting: exclusive, or
 // shared (several holders, none exclusive).
 func lockPostgres(ctx context.Context, db, command string, key int64, shared bool) (*pgx.Conn, error) {

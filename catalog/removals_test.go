@@ -101,7 +101,7 @@ func TestRemovedTagLeavesCurrentTagsKeepsHistoryAndComesBackAdded(t *testing.T) 
 	ctx := context.Background()
 	a, b := testImage(1), testImage(2)
 	put(t, c, a, b, tagOf("v1", a), tagOf("v2", b))
-	run, err := c.BeginRun(ctx, "test")
+	run, err := c.BeginRun(ctx, "test", Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,8 @@ type Run struct {
 	Status                      string
 	Command                     string
 	Imported, Unchanged, Failed int
+	// Shard is the part of a sharded import the run took; zero when unsharded.
+	Shard Shard
 }
 
 // RunCounts are the totals a run ends with.
@@ -30,14 +32,17 @@ type RunCounts struct {
 	Imported, Unchanged, Failed int
 }
 
-// BeginRun records the start of an import run and returns its id.
-func (c *Catalog) BeginRun(ctx context.Context, command string) (int64, error) {
+// BeginRun records the start of an import run, one shard of a sharded
+// import or (zero shard) a whole one, and returns its id.
+func (c *Catalog) BeginRun(ctx context.Context, command string, shard Shard) (int64, error) {
 	if c.write == nil {
 		return 0, ErrReadOnly
 	}
+	index, count, group := shard.columns()
 	var id int64
-	if err := c.write.QueryRowContext(ctx, `INSERT INTO import_runs (started_at, status, command) VALUES (?, ?, ?) RETURNING id`,
-		c.timestamp(), RunRunning, command).Scan(&id); err != nil {
+	err := c.write.QueryRowContext(ctx, `INSERT INTO import_runs (started_at, status, command, shard_index, shard_count, run_group)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, c.timestamp(), RunRunning, command, index, count, group).Scan(&id)
+	if err != nil {
 		return 0, fmt.Errorf("record run start: %w", err)
 	}
 	return id, nil
@@ -76,8 +81,8 @@ func (c *Catalog) Runs(ctx context.Context, limit int) ([]Run, error) {
 	if limit > 0 {
 		max = int64(limit)
 	}
-	rows, err := c.read.QueryContext(ctx, `SELECT id, started_at, finished_at, status, command, imported, unchanged, failed
-		FROM import_runs ORDER BY id DESC LIMIT ?`, max)
+	rows, err := c.read.QueryContext(ctx, `SELECT id, started_at, finished_at, status, command, imported, unchanged, failed,
+		shard_index, shard_count, run_group FROM import_runs ORDER BY id DESC LIMIT ?`, max)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
@@ -86,10 +91,13 @@ func (c *Catalog) Runs(ctx context.Context, limit int) ([]Run, error) {
 	for rows.Next() {
 		var r Run
 		var started string
-		var finished sql.NullString
-		if err := rows.Scan(&r.ID, &started, &finished, &r.Status, &r.Command, &r.Imported, &r.Unchanged, &r.Failed); err != nil {
+		var finished, group sql.NullString
+		var index, count sql.NullInt64
+		if err := rows.Scan(&r.ID, &started, &finished, &r.Status, &r.Command, &r.Imported, &r.Unchanged, &r.Failed,
+			&index, &count, &group); err != nil {
 			return nil, err
 		}
+		r.Shard = shardOf(index, count, group)
 		r.StartedAt = parseTime(started)
 		if finished.Valid {
 			r.FinishedAt = parseTime(finished.String)

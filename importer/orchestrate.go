@@ -33,16 +33,16 @@ type run struct {
 }
 
 // newRun prepares one import. With record, it begins a run in the catalog
-// (recorded as command) and opens the run's single writer; without, it
-// writes nothing at all.
-func (imp *Importer) newRun(ctx context.Context, command string, record bool) (*run, error) {
+// (recorded as command, with its shard) and opens the run's single writer;
+// without, it writes nothing at all.
+func (imp *Importer) newRun(ctx context.Context, command string, shard catalog.Shard, record bool) (*run, error) {
 	r := &run{imp: imp}
 	r.main = newFetcher(r, imp.reg)
 	r.summary.Verdicts = map[signatures.Verdict]int{}
 	if record {
 		// The catalog work must outlive an interrupt so that finished images are kept.
 		dbctx := context.WithoutCancel(ctx)
-		runID, err := imp.cat.BeginRun(dbctx, command)
+		runID, err := imp.cat.BeginRun(dbctx, command, shard)
 		if err != nil {
 			return nil, err
 		}

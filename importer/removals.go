@@ -120,8 +120,9 @@ func confirmTagsGone(ctx context.Context, repo *registry.Repository, tags []stri
 }
 
 // reconcileRepositories marks removed the known repositories under
-// host[/namespace] that a complete /v2/_catalog no longer lists.
-func (r *run) reconcileRepositories(ctx, dbctx context.Context, input, host, namespace string, listed []reference.Named) {
+// host[/namespace] that a complete /v2/_catalog no longer lists; a shard
+// only those of its own share, which no other shard touches.
+func (r *run) reconcileRepositories(ctx, dbctx context.Context, input, host, namespace string, listed []reference.Named, shard catalog.Shard) {
 	prefix := host + "/"
 	if namespace != "" {
 		prefix += strings.Trim(namespace, "/") + "/"
@@ -137,7 +138,7 @@ func (r *run) reconcileRepositories(ctx, dbctx context.Context, input, host, nam
 	}
 	var gone []string
 	for _, name := range known {
-		if !present[name] {
+		if !present[name] && inShard(shard, name) {
 			gone = append(gone, name)
 		}
 	}

@@ -3,6 +3,7 @@ package importer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -95,10 +96,14 @@ type Progress interface {
 // are skipped, what was fetched is still committed, and the run is recorded
 // as interrupted.
 func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
-	r, err := imp.newRun(ctx, req.Command, true)
+	if sh := req.Shard; sh.Sharded() && (sh.Index < 0 || sh.Index >= sh.Count) {
+		return Summary{}, fmt.Errorf("importer: shard %d of %d does not exist (0 to %d)", sh.Index, sh.Count, sh.Count-1)
+	}
+	r, err := imp.newRun(ctx, req.Command, req.Shard, true)
 	if err != nil {
 		return Summary{}, err
 	}
+	r.summary.Shard = req.Shard
 	// The catalog work must outlive an interrupt so that finished images are kept.
 	dbctx := context.WithoutCancel(ctx)
 

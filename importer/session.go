@@ -22,7 +22,7 @@ type Session struct{ r *run }
 // as command, and opens the run's single writer; without, the session
 // writes nothing at all (Writer is nil, Record must not be called).
 func (imp *Importer) Begin(ctx context.Context, command string, record bool) (*Session, error) {
-	r, err := imp.newRun(ctx, command, record)
+	r, err := imp.newRun(ctx, command, catalog.Shard{}, record)
 	if err != nil {
 		return nil, err
 	}

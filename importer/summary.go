@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/registry"
 	"github.com/regimport/regimport/signatures"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,7 +42,9 @@ type Result struct {
 
 // Summary is the outcome of a run.
 type Summary struct {
-	RunID   int64
+	RunID int64
+	// Shard is the part of a sharded import the run took (Request.Shard).
+	Shard   catalog.Shard
 	Results []Result
 	// Failures lists every reference that failed, including those that
 	// failed before any target existed (unparseable references, listing errors).

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/regimport/regimport/catalog"
 	"go.podman.io/image/v5/docker/reference"
 )
 
@@ -28,6 +29,10 @@ type Request struct {
 	// TagFilters replace the Importer's TagFilter for single Repositories
 	// or Registries entries, keyed by the entry as written.
 	TagFilters map[string]TagFilter
+	// Shard, when set, imports only the repositories ShardOf gives to
+	// Shard.Index, and removes only tags and repositories of those: N runs
+	// with shards 0 to N-1 import together what one unsharded run imports.
+	Shard catalog.Shard
 }
 
 // target is one manifest to import: a repository and a tag or a digest.
@@ -131,12 +136,15 @@ func (r *run) expand(ctx, dbctx context.Context, req Request, emit func([]target
 	for _, in := range req.Registries {
 		inputs = append(inputs, input{in, false, true})
 	}
+	mine := func(name string) bool { return inShard(req.Shard, name) }
 	for _, each := range inputs {
 		in := each.ref
 		if each.catalog {
 			host, ns, err := parseRegistry(in)
 			if err != nil {
-				failures = append(failures, Failure{Reference: in, Reason: err.Error(), Code: reasonOf(err)})
+				if mine(in) {
+					failures = append(failures, Failure{Reference: in, Reason: err.Error(), Code: reasonOf(err)})
+				}
 				continue
 			}
 			names, err := imp.reg.Catalog(ctx, host, ns)
@@ -144,25 +152,37 @@ func (r *run) expand(ctx, dbctx context.Context, req Request, emit func([]target
 				failures = append(failures, Failure{Reference: in, Reason: "list repositories: " + err.Error(), Code: reasonOf(err)})
 				continue
 			}
+			// Each shard lists the whole catalog and takes its share; the
+			// listing stays whole for reconcileRepositories, which removes
+			// only repositories of this shard's share.
 			var listed []reference.Named
 			for _, n := range names {
 				named, err := parseReference(host + "/" + n)
 				if err != nil {
-					failures = append(failures, Failure{Reference: host + "/" + n, Reason: err.Error(), Code: reasonOf(err)})
+					if mine(host + "/" + n) {
+						failures = append(failures, Failure{Reference: host + "/" + n, Reason: err.Error(), Code: reasonOf(err)})
+					}
 					continue
 				}
 				listed = append(listed, named)
-				repos, repoInputs = append(repos, named), append(repoInputs, in)
+				if mine(named.Name()) {
+					repos, repoInputs = append(repos, named), append(repoInputs, in)
+				}
 			}
 			if len(listed) == len(names) {
 				// Only a listing whose every name was usable is complete.
-				r.reconcileRepositories(ctx, dbctx, in, host, ns, listed)
+				r.reconcileRepositories(ctx, dbctx, in, host, ns, listed, req.Shard)
 			}
 			continue
 		}
 		ts, repo, err := targetsOf(in, each.allTags)
 		if err != nil {
-			failures = append(failures, Failure{Reference: in, Reason: err.Error(), Code: reasonOf(err)})
+			if mine(in) {
+				failures = append(failures, Failure{Reference: in, Reason: err.Error(), Code: reasonOf(err)})
+			}
+			continue
+		}
+		if repo == nil && !mine(ts[0].repo.Name()) || repo != nil && !mine(repo.Name()) {
 			continue
 		}
 		targets = append(targets, ts...)

@@ -15,6 +15,11 @@ import (
 // newest first, so a migration test keeps starting from a true 0003 file
 // as migrations are added.
 var undo = map[int][]string{
+	8: {
+		`ALTER TABLE import_runs DROP COLUMN run_group`,
+		`ALTER TABLE import_runs DROP COLUMN shard_count`,
+		`ALTER TABLE import_runs DROP COLUMN shard_index`,
+	},
 	7: {`ALTER TABLE images DROP COLUMN source_reference`},
 	6: {`DROP TABLE IF EXISTS referrer_lookups`, `DROP TABLE IF EXISTS attestations`},
 	5: {
@@ -52,8 +57,8 @@ var undo = map[int][]string{
 // regimport wrote it at version 3: one verdict per image (the column
 // images.signature_verdict, which it keeps), signatures keyed by image
 // alone (those of the image's dockerImageReference repository), no
-// per-repository verdicts or history, no removal events, attestations or
-// source spellings.
+// per-repository verdicts or history, no removal events, attestations,
+// source spellings or shards of runs.
 func RewindTo0003(ctx context.Context, path string) error {
 	db, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=off")
 	if err != nil {

@@ -32,10 +32,28 @@ const (
 // dbUsage describes --db, which every command that reads the catalog takes.
 const dbUsage = "catalog: a SQLite file, or a PostgreSQL URL (postgres://user@host:5432/db)"
 
-// Streams are the process's standard streams.
+// Streams are the process's standard streams, and its environment.
 type Streams struct {
 	In       io.Reader
 	Out, Err io.Writer
+	// Env looks up an environment variable; nil reads the process's own
+	// (tests give each command its own environment this way).
+	Env func(key string) string
+}
+
+// getenv reads an environment variable through s.Env.
+func (s Streams) getenv(key string) string {
+	v, _ := s.lookupEnv(key)
+	return v
+}
+
+// lookupEnv reads an environment variable through s.Env, where "" is unset.
+func (s Streams) lookupEnv(key string) (string, bool) {
+	if s.Env == nil {
+		return os.LookupEnv(key)
+	}
+	v := s.Env(key)
+	return v, v != ""
 }
 
 type command struct {

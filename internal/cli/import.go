@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/regimport/regimport/catalog"
@@ -33,8 +34,12 @@ type importFlags struct {
 	memProfile     string
 	sigs           signatureFlags
 	spec           specFlags
+	shards         shardFlags
 	log            logFlags
 	hosts          map[string]registry.HostOptions
+	// shard is the part of a sharded import this run takes (resolved from
+	// shards); zero when unsharded.
+	shard catalog.Shard
 }
 
 func runImport(ctx context.Context, args []string, s Streams) int {
@@ -57,6 +62,7 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	fs.StringVar(&f.memProfile, "mem-profile", "", "write a Go heap profile at the end of the run to this file")
 	f.sigs.register(fs)
 	f.spec.register(fs)
+	f.shards.register(fs)
 	f.log.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(s.Err, "Usage: regimport import [flags] REF...\n       regimport import --config FILE [flags]\n       regimport import -f FILE|DIR|- [flags]   (ImageStreamImport documents)\n\nREF is host/repo:tag, host/repo@sha256:..., a repository with --all-tags,\nor a registry host (host/namespace) with --catalog.\n\nFlags:")
@@ -70,9 +76,17 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 		return ExitUsage
 	}
 	if len(f.spec.files) > 0 {
+		// A document's status covers all its images: split by repository,
+		// no shard could write it whole.
+		if given := f.shards.given(fs); len(given) > 0 {
+			return fail(s, ExitUsage, "import: -f does not shard (%s): an ImageStreamImport's status covers all its images, so its images cannot be split across shards; shard `import REF` or `import --config`", strings.Join(given, ", "))
+		}
 		return runImportSpec(ctx, &f, args, refs, s)
 	}
-	req := importer.Request{References: refs, AllTags: f.allTags, Catalog: f.catalog, Command: "import " + quoteArgs(args)}
+	if f.shard, err = f.shards.resolve(fs, args, s); err != nil {
+		return fail(s, ExitUsage, "import: %v", err)
+	}
+	req := importer.Request{References: refs, AllTags: f.allTags, Catalog: f.catalog, Command: "import " + quoteArgs(args), Shard: f.shard}
 	if f.config != "" {
 		if err := f.applyConfig(fs, &req); err != nil {
 			return fail(s, ExitUsage, "import: %v", err)
@@ -213,6 +227,9 @@ func printSummary(w io.Writer, sum importer.Summary, took time.Duration, verbose
 	repos := ""
 	if sum.RepositoriesRemoved > 0 {
 		repos = fmt.Sprintf("; repositories: %d removed", sum.RepositoriesRemoved)
+	}
+	if sum.Shard.Sharded() {
+		state = fmt.Sprintf(" (shard %s of %q)", sum.Shard, sum.Shard.Group) + state
 	}
 	fmt.Fprintf(w, "run %d%s: %d imported, %d unchanged, %d failed in %s; images: %d new, %d already stored; tags: %d new, %d moved, %d removed%s\n",
 		sum.RunID, state, imported, unchanged, failed, took.Round(time.Millisecond),

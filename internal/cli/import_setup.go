@@ -167,12 +167,20 @@ func (sess *importSession) openCatalog(ctx context.Context, access catalogAccess
 		sess.closers = append(sess.closers, func() { cat.Close() })
 		return nil
 	}
-	lock, err := catalog.LockRuns(sess.f.db, command)
+	lock, err := catalog.LockRuns(sess.f.db, command, sess.f.shard)
 	if err != nil {
 		return err
 	}
 	sess.closers = append(sess.closers, func() { lock.Unlock() })
+	release := func() {}
+	if sess.f.shard.Sharded() {
+		// Shards started together must not all migrate a new catalog.
+		if release, err = catalog.LockOpen(sess.f.db); err != nil {
+			return err
+		}
+	}
 	cat, err := catalog.Open(ctx, sess.f.db, opts)
+	release()
 	if err != nil {
 		return err
 	}

@@ -26,43 +26,81 @@ func importDoc(refs ...string) string {
 	return b.String()
 }
 
-// Both modes refuse each bad shared flag with exit 2, a message naming the
-// flag, and nothing created next to the catalog: no catalog, no lock file,
-// no profile. `import -f` used to ignore or skip most of these checks.
+// Every import mode (REF, --config, -f) refuses each bad shared flag with
+// exit 2, a message naming the flag, and nothing created next to the
+// catalog: no catalog, no lock file, no profile. `import -f` used to
+// ignore or skip most of these checks. -f does not shard: any shard flag
+// is refused there (wantF); env is the environment of the command.
 func TestBothImportModesRefuseBadSharedFlagsBeforeTouchingTheCatalog(t *testing.T) {
 	doc := importDoc("r.example.com/team/app:v1")
+	config := filepath.Join(t.TempDir(), "job.yaml")
+	if err := os.WriteFile(config, []byte("apiVersion: regimport.io/v1\nkind: Config\nsources:\n  - images: [r.example.com/team/app:v1]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const noShards = "-f does not shard"
+	index := func(v string) map[string]string { return map[string]string{envJobIndex: v} }
 	for name, c := range map[string]struct {
 		flags []string
 		want  string
+		wantF string            // for -f, when it differs
+		env   map[string]string // nil: an empty environment
 	}{
-		"concurrency 0":      {[]string{"--concurrency", "0"}, "--concurrency"},
-		"per-registry -1":    {[]string{"--per-registry", "-1"}, "--per-registry"},
-		"progress bogus":     {[]string{"--progress", "bogus"}, `--progress "bogus"`},
-		"missing authfile":   {[]string{"--authfile", "/nonexistent/auth.json"}, "--authfile /nonexistent/auth.json"},
-		"missing regconf":    {[]string{"--registries-conf", "/nonexistent/registries.conf"}, "--registries-conf /nonexistent/registries.conf"},
-		"missing cert-dir":   {[]string{"--cert-dir", "/nonexistent/certs"}, "--cert-dir /nonexistent/certs"},
-		"metrics nowhere":    {[]string{"--metrics-file", "/nonexistent/dir/run.prom"}, "--metrics-file"},
-		"cpu profile":        {[]string{"--cpu-profile", "/nonexistent/dir/cpu.prof"}, "--cpu-profile"},
-		"bad log level":      {[]string{"--log-level", "loud"}, "--log-level"},
-		"bad log format":     {[]string{"--log-format", "xml"}, "--log-format"},
-		"missing policy":     {[]string{"--policy", "/nonexistent/policy.json"}, "--policy"},
-		"bad tag expression": {[]string{"--include", "("}, "("},
+		"concurrency 0":      {[]string{"--concurrency", "0"}, "--concurrency", "", nil},
+		"per-registry -1":    {[]string{"--per-registry", "-1"}, "--per-registry", "", nil},
+		"progress bogus":     {[]string{"--progress", "bogus"}, `--progress "bogus"`, "", nil},
+		"missing authfile":   {[]string{"--authfile", "/nonexistent/auth.json"}, "--authfile /nonexistent/auth.json", "", nil},
+		"missing regconf":    {[]string{"--registries-conf", "/nonexistent/registries.conf"}, "--registries-conf /nonexistent/registries.conf", "", nil},
+		"missing cert-dir":   {[]string{"--cert-dir", "/nonexistent/certs"}, "--cert-dir /nonexistent/certs", "", nil},
+		"metrics nowhere":    {[]string{"--metrics-file", "/nonexistent/dir/run.prom"}, "--metrics-file", "", nil},
+		"cpu profile":        {[]string{"--cpu-profile", "/nonexistent/dir/cpu.prof"}, "--cpu-profile", "", nil},
+		"bad log level":      {[]string{"--log-level", "loud"}, "--log-level", "", nil},
+		"bad log format":     {[]string{"--log-format", "xml"}, "--log-format", "", nil},
+		"missing policy":     {[]string{"--policy", "/nonexistent/policy.json"}, "--policy", "", nil},
+		"bad tag expression": {[]string{"--include", "("}, "(", "", nil},
+
+		"shard index = N":      {[]string{"--shard", "3/3"}, `--shard "3/3": want 0 <= I < N`, noShards, nil},
+		"shard index > N":      {[]string{"--shard", "5/2"}, `--shard "5/2": want 0 <= I < N`, noShards, nil},
+		"shard of 0":           {[]string{"--shard", "0/0"}, `--shard "0/0": want 0 <= I < N and N >= 1`, noShards, nil},
+		"shard not numbers":    {[]string{"--shard", "a/b"}, `--shard "a/b": want I/N`, noShards, nil},
+		"shard negative":       {[]string{"--shard=-1/3"}, `--shard "-1/3": want I/N`, noShards, nil},
+		"shard without N":      {[]string{"--shard", "1"}, `--shard "1": want I/N`, noShards, nil},
+		"shard too big":        {[]string{"--shard", "0/99999999999999999999"}, `--shard "0/99999999999999999999"`, noShards, nil},
+		"shards 0":             {[]string{"--shards", "0"}, "--shards 0: want at least 1", noShards, index("0")},
+		"shards without index": {[]string{"--shards", "3"}, "--shards 3: JOB_COMPLETION_INDEX is not set", noShards, nil},
+		"shards index = N":     {[]string{"--shards", "3"}, `JOB_COMPLETION_INDEX="3" is not a shard index from 0 to 2`, noShards, index("3")},
+		"shards index text":    {[]string{"--shards", "3"}, `JOB_COMPLETION_INDEX="one" is not a shard index`, noShards, index("one")},
+		"shards index -1":      {[]string{"--shards", "3"}, `JOB_COMPLETION_INDEX="-1" is not a shard index`, noShards, index("-1")},
+		"shard and shards":     {[]string{"--shard", "0/3", "--shards", "3"}, "--shard I/N and --shards N exclude each other", noShards, index("0")},
+		"run group alone":      {[]string{"--run-group", "nightly"}, "--run-group names the sharded run of a shard", noShards, nil},
+		"good shard with -f":   {[]string{"--shard", "0/3"}, "", noShards, nil},
 	} {
-		for _, mode := range []string{"-f", "REF"} {
+		for _, mode := range []string{"-f", "REF", "--config"} {
+			if c.want == "" && mode != "-f" {
+				continue // a good flag: only -f refuses it
+			}
 			t.Run(name+"/"+mode, func(t *testing.T) {
 				dir := t.TempDir()
 				args := append([]string{"import", "--db", filepath.Join(dir, "c.db")}, c.flags...)
-				if mode == "-f" {
+				switch mode {
+				case "-f":
 					args = append(args, "-f", "-")
-				} else {
+				case "--config":
+					args = append(args, "--config", config)
+				default:
 					args = append(args, "--all-tags", "r.example.com/team/app")
 				}
-				code, out, errOut := runCLIWithInput(t, doc, args...)
-				if code != ExitUsage {
-					t.Errorf("exit %d, want %d\nstdout %s\nstderr %s", code, ExitUsage, out, errOut)
+				want := c.want
+				if mode == "-f" && c.wantF != "" {
+					want = c.wantF
 				}
-				if !strings.Contains(errOut, c.want) {
-					t.Errorf("stderr does not name %q:\n%s", c.want, errOut)
+				var out, errOut bytes.Buffer
+				code := Main(context.Background(), args, Streams{In: strings.NewReader(doc), Out: &out, Err: &errOut,
+					Env: func(k string) string { return c.env[k] }})
+				if code != ExitUsage {
+					t.Errorf("exit %d, want %d\nstdout %s\nstderr %s", code, ExitUsage, &out, &errOut)
+				}
+				if !strings.Contains(errOut.String(), want) {
+					t.Errorf("stderr does not name %q:\n%s", want, &errOut)
 				}
 				if left, _ := os.ReadDir(dir); len(left) != 0 {
 					t.Errorf("a bad flag left %v behind", left)

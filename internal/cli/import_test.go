@@ -120,7 +120,7 @@ func TestImportRefusesBadInputBeforeTouchingTheCatalog(t *testing.T) {
 
 func TestSecondRunOnALockedCatalogSaysWhoHoldsIt(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "c.db")
-	lock, err := catalog.LockRuns(db, "regimport import --config nightly.yaml")
+	lock, err := catalog.LockRuns(db, "regimport import --config nightly.yaml", catalog.Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}

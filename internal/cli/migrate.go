@@ -21,7 +21,7 @@ func runMigrate(ctx context.Context, args []string, s Streams) int {
 	if !catalog.IsPostgres(*db) && !fileExists(*db) {
 		return fail(s, ExitUsage, "migrate: %s: no such file", *db)
 	}
-	lock, err := catalog.LockRuns(*db, "regimport migrate")
+	lock, err := catalog.LockRuns(*db, "regimport migrate", catalog.Shard{})
 	if err != nil {
 		return fail(s, ExitLocked, "migrate: %v", err)
 	}

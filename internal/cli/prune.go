@@ -45,7 +45,7 @@ func runPrune(ctx context.Context, args []string, s Streams) int {
 	if err != nil {
 		return fail(s, ExitUsage, "prune: %v", err)
 	}
-	lock, err := catalog.LockRuns(*db, "regimport prune "+quoteArgs(args))
+	lock, err := catalog.LockRuns(*db, "regimport prune "+quoteArgs(args), catalog.Shard{})
 	if errors.Is(err, catalog.ErrLocked) {
 		return fail(s, ExitLocked, "prune: %v", err)
 	}

@@ -143,7 +143,7 @@ spec:
 	if code, out, _ := runCLI(t, "prune", "--db", db, "--unreferenced-for", "30d"); code != ExitOK || !strings.Contains(out, "deleted 0 images") {
 		t.Errorf("prune 30d: %d %s", code, out)
 	}
-	lock, err := catalog.LockRuns(db, "test")
+	lock, err := catalog.LockRuns(db, "test", catalog.Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}

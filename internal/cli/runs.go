@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 func runRuns(ctx context.Context, args []string, s Streams) int {
 	fs := newFlagSet("runs", s)
 	db := fs.String("db", "catalog.db", dbUsage)
-	limit := fs.Int("limit", 20, "newest runs to show (0: all)")
+	limit := fs.Int("limit", 20, "newest runs to show, a sharded run counting as one (0: all)")
 	failures := fs.Bool("failures", false, "also list each run's failures")
 	if _, err := parseInterspersed(fs, args); err != nil {
 		if isHelp(err) {
@@ -25,30 +26,55 @@ func runRuns(ctx context.Context, args []string, s Streams) int {
 		return fail(s, ExitFatal, "runs: %v", err)
 	}
 	defer cat.Close()
-	runs, err := cat.Runs(ctx, *limit)
+	// Every record, for the limit counts sharded runs, whose shards may be
+	// far apart in the table; import_runs has one short row per run.
+	runs, err := cat.Runs(ctx, 0)
 	if err != nil {
 		return fail(s, ExitFatal, "runs: %v", err)
 	}
+	lines := groupRuns(runs)
+	if *limit > 0 && len(lines) > *limit {
+		lines = lines[:*limit]
+	}
 	tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tSTARTED\tDURATION\tSTATUS\tIMPORTED\tUNCHANGED\tFAILED\tCOMMAND")
-	for _, r := range runs {
-		dur := "-"
-		if !r.FinishedAt.IsZero() {
-			dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+	for _, l := range lines {
+		if l.shards == nil {
+			printRun(tw, fmt.Sprint(l.run.ID), l.run, l.run.Command)
+			continue
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", r.ID, r.StartedAt.Local().Format(time.DateTime), dur, r.Status, r.Imported, r.Unchanged, r.Failed, r.Command)
+		last := l.shards[len(l.shards)-1].ID
+		printRun(tw, fmt.Sprintf("%d-%d", l.run.ID, last), l.run,
+			fmt.Sprintf("sharded run %q: %d/%d shards", l.run.Shard.Group, l.present, l.run.Shard.Count))
+		for _, sh := range l.shards {
+			printRun(tw, fmt.Sprintf("  %d", sh.ID), sh, fmt.Sprintf("shard %s: %s", sh.Shard, sh.Command))
+		}
 	}
 	tw.Flush()
 	if *failures {
-		for _, r := range runs {
-			fs, err := cat.RunFailures(ctx, r.ID)
-			if err != nil {
-				return fail(s, ExitFatal, "runs: %v", err)
+		for _, l := range lines {
+			each := l.shards
+			if each == nil {
+				each = []catalog.Run{l.run}
 			}
-			for _, f := range fs {
-				fmt.Fprintf(s.Out, "run %d: %s: %s\n", r.ID, f.Reference, f.Reason)
+			for _, r := range each {
+				fs, err := cat.RunFailures(ctx, r.ID)
+				if err != nil {
+					return fail(s, ExitFatal, "runs: %v", err)
+				}
+				for _, f := range fs {
+					fmt.Fprintf(s.Out, "run %d: %s: %s\n", r.ID, f.Reference, f.Reason)
+				}
 			}
 		}
 	}
 	return ExitOK
+}
+
+func printRun(w io.Writer, id string, r catalog.Run, command string) {
+	dur := "-"
+	if !r.FinishedAt.IsZero() {
+		dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+	}
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", id, r.StartedAt.Local().Format(time.DateTime), dur, r.Status, r.Imported, r.Unchanged, r.Failed, command)
 }

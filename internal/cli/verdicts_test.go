@@ -117,7 +117,7 @@ func TestVerifyReevaluatesPerRepositoryUnderTheRunLock(t *testing.T) {
 	}
 	img := s.Image.Digest.String()
 
-	lock, err := catalog.LockRuns(db, "test")
+	lock, err := catalog.LockRuns(db, "test", catalog.Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}

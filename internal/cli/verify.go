@@ -47,7 +47,7 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 	}
 	// verify writes verdicts: it holds the run lock like an import, and
 	// writes through the catalog's single writer.
-	lock, err := catalog.LockRuns(*db, "regimport verify")
+	lock, err := catalog.LockRuns(*db, "regimport verify", catalog.Shard{})
 	if errors.Is(err, catalog.ErrLocked) {
 		return fail(s, ExitLocked, "verify: %v", err)
 	}

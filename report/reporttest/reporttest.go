@@ -188,7 +188,7 @@ type RepositoryRemoval string
 // TagRemoval or RepositoryRemoval)
 // and ends with the given failures; it returns the run id.
 func Run(ctx context.Context, cat *catalog.Catalog, command string, ops []any, failures ...catalog.Failure) (int64, error) {
-	id, err := cat.BeginRun(ctx, command)
+	id, err := cat.BeginRun(ctx, command, catalog.Shard{})
 	if err != nil {
 		return 0, err
 	}

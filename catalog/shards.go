@@ -1,0 +1,43 @@
+package catalog
+
+import (
+	"database/sql"
+	"fmt"
+)
+
+// Shard says which part of a sharded import a run takes: shard Index
+// (0-based) of Count, in the sharded run named Group. The zero value is an
+// unsharded run, which takes the whole work and the catalog-wide run lock.
+type Shard struct {
+	Index, Count int
+	Group        string
+}
+
+// Sharded reports whether the run is one shard of several (Count > 0;
+// --shard 0/1 is a sharded run of one shard).
+func (s Shard) Sharded() bool { return s.Count > 0 }
+
+// String is "I/N" as the --shard flag takes it; "" when unsharded.
+func (s Shard) String() string {
+	if !s.Sharded() {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", s.Index, s.Count)
+}
+
+// columns are the shard's import_runs columns: NULL for an unsharded run.
+func (s Shard) columns() (index, count sql.NullInt64, group sql.NullString) {
+	if !s.Sharded() {
+		return
+	}
+	return sql.NullInt64{Int64: int64(s.Index), Valid: true}, sql.NullInt64{Int64: int64(s.Count), Valid: true},
+		sql.NullString{String: s.Group, Valid: true}
+}
+
+// shardOf reads the columns back.
+func shardOf(index, count sql.NullInt64, group sql.NullString) Shard {
+	if !count.Valid {
+		return Shard{}
+	}
+	return Shard{Index: int(index.Int64), Count: int(count.Int64), Group: group.String}
+}
