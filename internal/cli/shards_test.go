@@ -16,6 +16,7 @@ import (
 
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/internal/testregistry"
 )
 
@@ -87,13 +88,25 @@ func shardedRegistry(t *testing.T) (*testregistry.Registry, []string) {
 	return reg, names
 }
 
-// Done when (on SQLite): three shards of an Indexed Job (--shards 3 with
-// JOB_COMPLETION_INDEX), run at once on one catalog file, hold exactly the
-// images and tags one run holds; `runs` shows them as one sharded run.
+// Done when: three shards of an Indexed Job (--shards 3 with
+// JOB_COMPLETION_INDEX), run at once on one catalog, a SQLite file or a
+// PostgreSQL database, hold exactly the images and tags one run on a
+// SQLite file holds; `runs` shows them as one sharded run.
 func TestThreeShardsAtOnceHoldWhatOneRunHolds(t *testing.T) {
+	for _, backend := range []struct {
+		name string
+		db   func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return filepath.Join(t.TempDir(), "sharded.db") }},
+		{"postgres", func(t *testing.T) string { return dbtest.NewPostgres(t) }},
+	} {
+		t.Run(backend.name, func(t *testing.T) { testThreeShardsAtOnce(t, backend.db(t)) })
+	}
+}
+
+func testThreeShardsAtOnce(t *testing.T, sharded string) {
 	reg, _ := shardedRegistry(t)
-	dir := t.TempDir()
-	one, sharded := filepath.Join(dir, "one.db"), filepath.Join(dir, "sharded.db")
+	one := filepath.Join(t.TempDir(), "one.db")
 	common := []string{"--tls-verify=false", "--progress", "never", "--catalog", reg.Host()}
 	if code, out, errOut := runCLI(t, append([]string{"import", "--db", one}, common...)...); code != ExitOK {
 		t.Fatalf("one run: exit %d\n%s\n%s", code, out, errOut)
@@ -156,7 +169,7 @@ func TestThreeShardsAtOnceHoldWhatOneRunHolds(t *testing.T) {
 // run as one.
 func TestRunsShowsShardedRunsWithTheirShards(t *testing.T) {
 	reg, names := shardedRegistry(t)
-	db := filepath.Join(t.TempDir(), "c.db")
+	db := dbtest.New(t)
 	missing := reg.Host() + "/" + names[0] + ":nope"
 	refs := []string{missing}
 	for _, name := range names {
@@ -184,7 +197,7 @@ func TestRunsShowsShardedRunsWithTheirShards(t *testing.T) {
 		t.Fatalf("runs: %d %s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	wantGroup := fmt.Sprintf(`sharded run "import --db %s --tls-verify=false --progress never %s (2 shards)": 2/2 shards`, db, strings.Join(refs, " "))
+	wantGroup := fmt.Sprintf(`sharded run "import --db %s --tls-verify=false --progress never %s (2 shards)": 2/2 shards`, catalog.RedactDB(db), strings.Join(refs, " "))
 	var groups, shards int
 	for _, l := range lines {
 		switch {
