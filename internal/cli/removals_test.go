@@ -13,6 +13,7 @@ import (
 
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/internal/testregistry"
 	"github.com/regimport/regimport/report"
 )
@@ -29,7 +30,7 @@ func TestTagDeletedUpstreamEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	db := filepath.Join(dir, "catalog.db")
+	db := dbtest.New(t)
 	repo := reg.Host() + "/team/app"
 	doc := filepath.Join(dir, "mirror.yaml")
 	os.WriteFile(doc, []byte(fmt.Sprintf(`apiVersion: image.openshift.io/v1
