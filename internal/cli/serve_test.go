@@ -269,12 +269,15 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"--token-file", empty}, ExitUsage, "one token on one line"},
 		{[]string{"--token-file", filepath.Join(dir, "absent")}, ExitUsage, "--token-file"},
 		{[]string{"--db", filepath.Join(dir, "absent.db"), "--listen", "127.0.0.1:0"}, ExitFatal, "absent.db"},
+		// An unreachable PostgreSQL catalog: named without its password.
+		{[]string{"--db", "postgres://user:secret@127.0.0.1:1/none", "--listen", "127.0.0.1:0"}, ExitFatal, "open catalog postgres://user@127.0.0.1:1/none"},
 		{[]string{"extra"}, ExitUsage, "unexpected argument"},
 	} {
 		var stderr bytes.Buffer
 		args := append([]string{"serve", "--db", db}, tc.args...)
-		if code := Main(context.Background(), args, Streams{Out: io.Discard, Err: &stderr}); code != tc.code || !strings.Contains(stderr.String(), tc.msg) {
-			t.Errorf("%v: exit %d, want %d; stderr %q should mention %q", tc.args, code, tc.code, stderr.String(), tc.msg)
+		if code := Main(context.Background(), args, Streams{Out: io.Discard, Err: &stderr}); code != tc.code || !strings.Contains(stderr.String(), tc.msg) ||
+			strings.Contains(stderr.String(), "secret") {
+			t.Errorf("%v: exit %d, want %d; stderr %q should mention %q (and no password)", tc.args, code, tc.code, stderr.String(), tc.msg)
 		}
 	}
 	for host, want := range map[string]bool{"127.0.0.1": true, "::1": true, "localhost": true, "": false, "0.0.0.0": false, "10.0.0.1": false, "example.com": false} {
