@@ -168,6 +168,7 @@ func (s *Server) oldestResourceVersion(ctx context.Context) (int64, error) {
 func (s *Server) waitForResourceVersion(ctx context.Context, want int64) (int64, error) {
 	deadline := time.Now().Add(s.rvWait)
 	for {
+		notice := s.changeNotice()
 		current, err := s.cat.ResourceVersion(ctx)
 		if err != nil || current >= want {
 			return current, err
@@ -178,6 +179,7 @@ func (s *Server) waitForResourceVersion(ctx context.Context, want int64) (int64,
 		select {
 		case <-ctx.Done():
 			return current, ctx.Err()
+		case <-notice:
 		case <-time.After(min(s.poll, time.Until(deadline))):
 		}
 	}

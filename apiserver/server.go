@@ -38,6 +38,15 @@ type ChangeLogHorizon interface {
 	OldestResourceVersion(ctx context.Context) (int64, error)
 }
 
+// ChangeNotifier wakes watches when the change log grows, sooner than the
+// next poll. *catalog.ChangeFeed implements it on PostgreSQL. Changed
+// returns a channel closed at the next notice; the server takes it before
+// reading the change log, so a change committed after that read is never
+// waited on for longer than a poll.
+type ChangeNotifier interface {
+	Changed() <-chan struct{}
+}
+
 // ImageStreamReader serves image streams. New uses the Reader itself when it
 // implements this (a catalog with image streams), else one that has none.
 type ImageStreamReader interface {
@@ -60,6 +69,9 @@ type Options struct {
 	Token string
 	// WatchPollInterval is how often a watch polls the change log (default 250ms).
 	WatchPollInterval time.Duration
+	// Changes, when set, wakes watches as soon as a writer commits; polling
+	// stays as the fallback (a lost notice costs at most one poll interval).
+	Changes ChangeNotifier
 	// BookmarkInterval is how often a watch that allows bookmarks gets one (default 30s).
 	BookmarkInterval time.Duration
 	// ResourceVersionWait bounds how long a request for a resourceVersion newer
@@ -87,6 +99,7 @@ type Server struct {
 	token    [sha256.Size]byte
 	hasToken bool
 	poll     time.Duration
+	changes  ChangeNotifier // nil: poll only
 	bookmark time.Duration
 	rvWait   time.Duration
 	now      func() time.Time
@@ -113,6 +126,7 @@ func New(cat Reader, opts Options) (*Server, error) {
 		streams:  opts.ImageStreams,
 		log:      opts.Logger,
 		poll:     opts.WatchPollInterval,
+		changes:  opts.Changes,
 		bookmark: opts.BookmarkInterval,
 		rvWait:   opts.ResourceVersionWait,
 		now:      opts.Now,
@@ -150,6 +164,15 @@ func New(cat Reader, opts Options) (*Server, error) {
 	}
 	s.metrics = m
 	return s, nil
+}
+
+// changeNotice returns a channel closed when the change log may have grown:
+// the notifier's next notice, or nil (never) without one.
+func (s *Server) changeNotice() <-chan struct{} {
+	if s.changes == nil {
+		return nil
+	}
+	return s.changes.Changed()
 }
 
 // Handler returns the HTTP handler serving every path of the API.

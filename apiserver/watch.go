@@ -252,7 +252,11 @@ func (wt *watcher) sendInitial(ctx context.Context) (int64, error) {
 func (wt *watcher) follow(ctx context.Context, cursor int64) error {
 	lastBookmark := time.Now()
 	for {
+		// Taken before reading: a change committed after the read closes it.
+		notice := wt.s.changeNotice()
 		// Every change up to current is committed: it is safe to move past it.
+		// On PostgreSQL that holds across processes because writers commit
+		// one at a time in resourceVersion order (catalog's write lock).
 		current, err := wt.s.cat.ResourceVersion(ctx)
 		if err != nil {
 			return err
@@ -284,6 +288,7 @@ func (wt *watcher) follow(ctx context.Context, cursor int64) error {
 			return nil
 		case <-wt.s.stop:
 			return nil
+		case <-notice:
 		case <-time.After(wt.s.poll):
 		}
 	}

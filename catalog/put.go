@@ -148,6 +148,7 @@ func (c *Catalog) recordChange(ctx context.Context, tx *batchTx, resource, name,
 		resource, name, event, c.timestamp()).Scan(&rv); err != nil {
 		return 0, fmt.Errorf("record change of %s %s: %w", resource, name, err)
 	}
+	tx.changed = true
 	return rv, nil
 }
 

@@ -55,6 +55,8 @@ func (c *Catalog) readRow(ctx context.Context, query string, args ...any) *sql.R
 type batchTx struct {
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
+	// changed: a change was recorded, so listeners are notified at commit.
+	changed bool
 }
 
 func (b *batchTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {

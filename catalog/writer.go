@@ -208,9 +208,16 @@ func (w *Writer) inTx(ctx context.Context, fn func(tx *batchTx) error) error {
 	if err != nil {
 		return err
 	}
-	if err := fn(&batchTx{tx: tx, stmts: map[string]*sql.Stmt{}}); err != nil {
+	btx := &batchTx{tx: tx, stmts: map[string]*sql.Stmt{}}
+	if err := fn(btx); err != nil {
 		tx.Rollback()
 		return err
+	}
+	if btx.changed && w.c.pg {
+		if err := notifyChanges(ctx, btx); err != nil {
+			tx.Rollback()
+			return err
+		}
 	}
 	return tx.Commit()
 }

@@ -36,7 +36,7 @@ func runServe(ctx context.Context, args []string, s Streams) int {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS with; needs --tls-key")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.BoolVar(&f.insecureListenAny, "insecure-listen-any", false, "allow a non-loopback --listen without --token-file: anyone who reaches it reads the catalog")
-	fs.DurationVar(&f.watchPoll, "watch-poll-interval", 250*time.Millisecond, "how often watches look for newly imported images")
+	fs.DurationVar(&f.watchPoll, "watch-poll-interval", 250*time.Millisecond, "how often watches look for newly imported images (on PostgreSQL a fallback: writers' notifications wake watches at once)")
 	f.log.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(s.Err, "Usage: regimport serve [--db FILE] [--listen ADDR] [--token-file FILE] [--tls-cert FILE --tls-key FILE]\n\n"+
@@ -95,7 +95,20 @@ func runServe(ctx context.Context, args []string, s Streams) int {
 		return fail(s, ExitFatal, "serve: %v", err)
 	}
 	defer cat.Close()
-	api, err := apiserver.New(cat, apiserver.Options{Logger: log, Token: token, WatchPollInterval: f.watchPoll})
+	opts := apiserver.Options{Logger: log, Token: token, WatchPollInterval: f.watchPoll}
+	if catalog.IsPostgres(f.db) {
+		// Writers in any process NOTIFY at commit: watches wake at once, and
+		// poll as before should the listening connection be lost.
+		feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
+		feed, err := catalog.ListenForChanges(feedCtx, f.db, log)
+		if err != nil {
+			stopFeed()
+			return fail(s, ExitFatal, "serve: %v", err)
+		}
+		defer func() { stopFeed(); <-feed.Done() }()
+		opts.Changes = feed
+	}
+	api, err := apiserver.New(cat, opts)
 	if err != nil {
 		return fail(s, ExitFatal, "serve: %v", err)
 	}

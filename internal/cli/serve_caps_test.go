@@ -4,17 +4,18 @@ import (
 	"bufio"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/regimport/regimport/internal/dbtest"
 )
 
 // TestServeCapsHeaders: `regimport serve` refuses a request whose headers
 // exceed its 32 KiB cap with 431, and keeps serving.
 func TestServeCapsHeaders(t *testing.T) {
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "catalog.db")
+	db := dbtest.New(t)
 	serveTestCatalog(t, db, 0, 1)
 	url, _, _ := startServe(t, "--db", db)
 	req, _ := http.NewRequest("GET", url+"/apis/image.openshift.io/v1/images", nil)
@@ -45,7 +46,7 @@ func TestServeCapsHeaderTime(t *testing.T) {
 		t.Skip("waits for the 10 s header timeout")
 	}
 	t.Parallel()
-	db := filepath.Join(t.TempDir(), "catalog.db")
+	db := dbtest.New(t)
 	serveTestCatalog(t, db, 0, 1)
 	url, _, _ := startServe(t, "--db", db)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))

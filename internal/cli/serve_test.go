@@ -29,6 +29,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/internal/dbtest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -135,7 +136,7 @@ func startServe(t *testing.T, args ...string) (string, func() int, *syncBuffer) 
 }
 
 func TestServeMatchesGetAndSeesNewImports(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "catalog.db")
+	db := dbtest.New(t)
 	serveTestCatalog(t, db, 0, 7)
 	url, stop, stderr := startServe(t, "--db", db, "--watch-poll-interval", "20ms")
 	if !strings.HasPrefix(url, "http://127.0.0.1:") || strings.HasSuffix(url, ":0") {
@@ -167,6 +168,9 @@ func TestServeMatchesGetAndSeesNewImports(t *testing.T) {
 		}
 		json.Unmarshal(out, &fromServer)
 	} else {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("kubectl is not on PATH (CI=true: a missing tool fails the run; make test-deps installs it)")
+		}
 		t.Log("kubectl is not on PATH: comparing the endpoint's own list instead")
 		resp, err := http.Get(url + "/apis/image.openshift.io/v1/images")
 		if err != nil {
@@ -208,7 +212,7 @@ func TestServeMatchesGetAndSeesNewImports(t *testing.T) {
 
 func TestServeTLSAndToken(t *testing.T) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "catalog.db")
+	db := dbtest.New(t)
 	serveTestCatalog(t, db, 0, 2)
 	certFile, keyFile, pool := selfSignedCert(t, dir)
 	tokenFile := filepath.Join(dir, "token")
@@ -248,7 +252,7 @@ func TestServeTLSAndToken(t *testing.T) {
 
 func TestServeFlagErrors(t *testing.T) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "catalog.db")
+	db := dbtest.New(t)
 	serveTestCatalog(t, db, 0, 1)
 	empty := filepath.Join(dir, "empty")
 	os.WriteFile(empty, []byte("\n"), 0o600)
@@ -265,12 +269,15 @@ func TestServeFlagErrors(t *testing.T) {
 		{[]string{"--token-file", empty}, ExitUsage, "one token on one line"},
 		{[]string{"--token-file", filepath.Join(dir, "absent")}, ExitUsage, "--token-file"},
 		{[]string{"--db", filepath.Join(dir, "absent.db"), "--listen", "127.0.0.1:0"}, ExitFatal, "absent.db"},
+		// An unreachable PostgreSQL catalog: named without its password.
+		{[]string{"--db", "postgres://user:secret@127.0.0.1:1/none", "--listen", "127.0.0.1:0"}, ExitFatal, "open catalog postgres://user@127.0.0.1:1/none"},
 		{[]string{"extra"}, ExitUsage, "unexpected argument"},
 	} {
 		var stderr bytes.Buffer
 		args := append([]string{"serve", "--db", db}, tc.args...)
-		if code := Main(context.Background(), args, Streams{Out: io.Discard, Err: &stderr}); code != tc.code || !strings.Contains(stderr.String(), tc.msg) {
-			t.Errorf("%v: exit %d, want %d; stderr %q should mention %q", tc.args, code, tc.code, stderr.String(), tc.msg)
+		if code := Main(context.Background(), args, Streams{Out: io.Discard, Err: &stderr}); code != tc.code || !strings.Contains(stderr.String(), tc.msg) ||
+			strings.Contains(stderr.String(), "secret") {
+			t.Errorf("%v: exit %d, want %d; stderr %q should mention %q (and no password)", tc.args, code, tc.code, stderr.String(), tc.msg)
 		}
 	}
 	for host, want := range map[string]bool{"127.0.0.1": true, "::1": true, "localhost": true, "": false, "0.0.0.0": false, "10.0.0.1": false, "example.com": false} {
