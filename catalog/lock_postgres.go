@@ -119,8 +119,11 @@ func unlockPostgres(conn *pgx.Conn) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// Released on the server before Unlock returns: closing alone ends the
+	// session a moment later, and a run started right after would be refused.
+	_, unlockErr := conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`)
 	if err := conn.Close(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	return nil
+	return unlockErr
 }
