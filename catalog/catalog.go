@@ -112,7 +112,7 @@ func openSQLite(ctx context.Context, c *Catalog, file string, opts Options) (*Ca
 	// not to queue for a connection; each holds at most a 2 MiB page cache.
 	read.SetMaxOpenConns(16)
 	read.SetMaxIdleConns(16)
-	c.readStmts = newStmtCache(read)
+	c.readStmts = newStmtCache(read, false)
 	if !opts.ReadOnly {
 		write, err := sql.Open("sqlite3", dsn(file, false))
 		if err != nil {

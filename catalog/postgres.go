@@ -79,7 +79,7 @@ func openPostgres(ctx context.Context, c *Catalog, db string, opts Options) erro
 	if err := c.read.PingContext(ctx); err != nil {
 		return fmt.Errorf("open catalog %s: %v", c.path, redactErr(err, db))
 	}
-	c.readStmts = newStmtCache(c.read)
+	c.readStmts = newStmtCache(c.read, true)
 	if opts.ReadOnly {
 		return nil
 	}

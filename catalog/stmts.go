@@ -3,21 +3,36 @@ package catalog
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 )
 
 // stmtCache prepares each query once per pool. SQLite spends most of a
 // small insert or lookup parsing its SQL, and go-sqlite3 does not cache
 // statements, so the importer's lookups go through here.
+//
+// On PostgreSQL it is off: pgx already prepares each query once per
+// connection and keeps it, and a database/sql statement would cost a
+// Parse and a Deallocate round trip of its own on every connection it
+// lands on.
 type stmtCache struct {
-	db *sql.DB
-	mu sync.Mutex
-	m  map[string]*sql.Stmt
+	db  *sql.DB
+	off bool
+	mu  sync.Mutex
+	m   map[string]*sql.Stmt
 }
 
-func newStmtCache(db *sql.DB) *stmtCache { return &stmtCache{db: db, m: map[string]*sql.Stmt{}} }
+// errNoCache makes callers run the query directly.
+var errNoCache = errors.New("statement cache is off")
+
+func newStmtCache(db *sql.DB, off bool) *stmtCache {
+	return &stmtCache{db: db, off: off, m: map[string]*sql.Stmt{}}
+}
 
 func (s *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if s.off {
+		return nil, errNoCache
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st, ok := s.m[query]; ok {
@@ -51,10 +66,13 @@ func (c *Catalog) readRow(ctx context.Context, query string, args ...any) *sql.R
 
 // batchTx is one writer transaction with its statements prepared once per
 // batch. They are prepared on the transaction itself: the write pool has a
-// single connection, which the transaction holds.
+// single connection, which the transaction holds. On PostgreSQL (direct)
+// statements run as they are, and pgx's own per-connection cache prepares
+// them once for the life of the connection rather than once per batch.
 type batchTx struct {
-	tx    *sql.Tx
-	stmts map[string]*sql.Stmt
+	tx     *sql.Tx
+	direct bool
+	stmts  map[string]*sql.Stmt
 	// changed: a change was recorded, so listeners are notified at commit.
 	changed bool
 }
@@ -72,6 +90,9 @@ func (b *batchTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 }
 
 func (b *batchTx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if b.direct {
+		return b.tx.ExecContext(ctx, query, args...)
+	}
 	st, err := b.stmt(ctx, query)
 	if err != nil {
 		return nil, err
@@ -80,6 +101,9 @@ func (b *batchTx) exec(ctx context.Context, query string, args ...any) (sql.Resu
 }
 
 func (b *batchTx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if b.direct {
+		return b.tx.QueryRowContext(ctx, query, args...)
+	}
 	st, err := b.stmt(ctx, query)
 	if err != nil {
 		return b.tx.QueryRowContext(ctx, query, args...) // Scan reports the prepare error
