@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -236,6 +237,27 @@ func TestMigrateCopyRefusesBadInput(t *testing.T) {
 	}
 	if code, out, errOut := runCLI(t, "migrate", "--from", older, "--to", fresh); code != ExitOK || !strings.Contains(out, "images ") {
 		t.Errorf("copy from the migrated catalog: exit %d\n%s%s", code, out, errOut)
+	}
+
+	// A source row the destination refuses (a layer of no image, written
+	// with foreign keys off): exit 1, and the file the copy created is
+	// removed again.
+	broken := filepath.Join(dir, "broken.db")
+	serveTestCatalog(t, broken, 30, 32)
+	raw, err := sql.Open("sqlite3", broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO image_layers (image_name, position, digest, size, media_type) VALUES ('sha256:none', 0, 'sha256:x', 1, 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	created := filepath.Join(dir, "created.db")
+	if code, _, errOut := runCLI(t, "migrate", "--from", broken, "--to", created); code != ExitFatal || !strings.Contains(errOut, "FOREIGN KEY") {
+		t.Errorf("copy of a row the destination refuses: exit %d, %s", code, errOut)
+	}
+	if _, err := os.Stat(created); err == nil {
+		t.Errorf("the failed copy left %s behind", created)
 	}
 
 	// The destination's run lock is held: exit 5.
