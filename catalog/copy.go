@@ -184,12 +184,11 @@ type tableCopy struct {
 	inserts    []string // destination columns, quoted
 	blob       []bool   // per column: the destination stores bytes
 	orderBy    []string // source key, so the copy is in a stable order
-	autoCol    int      // index of the destination's autoKey among the columns, -1 when none
-	autoInc    bool     // the destination's autoKey is SQLite AUTOINCREMENT
-	srcAuto    string   // the source's autoKey (identity or AUTOINCREMENT), "" when none
-	srcInc     bool     // the source's autoKey is SQLite AUTOINCREMENT
-	srcPG      bool
-	dstAutoKey string
+	dstAutoKey string   // the destination's autoKey (identity or INTEGER PRIMARY KEY), "" when none
+	autoCol    int      // its index among the columns, -1 when none
+	autoInc    bool     // it is SQLite AUTOINCREMENT
+	srcAuto    string   // the source's autoKey, "" when none
+	srcInc     bool     // it is SQLite AUTOINCREMENT
 }
 
 // planCopy matches the two schemas table by table, column by column, in

@@ -112,7 +112,7 @@ func copyCatalog(ctx context.Context, s Streams, from, to string, log *slog.Logg
 				os.Remove(to + suffix)
 			}
 		}
-		code := ExitFatal
+		code := openExit(err)
 		if errors.Is(err, catalog.ErrNotEmpty) {
 			code = ExitUsage
 		}
