@@ -28,7 +28,8 @@ type Tables map[string][]string
 //
 // A SQLite table without a primary key is dumped with its rowid, since
 // that is then what orders and identifies its rows (import_failures);
-// sqlite_sequence, AUTOINCREMENT's high-water marks, is dumped too.
+// sqlite_sequence, AUTOINCREMENT's high-water marks, is dumped too, as
+// are a PostgreSQL database's sequences (as table "pg_sequences").
 func Dump(t testing.TB, db string, skip ...string) Tables {
 	t.Helper()
 	var out Tables
@@ -255,7 +256,23 @@ func dumpPostgres(server string, skip []string) (Tables, error) {
 		sort.Strings(rendered)
 		out[table] = rendered
 	}
-	return out, nil
+	// The sequences' positions, as SQLite's sqlite_sequence is dumped:
+	// what number a new row gets is part of a catalog's state.
+	rows, err = conn.Query(ctx, `SELECT sequencename, coalesce(last_value::text, 'never called') FROM pg_sequences
+		WHERE schemaname = current_schema() ORDER BY sequencename`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out["pg_sequences"] = []string{}
+	for rows.Next() {
+		var name, last string
+		if err := rows.Scan(&name, &last); err != nil {
+			return nil, err
+		}
+		out["pg_sequences"] = append(out["pg_sequences"], "sequencename="+name+", last_value="+last)
+	}
+	return out, rows.Err()
 }
 
 // renderValue spells a PostgreSQL value as SQLite's quote() does.
