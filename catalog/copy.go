@@ -270,6 +270,10 @@ func planCopy(src, dst map[string]*tableSchema) ([]tableCopy, error) {
 				return nil, fmt.Errorf("table %s: the destination has no column %s: its values would be lost", d.name, col.name)
 			}
 		}
+		if s.implicitRowid && d.implicitRowid {
+			// SQLite to SQLite: the hidden rowids too, gaps and all.
+			add("rowid", "rowid", false)
+		}
 		switch {
 		case len(s.pk) > 0:
 			for _, k := range s.pk {

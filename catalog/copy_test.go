@@ -165,6 +165,16 @@ func TestDumpComparisonSeesOneChangedByte(t *testing.T) {
 	dir := t.TempDir()
 	first, copied := filepath.Join(dir, "first.db"), filepath.Join(dir, "copy.db")
 	generated(t, first, 12)
+	// A gap in the hidden rowids, which order import_failures: SQLite to
+	// SQLite keeps them as they are.
+	gap, err := sql.Open("sqlite3", first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gap.Exec(`DELETE FROM import_failures WHERE rowid = 2`); err != nil {
+		t.Fatal(err)
+	}
+	gap.Close()
 	mustCopy(t, first, copied)
 	a := dbtest.Dump(t, first, skipMigratedAt)
 	sameTables(t, "SQLite -> SQLite", a, dbtest.Dump(t, copied, skipMigratedAt))
