@@ -69,7 +69,7 @@ func commands() []command {
 		{"verify", "re-verify stored signatures offline against a policy", runVerify},
 		{"runs", "list import runs recorded in the catalog", runRuns},
 		{"prune", "delete images nothing has referenced for a while (--unreferenced-for DURATION [--dry-run])", runPrune},
-		{"migrate", "bring a catalog written by an older regimport to this schema", runMigrate},
+		{"migrate", "bring a catalog to this schema (--db), or copy one into an empty one (--from SRC --to DST)", runMigrate},
 		{"report", "write an offline audit report of the catalog (html, json, csv, md)", runReport},
 		{"serve", "serve the catalog read-only as the OpenShift Image API (for kubectl, oc, client-go)", runServe},
 		{"version", "print the module version, VCS revision and Go version", runVersion},
