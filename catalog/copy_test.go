@@ -56,7 +56,7 @@ func copyCatalog(t testing.TB, from, to string) (catalog.CopyStats, error) {
 		return catalog.CopyStats{}, err
 	}
 	defer src.Close()
-	lock, err := catalog.LockRuns(to, "test copy")
+	lock, err := catalog.LockRuns(to, "test copy", catalog.Shard{})
 	if err != nil {
 		return catalog.CopyStats{}, err
 	}

@@ -99,7 +99,7 @@ func copyCatalog(ctx context.Context, s Streams, from, to string, log *slog.Logg
 		return fail(s, openExit(err), "migrate: --to: %v", err)
 	}
 	created := !catalog.IsPostgres(to) && !fileExists(to)
-	lock, err := catalog.LockRuns(to, "regimport migrate --from "+shownFrom+" --to "+shownTo)
+	lock, err := catalog.LockRuns(to, "regimport migrate --from "+shownFrom+" --to "+shownTo, catalog.Shard{})
 	if err != nil {
 		return fail(s, ExitLocked, "migrate: --to: %v", err)
 	}

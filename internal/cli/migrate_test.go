@@ -262,7 +262,7 @@ func TestMigrateCopyRefusesBadInput(t *testing.T) {
 
 	// The destination's run lock is held: exit 5.
 	locked := filepath.Join(dir, "locked.db")
-	lock, err := catalog.LockRuns(locked, "test")
+	lock, err := catalog.LockRuns(locked, "test", catalog.Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}
