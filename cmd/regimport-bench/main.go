@@ -43,6 +43,9 @@ type config struct {
 	profile      string
 	only         string
 	onlyTokens   bool
+	pgURL        string        // a PostgreSQL server to use instead of starting one
+	pgCluster    string        // scripts/pg-cluster, which starts a throwaway one
+	shardLatency time.Duration // the delay per registry request of the shards' latency case
 }
 
 func main() {
@@ -70,7 +73,10 @@ func main() {
 	fs.BoolVar(&c.skipSoak, "skip-soak", false, "skip the soak test (import while serving)")
 	fs.IntVar(&c.soakTags, "soak-tags", 20000, "tags of the soak test")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the 10× import into this directory")
-	fs.StringVar(&c.only, "only", "", "run only this benchmark: signed (the import with signatures and its shared-repositories case) or tokens (token auth)")
+	fs.StringVar(&c.only, "only", "", "run only this benchmark: import (the import, its re-run and, unless -skip-scale, the 10× memory run), signed (the import with signatures and its shared-repositories case), tokens (token auth), postgres (PostgreSQL against SQLite) or shards (3 shards against one process)")
+	fs.StringVar(&c.pgURL, "pg", os.Getenv("REGIMPORT_BENCH_POSTGRES"), "URL of a PostgreSQL server for the postgres and shards benchmarks, which create and drop databases on it (default $REGIMPORT_BENCH_POSTGRES; else a throwaway cluster is started with -pg-cluster)")
+	fs.StringVar(&c.pgCluster, "pg-cluster", "scripts/pg-cluster", "the script that starts and stops a throwaway PostgreSQL cluster")
+	fs.DurationVar(&c.shardLatency, "shard-latency", 100*time.Millisecond, "delay per registry request in the shards benchmark's latency case (0 skips that case)")
 	fs.BoolVar(&c.onlyTokens, "only-tokens", false, "the same as -only tokens")
 	fs.Parse(os.Args[1:])
 	if c.onlyTokens {
@@ -95,10 +101,12 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	host, _ := os.Hostname()
 	fmt.Fprintf(&report, "# regimport benchmark\n\n%s, %s, %d CPUs. Reproduce with `make bench`.\n\n", time.Now().UTC().Format(time.RFC3339), host, numCPU())
 
-	if c.only != "" && c.only != "signed" && c.only != "tokens" {
-		return fmt.Errorf("-only %q: the choices are signed and tokens", c.only)
+	switch c.only {
+	case "", "import", "signed", "tokens", "postgres", "shards":
+	default:
+		return fmt.Errorf("-only %q: the choices are import, signed, tokens, postgres and shards", c.only)
 	}
-	if c.only == "" {
+	if c.only == "" || c.only == "import" {
 		imp, err := importBench(ctx, c, out)
 		if err != nil {
 			return err
@@ -118,6 +126,13 @@ func run(ctx context.Context, c config, out io.Writer) error {
 			return err
 		}
 		report.WriteString(tokens)
+	}
+	if c.only == "" || c.only == "postgres" || c.only == "shards" {
+		section, err := postgresSections(ctx, c, out)
+		if err != nil {
+			return err
+		}
+		report.WriteString(section)
 	}
 	if c.only != "" {
 		c.skipEndpoint, c.skipReport, c.skipSoak = true, true, true
