@@ -95,24 +95,21 @@ func (s *pgServer) newDatabase(ctx context.Context, name string) (string, error)
 // postmaster's own and its reaped children's (utime, stime, cutime,
 // cstime), plus every live child's. The difference across an import is the
 // server's CPU for it (background workers included), since every backend
-// is the postmaster's child and is reaped by it. ok is false for a server
-// the benchmark did not start.
-func (s *pgServer) cpu() (time.Duration, bool) {
+// is the postmaster's child and is reaped by it. children are the live
+// children's pids. ok is false for a server the benchmark did not start.
+func (s *pgServer) cpu() (total time.Duration, children map[int]bool, ok bool) {
 	if s.clusterDir == "" {
-		return 0, false
+		return 0, nil, false
 	}
 	b, err := os.ReadFile(filepath.Join(s.clusterDir, "data", "postmaster.pid"))
 	if err != nil {
-		return 0, false
+		return 0, nil, false
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
 	if err != nil {
-		return 0, false
+		return 0, nil, false
 	}
-	total, _, ok := procCPU(pid)
-	if !ok {
-		return 0, false
-	}
+	children = map[int]bool{}
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		child, err := strconv.Atoi(e.Name())
@@ -121,9 +118,33 @@ func (s *pgServer) cpu() (time.Duration, bool) {
 		}
 		if t, ppid, ok := procCPU(child); ok && ppid == pid {
 			total += t
+			children[child] = true
 		}
 	}
-	return total, true
+	own, _, ok := procCPU(pid)
+	return total + own, children, ok
+}
+
+// cpuAfter is cpu once the backends that served an import have exited
+// and been reaped (their CPU then moves into the postmaster's cutime and
+// cstime), waiting at most two seconds: a backend read while it exits
+// would count too little or twice. before are the children cpu saw before
+// the import.
+func (s *pgServer) cpuAfter(before map[int]bool) (time.Duration, bool) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		total, children, ok := s.cpu()
+		settled := true
+		for pid := range children {
+			if !before[pid] {
+				settled = false
+			}
+		}
+		if !ok || settled || time.Now().After(deadline) {
+			return total, ok
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every

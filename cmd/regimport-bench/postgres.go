@@ -54,12 +54,12 @@ type pgImport struct {
 // importPG runs one `regimport import` into a PostgreSQL database and reads
 // the server's CPU before and after it.
 func importPG(ctx context.Context, c config, pg *pgServer, reg *latencyRegistry, db string, extra ...string) (pgImport, error) {
-	before, ok := pg.cpu()
+	before, children, ok := pg.cpu()
 	r, err := runImport(ctx, c, reg.Registry, db, extra...)
 	if err != nil {
 		return pgImport{}, err
 	}
-	after, ok2 := pg.cpu()
+	after, ok2 := pg.cpuAfter(children)
 	return pgImport{importRun: r, serverCPU: after - before, serverOK: ok && ok2}, nil
 }
 

@@ -42,9 +42,10 @@ func runVariant(ctx context.Context, c config, pg *pgServer, reg *latencyRegistr
 	cc := c
 	cc.concurrency = v.concurrency
 	var before time.Duration
+	var children map[int]bool
 	ok := false
 	if v.postgres {
-		before, ok = pg.cpu()
+		before, children, ok = pg.cpu()
 	}
 	runs := make([]importRun, v.shards)
 	errs := make([]error, v.shards)
@@ -66,7 +67,7 @@ func runVariant(ctx context.Context, c config, pg *pgServer, reg *latencyRegistr
 		res.cpu += runs[i].cpu
 	}
 	if v.postgres {
-		after, ok2 := pg.cpu()
+		after, ok2 := pg.cpuAfter(children)
 		res.serverCPU, res.serverOK = after-before, ok && ok2
 	}
 	return res, nil
