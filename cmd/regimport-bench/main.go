@@ -10,6 +10,12 @@
 // are compared in images/s, CPU per image and requests per image. Peak memory
 // is the child's VmHWM, the maximum over the rounds, at N and 10×N tags. A
 // second import of the unchanged registry is the re-run figure.
+//
+// PostgreSQL (postgres.go) and shards (shards.go): on a PostgreSQL server
+// the benchmark starts (scripts/pg-cluster) or is given (-pg), the same
+// registry is imported into a new SQLite file against a new PostgreSQL
+// database, and by three `--shard I/3` processes at once against one
+// process, every catalog compared with the single run's.
 package main
 
 import (

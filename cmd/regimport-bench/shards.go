@@ -179,7 +179,7 @@ func shardsBench(ctx context.Context, c config, pg *pgServer, reg *latencyRegist
 	var b strings.Builder
 	fmt.Fprintf(&b, "## %d shards against one process (%d tags, %d images, %d repositories; every process at concurrency %d; median of %d rounds)\n\n",
 		n, reg.tags, reg.images, c.repos, C, c.rounds)
-	b.WriteString("| case | 1 process | 3 shards at once | 3 shards / 1 process |\n|---|---|---|---|\n")
+	b.WriteString("| case | 1 process | 3 shards at once | 3 shards / 1 process (ratio of the medians) |\n|---|---|---|---|\n")
 	row := func(what string, a, s []float64, unit, format string) {
 		fmt.Fprintf(&b, "| %s | "+format+"%s | "+format+"%s | %.2f× |\n", what, median(a), unit, median(s), unit, median(s)/median(a))
 	}
