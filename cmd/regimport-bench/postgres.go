@@ -111,8 +111,12 @@ func postgresBench(ctx context.Context, c config, pg *pgServer, reg *latencyRegi
 		srvCPU = append(srvCPU, perImageMs(p.serverCPU, images))
 		serverOK = serverOK && p.serverOK
 		sqPeak, pgPeak = max(sqPeak, sq.peakKiB), max(pgPeak, p.peakKiB)
-		fmt.Fprintf(out, "postgres round %d (%s): SQLite %.0f images/s (%.3f ms CPU/image), PostgreSQL %.0f images/s (%.3f ms CPU/image, server %.3f ms/image); both catalogs checked: %d images, %d tags\n",
-			round+1, order, sqRate, perImageMs(sq.cpu, images), pgRate, perImageMs(p.cpu, images), perImageMs(p.serverCPU, images), images, tags)
+		server := "not measured"
+		if p.serverOK {
+			server = fmt.Sprintf("%.3f ms/image", perImageMs(p.serverCPU, images))
+		}
+		fmt.Fprintf(out, "postgres round %d (%s): SQLite %.0f images/s (%.3f ms CPU/image), PostgreSQL %.0f images/s (%.3f ms CPU/image, server %s); both catalogs checked: %d images, %d tags\n",
+			round+1, order, sqRate, perImageMs(sq.cpu, images), pgRate, perImageMs(p.cpu, images), server, images, tags)
 	}
 
 	// Re-runs over the last cold catalogs: nothing changed in the registry.
