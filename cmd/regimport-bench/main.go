@@ -45,6 +45,7 @@ type config struct {
 	skipEndpoint bool
 	skipReport   bool
 	skipSoak     bool
+	skipPostgres bool
 	soakTags     int
 	profile      string
 	only         string
@@ -77,6 +78,7 @@ func main() {
 	fs.BoolVar(&c.skipEndpoint, "skip-endpoint", false, "skip the endpoint load test")
 	fs.BoolVar(&c.skipReport, "skip-report", false, "skip the report benchmark")
 	fs.BoolVar(&c.skipSoak, "skip-soak", false, "skip the soak test (import while serving)")
+	fs.BoolVar(&c.skipPostgres, "skip-postgres", false, "skip the PostgreSQL and shards benchmarks (they need PostgreSQL's server: make test-deps installs it)")
 	fs.IntVar(&c.soakTags, "soak-tags", 20000, "tags of the soak test")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the 10× import into this directory")
 	fs.StringVar(&c.only, "only", "", "run only this benchmark: import (the import, its re-run and, unless -skip-scale, the 10× memory run), signed (the import with signatures and its shared-repositories case), tokens (token auth), postgres (PostgreSQL against SQLite) or shards (3 shards against one process)")
@@ -133,7 +135,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		}
 		report.WriteString(tokens)
 	}
-	if c.only == "" || c.only == "postgres" || c.only == "shards" {
+	if (c.only == "" && !c.skipPostgres) || c.only == "postgres" || c.only == "shards" {
 		section, err := postgresSections(ctx, c, out)
 		if err != nil {
 			return err
