@@ -89,8 +89,11 @@ demo: build
 	$(GO) run $(GOFLAGS) ./cmd/regimport-demo --regimport $(BIN) --db catalog.db
 
 # Benchmarks against a baseline measured in the same run; see README.md.
+# Partial runs: make bench BENCH='-only shards' (or -only postgres, import,
+# signed, tokens); every flag of cmd/regimport-bench goes in BENCH.
+BENCH ?=
 bench: build
-	$(GO) run $(GOFLAGS) ./cmd/regimport-bench --regimport $(BIN)
+	$(GO) run $(GOFLAGS) ./cmd/regimport-bench --regimport $(BIN) $(BENCH)
 
 clean:
 	rm -rf bin .bench catalog.db catalog.db-wal catalog.db-shm

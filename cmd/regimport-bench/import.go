@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"os"
@@ -86,20 +85,21 @@ func runImportCapture(ctx context.Context, c config, reg *testregistry.Registry,
 	return importRun{took: took, cpu: cpuTime(cmd.ProcessState), requests: reg.Requests().Total(), peakKiB: peakKiB}, nil
 }
 
-// checkCatalog fails unless the catalog holds exactly the images and tags
-// the registry was seeded with: a fast import that stored less is no result.
+// checkCatalog fails unless the catalog (a SQLite file or a PostgreSQL
+// URL) holds exactly the images and tags the registry was seeded with: a
+// fast import that stored less is no result.
 func checkCatalog(path string, images, tags int) error {
-	db, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	db, err := openDB(path)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	var gotImages, gotTags int
 	if err := db.QueryRow(`SELECT (SELECT count(*) FROM images), (SELECT count(*) FROM tags)`).Scan(&gotImages, &gotTags); err != nil {
-		return fmt.Errorf("count the catalog %s: %w", path, err)
+		return fmt.Errorf("count the catalog %s: %w", redactURL(path), err)
 	}
 	if gotImages != images || gotTags != tags {
-		return fmt.Errorf("the catalog %s holds %d images and %d tags, the registry %d and %d", path, gotImages, gotTags, images, tags)
+		return fmt.Errorf("the catalog %s holds %d images and %d tags, the registry %d and %d", redactURL(path), gotImages, gotTags, images, tags)
 	}
 	return nil
 }

@@ -10,6 +10,12 @@
 // are compared in images/s, CPU per image and requests per image. Peak memory
 // is the child's VmHWM, the maximum over the rounds, at N and 10×N tags. A
 // second import of the unchanged registry is the re-run figure.
+//
+// PostgreSQL (postgres.go) and shards (shards.go): on a PostgreSQL server
+// the benchmark starts (scripts/pg-cluster) or is given (-pg), the same
+// registry is imported into a new SQLite file against a new PostgreSQL
+// database, and by three `--shard I/3` processes at once against one
+// process, every catalog compared with the single run's.
 package main
 
 import (
@@ -39,10 +45,14 @@ type config struct {
 	skipEndpoint bool
 	skipReport   bool
 	skipSoak     bool
+	skipPostgres bool
 	soakTags     int
 	profile      string
 	only         string
 	onlyTokens   bool
+	pgURL        string        // a PostgreSQL server to use instead of starting one
+	pgCluster    string        // scripts/pg-cluster, which starts a throwaway one
+	shardLatency time.Duration // the delay per registry request of the shards' latency case
 }
 
 func main() {
@@ -68,9 +78,13 @@ func main() {
 	fs.BoolVar(&c.skipEndpoint, "skip-endpoint", false, "skip the endpoint load test")
 	fs.BoolVar(&c.skipReport, "skip-report", false, "skip the report benchmark")
 	fs.BoolVar(&c.skipSoak, "skip-soak", false, "skip the soak test (import while serving)")
+	fs.BoolVar(&c.skipPostgres, "skip-postgres", false, "skip the PostgreSQL and shards benchmarks (they need PostgreSQL's server: make test-deps installs it)")
 	fs.IntVar(&c.soakTags, "soak-tags", 20000, "tags of the soak test")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of the 10× import into this directory")
-	fs.StringVar(&c.only, "only", "", "run only this benchmark: signed (the import with signatures and its shared-repositories case) or tokens (token auth)")
+	fs.StringVar(&c.only, "only", "", "run only this benchmark: import (the import, its re-run and, unless -skip-scale, the 10× memory run), signed (the import with signatures and its shared-repositories case), tokens (token auth), postgres (PostgreSQL against SQLite) or shards (3 shards against one process)")
+	fs.StringVar(&c.pgURL, "pg", os.Getenv("REGIMPORT_BENCH_POSTGRES"), "URL of a PostgreSQL server for the postgres and shards benchmarks, which create and drop databases on it (default $REGIMPORT_BENCH_POSTGRES; else a throwaway cluster is started with -pg-cluster)")
+	fs.StringVar(&c.pgCluster, "pg-cluster", "scripts/pg-cluster", "the script that starts and stops a throwaway PostgreSQL cluster")
+	fs.DurationVar(&c.shardLatency, "shard-latency", 100*time.Millisecond, "delay per registry request in the shards benchmark's latency case (0 skips that case)")
 	fs.BoolVar(&c.onlyTokens, "only-tokens", false, "the same as -only tokens")
 	fs.Parse(os.Args[1:])
 	if c.onlyTokens {
@@ -95,10 +109,12 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	host, _ := os.Hostname()
 	fmt.Fprintf(&report, "# regimport benchmark\n\n%s, %s, %d CPUs. Reproduce with `make bench`.\n\n", time.Now().UTC().Format(time.RFC3339), host, numCPU())
 
-	if c.only != "" && c.only != "signed" && c.only != "tokens" {
-		return fmt.Errorf("-only %q: the choices are signed and tokens", c.only)
+	switch c.only {
+	case "", "import", "signed", "tokens", "postgres", "shards":
+	default:
+		return fmt.Errorf("-only %q: the choices are import, signed, tokens, postgres and shards", c.only)
 	}
-	if c.only == "" {
+	if c.only == "" || c.only == "import" {
 		imp, err := importBench(ctx, c, out)
 		if err != nil {
 			return err
@@ -118,6 +134,13 @@ func run(ctx context.Context, c config, out io.Writer) error {
 			return err
 		}
 		report.WriteString(tokens)
+	}
+	if (c.only == "" && !c.skipPostgres) || c.only == "postgres" || c.only == "shards" {
+		section, err := postgresSections(ctx, c, out)
+		if err != nil {
+			return err
+		}
+		report.WriteString(section)
 	}
 	if c.only != "" {
 		c.skipEndpoint, c.skipReport, c.skipSoak = true, true, true
