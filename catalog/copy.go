@@ -334,90 +334,96 @@ func (p *tableCopy) copyRows(ctx context.Context, src, dst *sql.Tx) (int64, int6
 		return err
 	}
 
-	rows, err := src.QueryContext(ctx, p.selectSQL())
+	rows, err := p.readSource(ctx, src)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer rows.Close()
-	vals := make([]any, cols)
-	ptrs := make([]any, cols)
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	var n, maxKey int64
+	defer rows.close()
 	pending := 0
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return n, maxKey, err
+	for {
+		row, err := rows.next()
+		if err != nil {
+			return rows.n, rows.maxKey, err
 		}
-		for i, v := range vals {
-			v = storedAs(v, p.blob[i])
-			if i == p.autoCol {
-				if k, ok := v.(int64); ok && k > maxKey {
-					maxKey = k
-				}
-			}
-			args = append(args, v)
+		if row == nil {
+			break
 		}
-		n++
+		args = append(args, row...)
 		if pending++; pending == perBatch {
 			if err := flush(pending); err != nil {
-				return n, maxKey, err
+				return rows.n, rows.maxKey, err
 			}
 			args, pending = args[:0], 0
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return n, maxKey, err
-	}
-	return n, maxKey, flush(pending)
+	return rows.n, rows.maxKey, flush(pending)
 }
 
 // copyRowsPostgres is copyRows into PostgreSQL, by COPY FROM STDIN on
 // the connection of the copy's transaction: several times faster than
 // INSERTs of many rows, which PostgreSQL parses and plans each time.
 func (p *tableCopy) copyRowsPostgres(ctx context.Context, src *sql.Tx, dst *sql.Conn) (int64, int64, error) {
-	cols := len(p.inserts)
-	rows, err := src.QueryContext(ctx, p.selectSQL())
+	rows, err := p.readSource(ctx, src)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer rows.Close()
-	vals := make([]any, cols)
-	ptrs := make([]any, cols)
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	row := make([]any, cols)
-	var n, maxKey int64
-	next := func() ([]any, error) {
-		if !rows.Next() {
-			return nil, rows.Err()
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		for i, v := range vals {
-			row[i] = storedAs(v, p.blob[i])
-			if i == p.autoCol {
-				if k, ok := row[i].(int64); ok && k > maxKey {
-					maxKey = k
-				}
-			}
-		}
-		n++
-		return row, nil
-	}
+	defer rows.close()
 	err = dst.Raw(func(driverConn any) error {
 		conn, ok := driverConn.(*pgConn)
 		if !ok {
 			return fmt.Errorf("copy into PostgreSQL: unexpected connection %T", driverConn)
 		}
-		_, err := conn.Conn.Conn().CopyFrom(ctx, pgx.Identifier{p.table}, p.columns, pgx.CopyFromFunc(next))
+		_, err := conn.Conn.Conn().CopyFrom(ctx, pgx.Identifier{p.table}, p.columns, pgx.CopyFromFunc(rows.next))
 		return err
 	})
-	return n, maxKey, err
+	return rows.n, rows.maxKey, err
 }
+
+// sourceRows reads a table from the source in key order, each row's
+// values as its destination columns store them, counting the rows and
+// keeping the highest destination autoKey seen.
+type sourceRows struct {
+	p          *tableCopy
+	rows       *sql.Rows
+	vals, ptrs []any
+	row        []any // reused: consumers copy it before the next call
+	n, maxKey  int64
+}
+
+func (p *tableCopy) readSource(ctx context.Context, src *sql.Tx) (*sourceRows, error) {
+	rows, err := src.QueryContext(ctx, p.selectSQL())
+	if err != nil {
+		return nil, err
+	}
+	cols := len(p.inserts)
+	r := &sourceRows{p: p, rows: rows, vals: make([]any, cols), ptrs: make([]any, cols), row: make([]any, cols)}
+	for i := range r.vals {
+		r.ptrs[i] = &r.vals[i]
+	}
+	return r, nil
+}
+
+// next returns the next row, or nil at the end.
+func (r *sourceRows) next() ([]any, error) {
+	if !r.rows.Next() {
+		return nil, r.rows.Err()
+	}
+	if err := r.rows.Scan(r.ptrs...); err != nil {
+		return nil, err
+	}
+	for i, v := range r.vals {
+		r.row[i] = storedAs(v, r.p.blob[i])
+		if i == r.p.autoCol {
+			if k, ok := r.row[i].(int64); ok && k > r.maxKey {
+				r.maxKey = k
+			}
+		}
+	}
+	r.n++
+	return r.row, nil
+}
+
+func (r *sourceRows) close() { r.rows.Close() }
 
 // storedAs gives a value the type its destination column stores: bytes
 // for BLOB/BYTEA, text otherwise. The bytes themselves are not changed.

@@ -63,6 +63,37 @@ func importPG(ctx context.Context, c config, pg *pgServer, reg *latencyRegistry,
 	return pgImport{importRun: r, serverCPU: after - before, serverOK: ok && ok2}, nil
 }
 
+// importBoth imports the registry into the SQLite file sqDB and the
+// PostgreSQL database pgDB, one after the other, the order alternating by
+// round, and checks that each catalog holds every image and tag.
+func importBoth(ctx context.Context, c config, pg *pgServer, reg *latencyRegistry, round int, sqDB, pgDB string) (importRun, pgImport, string, error) {
+	var sq importRun
+	var p pgImport
+	sqlite := func() error {
+		var err error
+		if sq, err = runImport(ctx, c, reg.Registry, sqDB); err != nil {
+			return err
+		}
+		return checkCatalog(sqDB, reg.images, reg.tags)
+	}
+	postgres := func() error {
+		var err error
+		if p, err = importPG(ctx, c, pg, reg, pgDB); err != nil {
+			return err
+		}
+		return checkCatalog(pgDB, reg.images, reg.tags)
+	}
+	order := "SQLite first"
+	first, second := sqlite, postgres
+	if round%2 == 1 {
+		order, first, second = "PostgreSQL first", postgres, sqlite
+	}
+	if err := first(); err != nil {
+		return sq, p, order, err
+	}
+	return sq, p, order, second()
+}
+
 // postgresBench imports the same registry cold into a fresh SQLite file
 // and into a fresh PostgreSQL database, alternating which goes first, for
 // c.rounds rounds; then re-runs both over the unchanged registry.
@@ -78,31 +109,8 @@ func postgresBench(ctx context.Context, c config, pg *pgServer, reg *latencyRegi
 		if pgDB, err = pg.newDatabase(ctx, fmt.Sprintf("bench_import_%d", round)); err != nil {
 			return "", err
 		}
-		var sq importRun
-		var p pgImport
-		sqlite := func() error {
-			var err error
-			if sq, err = runImport(ctx, c, reg.Registry, sqDB); err != nil {
-				return err
-			}
-			return checkCatalog(sqDB, images, tags)
-		}
-		postgres := func() error {
-			var err error
-			if p, err = importPG(ctx, c, pg, reg, pgDB); err != nil {
-				return err
-			}
-			return checkCatalog(pgDB, images, tags)
-		}
-		order := "SQLite first"
-		first, second := sqlite, postgres
-		if round%2 == 1 {
-			order, first, second = "PostgreSQL first", postgres, sqlite
-		}
-		if err := first(); err != nil {
-			return "", err
-		}
-		if err := second(); err != nil {
+		sq, p, order, err := importBoth(ctx, c, pg, reg, round, sqDB, pgDB)
+		if err != nil {
 			return "", err
 		}
 		sqRate, pgRate := float64(images)/sq.took.Seconds(), float64(images)/p.took.Seconds()
@@ -122,30 +130,8 @@ func postgresBench(ctx context.Context, c config, pg *pgServer, reg *latencyRegi
 	// Re-runs over the last cold catalogs: nothing changed in the registry.
 	var sqRerun, pgRerun, rerunRatios []float64
 	for round := 0; round < c.rounds; round++ {
-		var sq importRun
-		var p pgImport
-		sqlite := func() error {
-			var err error
-			if sq, err = runImport(ctx, c, reg.Registry, sqDB); err != nil {
-				return err
-			}
-			return checkCatalog(sqDB, images, tags)
-		}
-		postgres := func() error {
-			var err error
-			if p, err = importPG(ctx, c, pg, reg, pgDB); err != nil {
-				return err
-			}
-			return checkCatalog(pgDB, images, tags)
-		}
-		first, second := sqlite, postgres
-		if round%2 == 1 {
-			first, second = postgres, sqlite
-		}
-		if err := first(); err != nil {
-			return "", fmt.Errorf("re-run: %w", err)
-		}
-		if err := second(); err != nil {
+		sq, p, _, err := importBoth(ctx, c, pg, reg, round, sqDB, pgDB)
+		if err != nil {
 			return "", fmt.Errorf("re-run: %w", err)
 		}
 		s, q := float64(tags)/sq.took.Seconds(), float64(tags)/p.took.Seconds()
