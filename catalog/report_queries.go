@@ -471,15 +471,20 @@ func (s *ReportSnapshot) RunActivity(ctx context.Context) ([]ReportRun, error) {
 		imr AS (SELECT i.first_run, count(*) AS n FROM report_scope JOIN images i ON i.name = report_scope.image_name
 			WHERE i.first_run IS NOT NULL GROUP BY i.first_run)
 		SELECT r.id, r.started_at, r.finished_at, r.status, r.command, r.imported, r.unchanged, r.failed,
-			coalesce(imr.n, 0), coalesce(evr.added, 0), coalesce(evr.moved, 0), coalesce(evr.removed, 0)
+			coalesce(imr.n, 0), coalesce(evr.added, 0), coalesce(evr.moved, 0), coalesce(evr.removed, 0),
+			r.shard_index, r.shard_count, r.run_group
 		FROM import_runs r LEFT JOIN evr ON evr.run_id = r.id LEFT JOIN imr ON imr.first_run = r.id ORDER BY r.id`,
 		s.args(), func(rows *sql.Rows) error {
 			var r ReportRun
 			var started string
-			var finished sql.NullString
+			var finished, group sql.NullString
+			var index, count sql.NullInt64
 			if err := rows.Scan(&r.ID, &started, &finished, &r.Status, &r.Command, &r.Imported, &r.Unchanged, &r.Failed,
-				&r.NewImages, &r.TagsAdded, &r.TagsMoved, &r.TagsRemoved); err != nil {
+				&r.NewImages, &r.TagsAdded, &r.TagsMoved, &r.TagsRemoved, &index, &count, &group); err != nil {
 				return err
+			}
+			if sh := shardOf(index, count, group); sh.Sharded() {
+				r.Shard = &ReportShard{Index: sh.Index, Count: sh.Count, Group: sh.Group}
 			}
 			r.StartedAt = parseTime(started).UTC()
 			if t := optionalTime(finished); t != nil {

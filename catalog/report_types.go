@@ -1,6 +1,9 @@
 package catalog
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // The rows the report queries return. They are declared once, here, with
 // the JSON names of the report (`regimport report --format json`, layout
@@ -159,6 +162,25 @@ type ReportRun struct {
 	TagsMoved  int        `json:"tagsMoved"`
 	// TagsRemoved is within the repository filter, like tagsAdded.
 	TagsRemoved int `json:"tagsRemoved"`
+	// Shard is the part of a sharded run this run took (absent when unsharded).
+	Shard *ReportShard `json:"shard,omitempty"`
+}
+
+// ReportShard is shard Index (0-based) of Count in the sharded run Group.
+type ReportShard struct {
+	Index int    `json:"index"`
+	Count int    `json:"count"`
+	Group string `json:"group"`
+}
+
+// CommandLine is the run's command, after the shard it took when sharded:
+// shards of one run share their command, so a report reader needs the
+// index and group to tell them apart and put them together.
+func (r ReportRun) CommandLine() string {
+	if r.Shard == nil {
+		return r.Command
+	}
+	return fmt.Sprintf("shard %d/%d of %q: %s", r.Shard.Index, r.Shard.Count, r.Shard.Group, r.Command)
 }
 
 // ReportTagChange is a tag that was added, moved or removed between two cuts.

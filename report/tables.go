@@ -133,7 +133,7 @@ func (r *renderer) tables(ctx context.Context, errp *error) []table {
 		{name: "runs", title: "Import runs", columns: []string{"id", "startedAt", "finishedAt", "status", "command", "imported", "unchanged", "failed",
 			"newImages", "tagsAdded", "tagsMoved", "tagsRemoved", "verificationChanges", "inRange"},
 			rows: sliceRows(d.Runs, func(v Run) []string {
-				return []string{itoa(v.ID), stamp(v.StartedAt), stampPtr(v.FinishedAt), v.Status, v.Command, itoa(v.Imported), itoa(v.Unchanged),
+				return []string{itoa(v.ID), stamp(v.StartedAt), stampPtr(v.FinishedAt), v.Status, v.CommandLine(), itoa(v.Imported), itoa(v.Unchanged),
 					itoa(v.Failed), itoa(v.NewImages), itoa(v.TagsAdded), itoa(v.TagsMoved), itoa(v.TagsRemoved), itoa(v.VerificationChanges), strconv.FormatBool(v.InRange)}
 			})},
 		{name: "largest-images", title: "Largest images", columns: []string{"digest", "mediaType", "size", "layers", "repositories", "tags"},
