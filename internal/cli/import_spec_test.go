@@ -29,6 +29,24 @@ func runCLIWithInput(t *testing.T, stdin string, args ...string) (int, string, s
 	return code, out.String(), errOut.String()
 }
 
+// appRegistry starts a registry whose team/app has the tags, each a
+// schema2 image of its own (seeds 1, 2, ... in order).
+func appRegistry(t *testing.T, tags ...string) *testregistry.Registry {
+	t.Helper()
+	ctx := context.Background()
+	reg, err := testregistry.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Close)
+	for i, tag := range tags {
+		if _, err := reg.Push(ctx, testregistry.ImageSpec{Repository: "team/app", Tags: []string{tag}, Format: testregistry.Schema2, Seed: int64(i + 1)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return reg
+}
+
 // splitYAMLOutput reads the documents written back.
 func splitYAMLOutput(t *testing.T, out string) []imagev1.ImageStreamImport {
 	t.Helper()
@@ -161,17 +179,7 @@ func hashFile(t *testing.T, path string) [32]byte {
 
 func TestImportSpecPreviewLeavesTheCatalogByteIdentical(t *testing.T) {
 	dbtest.SQLiteOnly(t, "compares the catalog file's bytes (TestImportSpecPreviewOnAnEmptyPostgres is its PostgreSQL side)")
-	ctx := context.Background()
-	reg, err := testregistry.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Close)
-	for i, tag := range []string{"v1", "v2"} {
-		if _, err := reg.Push(ctx, testregistry.ImageSpec{Repository: "team/app", Tags: []string{tag}, Format: testregistry.Schema2, Seed: int64(i + 1)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	reg := appRegistry(t, "v1", "v2")
 	db := dbtest.New(t)
 	doc := func(doImport bool, tag string) string {
 		return `apiVersion: image.openshift.io/v1
@@ -217,14 +225,7 @@ spec:
 // catalog, as with a missing file, and creates no tables there.
 func TestImportSpecPreviewOnAnEmptyPostgres(t *testing.T) {
 	ctx := context.Background()
-	reg, err := testregistry.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Close)
-	if _, err := reg.Push(ctx, testregistry.ImageSpec{Repository: "team/app", Tags: []string{"v1"}, Format: testregistry.Schema2, Seed: 1}); err != nil {
-		t.Fatal(err)
-	}
+	reg := appRegistry(t, "v1")
 	db := dbtest.NewPostgres(t)
 	doc := `apiVersion: image.openshift.io/v1
 kind: ImageStreamImport
@@ -243,17 +244,7 @@ spec:
 }
 
 func TestImportSpecPartialFailureAndFilterFlags(t *testing.T) {
-	ctx := context.Background()
-	reg, err := testregistry.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(reg.Close)
-	for i, tag := range []string{"1.0", "1.1", "2.0", "dev"} {
-		if _, err := reg.Push(ctx, testregistry.ImageSpec{Repository: "team/app", Tags: []string{tag}, Format: testregistry.Schema2, Seed: int64(i + 1)}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	reg := appRegistry(t, "1.0", "1.1", "2.0", "dev")
 	db := dbtest.New(t)
 	input := `apiVersion: image.openshift.io/v1
 kind: ImageStreamImport
