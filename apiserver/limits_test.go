@@ -359,4 +359,3 @@ func TestListPagesAreCapped(t *testing.T) {
 		t.Errorf("kubectl --chunk-size=100000 listed %d images, want %d:\n%s", n, images, out)
 	}
 }
-

@@ -217,6 +217,7 @@ func (s *Server) watchResource(w http.ResponseWriter, r *http.Request, t target,
 		s.log.Warn("watch: the response writer cannot flush", "err", err)
 		return
 	}
+	_ = wt.rc.SetWriteDeadline(wt.end)
 	s.metrics.watchers.Inc()
 	defer s.metrics.watchers.Dec()
 
@@ -392,6 +393,9 @@ func (wt *watcher) send(typ watch.EventType, obj any) error {
 	if err := wt.rc.Flush(); err != nil {
 		return fmt.Errorf("%w: %v", errClientGone, err)
 	}
+	// Idle until the next event: on HTTP/2 a write deadline is a timer that
+	// resets the stream even with no write pending.
+	_ = wt.rc.SetWriteDeadline(wt.end)
 	return nil
 }
 

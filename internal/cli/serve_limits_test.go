@@ -3,13 +3,16 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/regimport/regimport/internal/dbtest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -158,4 +161,56 @@ func TestServeLimitFlags(t *testing.T) {
 			t.Errorf("%v: exit %d %q, want %d naming the flag", args, code, stderr, ExitUsage)
 		}
 	}
+}
+
+// TestServeWatchOutlivesTheRequestTimeout: over TLS, by HTTP/2 and by
+// HTTP/1.1, a watch runs past --request-timeout, which cuts every other
+// request, and still delivers an image imported after it.
+func TestServeWatchOutlivesTheRequestTimeout(t *testing.T) {
+	dir := t.TempDir()
+	db := dbtest.New(t)
+	serveTestCatalog(t, db, 0, 1)
+	certFile, keyFile, pool := selfSignedCert(t, dir)
+	url, _, _ := startServe(t, "--db", db, "--tls-cert", certFile, "--tls-key", keyFile, "--request-timeout", "1s", "--watch-poll-interval", "20ms")
+	for i, proto := range []string{"HTTP/2.0", "HTTP/1.1"} {
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: proto == "HTTP/2.0"}
+		if proto == "HTTP/1.1" {
+			tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
+		}
+		from := rvOf(t, getImageListWith(t, &http.Client{Transport: tr}, url).Metadata.ResourceVersion)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/apis/image.openshift.io/v1/images?watch=true&resourceVersion=%d&timeoutSeconds=10", url, from), nil)
+		resp, err := (&http.Client{Transport: tr}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Proto != proto || resp.StatusCode != 200 {
+			t.Fatalf("watch: %s %s, want %s 200", resp.Proto, resp.Status, proto)
+		}
+		time.Sleep(2500 * time.Millisecond)
+		serveTestCatalog(t, db, 1+i, 2+i)
+		var ev struct {
+			Type   string
+			Object struct{ Metadata struct{ Name string } }
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&ev); err != nil || ev.Type != "ADDED" || ev.Object.Metadata.Name != serveTestImage(1+i).Image.Name {
+			t.Errorf("%s: after 2.5 s (request timeout 1 s) the watch gave %+v, %v", proto, ev, err)
+		}
+		resp.Body.Close()
+		cancel()
+	}
+}
+
+func getImageListWith(t *testing.T, c *http.Client, base string) imageList {
+	t.Helper()
+	resp, err := c.Get(base + "/apis/image.openshift.io/v1/images")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var l imageList
+	if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
