@@ -80,10 +80,10 @@ func Setup() (string, error) {
 	}
 	env := map[string]string{
 		"HOME":                       filepath.Join(dir, "home"),
-		"XDG_CONFIG_HOME":            filepath.Join(dir, "home/.config"),
-		"XDG_CACHE_HOME":             filepath.Join(dir, "home/.cache"),
-		"XDG_DATA_HOME":              filepath.Join(dir, "home/.local/share"),
-		"XDG_STATE_HOME":             filepath.Join(dir, "home/.local/state"),
+		"XDG_CONFIG_HOME":            filepath.Join(dir, "xdg/config"),
+		"XDG_CACHE_HOME":             filepath.Join(dir, "xdg/cache"),
+		"XDG_DATA_HOME":              filepath.Join(dir, "xdg/data"),
+		"XDG_STATE_HOME":             filepath.Join(dir, "xdg/state"),
 		"XDG_RUNTIME_DIR":            filepath.Join(dir, "run"),
 		EnvConfigRoot:                filepath.Join(dir, "root"),
 		"CONTAINERS_POLICY_JSON":     filepath.Join(dir, "containers/policy.json"),
