@@ -157,8 +157,8 @@ func TestEveryPackageThatCouldReadTheHostIsHermetic(t *testing.T) {
 // does not call Run or Setup.
 func TestTheCheckFindsAPackageThatIsNotHermetic(t *testing.T) {
 	for src, want := range map[string]bool{
-		"package p\n\nimport \"testing\"\n\nfunc TestX(t *testing.T) {}\n":                                                       false,
-		"package p\n\nimport (\"os\"; \"testing\")\n\nfunc TestMain(m *testing.M) { os.Exit(m.Run()) }\n":                        false,
+		"package p\n\nimport \"testing\"\n\nfunc TestX(t *testing.T) {}\n":                                                        false,
+		"package p\n\nimport (\"os\"; \"testing\")\n\nfunc TestMain(m *testing.M) { os.Exit(m.Run()) }\n":                         false,
 		"package p\n\nimport (\"os\"; \"testing\"; \"x/hermetic\")\n\nfunc TestMain(m *testing.M) { os.Exit(hermetic.Run(m)) }\n": true,
 	} {
 		dir := t.TempDir()
