@@ -67,6 +67,15 @@ test-deps:
 	  scripts/pg-cluster check || { echo "test-deps: initdb and pg_ctl are still missing after installing postgresql" >&2; exit 1; }; \
 	fi
 
+# make test's commands run on a hostile host (scripts/hostile-host): a
+# machine-wide and a user-level containers policy that rejects everything,
+# a registries.d, registries.conf and certs.d set against the tests, and a
+# Docker config whose credential store does not exist. The tests own their
+# configuration (internal/hermetic), so they pass anyway. Not inherited by
+# vet and test-deps, which install packages.
+test: private SHELL := $(CURDIR)/scripts/hostile-host
+test: private .SHELLFLAGS := /bin/sh -c
+
 # Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for a long run).
 # make test runs their seed corpora as ordinary tests, and fuzz-short briefly.
 fuzz:

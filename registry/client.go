@@ -25,7 +25,8 @@ import (
 // defaults containers/image reads, TLS verified, 8 requests at a time per host.
 type Options struct {
 	// Sys carries containers/image settings: AuthFilePath,
-	// SystemRegistriesConfPath, DockerInsecureSkipTLSVerify, DockerCertPath.
+	// SystemRegistriesConfPath, DockerInsecureSkipTLSVerify, DockerCertPath,
+	// DockerPerHostCertDirPath, RootForImplicitAbsolutePaths.
 	Sys *types.SystemContext
 	// Logger receives debug lines about pings, tokens and retries; nil discards.
 	Logger *slog.Logger
@@ -44,7 +45,8 @@ type Options struct {
 	Hosts map[string]HostOptions
 	// CertsDirs are searched for <dir>/<host[:port]>/ with that host's CAs
 	// and client certificates, as containers/image does; nil means
-	// /etc/containers/certs.d and /etc/docker/certs.d.
+	// Sys.DockerPerHostCertDirPath when set, else /etc/containers/certs.d
+	// and /etc/docker/certs.d under Sys.RootForImplicitAbsolutePaths.
 	CertsDirs []string
 	// ThrottleCoolDown is how long a permit parked after a 429 stays parked
 	// (default 5s, times its rank).
@@ -284,8 +286,16 @@ func (c *Client) newHost(name string, insecure bool) (*host, error) {
 // hostCertsDir finds the per-host certificate directory, if any.
 func (c *Client) hostCertsDir(name string) string {
 	roots := c.opts.CertsDirs
-	if roots == nil {
-		roots = []string{"/etc/containers/certs.d", "/etc/docker/certs.d"}
+	switch {
+	case roots != nil:
+	case c.opts.Sys.DockerPerHostCertDirPath != "":
+		roots = []string{c.opts.Sys.DockerPerHostCertDirPath}
+	default:
+		// The system's directories, under RootForImplicitAbsolutePaths as
+		// containers/image reads them.
+		for _, dir := range []string{"/etc/containers/certs.d", "/etc/docker/certs.d"} {
+			roots = append(roots, filepath.Join("/", c.opts.Sys.RootForImplicitAbsolutePaths, dir))
+		}
 	}
 	for _, root := range roots {
 		for _, alias := range hostAliases(name) {

@@ -26,6 +26,7 @@ type importFlags struct {
 	authFile       string
 	registriesConf string
 	certDir        string
+	configRoot     string
 	config         string
 	metricsFile    string
 	progress       string
@@ -52,8 +53,9 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	fs.IntVar(&f.perHost, "per-registry", 0, "requests in flight to one registry host (default: --concurrency)")
 	fs.BoolVar(&f.tlsVerify, "tls-verify", true, "verify TLS certificates; false also allows plain HTTP")
 	fs.StringVar(&f.authFile, "authfile", "", "auth file (auth.json or Docker config.json; default: containers' and Docker's usual places)")
-	fs.StringVar(&f.registriesConf, "registries-conf", "", "registries.conf for mirrors, blocked and insecure registries (default: /etc/containers/registries.conf when present)")
+	fs.StringVar(&f.registriesConf, "registries-conf", "", "registries.conf for mirrors, blocked and insecure registries (default: containers' usual places, /etc/containers/registries.conf under --config-root)")
 	fs.StringVar(&f.certDir, "cert-dir", "", "directory of client certificates and CAs (*.crt, *.cert, *.key) for every registry")
+	registerConfigRoot(fs, &f.configRoot)
 	fs.StringVar(&f.config, "config", "", "configuration file for scheduled runs (see configs/example.yaml); flags given too override it")
 	fs.StringVar(&f.metricsFile, "metrics-file", "", "write Prometheus text metrics of the run to this file (node_exporter textfile collector)")
 	fs.StringVar(&f.progress, "progress", "auto", "progress bar on stderr: auto (when a terminal), always or never")

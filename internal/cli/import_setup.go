@@ -93,10 +93,17 @@ func setupImport(ctx context.Context, f *importFlags, access catalogAccess, comm
 	if err != nil {
 		return nil, fail(s, ExitUsage, "import: %v", err)
 	}
+	root, err := resolveConfigRoot(f.configRoot, s)
+	if err != nil {
+		return nil, fail(s, ExitUsage, "import: %v", err)
+	}
 	sess := &importSession{f: f, log: log, sys: &types.SystemContext{
 		AuthFilePath:             f.authFile,
 		SystemRegistriesConfPath: f.registriesConf,
 		DockerCertPath:           f.certDir,
+		// registries.conf and its drop-ins, certs.d and the defaults of
+		// --policy and --registries.d are read under it.
+		RootForImplicitAbsolutePaths: root,
 	}}
 	if !f.tlsVerify {
 		sess.sys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
