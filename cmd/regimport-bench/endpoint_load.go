@@ -1,7 +1,7 @@
 // Package bench holds the measurements behind `make bench`. Each part builds
 // its own fixtures in a temporary directory, measures on loopback and returns
 // a report whose String is a Markdown section.
-package bench
+package main
 
 import (
 	"context"
