@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -68,53 +69,68 @@ func rewriteREADMEFile(path string, blocks []block) error {
 	return os.WriteFile(path, []byte(text), 0o644)
 }
 
+// markerLine matches a marker: a line of its own, <!-- bench:NAME --> or
+// <!-- /bench:NAME -->. A marker quoted in prose is not one.
+var markerLine = regexp.MustCompile(`(?m)^<!-- (/?)bench:([a-z]+) -->$`)
+
 // replaceBlock replaces what is between name's markers in text with
 // content. Each marker must be there exactly once, begin before end.
 func replaceBlock(text, name, content string) (string, error) {
-	begin, end := beginMarker(name), endMarker(name)
-	if strings.Count(text, begin) != 1 || strings.Count(text, end) != 1 {
-		return "", fmt.Errorf("want exactly one %s and one %s, to put the %s section's figures between", begin, end, name)
+	begin, end := -1, -1
+	for _, m := range markerLine.FindAllStringSubmatchIndex(text, -1) {
+		if text[m[4]:m[5]] != name {
+			continue
+		}
+		at := &begin
+		if m[3] > m[2] {
+			at = &end
+		}
+		if *at >= 0 {
+			return "", fmt.Errorf("the %s section has more than one %s line", name, text[m[0]:m[1]])
+		}
+		if at == &begin {
+			*at = m[1]
+		} else {
+			*at = m[0]
+		}
 	}
-	i := strings.Index(text, begin) + len(begin)
-	j := strings.Index(text, end)
-	if j < i {
-		return "", fmt.Errorf("%s comes before %s", end, begin)
+	if begin < 0 || end < 0 {
+		return "", fmt.Errorf("want a line %s and a line %s, to put the %s section's figures between", beginMarker(name), endMarker(name), name)
 	}
-	return text[:i] + "\n" + strings.TrimRight(content, "\n") + "\n" + text[j:], nil
+	if end < begin {
+		return "", fmt.Errorf("%s comes before %s", endMarker(name), beginMarker(name))
+	}
+	return text[:begin] + "\n" + strings.TrimRight(content, "\n") + "\n" + text[end:], nil
 }
 
 // markedBlocks splits text into the names of its marker blocks, in order,
-// and the text outside them. It fails on a marker without its pair.
+// and the text outside them. It fails on a marker without its pair and on
+// blocks inside blocks.
 func markedBlocks(text string) (names []string, outside string, err error) {
 	var rest strings.Builder
-	for {
-		i := strings.Index(text, "<!-- bench:")
-		if k := strings.Index(text, "<!-- /bench:"); k >= 0 && (i < 0 || k < i) {
-			return nil, "", fmt.Errorf("an end marker without its begin: %q", firstLine(text[k:]))
+	open := ""
+	last := 0
+	for _, m := range markerLine.FindAllStringSubmatchIndex(text, -1) {
+		name, isEnd := text[m[4]:m[5]], m[3] > m[2]
+		switch {
+		case !isEnd && open == "":
+			rest.WriteString(text[last:m[0]])
+			open = name
+		case isEnd && open == name:
+			open = ""
+			last = m[1]
+		case isEnd:
+			return nil, "", fmt.Errorf("%s without its begin", endMarker(name))
+		default:
+			return nil, "", fmt.Errorf("%s inside the %s block", beginMarker(name), open)
 		}
-		if i < 0 {
-			rest.WriteString(text)
-			return names, rest.String(), nil
+		if isEnd {
+			names = append(names, name)
 		}
-		rest.WriteString(text[:i])
-		j := strings.Index(text[i:], " -->")
-		if j < 0 {
-			return nil, "", fmt.Errorf("an unclosed marker: %q", firstLine(text[i:]))
-		}
-		name := text[i+len("<!-- bench:") : i+j]
-		end := endMarker(name)
-		k := strings.Index(text[i:], end)
-		if k < 0 {
-			return nil, "", fmt.Errorf("%s has no %s", beginMarker(name), end)
-		}
-		names = append(names, name)
-		text = text[i+k+len(end):]
 	}
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+	if open != "" {
+		return nil, "", fmt.Errorf("%s has no %s", beginMarker(open), endMarker(open))
 	}
-	return s
+	rest.WriteString(text[last:])
+	return names, rest.String(), nil
 }
