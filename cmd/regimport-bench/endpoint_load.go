@@ -1,7 +1,7 @@
-// Package bench holds the measurements behind `make bench`. Each part builds
-// its own fixtures in a temporary directory, measures on loopback and returns
-// a report whose String is a Markdown section.
 package main
+
+// The endpoint section's load test: catalogs of synthetic images served by
+// `regimport serve` and loaded with wrk (endpoint.go is the section).
 
 import (
 	"context"

@@ -133,16 +133,16 @@ func peakMiB(r measuredRun) float64 { return float64(r.PeakKiB) / 1024 }
 // importBlock is the import section's Markdown.
 func importBlock(c config, sizes []importSize, rerun []measuredRun, rerunTags int) block {
 	var b strings.Builder
-	b.WriteString("| tags (images) | bare client | regimport | regimport's speed | CPU, regimport / client | requests, client / regimport | peak memory, client / regimport |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| tags (images) | bare client, start to exit | regimport, start to exit | regimport's speed | CPU, regimport / client | requests, regimport / client | peak memory (maxrss), client / regimport |\n|---|---|---|---|---|---|---|\n")
 	for _, s := range sizes {
 		speed := ratios(field(s.base, wallSeconds), field(s.reg, wallSeconds))
 		cpu := ratios(field(s.reg, cpuSeconds), field(s.base, cpuSeconds))
 		reqs := ratios(field(s.reg, requestCount), field(s.base, requestCount))
-		fmt.Fprintf(&b, "| %d (%d) | %s | %s | **%s** of the client's | **%s** | %.0f / %.0f (%s) | %s / %s |\n",
+		fmt.Fprintf(&b, "| %d (%d) | %s | %s | **%s** of the client's | **%s** | %.0f / %.0f: %s | %s / %s |\n",
 			s.tags, s.images,
 			over(field(s.base, wallSeconds)).value("%.2f s"), over(field(s.reg, wallSeconds)).value("%.2f s"),
 			speed.percent(), cpu.times(),
-			median(field(s.base, requestCount)), median(field(s.reg, requestCount)), reqs.times(),
+			median(field(s.reg, requestCount)), median(field(s.base, requestCount)), reqs.times(),
 			peakOf(s.base), peakOf(s.reg))
 	}
 	if len(sizes) > 1 {
@@ -155,7 +155,7 @@ func importBlock(c config, sizes []importSize, rerun []measuredRun, rerunTags in
 			rerunTags, len(rerun), over(field(rerun, wallSeconds)).value("%.2f s"), over(scaled(field(rerun, requestCount), 1/float64(rerunTags))).value("%.3f"))
 	}
 	b.WriteString("\nBoth sides run as processes of their own, each started by a small launcher that reads its rusage: time is start to exit, CPU is user + system, peak memory is its maxrss. " +
-		"The bare client (`regimport-bench baseline`) fetches each tag's manifest, every list child and every distinct config over one keep-alive pool at the same concurrency and stores nothing; it is given the tags, where regimport pings the registry and lists the repositories and their tags. " +
+		"The bare client (`regimport-bench-client baseline`) fetches each tag's manifest, every list child and every distinct config over one keep-alive pool at the same concurrency and stores nothing; it is given the tags, where regimport pings the registry and lists the repositories and their tags. " +
 		"regimport runs `import --catalog` into a new SQLite file. Requests are counted at the registry, which runs in the benchmark's process on the same CPUs. " +
 		"Each figure is the median over the rounds with the lowest and highest in brackets; the ratios are taken round by round, and the two sides take turns at going first. " +
 		"Every round's catalog is checked to hold every image and tag.\n")

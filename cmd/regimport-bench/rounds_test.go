@@ -44,3 +44,24 @@ func TestRatiosRoundByRound(t *testing.T) {
 		t.Errorf("value() of one round = %q", got)
 	}
 }
+
+// TestReportJSONDiff: the report section names the keys whose rows differ
+// between the backends, order included, and ignores the keys that describe
+// the catalog itself.
+func TestReportJSONDiff(t *testing.T) {
+	a := []byte(`{"generatedAt":"1","catalog":{"file":"a.db"},"storage":{"bytes":1},"runs":[1,2],"imageChanges":[{"n":"x"},{"n":"y"}]}`)
+	b := []byte(`{"generatedAt":"2","catalog":{"file":"postgres://"},"storage":{"bytes":9},"runs":[1,2],"imageChanges":[{"n":"y"},{"n":"x"}],"extra":1}`)
+	diff, err := reportJSONDiff(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(diff, ","); got != "extra,imageChanges" {
+		t.Errorf("diff = %q, want extra,imageChanges", got)
+	}
+	if diff, err := reportJSONDiff(a, a); err != nil || len(diff) != 0 {
+		t.Errorf("a report against itself: %v, %v", diff, err)
+	}
+	if _, err := reportJSONDiff(a, []byte("not json")); err == nil {
+		t.Error("a broken report was compared")
+	}
+}
