@@ -47,6 +47,8 @@ type config struct {
 	readme       string
 	work         string
 	soakTags     int
+	endpointSize int           // images of the endpoint section's large catalog (the small one is a tenth)
+	endpointRun  time.Duration // each wrk run of the endpoint section
 	profile      string
 	only, skip   map[string]bool
 	pgURL        string        // a PostgreSQL server to use instead of starting one
@@ -106,6 +108,8 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.out, "out", ".bench/latest.md", "Markdown report (also printed)")
 	fs.StringVar(&c.readme, "readme", "", "also rewrite this README's blocks of the sections that ran, between <!-- bench:NAME --> and <!-- /bench:NAME -->")
 	fs.IntVar(&c.soakTags, "soak-tags", 20000, "tags of the soak section")
+	fs.IntVar(&c.endpointSize, "endpoint-images", 10000, "endpoint section: images of the large catalog (the small one has a tenth)")
+	fs.DurationVar(&c.endpointRun, "endpoint-duration", 5*time.Second, "endpoint section: length of each wrk run")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of one more import at the largest -import-tags into this directory")
 	fs.StringVar(&only, "only", "", "run only these sections, comma-separated: "+strings.Join(sectionNames(), ", "))
 	fs.StringVar(&skip, "skip", "", "skip these sections, comma-separated")
