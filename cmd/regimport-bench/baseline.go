@@ -39,6 +39,7 @@ func writeTargets(path string, pushed []testregistry.Pushed) error {
 type measuredRun struct {
 	procRun
 	requests int64
+	counts   testregistry.RequestCounts // the requests by kind
 }
 
 // runBaseline runs the baseline client in its own process against reg and
@@ -57,5 +58,6 @@ func runBaseline(ctx context.Context, c config, reg *testregistry.Registry, targ
 	if out.Images != images {
 		return measuredRun{}, fmt.Errorf("baseline client fetched %d images, the registry holds %d", out.Images, images)
 	}
-	return measuredRun{procRun: r, requests: reg.Requests().Total()}, nil
+	counts := reg.Requests()
+	return measuredRun{procRun: r, requests: counts.Total(), counts: counts}, nil
 }

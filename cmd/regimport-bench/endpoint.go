@@ -14,7 +14,7 @@ import (
 func endpointBench(ctx context.Context, c config, out io.Writer) (block, error) {
 	b := block{name: "endpoint", title: "Endpoint: `regimport serve` under wrk",
 		flags: fmt.Sprintf("-endpoint-images %d -endpoint-duration %s", c.endpointSize, c.endpointRun)}
-	rep, err := Endpoint(ctx, EndpointConfig{Regimport: c.bin, Log: out, Images: c.endpointSize, SmallImages: max(1, c.endpointSize/10), Duration: c.endpointRun})
+	rep, err := Endpoint(ctx, EndpointConfig{Regimport: c.bin, Log: out, Images: c.endpointSize, SmallImages: max(1000, c.endpointSize/10), Duration: c.endpointRun})
 	if err != nil {
 		b.body = fmt.Sprintf("Not measured: %v\n", err)
 		return b, nil

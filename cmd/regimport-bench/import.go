@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -145,6 +146,11 @@ func importBlock(c config, sizes []importSize, rerun []measuredRun, rerunTags in
 			median(field(s.reg, requestCount)), median(field(s.base, requestCount)), reqs.times(),
 			peakOf(s.base), peakOf(s.reg))
 	}
+	for _, s := range sizes {
+		if len(s.reg) > 0 && len(s.base) > 0 {
+			fmt.Fprintf(&b, "\nRequests at %d tags by kind (last round), regimport / client: %s.\n", s.tags, requestKinds(s.reg[len(s.reg)-1].counts, s.base[len(s.base)-1].counts))
+		}
+	}
 	if len(sizes) > 1 {
 		first, last := sizes[0], sizes[len(sizes)-1]
 		fmt.Fprintf(&b, "\nregimport's peak memory at %d tags over its peak at %d tags: **%.2f×** (medians over the rounds).\n",
@@ -189,4 +195,25 @@ func scaled(xs []float64, k float64) []float64 {
 		out[i] = x * k
 	}
 	return out
+}
+
+// requestKinds lists the request kinds either side sent, with both counts.
+func requestKinds(reg, base testregistry.RequestCounts) string {
+	kinds := map[string]bool{}
+	for k := range reg {
+		kinds[k] = true
+	}
+	for k := range base {
+		kinds[k] = true
+	}
+	var names []string
+	for k := range kinds {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, k := range names {
+		parts[i] = fmt.Sprintf("%s %d / %d", k, reg.Get(k), base.Get(k))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -50,7 +50,8 @@ func runImportCapture(ctx context.Context, c config, reg *testregistry.Registry,
 	if err != nil {
 		return measuredRun{}, err
 	}
-	return measuredRun{procRun: r, requests: reg.Requests().Total()}, nil
+	counts := reg.Requests()
+	return measuredRun{procRun: r, requests: counts.Total(), counts: counts}, nil
 }
 
 // checkCatalog fails unless the catalog (a SQLite file or a PostgreSQL

@@ -13,10 +13,13 @@
 // turns at going first (rounds.go); they report the median of the
 // per-round ratios with the lowest and highest.
 //
-// The sections: import (import.go), signed (signed.go, shared.go), tokens
-// (tokens.go), postgres and shards (postgres.go, shards.go, pgserver.go),
-// report (report.go, report_formats.go), endpoint (endpoint.go,
-// endpoint_load.go) and soak (soak.go).
+// The sections: import (import.go, baseline.go), signed (signed.go,
+// shared.go), tokens (tokens.go), postgres and shards (postgres.go,
+// shards.go, pgserver.go, latency.go, contents.go), report (report.go,
+// report_formats.go), endpoint (endpoint.go, endpoint_load.go) and soak
+// (soak.go). imports.go runs and checks imports; readme.go turns a
+// section's figures into its block and puts the block into README.md.
+// listpage_test.go is a Go benchmark of one list page, outside make bench.
 package main
 
 import (
@@ -108,7 +111,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.out, "out", ".bench/latest.md", "Markdown report (also printed)")
 	fs.StringVar(&c.readme, "readme", "", "also rewrite this README's blocks of the sections that ran, between <!-- bench:NAME --> and <!-- /bench:NAME -->")
 	fs.IntVar(&c.soakTags, "soak-tags", 20000, "tags of the soak section")
-	fs.IntVar(&c.endpointSize, "endpoint-images", 10000, "endpoint section: images of the large catalog (the small one has a tenth)")
+	fs.IntVar(&c.endpointSize, "endpoint-images", 10000, "endpoint section: images of the large catalog (the small one has a tenth, at least 1,000: two full pages of 500)")
 	fs.DurationVar(&c.endpointRun, "endpoint-duration", 5*time.Second, "endpoint section: length of each wrk run")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of one more import at the largest -import-tags into this directory")
 	fs.StringVar(&only, "only", "", "run only these sections, comma-separated: "+strings.Join(sectionNames(), ", "))

@@ -8,7 +8,7 @@ import (
 // alternate runs every one of fns once per round, rotating which goes
 // first: in round r, fns[r % len(fns)] starts. With two, the baseline and
 // regimport take turns at meeting the warmer (or the more tired) machine.
-// order names, for each round, who went first.
+// It stops at the first error.
 func alternate(rounds int, fns ...func(round int) error) error {
 	for round := range rounds {
 		for k := range fns {
