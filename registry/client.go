@@ -54,6 +54,9 @@ type Options struct {
 	// ~/.docker). When Sys.AuthFilePath names a Docker config.json, pass it
 	// here too.
 	DockerConfig string
+	// MaxTags caps the tags of one repository's tag list (default
+	// DefaultMaxTags); more fail the listing.
+	MaxTags int
 }
 
 // Client talks to registries. Create one per run and share it.
