@@ -92,50 +92,66 @@ type peekedConn struct {
 
 func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
-func (d *dualServer) client(t *testing.T) *registry.Client {
+// client reads the server with credentials for it; insecure marks the host
+// as the user would (--tls-verify=false).
+func (d *dualServer) client(t *testing.T, insecure bool) *registry.Client {
 	auth := writeFile(t, t.TempDir(), "auth.json", `{"auths":{"`+d.host+`":{"auth":"`+base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))+`"}}}`, 0o600)
-	return registry.New(registry.Options{Sys: &types.SystemContext{DockerCertPath: d.certDir, AuthFilePath: auth}, DockerConfig: auth, CertsDirs: []string{}, MaxRetries: 1})
+	sys := &types.SystemContext{DockerCertPath: d.certDir, AuthFilePath: auth}
+	if insecure {
+		sys.DockerInsecureSkipTLSVerify = types.OptionalBoolTrue
+	}
+	return registry.New(registry.Options{Sys: sys, DockerConfig: auth, CertsDirs: []string{}, MaxRetries: 1})
+}
+
+// basicRedirecting is a Basic-auth registry whose manifests redirect to
+// plain http on the same host and port.
+func basicRedirecting(host string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, _, ok := r.BasicAuth(); !ok {
+			w.Header().Set("WWW-Authenticate", `Basic realm="reg"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Path == "/v2/" {
+			return
+		}
+		http.Redirect(w, r, "http://"+host+r.URL.Path, http.StatusFound)
+	}
+}
+
+// realmRedirecting is a token-auth registry whose realm redirects to plain
+// http on the same host and port.
+func realmRedirecting(host string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/token" {
+			http.Redirect(w, r, "http://"+host+"/token?"+r.URL.RawQuery, http.StatusTemporaryRedirect)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="https://%s/token",service="reg"`, host))
+		w.WriteHeader(http.StatusUnauthorized)
+	}
 }
 
 // A same-host redirect from https to http never carries the registry's
-// credentials, whether from the registry (Basic) or from its token realm.
+// credentials, whether from the registry (Basic) or from its token realm:
+// it is refused, and for a host marked insecure it is followed without
+// them.
 func TestDowngradeRedirectCarriesNoCredentials(t *testing.T) {
 	for _, tc := range []struct {
-		name   string
-		https  func(host string) http.HandlerFunc
-		plainN int64 // requests the downgrade target must see: the redirect was followed
+		name     string
+		handler  func(host string) http.HandlerFunc
+		insecure bool
 	}{
-		{"basic registry", func(host string) http.HandlerFunc {
-			return func(w http.ResponseWriter, r *http.Request) {
-				if _, _, ok := r.BasicAuth(); !ok {
-					w.Header().Set("WWW-Authenticate", `Basic realm="reg"`)
-					w.WriteHeader(http.StatusUnauthorized)
-					return
-				}
-				if r.URL.Path == "/v2/" {
-					return
-				}
-				http.Redirect(w, r, "http://"+host+r.URL.Path, http.StatusFound)
-			}
-		}, 1},
-		{"token realm", func(host string) http.HandlerFunc {
-			return func(w http.ResponseWriter, r *http.Request) {
-				switch {
-				case r.URL.Path == "/token":
-					http.Redirect(w, r, "http://"+host+"/token?"+r.URL.RawQuery, http.StatusTemporaryRedirect)
-				default:
-					w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer realm="https://%s/token",service="reg"`, host))
-					w.WriteHeader(http.StatusUnauthorized)
-				}
-			}
-		}, 0},
+		{"basic registry", basicRedirecting, false},
+		{"basic registry marked insecure", basicRedirecting, true},
+		{"token realm", realmRedirecting, false},
+		{"token realm of a registry marked insecure", realmRedirecting, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var d *dualServer
 			var host atomic.Value
-			d = newDualServer(t, func(w http.ResponseWriter, r *http.Request) { tc.https(host.Load().(string))(w, r) })
+			d := newDualServer(t, func(w http.ResponseWriter, r *http.Request) { tc.handler(host.Load().(string))(w, r) })
 			host.Store(d.host)
-			repo, err := d.client(t).Repository(mustNamed(t, d.host+"/team/app"))
+			repo, err := d.client(t, tc.insecure).Repository(mustNamed(t, d.host+"/team/app"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -146,12 +162,14 @@ func TestDowngradeRedirectCarriesNoCredentials(t *testing.T) {
 			if d.plainAuth.Load() != 0 {
 				t.Fatalf("%d plain-HTTP requests carried the credentials (%v)", d.plainAuth.Load(), err)
 			}
-			if d.plain.Load() < tc.plainN {
-				t.Fatalf("the redirect was not followed (%v): the test proves nothing", err)
-			}
-			t.Logf("%v", err)
 			if strings.Contains(err.Error(), "s3cret") {
 				t.Fatalf("the error names the password: %v", err)
+			}
+			switch {
+			case !tc.insecure && (d.plain.Load() != 0 || !strings.Contains(err.Error(), "plain http")):
+				t.Fatalf("%d plain-HTTP requests, %v; want the downgrade refused", d.plain.Load(), err)
+			case tc.insecure && d.plain.Load() == 0:
+				t.Fatalf("the redirect of a host marked insecure was not followed (%v): the test proves nothing", err)
 			}
 		})
 	}

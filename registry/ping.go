@@ -78,7 +78,7 @@ func (c *Client) pingOnce(ctx context.Context, h *host, scheme string) (*respons
 			// A plain-HTTP server: no retry makes it speak TLS.
 			return nil, 0, fmt.Errorf("%w: %w", errPlainHTTP, err)
 		}
-		return nil, 0, &netError{err}
+		return nil, 0, transportError(err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

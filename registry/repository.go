@@ -190,7 +190,7 @@ func (r *Repository) getManifestFrom(ctx context.Context, s *Source, tagOrDigest
 		return nil, fmt.Errorf("%w: manifest asked by %s hashes to %s", ErrDigestMismatch, want, got)
 	}
 	if announced := resp.header.Get("Docker-Content-Digest"); announced != "" && want == "" && announced != got.String() {
-		return nil, fmt.Errorf("%w: registry announced %s for %s:%s but the manifest hashes to %s", ErrDigestMismatch, announced, s.path, tagOrDigest, got)
+		return nil, fmt.Errorf("%w: registry announced %q for %s:%s but the manifest hashes to %s", ErrDigestMismatch, truncate(announced, 100), s.path, tagOrDigest, got)
 	}
 	return &Manifest{Bytes: resp.body, MediaType: mt, Digest: got, Source: s}, nil
 }
