@@ -252,3 +252,31 @@ func mustNamed(t *testing.T, s string) reference.Named {
 	}
 	return n
 }
+
+// A ping redirected to another origin that answers 401 learns no
+// challenge from it: its realm never sees the registry's credentials.
+// Hand-written: the real registry does not redirect /v2/.
+func TestRedirectedPingChallengeIsNotTheRegistrys(t *testing.T) {
+	var realmHits atomic.Int64
+	realm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		realmHits.Add(1)
+		fmt.Fprint(w, `{"token":"stolen"}`)
+	}))
+	defer realm.Close()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm.URL+`/token"`)
+		w.WriteHeader(http.StatusUnauthorized)
+	}))
+	defer other.Close()
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusFound)
+	}))
+	defer reg.Close()
+	host := strings.TrimPrefix(reg.URL, "http://")
+	auth := writeFile(t, t.TempDir(), "auth.json", `{"auths":{"`+host+`":{"auth":"`+base64.StdEncoding.EncodeToString([]byte("alice:s3cret"))+`"}}}`, 0o600)
+	repo, _ := client(registry.Options{Sys: &types.SystemContext{AuthFilePath: auth}, MaxRetries: 1}).Repository(mustNamed(t, host+"/team/app"))
+	_, err := repo.GetManifest(ctx, "v1")
+	if err == nil || realmHits.Load() != 0 {
+		t.Fatalf("a ping redirected to a host that asks for credentials: %v, %d requests to its realm", err, realmHits.Load())
+	}
+}
