@@ -181,6 +181,10 @@ func (r *Repository) getManifestFrom(ctx context.Context, s *Source, tagOrDigest
 	if err != nil {
 		return nil, err
 	}
+	if ct, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type")); ct == "text/html" {
+		// A proxy's or a login page's answer, never a manifest.
+		return nil, fmt.Errorf("manifest %s:%s: the server answered %s, not a manifest", s.path, tagOrDigest, ct)
+	}
 	mt := manifestType(resp.header.Get("Content-Type"), resp.body)
 	got, err := manifestDigest(resp.body, mt)
 	if err != nil {
