@@ -37,8 +37,10 @@ func (r *Repository) SignaturesExtension(ctx context.Context, s *Source, d diges
 	if err != nil {
 		return nil, true, err
 	}
-	if mt, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type")); mt != "" && mt != "application/json" {
-		return nil, true, fmt.Errorf("signature extension API answered %q, not application/json", truncate(mt, 100))
+	// OpenShift answers application/json; an HTML page is a proxy's or a
+	// login page's answer, never a signature list.
+	if mt, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type")); mt == "text/html" {
+		return nil, true, fmt.Errorf("signature extension API answered %s, not JSON", mt)
 	}
 	return resp.body, true, nil
 }
