@@ -27,7 +27,8 @@ const Version = "regimport.io/v1"
 type Config struct {
 	APIVersion string `yaml:"apiVersion"`
 	Kind       string `yaml:"kind"`
-	// Catalog is the SQLite file (default catalog.db, relative to the file).
+	// Catalog is the SQLite file (default catalog.db, relative to the
+	// file) or a PostgreSQL URL (postgres://...).
 	Catalog string `yaml:"catalog"`
 	// Concurrency is the number of references fetched at once.
 	Concurrency int `yaml:"concurrency"`
@@ -254,9 +255,14 @@ func (c *Config) TagFilters() map[string]TagFilter {
 }
 
 // resolve makes relative paths relative to the configuration's directory,
-// so cron's working directory does not matter.
+// so cron's working directory does not matter. A catalog given as a
+// PostgreSQL URL is not a path: joined to the directory it would become a
+// SQLite file named after the URL, password and all.
 func (c *Config) resolve(dir string) {
 	for _, p := range []*string{&c.Catalog, &c.AuthFile, &c.RegistriesConf, &c.Policy, &c.RegistriesD, &c.CertDir, &c.MetricsFile} {
+		if p == &c.Catalog && (strings.HasPrefix(*p, "postgres://") || strings.HasPrefix(*p, "postgresql://")) {
+			continue
+		}
 		if *p != "" && !filepath.IsAbs(*p) && !strings.HasPrefix(*p, "~") {
 			*p = filepath.Join(dir, *p)
 		}
