@@ -186,6 +186,7 @@ func (sess *importSession) openCatalog(ctx context.Context, access catalogAccess
 			return err
 		}
 	}
+	opts.RunLock = lock
 	cat, err := catalog.Open(ctx, sess.f.db, opts)
 	release()
 	if err != nil {
