@@ -32,12 +32,13 @@ type fetcher struct {
 	// seen holds the images this run already queued, so duplicates across
 	// tags and lists are fetched once.
 	seen sync.Map
-	// inflight holds manifests (by digest) and configs (by digest) fetched
-	// by this run until the image is committed, so that another repository
-	// referencing the same image neither fetches them again nor misses them
-	// for its signature lookup.
-	inflight sync.Map
-	children singleflight.Group
+	// manifests and configBlobs hold what this run fetched, by digest,
+	// until the image is committed, so that another repository referencing
+	// the same image neither fetches it again nor misses it for its
+	// signature lookup. One digest may be in both (see cache).
+	manifests   cache[*registry.Manifest]
+	configBlobs cache[[]byte]
+	children    singleflight.Group
 	// pairs holds the (repository, image) pairs whose signatures this run
 	// looked up (or decided not to), so each is looked up once per run.
 	pairs sync.Map
@@ -264,27 +265,31 @@ func (r *fetcher) child(ctx context.Context, repo *registry.Repository, d digest
 // childManifest fetches a list entry once per run, whichever repository's
 // list names it.
 func (r *fetcher) childManifest(ctx context.Context, repo *registry.Repository, d string) (*registry.Manifest, error) {
-	if m, ok := r.inflight.Load(d); ok {
-		return m.(*registry.Manifest), nil
+	if m, ok := r.manifests.load(d); ok {
+		return m, nil
 	}
 	v, err, _ := r.children.Do(d, func() (any, error) {
 		m, err := repo.GetManifest(ctx, d)
 		if err == nil {
-			r.inflight.Store(d, m)
+			r.manifests.store(d, m)
 		}
 		return m, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.(*registry.Manifest), nil
+	m, ok := v.(*registry.Manifest)
+	if !ok {
+		return nil, fmt.Errorf("manifest %s: internal error: cached as %T", d, v)
+	}
+	return m, nil
 }
 
 // config fetches a config blob once per digest and run, and never when the
 // catalog already holds it.
 func (r *fetcher) config(ctx context.Context, repo *registry.Repository, src *registry.Source, d digest.Digest) ([]byte, error) {
-	if b, ok := r.inflight.Load(d.String()); ok {
-		return b.([]byte), nil
+	if b, ok := r.configBlobs.load(d.String()); ok {
+		return b, nil
 	}
 	v, err, _ := r.configs.Do(d.String(), func() (any, error) {
 		if !r.emptyAtStart {
@@ -294,12 +299,16 @@ func (r *fetcher) config(ctx context.Context, repo *registry.Repository, src *re
 		}
 		b, err := repo.GetBlob(ctx, src, d, registry.MaxManifestBytes)
 		if err == nil {
-			r.inflight.Store(d.String(), b)
+			r.configBlobs.store(d.String(), b)
 		}
 		return b, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.([]byte), nil
+	b, ok := v.([]byte)
+	if !ok {
+		return nil, fmt.Errorf("config %s: internal error: cached as %T", d, v)
+	}
+	return b, nil
 }

@@ -318,12 +318,12 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 		}
 		name, config := p.name, p.configDigest
 		if p.manifest != nil {
-			r.main.inflight.Store(name, p.manifest)
+			r.main.manifests.store(name, p.manifest)
 		}
 		forget := func() {
-			r.main.inflight.Delete(name)
+			r.main.manifests.forget(name)
 			if config != "" {
-				r.main.inflight.Delete(config)
+				r.main.configBlobs.forget(config)
 			}
 		}
 		err := r.w.PutImage(dbctx, *p.rec, func(o catalog.Outcome, err error) {

@@ -250,8 +250,8 @@ func (r *fetcher) manifestOf(ctx context.Context, p *pendingImage, src *registry
 	if p.manifest != nil {
 		return p.manifest, nil
 	}
-	if m, ok := r.inflight.Load(p.name); ok {
-		return m.(*registry.Manifest), nil
+	if m, ok := r.manifests.load(p.name); ok {
+		return m, nil
 	}
 	b, mt, err := r.imp.cat.Manifest(ctx, p.name)
 	if err != nil {
