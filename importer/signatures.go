@@ -119,7 +119,7 @@ func (r *fetcher) verifyPair(ctx context.Context, p PairLookup) (*catalog.Verifi
 	r.summary.VerifyTime += res.VerifyTime
 	r.mu.Unlock()
 	if v.Verdict == catalog.VerdictUnevaluated {
-		r.fail(Failure{Reference: v.Repository + "@" + p.Manifest.Digest.String(), Reason: v.Reason, Code: reasonOf(res.LookupErr)})
+		r.fail(catalog.Failure{Reference: v.Repository + "@" + p.Manifest.Digest.String(), Reason: v.Reason})
 	}
 	return v, nil
 }

@@ -194,17 +194,17 @@ func printSummary(w io.Writer, sum importer.Summary, took time.Duration, verbose
 	sort.Slice(results, func(i, j int) bool { return results[i].Reference < results[j].Reference })
 	if verbose {
 		for _, r := range results {
-			if r.Outcome == importer.Failed {
+			if r.Err != nil {
 				continue
 			}
 			extra := ""
 			if r.Children > 0 {
 				extra = fmt.Sprintf(" (list of %d)", r.Children)
 			}
-			fmt.Fprintf(w, "%-9s %s -> %s%s\n", r.Outcome, r.Reference, r.Image, extra)
+			fmt.Fprintf(w, "%-9s %s -> %s%s\n", r.State(), r.Reference, r.Image, extra)
 		}
 	}
-	failures := append([]importer.Failure(nil), sum.Failures...)
+	failures := append([]catalog.Failure(nil), sum.Failures...)
 	sort.Slice(failures, func(i, j int) bool { return failures[i].Reference < failures[j].Reference })
 	for _, f := range failures {
 		fmt.Fprintf(w, "failed    %s: %s\n", f.Reference, f.Reason)
