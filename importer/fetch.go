@@ -92,7 +92,7 @@ func (r *fetcher) fetchTarget(ctx context.Context, t target, res *Result, legacy
 	var pending []*pendingImage
 	switch {
 	case kind == ImageList && legacy != nil:
-		entries, err := ParseList(m.Bytes)
+		entries, err := r.listEntries(m)
 		if err != nil {
 			return nil, "", err
 		}
@@ -225,7 +225,7 @@ func (r *fetcher) listImage(ctx context.Context, t target, m *registry.Manifest)
 
 // fetchChildren imports every entry of a list by digest (PreserveOriginal).
 func (r *fetcher) fetchChildren(ctx context.Context, repo *registry.Repository, t target, list *registry.Manifest) ([]*pendingImage, error) {
-	entries, err := ParseList(list.Bytes)
+	entries, err := r.listEntries(list)
 	if err != nil {
 		return nil, err
 	}
@@ -248,6 +248,20 @@ func (r *fetcher) fetchChildren(ctx context.Context, repo *registry.Repository, 
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// listEntries parses a list within the list-children limit: each entry
+// costs a manifest and a config request, so a list of thousands would
+// cost thousands of requests for one reference.
+func (r *fetcher) listEntries(m *registry.Manifest) ([]imgspecv1.Descriptor, error) {
+	entries, err := ParseList(m.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	if limit := r.imp.limits.ListChildren; len(entries) > limit {
+		return nil, fmt.Errorf("%w: manifest list %s has %d entries, over the list-children limit of %d", ErrLimit, m.Digest, len(entries), limit)
+	}
+	return entries, nil
 }
 
 // child fetches a list entry that must be an image manifest.

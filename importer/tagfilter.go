@@ -300,7 +300,7 @@ func (r *fetcher) createdAt(ctx context.Context, repo *registry.Repository, tag 
 		}
 		return r.configCreated(ctx, repo, m)
 	}
-	entries, err := ParseList(m.Bytes)
+	entries, err := r.listEntries(m)
 	if err != nil || len(entries) == 0 {
 		return time.Time{}, fmt.Errorf("list %s: %v", m.Digest, err)
 	}

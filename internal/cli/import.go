@@ -36,6 +36,7 @@ type importFlags struct {
 	spec           specFlags
 	shards         shardFlags
 	log            logFlags
+	limits         importer.Limits
 	hosts          map[string]registry.HostOptions
 	// shard is the part of a sharded import this run takes (resolved from
 	// shards); zero when unsharded.
@@ -60,6 +61,10 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	fs.BoolVar(&f.verbose, "v", false, "print one line per reference")
 	fs.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the run to this file")
 	fs.StringVar(&f.memProfile, "mem-profile", "", "write a Go heap profile at the end of the run to this file")
+	fs.DurationVar(&f.limits.ReferenceTimeout, "reference-timeout", importer.DefaultReferenceTimeout, "longest one reference (a tag or digest, with a list's children and signatures) may take; then it fails and the run goes on")
+	fs.IntVar(&f.limits.ListChildren, "max-list-children", importer.DefaultListChildren, "most entries a manifest list may have; a larger list fails its reference")
+	fs.IntVar(&f.limits.SignaturesPerImage, "max-signatures", importer.DefaultSignaturesPerImage, "most signatures and attestations stored per image, from every source together")
+	fs.Int64Var(&f.limits.SignatureBytesPerImage, "max-signature-bytes", importer.DefaultSignatureBytesPerImage, "most bytes of signatures and attestations stored per image (they are served inside the Image)")
 	f.sigs.register(fs)
 	f.spec.register(fs)
 	f.shards.register(fs)
