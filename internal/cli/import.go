@@ -179,14 +179,7 @@ func (f *importFlags) applyConfig(fs *flag.FlagSet, req *importer.Request) error
 		first[key] = r.Host
 		f.hosts[key] = registry.HostOptions{Concurrency: r.Concurrency, RequestsPerSecond: r.RequestsPerSecond, HTTP1: r.HTTP == "1.1", TLSVerify: r.TLSVerify}
 	}
-	req.TagFilters = map[string]importer.TagFilter{}
-	for entry, tf := range c.TagFilters() {
-		filter, err := importer.NewTagFilter(tf.Include, tf.Exclude, tf.Semver, tf.Newest, tf.MaxTags)
-		if err != nil {
-			return fmt.Errorf("config %s: source %s: tags: %w", f.config, entry, err)
-		}
-		req.TagFilters[entry] = filter
-	}
+	req.TagFilters = c.TagFilters()
 	images, repos, regs := c.Requests()
 	req.References = append(req.References, images...)
 	req.Repositories = append(req.Repositories, repos...)
