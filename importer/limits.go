@@ -66,15 +66,18 @@ var errReferenceTimeout = errors.New("reference timeout")
 func (imp *Importer) guard(ctx context.Context, reference string, work func(context.Context) error) (err error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, imp.limits.ReferenceTimeout, errReferenceTimeout)
 	defer cancel()
-	defer func() {
-		if p := recover(); p != nil {
-			imp.log.Error("panic while importing a reference; it fails, the run goes on", "reference", reference, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			err = fmt.Errorf("internal error (a bug in regimport, logged with its stack): %v", p)
-		}
-	}()
+	defer imp.recoverAs(reference, &err)
 	err = work(ctx)
 	if err != nil && errors.Is(context.Cause(ctx), errReferenceTimeout) {
 		err = fmt.Errorf("%w: took longer than the reference-timeout limit of %s: %w", ErrLimit, imp.limits.ReferenceTimeout, err)
 	}
 	return err
+}
+
+// recoverAs, deferred, turns a panic into *err, logged with its stack.
+func (imp *Importer) recoverAs(reference string, err *error) {
+	if p := recover(); p != nil {
+		imp.log.Error("panic while importing a reference; it fails, the run goes on", "reference", reference, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		*err = fmt.Errorf("internal error (a bug in regimport, logged with its stack): %v", p)
+	}
 }

@@ -10,9 +10,12 @@ import (
 	"testing"
 	"time"
 
+	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/importer/streamimport"
 	"github.com/regimport/regimport/internal/testregistry"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // limitedImporter is e's importer with opts on top (Catalog and Registry
@@ -68,6 +71,21 @@ func TestListChildrenLimit(t *testing.T) {
 	}
 	if got := e.reg.Requests().Get(testregistry.KindManifestGet); got != 2 {
 		t.Errorf("%d manifest GETs, want 2: no child of the list may be fetched", got)
+	}
+
+	// import -f: the same limit, in the image's status and the Summary.
+	wide := fromImage(host + "/wide/list:v1")
+	wide.ImportPolicy.ImportMode = imagev1.ImportModePreserveOriginal
+	isi := isiOf("wide", true, wide, fromImage(host+"/plain/app:v1"))
+	sum, err := streamimport.Import(context.Background(), imp, []*imagev1.ImageStreamImport{isi}, streamimport.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := isi.Status.Images[0].Status.Message; !strings.Contains(msg, "over the list-children limit of 2") {
+		t.Errorf("status message %q does not name the limit", msg)
+	}
+	if len(sum.Failures) != 1 || isi.Status.Images[1].Status.Status != metav1.StatusSuccess {
+		t.Errorf("failures %+v, second status %+v: want the list alone failed", sum.Failures, isi.Status.Images[1].Status)
 	}
 }
 

@@ -169,21 +169,7 @@ func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []referenc
 			if f, ok := req.TagFilters[inputs[i]]; ok {
 				filter = f
 			}
-			repo, err := r.main.reg.Repository(name)
-			var tags []string
-			if err == nil {
-				tags, err = repo.Tags(ctx)
-			}
-			if err == nil && !imp.artifactsAsImages {
-				var artifacts []string
-				if tags, artifacts = withoutArtifactTags(tags); len(artifacts) > 0 {
-					imp.log.Debug("signature and attestation tags not imported as images", "repository", name.Name(), "tags", len(artifacts))
-				}
-			}
-			if err == nil {
-				r.reconcileTags(ctx, dbctx, name, tags, filter)
-				tags, err = r.main.filterTags(ctx, name, tags, filter)
-			}
+			tags, err := r.repositoryTags(ctx, dbctx, name, filter)
 			if err != nil {
 				emit(nil, []catalog.Failure{{Reference: name.Name(), Reason: "list tags: " + err.Error()}})
 				return nil
@@ -197,6 +183,28 @@ func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []referenc
 		})
 	}
 	_ = g.Wait()
+}
+
+// repositoryTags lists a repository's tags, compares a whole list with the
+// catalog and returns the tags to import. A panic in it fails this
+// repository alone.
+func (r *run) repositoryTags(ctx, dbctx context.Context, name reference.Named, filter TagFilter) (tags []string, err error) {
+	defer r.imp.recoverAs(name.Name(), &err)
+	repo, err := r.main.reg.Repository(name)
+	if err != nil {
+		return nil, err
+	}
+	if tags, err = repo.Tags(ctx); err != nil {
+		return nil, err
+	}
+	if !r.imp.artifactsAsImages {
+		var artifacts []string
+		if tags, artifacts = withoutArtifactTags(tags); len(artifacts) > 0 {
+			r.imp.log.Debug("signature and attestation tags not imported as images", "repository", name.Name(), "tags", len(artifacts))
+		}
+	}
+	r.reconcileTags(ctx, dbctx, name, tags, filter)
+	return r.main.filterTags(ctx, name, tags, filter)
 }
 
 // importTarget fetches one tag or digest (and a list's children) and queues
