@@ -21,7 +21,9 @@ type Limits struct {
 	// 256; real multi-platform lists have a few dozen at most).
 	ListChildren int
 	// SignaturesPerImage is how many signatures and referrers of one
-	// image, from every source together, are stored (default 128).
+	// image, from every source together, are stored (default 256: twice
+	// what one source may give, so that the referrers' cap and its note
+	// fit beside the other sources).
 	SignaturesPerImage int
 	// SignatureBytesPerImage bounds their total size (default 4 MiB):
 	// they are stored, and served inside the Image.
@@ -32,7 +34,7 @@ type Limits struct {
 const (
 	DefaultReferenceTimeout       = 10 * time.Minute
 	DefaultListChildren           = 256
-	DefaultSignaturesPerImage     = 128
+	DefaultSignaturesPerImage     = 256
 	DefaultSignatureBytesPerImage = 4 << 20
 )
 
