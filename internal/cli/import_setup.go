@@ -59,6 +59,9 @@ func (f *importFlags) validate() error {
 	if f.concurrency < 1 || f.perHost < 1 {
 		return errors.New("--concurrency and --per-registry must be at least 1")
 	}
+	if l := f.limits; l.ReferenceTimeout <= 0 || l.ListChildren < 1 || l.SignaturesPerImage < 1 || l.SignatureBytesPerImage < 1 {
+		return errors.New("--reference-timeout, --max-list-children, --max-signatures and --max-signature-bytes must be positive")
+	}
 	if f.progress != "auto" && f.progress != "always" && f.progress != "never" {
 		return fmt.Errorf("--progress %q: want auto, always or never", f.progress)
 	}
@@ -130,7 +133,7 @@ func setupImport(ctx context.Context, f *importFlags, access catalogAccess, comm
 	}
 	sess.reg = sess.newClient(sess.sys)
 	opts := importer.Options{Catalog: sess.cat, Registry: sess.reg, Logger: log, Concurrency: f.concurrency,
-		Signatures: sigOpts, TagFilter: tagFilter, ArtifactTagsAsImages: f.sigs.artifactsAsImages}
+		Signatures: sigOpts, TagFilter: tagFilter, ArtifactTagsAsImages: f.sigs.artifactsAsImages, Limits: f.limits}
 	if sess.bar = newProgressBar(s.Err, f.progress); sess.bar != nil {
 		opts.Progress = sess.bar
 	}
