@@ -101,7 +101,7 @@ func TestTagCapFailsTheListing(t *testing.T) {
 	w.push(t, "team/app", 1, all...)
 	repo, _ := client(registry.Options{MaxTags: 10}).Repository(w.named(t, "team/app"))
 	tags, err := repo.Tags(ctx)
-	if err == nil || !errors.Is(err, registry.ErrTooLarge) || !strings.Contains(err.Error(), "10 tags") || !strings.Contains(err.Error(), "MaxTags") {
+	if err == nil || !errors.Is(err, registry.ErrTooLarge) || !strings.Contains(err.Error(), "10 tags") || !strings.Contains(err.Error(), "max-listed-tags") {
 		t.Fatalf("11 tags with a cap of 10: %d tags, %v; want an error naming the cap", len(tags), err)
 	}
 	repo, _ = client(registry.Options{MaxTags: 11}).Repository(w.named(t, "team/app"))

@@ -76,7 +76,7 @@ func (r *Repository) Tags(ctx context.Context) ([]string, error) {
 				seen[*t] = true
 				added++
 				if len(tags) == limit {
-					return 0, fmt.Errorf("tag list of %s: %w: more than %d tags, the cap per repository (MaxTags)", r.name.Name(), ErrTooLarge, limit)
+					return 0, fmt.Errorf("tag list of %s: %w: more than %d tags, the max-listed-tags cap per repository", r.name.Name(), ErrTooLarge, limit)
 				}
 				tags = append(tags, *t)
 			}

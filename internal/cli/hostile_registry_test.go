@@ -73,3 +73,17 @@ func TestEndlessTagListFailsOnlyItsRepository(t *testing.T) {
 		return []string{"import", "--config", cfg, "--progress", "never"}
 	}, "no new tag")
 }
+
+// A repository whose tag list is longer than --max-listed-tags fails,
+// naming the cap, rather than being imported short; the run's other
+// source is imported and the run exits 3.
+func TestMaxListedTagsFailsOnlyItsRepository(t *testing.T) {
+	hostileImport(t, regfront.Options{}, "team/many", func(host, db string) []string {
+		cfg := filepath.Join(filepath.Dir(db), "job.yaml")
+		doc := fmt.Sprintf("apiVersion: regimport.io/v1\nkind: Config\ncatalog: %s\ntlsVerify: false\nsources:\n  - repository: %s/team/many\n  - images: [%s/team/app:v1]\n", db, host, host)
+		if err := os.WriteFile(cfg, []byte(doc), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return []string{"import", "--config", cfg, "--progress", "never", "--max-listed-tags", "2"}
+	}, "max-listed-tags")
+}

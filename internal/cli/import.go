@@ -17,6 +17,7 @@ import (
 )
 
 type importFlags struct {
+	maxListedTags  int
 	db             string
 	allTags        bool
 	catalog        bool
@@ -64,6 +65,7 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	fs.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the run to this file")
 	fs.StringVar(&f.memProfile, "mem-profile", "", "write a Go heap profile at the end of the run to this file")
 	fs.DurationVar(&f.limits.ReferenceTimeout, "reference-timeout", importer.DefaultReferenceTimeout, "longest one reference (a tag or digest, with a list's children and signatures) may take; then it fails and the run goes on")
+	fs.IntVar(&f.maxListedTags, "max-listed-tags", registry.DefaultMaxTags, "most tags one repository's tag list may hold (--all-tags, --catalog); a longer list fails that repository, naming the cap")
 	fs.IntVar(&f.limits.ListChildren, "max-list-children", importer.DefaultListChildren, "most entries a manifest list may have; a larger list fails its reference")
 	fs.IntVar(&f.limits.SignaturesPerImage, "max-signatures", importer.DefaultSignaturesPerImage, "most signatures and attestations stored per image, from every source together")
 	fs.Int64Var(&f.limits.SignatureBytesPerImage, "max-signature-bytes", importer.DefaultSignatureBytesPerImage, "most bytes of signatures and attestations stored per image (they are served inside the Image)")

@@ -59,8 +59,8 @@ func (f *importFlags) validate() error {
 	if f.concurrency < 1 || f.perHost < 1 {
 		return errors.New("--concurrency and --per-registry must be at least 1")
 	}
-	if l := f.limits; l.ReferenceTimeout <= 0 || l.ListChildren < 1 || l.SignaturesPerImage < 1 || l.SignatureBytesPerImage < 1 {
-		return errors.New("--reference-timeout, --max-list-children, --max-signatures and --max-signature-bytes must be positive")
+	if l := f.limits; l.ReferenceTimeout <= 0 || l.ListChildren < 1 || l.SignaturesPerImage < 1 || l.SignatureBytesPerImage < 1 || f.maxListedTags < 1 {
+		return errors.New("--reference-timeout, --max-list-children, --max-signatures, --max-signature-bytes and --max-listed-tags must be positive")
 	}
 	if f.progress != "auto" && f.progress != "always" && f.progress != "never" {
 		return fmt.Errorf("--progress %q: want auto, always or never", f.progress)
@@ -201,7 +201,7 @@ func (sess *importSession) openCatalog(ctx context.Context, access catalogAccess
 }
 
 func (sess *importSession) newClient(sys *types.SystemContext) *registry.Client {
-	return registry.New(registry.Options{Sys: sys, Logger: sess.log, PerHostConcurrency: sess.f.perHost,
+	return registry.New(registry.Options{Sys: sys, Logger: sess.log, PerHostConcurrency: sess.f.perHost, MaxTags: sess.f.maxListedTags,
 		Hosts: sess.f.hosts, DockerConfig: sess.f.authFile})
 }
 
