@@ -141,7 +141,7 @@ func (v *Verifier) verifyBundle(r *requirement, s Signature, manifestDigest dige
 		}
 		res, err := sv.Verify(&b, sgverify.NewPolicy(forManifest, sgverify.WithKey()))
 		if err == nil {
-			return bundleAccepted(&b, res, manifestDigest, imagev1.SignatureSubject{PublicKeyID: k.fingerprint}, nil, k, time.Time{})
+			return bundleAccepted(&b, res, manifestDigest, imagev1.SignatureSubject{PublicKeyID: k.fingerprint}, nil, k, nil)
 		}
 		if own, ok := bundleOwnArtifact(&b); ok {
 			if _, errOwn := sv.Verify(&b, sgverify.NewPolicy(own, sgverify.WithKey())); errOwn == nil {
@@ -215,7 +215,7 @@ func (v *Verifier) verifyKeylessBundle(r *requirement, b *bundle.Bundle, vc sgve
 		if !chainsToAny(leaf, vc, v.trustedRoot, r.fulcioCAs) {
 			return failed(stagePolicy, ReasonCertificateNotTrusted, "%s: the certificate chains to the trusted root, but not to the Fulcio CA the policy names", r.desc)
 		}
-		return bundleAccepted(b, res, manifestDigest, subject, issuer, nil, leaf.NotBefore)
+		return bundleAccepted(b, res, manifestDigest, subject, issuer, nil, leaf)
 	}
 	// Tell the reasons apart, most basic first.
 	if !chainsToAny(leaf, vc, v.trustedRoot, nil) {
@@ -295,11 +295,29 @@ func bundleOwnArtifact(b *bundle.Bundle) (sgverify.ArtifactPolicyOption, bool) {
 	return sgverify.WithArtifactDigest("sha256", ms.GetMessageDigest().GetDigest()), true
 }
 
-// bundleAccepted builds the claims of a verified bundle.
-func bundleAccepted(b *bundle.Bundle, res *sgverify.VerificationResult, d digest.Digest, subject imagev1.SignatureSubject, issuer *imagev1.SignatureIssuer, key *sigstoreKey, certTime time.Time) check {
+// bundleAccepted builds the claims of a verified bundle, signed with key or
+// with the certificate leaf.
+func bundleAccepted(b *bundle.Bundle, res *sgverify.VerificationResult, d digest.Digest, subject imagev1.SignatureSubject, issuer *imagev1.SignatureIssuer, key *sigstoreKey, leaf *x509.Certificate) check {
 	cl := &claims{sigType: MessageSignatureType, digest: d, issuedTo: subject, issuedBy: issuer}
+	cl.evidence.KeyFingerprint = subject.PublicKeyID
 	if key != nil {
 		cl.signer = key.public
+	}
+	if leaf != nil {
+		cl.evidence.setCertificate(leaf)
+	}
+	// sigstore-go returns only the times it verified: log entries it checked
+	// (inclusion promise or proof, for this signature) and timestamps a
+	// timestamp authority of the trusted material signed.
+	for _, ts := range res.VerifiedTimestamps {
+		switch ts.Type {
+		case "Tlog":
+			cl.evidence.TLogVerified = true
+			cl.evidence.setTime(ts.Timestamp, TimeSourceTransparencyLog, true)
+		case "TimestampAuthority":
+			cl.evidence.TimestampVerified = true
+			cl.evidence.setTime(ts.Timestamp, TimeSourceRFC3161, true)
+		}
 	}
 	if res.Statement != nil {
 		cl.sigType = res.Statement.GetPredicateType()
@@ -312,8 +330,8 @@ func bundleAccepted(b *bundle.Bundle, res *sgverify.VerificationResult, d digest
 			cl.created = ts.Timestamp.UTC()
 		}
 	}
-	if cl.created.IsZero() && !certTime.IsZero() {
-		cl.created = certTime.UTC()
+	if cl.created.IsZero() && leaf != nil {
+		cl.created = leaf.NotBefore.UTC()
 	}
 	return check{stage: stageAccepted, trusted: corev1.ConditionTrue, forImage: corev1.ConditionTrue, reason: ReasonVerified, claims: cl,
 		message: fmt.Sprintf("sigstore bundle verified (%s), signed by %s", cl.sigType, signerName(subject))}

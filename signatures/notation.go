@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/notaryproject/notation-core-go/revocation"
 	"github.com/notaryproject/notation-core-go/revocation/crl"
@@ -169,10 +170,7 @@ func (v *Verifier) verifyNotation(ctx context.Context, img Image, sigs []Signatu
 
 // check verifies one envelope.
 func (n *notationVerifier) check(ctx context.Context, artifact string, desc imgspecv1.Descriptor, envelope []byte) check {
-	mediaType := NotationJWSMediaType
-	if len(envelope) > 0 && envelope[0] != '{' {
-		mediaType = NotationCOSEMediaType
-	}
+	mediaType := notationMediaType(envelope)
 	outcome, err := n.v.Verify(ctx, desc, envelope, notation.VerifierVerifyOptions{ArtifactReference: artifact, SignatureMediaType: mediaType})
 	var noPolicy notation.ErrorNoApplicableTrustPolicy
 	switch {
@@ -195,11 +193,26 @@ func (n *notationVerifier) check(ctx context.Context, artifact string, desc imgs
 	if len(leaf.Issuer.Organization) > 0 {
 		cl.issuedBy.Organization = leaf.Issuer.Organization[0]
 	}
+	cl.evidence.KeyFingerprint = cl.issuedTo.PublicKeyID
+	cl.evidence.setCertificate(leaf)
 	if t := info.SignedAttributes.SigningTime; !t.IsZero() {
 		cl.created = t.UTC()
+		cl.evidence.setTime(t, TimeSourceNotationSigningTime, false)
+	}
+	cl.evidence.SignatureExpiry = info.SignedAttributes.Expiry.UTC()
+	if info.SignedAttributes.Expiry.IsZero() {
+		cl.evidence.SignatureExpiry = time.Time{}
 	}
 	return check{stage: stageAccepted, trusted: corev1.ConditionTrue, forImage: corev1.ConditionTrue, reason: ReasonVerified, claims: cl,
 		message: fmt.Sprintf("notation signature verified under the trust policy, signed by %s", cl.issuedTo.CommonName)}
+}
+
+// notationMediaType tells a JWS envelope (JSON) from a COSE one (CBOR).
+func notationMediaType(envelope []byte) string {
+	if len(envelope) > 0 && envelope[0] != '{' {
+		return NotationCOSEMediaType
+	}
+	return NotationJWSMediaType
 }
 
 func notationSubject(leaf *x509.Certificate) imagev1.SignatureSubject {

@@ -106,6 +106,9 @@ type claims struct {
 	issuedBy  *imagev1.SignatureIssuer
 	signer    crypto.PublicKey // sigstore: the key that verified (to re-check identity alone)
 	expired   bool             // sigstore: that certificate is outside its validity at Now
+	// evidence is the signer, time and certificate the checks established;
+	// presence of log entries and timestamps is read from the bytes later.
+	evidence Evidence
 }
 
 func unknown(reason, message string) check {
@@ -169,7 +172,7 @@ func (v *Verifier) Verify(ctx context.Context, img Image, sigs []Signature) (Res
 		if notationVerdict != nil {
 			res.Verdict, res.Reason = notationVerdict.verdict, notationVerdict.reason
 		}
-		res.Signatures = v.records(imageName, sigs, checks, now)
+		res.Signatures, res.Evidence = v.records(imageName, sigs, checks, now)
 		return res, nil
 	}
 
@@ -228,7 +231,7 @@ func (v *Verifier) Verify(ctx context.Context, img Image, sigs []Signature) (Res
 	if notationVerdict != nil && notationVerdict.verdict == VerdictRejected && res.Verdict == VerdictAccepted {
 		res = Result{Verdict: VerdictRejected, Reason: notationVerdict.reason}
 	}
-	res.Signatures = v.records(imageName, sigs, checks, now)
+	res.Signatures, res.Evidence = v.records(imageName, sigs, checks, now)
 	v.log.Debug("image signatures evaluated", "image", imageName, "verdict", res.Verdict, "reason", res.Reason, "signatures", len(sigs))
 	return res, nil
 }
@@ -296,8 +299,10 @@ func (v *Verifier) checkAgainst(ctx context.Context, ev *evaluation, r *requirem
 	}
 	if ok {
 		if r.rekor { // accepted, so the SET is for this signature: date it by the log
+			c.claims.evidence.TLogVerified = true
 			if t, err := rekorSETTime(r.rekorKeys, s.Bundle); err == nil {
 				c.claims.created = t
+				c.claims.evidence.setTime(t, TimeSourceTransparencyLog, true)
 			}
 		}
 		c.stage, c.trusted, c.forImage, c.reason = stageAccepted, corev1.ConditionTrue, corev1.ConditionTrue, ReasonVerified
@@ -364,9 +369,10 @@ func keyOnlyRequirement(pub crypto.PublicKey, identity json.RawMessage) (signatu
 	return p.Default[0], nil
 }
 
-// records builds one ImageSignature per input.
-func (v *Verifier) records(imageName string, sigs []Signature, checks []check, now time.Time) []imagev1.ImageSignature {
+// records builds one ImageSignature and one Evidence per input.
+func (v *Verifier) records(imageName string, sigs []Signature, checks []check, now time.Time) ([]imagev1.ImageSignature, []Evidence) {
 	out := make([]imagev1.ImageSignature, len(sigs))
+	evidence := make([]Evidence, len(sigs))
 	t := metav1.NewTime(now)
 	for i, s := range sigs {
 		c := checks[i]
@@ -392,12 +398,15 @@ func (v *Verifier) records(imageName string, sigs []Signature, checks []check, n
 			{Type: ConditionTrusted, Status: c.trusted, LastProbeTime: t, LastTransitionTime: t, Reason: c.reason, Message: c.message},
 			{Type: ConditionForImage, Status: c.forImage, LastProbeTime: t, LastTransitionTime: t, Reason: c.reason, Message: forImageMessage},
 		}
+		carried := carriedEvidence(s)
+		evidence[i] = untrustedEvidence(carried)
 		if c.trusted == corev1.ConditionTrue && c.claims != nil {
 			fillClaims(&rec, c.claims)
+			evidence[i] = trustedEvidence(c.claims.evidence, carried)
 		}
 		out[i] = rec
 	}
-	return out
+	return out, evidence
 }
 
 func fillClaims(rec *imagev1.ImageSignature, cl *claims) {
