@@ -356,7 +356,11 @@ func rekorMaterial(r *requirement) (root.TrustedMaterial, error) {
 		}
 		sum := sha256.Sum256(der)
 		id := hex.EncodeToString(sum[:])
-		logs[id] = &root.TransparencyLog{ID: sum[:], HashFunc: crypto.SHA256, PublicKey: k, SignatureHashFunc: crypto.SHA256}
+		// A policy's Rekor key has no validity period, but sigstore-go
+		// refuses every signed entry timestamp of a log whose period has no
+		// start: the key is taken as valid since the Unix epoch.
+		logs[id] = &root.TransparencyLog{ID: sum[:], HashFunc: crypto.SHA256, PublicKey: k, SignatureHashFunc: crypto.SHA256,
+			ValidityPeriodStart: time.Unix(0, 0)}
 	}
 	if len(logs) == 0 {
 		return nil, errors.New("no Rekor public key")
