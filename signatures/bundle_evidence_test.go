@@ -179,9 +179,10 @@ func rewriteStatementDigest(t testing.TB, b []byte, from, to digest.Digest) []by
 
 // A message-signature bundle made for another manifest whose message digest
 // was rewritten to this manifest's: the signature does not cover it. Guards
-// the bundle's signature check over the manifest digest (verifyBundle's
-// sgverify.WithArtifactDigest of this manifest): checked against the
-// bundle's own claimed digest only, it would pass.
+// sigstore-go's signature check of a message signature over the digest
+// verifyBundle passes it (sgverify.WithArtifactDigest of this manifest); the
+// untampered bundle, checked against its own digest, is told apart as a
+// signature for another manifest.
 func TestTamperedMessageSignatureBundle(t *testing.T) {
 	dir := t.TempDir()
 	key, err := refsigtest.NewKey()
@@ -261,10 +262,12 @@ func TestKeylessBundleFromAnotherOIDCIssuer(t *testing.T) {
 
 // A keyless bundle signed for another manifest, its statement rewritten to
 // name this one; and forged log evidence on a genuine keyless bundle. Each is
-// rejected. The tampered statement is guarded by the DSSE signature check
-// (and the log entry's hash of the envelope); the forged SET and inclusion
-// proof by verifyKeylessBundle's sgverify.WithTransparencyLog(1) (the bundle
-// has no RFC 3161 timestamp, so nothing else could date it either).
+// rejected. The tampered statement is caught twice: by the log entry's hash
+// of the envelope payload (checked first, hence RekorNotVerified) and by the
+// DSSE signature (InvalidSignature once the log check is gone). The forged
+// SET and inclusion proof are guarded by verifyKeylessBundle's
+// sgverify.WithTransparencyLog(1) and WithObserverTimestamps(1): with the
+// certificate checked at the current time instead, both are trusted.
 func TestKeylessBundleTamperedOrWithForgedLogEvidence(t *testing.T) {
 	ss, v := keylessFixture(t)
 	m, d := testManifest("keyless-tampered")
