@@ -141,6 +141,9 @@ func (v *Verifier) verifyBundle(r *requirement, s Signature, manifestDigest dige
 		}
 		res, err := sv.Verify(&b, sgverify.NewPolicy(forManifest, sgverify.WithKey()))
 		if err == nil {
+			if !r.rekor {
+				res = v.observedWithTrustedRoot(&b, material, forManifest, res)
+			}
 			return bundleAccepted(&b, res, manifestDigest, imagev1.SignatureSubject{PublicKeyID: k.fingerprint}, nil, k, nil)
 		}
 		if own, ok := bundleOwnArtifact(&b); ok {
@@ -157,6 +160,35 @@ func (v *Verifier) verifyBundle(r *requirement, s Signature, manifestDigest dige
 		}
 	}
 	return failed(stageKey, ReasonUnknownKey, "not signed by any of the %d keys of %s (or the content was altered)", len(r.keys), r.desc)
+}
+
+// observedWithTrustedRoot dates a bundle the policy accepted on its key
+// alone: `cosign sign --key` logs to the public Rekor and may add an RFC 3161
+// timestamp, which the trusted root's logs and timestamp authorities can
+// check. This is evidence only: the verdict stays the policy's, and when the
+// log entries or timestamps do not verify, res is returned as it was.
+func (v *Verifier) observedWithTrustedRoot(b *bundle.Bundle, key root.TrustedMaterial, artifact sgverify.ArtifactPolicyOption, res *sgverify.VerificationResult) *sgverify.VerificationResult {
+	if v.trustedRoot == nil {
+		return res
+	}
+	tlogs, _ := b.TlogEntries()
+	stamps, _ := b.Timestamps()
+	if len(tlogs) == 0 && len(stamps) == 0 {
+		return res
+	}
+	opts := []sgverify.VerifierOption{sgverify.WithObserverTimestamps(1)}
+	if len(tlogs) > 0 {
+		opts = append(opts, sgverify.WithTransparencyLog(1))
+	}
+	sv, err := sgverify.NewVerifier(root.TrustedMaterialCollection{key, v.trustedRoot}, opts...)
+	if err != nil {
+		return res
+	}
+	observed, err := sv.Verify(b, sgverify.NewPolicy(artifact, sgverify.WithKey()))
+	if err != nil {
+		return res
+	}
+	return observed
 }
 
 func verifyWithKeyOnly(b *bundle.Bundle, k *sigstoreKey, artifact sgverify.ArtifactPolicyOption) (*sgverify.VerificationResult, error) {

@@ -119,6 +119,31 @@ func TestKeySignedBundleWithRekorEntry(t *testing.T) {
 	if e := evidenceOf(t, res, 0); e != want {
 		t.Errorf("key only: evidence\n %+v, want\n %+v", e, want)
 	}
+
+	// The same policy with a trusted root that names the log: the entry is
+	// checked against it and dates the signature; a forged entry is then
+	// present but not verified, and the policy still accepts the signature
+	// on its key.
+	dir := t.TempDir()
+	trJSON, err := f.ss.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	withRoot, err := NewVerifier(Options{PolicyPath: keyPolicy(t, dir, f.key.PEM), SigstoreTrustedRoot: writeFile(t, dir, "trusted_root.json", trJSON),
+		Now: func() time.Time { return testNow }, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = verify(t, withRoot, "registry.example.com/team/app:v1", m, d, bundleSig(b))
+	want = Evidence{KeyFingerprint: fp, SigningTime: integrated, TimeSource: TimeSourceTransparencyLog, TimeVerified: true, TLogPresent: true, TLogVerified: true}
+	if e := evidenceOf(t, res, 0); res.Verdict != VerdictAccepted || e != want {
+		t.Errorf("key with a trusted root: verdict %s, evidence\n %+v, want\n %+v", res.Verdict, e, want)
+	}
+	res = verify(t, withRoot, "registry.example.com/team/app:v1", m, d, bundleSig(forgeIntegratedTime(t, b, -time.Hour)))
+	want = Evidence{KeyFingerprint: fp, TimeSource: TimeSourceNone, TLogPresent: true}
+	if e := evidenceOf(t, res, 0); res.Verdict != VerdictAccepted || e != want {
+		t.Errorf("key with a trusted root, forged entry: verdict %s, evidence\n %+v, want\n %+v", res.Verdict, e, want)
+	}
 }
 
 // Forged log evidence on a key-signed bundle under a policy that names the
