@@ -1,0 +1,275 @@
+package signatures
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	"github.com/regimport/regimport/internal/refsigtest"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// The fixtures under testdata/cosign were made by the cosign v3 CLI, not by
+// this package's helpers (testdata/cosign/README.md says how; generate.sh
+// makes them again): these tests check the verifiers against signatures a
+// different implementation wrote, so that a verifier and its fixture do not
+// share one library's mistakes.
+
+const cliFixtures = "testdata/cosign"
+
+type cliFixture struct {
+	repository string // host:port/fixtures/app, as cosign signed it
+	manifest   []byte
+	digest     digest.Digest
+	pub        []byte // cosign.pub
+	pubFP      string
+}
+
+func readCLIFile(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(cliFixtures, name))
+	if err != nil {
+		t.Fatalf("cosign CLI fixture: %v", err)
+	}
+	return b
+}
+
+func loadCLIFixture(t testing.TB) cliFixture {
+	t.Helper()
+	var info struct {
+		Repository string `json:"repository"`
+		Digest     string `json:"digest"`
+	}
+	if err := json.Unmarshal(readCLIFile(t, "fixture.json"), &info); err != nil {
+		t.Fatal(err)
+	}
+	f := cliFixture{repository: info.Repository, manifest: readCLIFile(t, "image.manifest.json"), pub: readCLIFile(t, "cosign.pub")}
+	f.digest = digest.FromBytes(f.manifest)
+	if f.digest.String() != info.Digest {
+		t.Fatalf("image.manifest.json has digest %s, fixture.json says %s", f.digest, info.Digest)
+	}
+	pub, err := cryptoutils.UnmarshalPEMToPublicKey(f.pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(der)
+	f.pubFP = hex.EncodeToString(sum[:])
+	return f
+}
+
+// cosign sign --key with an offline signing config: a DSSE bundle over an
+// in-toto statement, no log entry. It verifies under the policy's key, is
+// dated by nothing, and altered copies do not verify.
+func TestCosignCLIBundle(t *testing.T) {
+	f := loadCLIFixture(t)
+	b := readCLIFile(t, "sign.bundle.json")
+	if kind, err := BundleKind(b); err != nil || kind != CosignSignPredicate {
+		t.Fatalf("BundleKind = %q, %v", kind, err)
+	}
+	v := newTestVerifier(t, keyPolicy(t, t.TempDir(), f.pub))
+	const ref = "registry.example.com/team/app:v1"
+	res := verify(t, v, ref, f.manifest, f.digest, bundleSig(b))
+	if res.Verdict != VerdictAccepted {
+		t.Fatalf("verdict %s (%s); %+v", res.Verdict, res.Reason, res.Signatures[0].Conditions)
+	}
+	if rec := res.Signatures[0]; rec.IssuedTo == nil || rec.IssuedTo.PublicKeyID != f.pubFP || rec.SignedClaims[ClaimDigest] != f.digest.String() {
+		t.Errorf("issuedTo %+v claims %v", rec.IssuedTo, rec.SignedClaims)
+	}
+	want := Evidence{KeyFingerprint: f.pubFP, TimeSource: TimeSourceNone}
+	if e := evidenceOf(t, res, 0); e != want {
+		t.Errorf("evidence %+v, want %+v", e, want)
+	}
+
+	other, otherDigest := testManifest("not the fixture image")
+	for _, c := range []struct {
+		name     string
+		m        []byte
+		d        digest.Digest
+		b        []byte
+		reason   string
+		forImage corev1.ConditionStatus
+	}{
+		{"statement rewritten to another manifest, checked against it", other, otherDigest, rewriteStatementDigest(t, b, f.digest, otherDigest), ReasonUnknownKey, corev1.ConditionUnknown},
+		{"predicate type altered", f.manifest, f.digest, alterPayload(t, b), ReasonUnknownKey, corev1.ConditionUnknown},
+		{"signature byte flipped", f.manifest, f.digest, flipDSSESignature(t, b), ReasonUnknownKey, corev1.ConditionUnknown},
+		{"genuine, for another manifest", other, otherDigest, b, ReasonDigestMismatch, corev1.ConditionFalse},
+	} {
+		res := verify(t, v, ref, c.m, c.d, bundleSig(c.b))
+		if res.Verdict != VerdictRejected {
+			t.Errorf("%s: verdict %s", c.name, res.Verdict)
+		}
+		assertNotTrusted(t, res.Signatures[0], corev1.ConditionFalse, c.reason, c.forImage)
+		assertNoSignerEvidence(t, c.name, evidenceOf(t, res, 0))
+	}
+	// Under another key, the genuine bundle is not trusted either.
+	stranger, _ := refsigtest.NewKey()
+	res = verify(t, newTestVerifier(t, keyPolicy(t, t.TempDir(), stranger.PEM)), ref, f.manifest, f.digest, bundleSig(b))
+	assertNotTrusted(t, res.Signatures[0], corev1.ConditionFalse, ReasonUnknownKey, corev1.ConditionUnknown)
+}
+
+// flipDSSESignature flips one bit of a DSSE bundle's signature.
+func flipDSSESignature(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var doc struct {
+		DSSE struct {
+			Signatures []struct {
+				Sig []byte `json:"sig"`
+			} `json:"signatures"`
+		} `json:"dsseEnvelope"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || len(doc.DSSE.Signatures) == 0 {
+		t.Fatalf("no DSSE signature (%v)", err)
+	}
+	sig := bytes.Clone(doc.DSSE.Signatures[0].Sig)
+	sig[len(sig)/2] ^= 0x01
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["dsseEnvelope"].(map[string]any)["signatures"].([]any)[0].(map[string]any)["sig"] = sig
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// cosign attest --key: an attestation bundle of our own predicate type,
+// judged by VerifyAttestation with the same policy.
+func TestCosignCLIAttestation(t *testing.T) {
+	f := loadCLIFixture(t)
+	b := readCLIFile(t, "attest.bundle.json")
+	v := newTestVerifier(t, keyPolicy(t, t.TempDir(), f.pub))
+	img := Image{Reference: mustRef(t, "registry.example.com/team/app:v1"), Manifest: f.manifest, ManifestDigest: f.digest}
+	a := v.VerifyAttestation(context.Background(), img, b)
+	if !a.Verified || a.PredicateType != "https://example.com/regimport/fixture/v1" || a.Signer != f.pubFP || a.Evidence.KeyFingerprint != f.pubFP {
+		t.Fatalf("attestation %+v", a)
+	}
+	tampered := bytes.Replace(b, []byte(`"payload":"`), []byte(`"payload":"ey`), 1)
+	if bytes.Equal(tampered, b) {
+		t.Fatal("nothing was tampered with")
+	}
+	if a := v.VerifyAttestation(context.Background(), img, tampered); a.Verified || a.Evidence.KeyFingerprint != "" {
+		t.Errorf("tampered attestation: %+v", a)
+	}
+}
+
+// cosign sign --new-bundle-format=false: the legacy sha256-<hex>.sig
+// attachment, read with ParseSigstoreAttachment as the importer reads it.
+// cosign signs the repository without the tag, so the policy needs
+// matchRepository.
+func TestCosignCLILegacySignature(t *testing.T) {
+	f := loadCLIFixture(t)
+	layers, err := ParseSigstoreAttachment(readCLIFile(t, "legacy.sig.manifest.json"))
+	if err != nil || len(layers) != 1 {
+		t.Fatalf("%d layers, %v", len(layers), err)
+	}
+	payload := readCLIFile(t, "legacy.sig.payload.json")
+	sig, err := layers[0].WithPayload(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	writeFile(t, dir, "cosign.pub", f.pub)
+	scope := f.repository[:strings.LastIndex(f.repository, "/")]
+	v := newTestVerifier(t, writePolicy(t, dir, `{"default":[{"type":"reject"}],"transports":{"docker":{"`+scope+`":[
+		{"type":"sigstoreSigned","keyPath":"{{DIR}}/cosign.pub","signedIdentity":{"type":"matchRepository"}}]}}}`))
+	ref := f.repository + ":v1"
+	res := verify(t, v, ref, f.manifest, f.digest, sig)
+	if res.Verdict != VerdictAccepted {
+		t.Fatalf("verdict %s (%s); %+v", res.Verdict, res.Reason, res.Signatures[0].Conditions)
+	}
+	rec := res.Signatures[0]
+	if rec.ImageIdentity != f.repository || rec.IssuedTo == nil || rec.IssuedTo.PublicKeyID != f.pubFP {
+		t.Errorf("identity %q issuedTo %+v", rec.ImageIdentity, rec.IssuedTo)
+	}
+	if e := evidenceOf(t, res, 0); e.KeyFingerprint != f.pubFP || e.TimeVerified || e.TLogPresent || e.TLogVerified {
+		t.Errorf("evidence %+v", e)
+	}
+
+	tampered := sig
+	tampered.Content = bytes.Replace(sig.Content, []byte(f.digest.Encoded()), []byte(strings.Repeat("0", 64)), 1)
+	if bytes.Equal(tampered.Content, sig.Content) {
+		t.Fatalf("the payload does not name the digest: %s", sig.Content)
+	}
+	tampered.Name = SignatureName(tampered)
+	res = verify(t, v, ref, f.manifest, f.digest, tampered)
+	assertNotTrusted(t, res.Signatures[0], corev1.ConditionFalse, ReasonUnknownKey, corev1.ConditionUnknown)
+	assertNoSignerEvidence(t, "tampered .sig payload", evidenceOf(t, res, 0))
+}
+
+// cosign sign --key with a signing config naming a timestamp authority: the
+// bundle carries an RFC 3161 timestamp of the fixture's loopback TSA. With a
+// trusted root naming that authority (tsa.trusted_root.json) the timestamp
+// verifies and dates the signature; without one, or forged, or under a
+// trusted root naming another authority, it is present and unverified. The
+// policy accepts the signature on its key throughout.
+func TestCosignCLIBundleWithRFC3161Timestamp(t *testing.T) {
+	f := loadCLIFixture(t)
+	b := readCLIFile(t, "sign.tsa.bundle.json")
+	dir := t.TempDir()
+	policy := keyPolicy(t, dir, f.pub)
+	verifierWith := func(trustedRoot []byte) *Verifier {
+		opts := Options{PolicyPath: policy, Now: func() time.Time { return testNow }, TempDir: t.TempDir()}
+		if trustedRoot != nil {
+			opts.SigstoreTrustedRoot = writeFile(t, t.TempDir(), "trusted_root.json", trustedRoot)
+		}
+		v, err := NewVerifier(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	const ref = "registry.example.com/team/app:v1"
+	res := verify(t, verifierWith(readCLIFile(t, "tsa.trusted_root.json")), ref, f.manifest, f.digest, bundleSig(b))
+	if res.Verdict != VerdictAccepted {
+		t.Fatalf("verdict %s (%s)", res.Verdict, res.Reason)
+	}
+	e := evidenceOf(t, res, 0)
+	signedAfter := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if e.KeyFingerprint != f.pubFP || !e.TimestampPresent || !e.TimestampVerified || e.TimeSource != TimeSourceRFC3161 || !e.TimeVerified ||
+		e.SigningTime.Before(signedAfter) || e.SigningTime.After(time.Now()) || e.TLogPresent {
+		t.Errorf("evidence %+v", e)
+	}
+
+	ss, err := refsigtest.NewSigstore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherRoot, err := ss.TrustedRootJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name        string
+		trustedRoot []byte
+		b           []byte
+	}{
+		{"no trusted root", nil, b},
+		{"a trusted root naming another authority", otherRoot, b},
+		{"a forged timestamp", readCLIFile(t, "tsa.trusted_root.json"), forgeTimestamp(t, b)},
+	} {
+		res := verify(t, verifierWith(c.trustedRoot), ref, f.manifest, f.digest, bundleSig(c.b))
+		if res.Verdict != VerdictAccepted {
+			t.Errorf("%s: verdict %s (%s), want accepted on the key", c.name, res.Verdict, res.Reason)
+		}
+		want := Evidence{KeyFingerprint: f.pubFP, TimeSource: TimeSourceNone, TimestampPresent: true}
+		if e := evidenceOf(t, res, 0); e != want {
+			t.Errorf("%s: evidence\n %+v, want\n %+v", c.name, e, want)
+		}
+	}
+}
