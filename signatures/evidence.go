@@ -80,9 +80,12 @@ type Evidence struct {
 	// a log key the policy or trusted root names and is for this signature.
 	TLogPresent  bool
 	TLogVerified bool
-	// TimestampPresent: the signature carries an RFC 3161 timestamp.
+	// TimestampPresent: the signature carries an RFC 3161 timestamp (a
+	// sigstore bundle's, or a notation envelope's countersignature).
 	// TimestampVerified: it was checked against a timestamp authority of the
-	// trusted root.
+	// sigstore trusted root. Notation timestamps are never reported verified:
+	// notation-go's outcome does not say whether it checked one (it skips the
+	// check when the trust policy names no tsa trust store).
 	TimestampPresent  bool
 	TimestampVerified bool
 }
