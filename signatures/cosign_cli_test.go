@@ -202,13 +202,13 @@ func rewriteDSSEPayload(t testing.TB, b []byte, old, new string) []byte {
 func TestCosignCLILegacySignature(t *testing.T) {
 	f := loadCLIFixture(t)
 	layers, err := ParseSigstoreAttachment(readCLIFile(t, "legacy.sig.manifest.json"))
-	if err != nil || len(layers) != 1 {
+	if err != nil || len(layers) != 2 {
 		t.Fatalf("%d layers, %v", len(layers), err)
 	}
 	payload := readCLIFile(t, "legacy.sig.payload.json")
-	sig, err := layers[0].WithPayload(payload)
-	if err != nil {
-		t.Fatal(err)
+	sig, err := layers[0].WithPayload(payload) // the key's; the second has a certificate
+	if err != nil || sig.Certificate != "" {
+		t.Fatalf("first layer: certificate %q, %v", sig.Certificate, err)
 	}
 	dir := t.TempDir()
 	writeFile(t, dir, "cosign.pub", f.pub)
@@ -298,5 +298,109 @@ func TestCosignCLIBundleWithRFC3161Timestamp(t *testing.T) {
 		if e := evidenceOf(t, res, 0); e != want {
 			t.Errorf("%s: evidence\n %+v, want\n %+v", c.name, e, want)
 		}
+	}
+}
+
+// cosign sign --key --certificate --certificate-chain with the fixture CA's
+// Fulcio-shaped certificate (e-mail SAN, OIDC issuer extension), as a legacy
+// .sig layer: trusted under a sigstoreSigned pki requirement naming the CA and
+// the e-mail, with the certificate as evidence; not under one naming another
+// e-mail.
+func TestCosignCLILegacyCertificateSignature(t *testing.T) {
+	f := loadCLIFixture(t)
+	layers, err := ParseSigstoreAttachment(readCLIFile(t, "legacy.sig.manifest.json"))
+	if err != nil || len(layers) != 2 {
+		t.Fatalf("%d layers, %v", len(layers), err)
+	}
+	sig, err := layers[1].WithPayload(readCLIFile(t, "legacy.sig.payload.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sig.Certificate == "" {
+		t.Fatal("the second layer carries no certificate")
+	}
+	scope := f.repository[:strings.LastIndex(f.repository, "/")]
+	ref := f.repository + ":v1"
+	// containers/image checks the certificate against the real clock, and
+	// the fixture's is valid from when it was made: the verifier's clock is
+	// the real one here, so that both agree.
+	pkiVerifier := func(email string) *Verifier {
+		dir := t.TempDir()
+		writeFile(t, dir, "ca.pem", readCLIFile(t, "ca.pem"))
+		policy := writePolicy(t, dir, `{"default":[{"type":"reject"}],"transports":{"docker":{"`+scope+`":[
+			{"type":"sigstoreSigned","pki":{"caRootsPath":"{{DIR}}/ca.pem","subjectEmail":"`+email+`"},"signedIdentity":{"type":"matchRepository"}}]}}}`)
+		v, err := NewVerifier(Options{PolicyPath: policy, TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	res := verify(t, pkiVerifier("release@example.com"), ref, f.manifest, f.digest, sig)
+	if res.Verdict != VerdictAccepted {
+		t.Fatalf("verdict %s (%s); %+v", res.Verdict, res.Reason, res.Signatures[0].Conditions)
+	}
+	e := evidenceOf(t, res, 0)
+	if e.KeyFingerprint != f.pubFP || e.CertificateSubject != "release@example.com" || e.CertificateIssuer != "regimport fixture CA" ||
+		e.OIDCIssuer != "https://issuer.example.com" || e.CertificateNotBefore.IsZero() || !e.CertificateNotAfter.After(time.Now()) ||
+		e.TimeSource != TimeSourceNone || e.TLogPresent {
+		t.Errorf("evidence %+v", e)
+	}
+	res = verify(t, pkiVerifier("intern@example.com"), ref, f.manifest, f.digest, sig)
+	if res.Verdict != VerdictRejected {
+		t.Errorf("another e-mail: verdict %s", res.Verdict)
+	}
+	if c := condition(t, res.Signatures[0], ConditionTrusted); c.Status != corev1.ConditionFalse || c.Reason != ReasonCertificateNotTrusted {
+		t.Errorf("another e-mail: Trusted %s/%s (%s)", c.Status, c.Reason, c.Message)
+	}
+	assertNoSignerEvidence(t, "another e-mail", evidenceOf(t, res, 0))
+}
+
+// With --certificate-chain, cosign v3.1.3 writes the chain as
+// x509CertificateChain into a v0.3 bundle, which the bundle specification
+// does not allow in that version: sigstore-go refuses it, and so the record
+// says the bundle is corrupt and why. Should a later sigstore-go accept such
+// bundles, this test says so.
+func TestCosignCLICertificateChainBundleIsRefused(t *testing.T) {
+	f := loadCLIFixture(t)
+	b := readCLIFile(t, "sign.certchain.bundle.json")
+	v := newTestVerifier(t, keyPolicy(t, t.TempDir(), f.pub))
+	res := verify(t, v, "registry.example.com/team/app:v1", f.manifest, f.digest, bundleSig(b))
+	c := condition(t, res.Signatures[0], ConditionTrusted)
+	if c.Status != corev1.ConditionFalse || c.Reason != ReasonCorruptSignature || !strings.Contains(c.Message, "chain") {
+		t.Errorf("Trusted %s/%s (%s)", c.Status, c.Reason, c.Message)
+	}
+}
+
+// The same certificate in a bundle with an RFC 3161 timestamp, under a
+// fulcio requirement naming the fixture CA, the e-mail and the OIDC issuer
+// with a trusted root holding that CA and the timestamp authority: the
+// certificate chains and names the right signer, and the timestamp proves
+// when it signed, but containers-policy.json's fulcio mode requires a Rekor
+// entry, which cosign could not make offline; so it is not trusted, and says
+// it is the log that is missing.
+func TestCosignCLICertificateBundleWithoutLogEntry(t *testing.T) {
+	f := loadCLIFixture(t)
+	b := readCLIFile(t, "sign.cert.bundle.json")
+	dir := t.TempDir()
+	rekor, _ := refsigtest.NewKey()
+	writeFile(t, dir, "ca.pem", readCLIFile(t, "ca.pem"))
+	writeFile(t, dir, "rekor.pub", rekor.PEM)
+	policy := writePolicy(t, dir, `{"default":[{"type":"sigstoreSigned","fulcio":{"caPath":"{{DIR}}/ca.pem","oidcIssuer":"https://issuer.example.com",
+		"subjectEmail":"release@example.com"},"rekorPublicKeyPath":"{{DIR}}/rekor.pub","signedIdentity":{"type":"matchRepository"}}]}`)
+	v, err := NewVerifier(Options{PolicyPath: policy, SigstoreTrustedRoot: writeFile(t, dir, "trusted_root.json", readCLIFile(t, "cert.trusted_root.json")),
+		Now: func() time.Time { return testNow }, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := verify(t, v, "registry.example.com/team/app:v1", f.manifest, f.digest, bundleSig(b))
+	if res.Verdict != VerdictRejected {
+		t.Errorf("verdict %s", res.Verdict)
+	}
+	assertNotTrusted(t, res.Signatures[0], corev1.ConditionFalse, ReasonRekorNotVerified, corev1.ConditionUnknown)
+	if msg := condition(t, res.Signatures[0], ConditionTrusted).Message; !strings.Contains(msg, "log") {
+		t.Errorf("message: %s", msg)
+	}
+	if e := evidenceOf(t, res, 0); !e.TimestampPresent || e.TLogPresent {
+		t.Errorf("evidence %+v", e)
 	}
 }

@@ -81,8 +81,14 @@ func run(ctx context.Context, cosign, out string) error {
 	defer auth.close()
 	g.tsaURL = auth.url()
 
+	if err := g.cosignRun("generate-key-pair"); err != nil {
+		return err
+	}
+	ca, err := certificateAuthority(work)
+	if err != nil {
+		return err
+	}
 	steps := [][]string{
-		{"generate-key-pair"},
 		{"signing-config", "create", "--out", "offline.json"},
 		// cosign v3's default: a sigstore bundle stored as an OCI 1.1 referrer
 		// (here through the referrers tag schema), no log entry.
@@ -99,6 +105,18 @@ func run(ctx context.Context, cosign, out string) error {
 		// sha256-<hex>.sig attachment.
 		{"sign", "--key", "cosign.key", "--new-bundle-format=false", "--use-signing-config=false", "--tlog-upload=false",
 			"--allow-http-registry", "--yes", ref},
+		// The key with a Fulcio-shaped certificate of the fixture CA, as a
+		// legacy .sig (a second layer there) and as a bundle with an RFC 3161
+		// timestamp: what cosign can do of keyless signing offline.
+		{"sign", "--key", "cosign.key", "--certificate", "leaf.pem", "--certificate-chain", "chain.pem",
+			"--new-bundle-format=false", "--use-signing-config=false", "--tlog-upload=false", "--allow-http-registry", "--yes", ref},
+		{"sign", "--key", "cosign.key", "--certificate", "leaf.pem",
+			"--signing-config", "tsa.json", "--allow-http-registry", "--yes", ref},
+		// With the chain too, cosign v3.1.3 puts an x509CertificateChain into
+		// a v0.3 bundle, which the bundle specification (and sigstore-go)
+		// does not allow there.
+		{"sign", "--key", "cosign.key", "--certificate", "leaf.pem", "--certificate-chain", "chain.pem",
+			"--signing-config", "tsa.json", "--allow-http-registry", "--yes", ref},
 		// What cosign checks of each, offline.
 		{"verify", "--key", "cosign.pub", "--insecure-ignore-tlog=true", "--allow-http-registry", ref},
 		{"verify", "--key", "cosign.pub", "--trusted-root", "tsa.trusted_root.json", "--insecure-ignore-tlog=true", "--allow-http-registry", ref},
@@ -126,7 +144,16 @@ func run(ctx context.Context, cosign, out string) error {
 	if err != nil {
 		return err
 	}
-	files := map[string][]byte{"cosign.pub": pub, "image.manifest.json": manifest, "tsa.trusted_root.json": trustedRoot}
+	certRoot, err := certTrustedRoot(ca, auth)
+	if err != nil {
+		return err
+	}
+	caPEM, err := os.ReadFile(filepath.Join(work, "ca.pem"))
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{"cosign.pub": pub, "image.manifest.json": manifest, "tsa.trusted_root.json": trustedRoot,
+		"ca.pem": caPEM, "cert.trusted_root.json": certRoot}
 	if err := g.export(d, files); err != nil {
 		return err
 	}
@@ -144,12 +171,15 @@ func run(ctx context.Context, cosign, out string) error {
 }
 
 // cosignRun runs cosign in the work directory, with a HOME of its own and
-// no network but the loopback registry, and records the command.
+// no network but loopback (the registry, the timestamp authority), and
+// records the command.
 func (g *generator) cosignRun(args ...string) error {
 	cmd := exec.Command(g.cosign, args...)
 	cmd.Dir = g.work
 	cmd.Env = []string{"HOME=" + g.work, "PATH=/usr/bin:/bin", "COSIGN_PASSWORD=" + password,
-		"TUF_ROOT=" + filepath.Join(g.work, "tuf"), "SIGSTORE_NO_CACHE=true", "NO_PROXY=*", "HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9"}
+		"TUF_ROOT=" + filepath.Join(g.work, "tuf"), "SIGSTORE_NO_CACHE=true",
+		// Anything but loopback goes to a closed port: nothing leaves the machine.
+		"NO_PROXY=127.0.0.1,localhost", "HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9"}
 	var outBuf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &outBuf, &outBuf
 	line := "cosign " + strings.NewReplacer(g.tsaURL, "$TSA_URL", g.host, "$REGISTRY").Replace(strings.Join(args, " "))
@@ -193,6 +223,10 @@ func (g *generator) export(d digest.Digest, files map[string][]byte) error {
 		switch {
 		case art.Annotations["dev.sigstore.bundle.predicateType"] != "https://sigstore.dev/cosign/sign/v1":
 			name = "attest"
+		case bytes.Contains(layer, []byte(`"x509CertificateChain"`)):
+			name = "sign.certchain"
+		case !bytes.Contains(layer, []byte(`"publicKey"`)):
+			name = "sign.cert"
 		case bytes.Contains(layer, []byte(`"rfc3161Timestamps"`)):
 			name = "sign.tsa"
 		}
@@ -201,7 +235,7 @@ func (g *generator) export(d digest.Digest, files map[string][]byte) error {
 		}
 		files[name+".manifest.json"], files[name+".bundle.json"] = m, layer
 	}
-	for _, name := range []string{"sign", "sign.tsa", "attest"} {
+	for _, name := range []string{"sign", "sign.tsa", "sign.cert", "sign.certchain", "attest"} {
 		if files[name+".bundle.json"] == nil {
 			return fmt.Errorf("the referrers index lists no %s bundle", name)
 		}
@@ -214,8 +248,10 @@ func (g *generator) export(d digest.Digest, files map[string][]byte) error {
 	if err := json.Unmarshal(sig, &att); err != nil {
 		return err
 	}
-	if len(att.Layers) != 1 {
-		return fmt.Errorf("legacy .sig attachment with %d layers", len(att.Layers))
+	// One layer per signature: the key's, then the certificate's. cosign
+	// writes the same payload for both, so there is one blob.
+	if len(att.Layers) != 2 || att.Layers[0].Digest != att.Layers[1].Digest {
+		return fmt.Errorf("legacy .sig attachment with %d layers, want two of one payload", len(att.Layers))
 	}
 	payload, err := g.get("/v2/"+repo+"/blobs/"+att.Layers[0].Digest.String(), "")
 	if err != nil {
