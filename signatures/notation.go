@@ -12,7 +12,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/notaryproject/notation-core-go/revocation"
 	"github.com/notaryproject/notation-core-go/revocation/crl"
@@ -199,9 +198,8 @@ func (n *notationVerifier) check(ctx context.Context, artifact string, desc imgs
 		cl.created = t.UTC()
 		cl.evidence.setTime(t, TimeSourceNotationSigningTime, false)
 	}
-	cl.evidence.SignatureExpiry = info.SignedAttributes.Expiry.UTC()
-	if info.SignedAttributes.Expiry.IsZero() {
-		cl.evidence.SignatureExpiry = time.Time{}
+	if expiry := info.SignedAttributes.Expiry; !expiry.IsZero() {
+		cl.evidence.SignatureExpiry = expiry.UTC()
 	}
 	return check{stage: stageAccepted, trusted: corev1.ConditionTrue, forImage: corev1.ConditionTrue, reason: ReasonVerified, claims: cl,
 		message: fmt.Sprintf("notation signature verified under the trust policy, signed by %s", cl.issuedTo.CommonName)}

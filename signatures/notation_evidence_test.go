@@ -43,7 +43,8 @@ func notationSig(env []byte) Signature {
 }
 
 // Notation evidence: the leaf certificate's subject, issuer, validity and key,
-// and notation's signing time, which the signer sets and nobody attests.
+// notation's signing time, which the signer sets and nobody attests, and the
+// expiry the signer gave the signature.
 func TestEvidenceOfNotationSignature(t *testing.T) {
 	ctx := context.Background()
 	n, err := refsigtest.NewNotationSigner("Release Signer", "Example Corp")
@@ -53,7 +54,7 @@ func TestEvidenceOfNotationSignature(t *testing.T) {
 	v := notationVerifierWith(t, map[string]any{"level": "strict"}, []string{"*"}, n)
 	m, d := testManifest("notation-evidence")
 	before := time.Now().Add(-time.Second)
-	env, err := n.Sign(ctx, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageManifest, Digest: d, Size: int64(len(m))}, refsigtest.NotationCOSE)
+	env, err := n.SignWithExpiry(ctx, imgspecv1.Descriptor{MediaType: imgspecv1.MediaTypeImageManifest, Digest: d, Size: int64(len(m))}, refsigtest.NotationCOSE, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +63,9 @@ func TestEvidenceOfNotationSignature(t *testing.T) {
 		t.Fatalf("verdict %s (%s)", res.Verdict, res.Reason)
 	}
 	e := evidenceOf(t, res, 0)
+	if !e.SignatureExpiry.Equal(e.SigningTime.Add(time.Hour)) {
+		t.Errorf("expiry %v, want an hour after the signing time %v", e.SignatureExpiry, e.SigningTime)
+	}
 	key, err := newSigstoreKey(n.Leaf.PublicKey)
 	if err != nil {
 		t.Fatal(err)

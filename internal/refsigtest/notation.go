@@ -100,11 +100,17 @@ func newNotationSigner(name, org, revocationURL string, leafNotAfter time.Time) 
 // Sign makes a notation signature envelope (NotationJWS or NotationCOSE)
 // over desc, the image's manifest descriptor, with notation-go's signer.
 func (n *NotationSigner) Sign(ctx context.Context, desc imgspecv1.Descriptor, envelopeType string) ([]byte, error) {
+	return n.SignWithExpiry(ctx, desc, envelopeType, 0)
+}
+
+// SignWithExpiry is Sign with the signature's expiry attribute set to
+// expiry after the signing time (notation sign --expiry); 0 sets none.
+func (n *NotationSigner) SignWithExpiry(ctx context.Context, desc imgspecv1.Descriptor, envelopeType string, expiry time.Duration) ([]byte, error) {
 	s, err := signer.NewGenericSigner(n.key, []*x509.Certificate{n.Leaf, n.Root})
 	if err != nil {
 		return nil, err
 	}
-	env, _, err := s.Sign(ctx, desc, notation.SignerSignOptions{SignatureMediaType: envelopeType, SigningAgent: "regimport refsigtest"})
+	env, _, err := s.Sign(ctx, desc, notation.SignerSignOptions{SignatureMediaType: envelopeType, SigningAgent: "regimport refsigtest", ExpiryDuration: expiry})
 	return env, err
 }
 
