@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"time"
 
-	notationsig "github.com/notaryproject/notation-core-go/signature"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 )
@@ -110,8 +109,8 @@ func trustedEvidence(established, carried Evidence) Evidence {
 	return e
 }
 
-// carriedEvidence reads from a signature's bytes, without trusting them,
-// whether it carries transparency-log entries and RFC 3161 timestamps.
+// carriedEvidence reads from a sigstore signature's bytes, without trusting
+// them, whether it carries transparency-log entries and RFC 3161 timestamps.
 func carriedEvidence(s Signature) Evidence {
 	e := noEvidence()
 	if len(s.Content) > MaxSignatureSize || isReferrerProblem(s) {
@@ -131,15 +130,8 @@ func carriedEvidence(s Signature) Evidence {
 		if stamps, err := b.Timestamps(); err == nil {
 			e.TimestampPresent = len(stamps) > 0
 		}
-	case TypeNotation:
-		env, err := notationsig.ParseEnvelope(notationMediaType(s.Content), s.Content)
-		if err != nil {
-			return e
-		}
-		if content, err := env.Content(); err == nil {
-			e.TimestampPresent = len(content.SignerInfo.UnsignedAttributes.TimestampSignature) > 0
-		}
 	}
+	// Notation envelopes: see notationVerifier.check.
 	return e
 }
 

@@ -167,10 +167,22 @@ func (v *Verifier) verifyNotation(ctx context.Context, img Image, sigs []Signatu
 	return &notationOutcome{verdict: VerdictRejected, reason: fmt.Sprintf("notation trust policy %q requires a verified notation signature; %d found, none trusted", pol.Name, len(idx))}
 }
 
-// check verifies one envelope.
+// check verifies one envelope. Whether it carries a timestamp
+// countersignature is read from notation-go's parse of it, which exists once
+// the envelope passed the integrity check (parsing it again costs most of a
+// millisecond).
 func (n *notationVerifier) check(ctx context.Context, artifact string, desc imgspecv1.Descriptor, envelope []byte) check {
 	mediaType := notationMediaType(envelope)
 	outcome, err := n.v.Verify(ctx, desc, envelope, notation.VerifierVerifyOptions{ArtifactReference: artifact, SignatureMediaType: mediaType})
+	c := n.judge(artifact, desc, mediaType, outcome, err)
+	if outcome != nil && outcome.EnvelopeContent != nil {
+		c.timestampPresent = len(outcome.EnvelopeContent.SignerInfo.UnsignedAttributes.TimestampSignature) > 0
+	}
+	return c
+}
+
+// judge turns notation-go's outcome for one envelope into a check.
+func (n *notationVerifier) judge(artifact string, desc imgspecv1.Descriptor, mediaType string, outcome *notation.VerificationOutcome, err error) check {
 	var noPolicy notation.ErrorNoApplicableTrustPolicy
 	switch {
 	case errors.As(err, &noPolicy):

@@ -92,6 +92,9 @@ type check struct {
 	message  string
 	claims   *claims      // set once our own checks passed (crypto and digest)
 	by       *requirement // the requirement that accepted it, when accepted
+	// timestampPresent: the verifier found an RFC 3161 timestamp in the
+	// bytes it parsed anyway (notation), for the evidence.
+	timestampPresent bool
 }
 
 // claims are what a verified signature says; only recorded when Trusted.
@@ -399,6 +402,7 @@ func (v *Verifier) records(imageName string, sigs []Signature, checks []check, n
 			{Type: ConditionForImage, Status: c.forImage, LastProbeTime: t, LastTransitionTime: t, Reason: c.reason, Message: forImageMessage},
 		}
 		carried := carriedEvidence(s)
+		carried.TimestampPresent = carried.TimestampPresent || c.timestampPresent
 		evidence[i] = untrustedEvidence(carried)
 		if c.trusted == corev1.ConditionTrue && c.claims != nil {
 			fillClaims(&rec, c.claims)
