@@ -291,7 +291,12 @@ func (v *Verifier) checkAgainst(ctx context.Context, ev *evaluation, r *requirem
 	if r.kind == kindSignedBy {
 		c = verifySimple(r, s, ev.img.Manifest)
 	} else {
-		c = verifySigstore(r, s, ev.img.Manifest, v.now())
+		// containers/image checks a PKI certificate's validity against the
+		// real clock, not Options.Now (which only stamps the conditions):
+		// telling an expired certificate from another rejection must use
+		// the same clock, or a certificate issued after Now would be called
+		// expired when it names the wrong signer.
+		c = verifySigstore(r, s, ev.img.Manifest, time.Now())
 	}
 	if c.claims == nil {
 		return c, nil
