@@ -232,7 +232,7 @@ func TestOpenRefusesWhatIsNotACatalog(t *testing.T) {
 	c, path := openTest(t)
 	c.Close()
 	db, _ = sql.Open("sqlite3", path)
-	db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')`)
+	db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', '2030-01-01T00:00:00Z')`)
 	db.Close()
 	if _, err := Open(ctx, path, Options{}); !errors.Is(err, ErrTooNew) {
 		t.Errorf("newer schema: %v, want ErrTooNew", err)
@@ -244,7 +244,7 @@ func TestOpenRefusesWhatIsNotACatalog(t *testing.T) {
 func TestOpenRefusesNewerSchema(t *testing.T) {
 	ctx := context.Background()
 	c, db := openTest(t)
-	if _, err := c.write.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', 'x')`); err != nil {
+	if _, err := c.write.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', '2030-01-01T00:00:00Z')`); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()

@@ -8,8 +8,10 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // ErrNotEmpty means the destination of a copy already holds data; a copy
@@ -82,7 +84,7 @@ func Copy(ctx context.Context, src, dst *Catalog) (CopyStats, error) {
 		return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
 	}
 	if dst.pg { // as beginWrite does
-		if _, err := dstTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, lockKeyWrite); err != nil {
+		if _, err := dstTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKeyWrite); err != nil {
 			dstTx.Rollback()
 			return stats, fmt.Errorf("copy to %s: take the catalog's write lock: %w", dst.path, err)
 		}
@@ -101,7 +103,7 @@ func Copy(ctx context.Context, src, dst *Catalog) (CopyStats, error) {
 	if err != nil {
 		return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
 	}
-	plans, err := planCopy(srcSchema, dstSchema)
+	plans, err := planCopy(srcSchema, dstSchema, dst.pg)
 	if err != nil {
 		return stats, fmt.Errorf("copy %s to %s: %w", src.path, dst.path, err)
 	}
@@ -217,7 +219,8 @@ type tableCopy struct {
 	selects    []string // source column expressions, quoted
 	columns    []string // destination columns
 	inserts    []string // the same, quoted
-	blob       []bool   // per column: the destination stores bytes
+	kinds      []columnKind // per column: what the destination stores
+	toPostgres bool         // the destination is PostgreSQL
 	orderBy    []string // source key, so the copy is in a stable order
 	dstAutoKey string   // the destination's autoKey (identity or INTEGER PRIMARY KEY), "" when none
 	autoCol    int      // its index among the columns, -1 when none
@@ -230,7 +233,7 @@ type tableCopy struct {
 // an order that satisfies the destination's foreign keys. SQLite's
 // implicit rowid matches a PostgreSQL column named rowid (import_failures
 // has one, as the shared queries sort by it).
-func planCopy(src, dst map[string]*tableSchema) ([]tableCopy, error) {
+func planCopy(src, dst map[string]*tableSchema, toPostgres bool) ([]tableCopy, error) {
 	var missing []string
 	for name := range src {
 		if name != migrationsTable && dst[name] == nil {
@@ -254,22 +257,28 @@ func planCopy(src, dst map[string]*tableSchema) ([]tableCopy, error) {
 		if s == nil {
 			return nil, fmt.Errorf("the source has no table %s (are both catalogs at this build's schema?)", d.name)
 		}
-		p := tableCopy{table: d.name, autoCol: -1, dstAutoKey: d.autoKey, autoInc: d.autoIncrement}
-		add := func(srcExpr, dstCol string, blob bool) {
+		p := tableCopy{table: d.name, autoCol: -1, dstAutoKey: d.autoKey, autoInc: d.autoIncrement, toPostgres: toPostgres}
+		add := func(srcExpr, dstCol string, kind columnKind) {
 			if dstCol == d.autoKey {
 				p.autoCol = len(p.inserts)
 			}
 			p.selects = append(p.selects, srcExpr)
 			p.columns = append(p.columns, dstCol)
 			p.inserts = append(p.inserts, quoteIdent(dstCol))
-			p.blob = append(p.blob, blob)
+			p.kinds = append(p.kinds, kind)
 		}
 		for _, col := range d.columns {
-			switch _, ok := s.column(col.name); {
+			switch sc, ok := s.column(col.name); {
 			case ok:
-				add(quoteIdent(col.name), col.name, col.blob)
+				// The PostgreSQL side knows times, documents and flags;
+				// SQLite stores them as text and integers.
+				kind := col.kind
+				if kind == kindOther {
+					kind = sc.kind
+				}
+				add(quoteIdent(col.name), col.name, kind)
 			case col.name == "rowid" && s.implicitRowid:
-				add("rowid", col.name, col.blob)
+				add("rowid", col.name, col.kind)
 			default:
 				return nil, fmt.Errorf("table %s: the source has no column %s", d.name, col.name)
 			}
@@ -278,14 +287,14 @@ func planCopy(src, dst map[string]*tableSchema) ([]tableCopy, error) {
 			switch _, ok := d.column(col.name); {
 			case ok:
 			case col.name == "rowid" && d.implicitRowid:
-				add(quoteIdent(col.name), "rowid", false)
+				add(quoteIdent(col.name), "rowid", kindOther)
 			default:
 				return nil, fmt.Errorf("table %s: the destination has no column %s: its values would be lost", d.name, col.name)
 			}
 		}
 		if s.implicitRowid && d.implicitRowid {
 			// SQLite to SQLite: the hidden rowids too, gaps and all.
-			add("rowid", "rowid", false)
+			add("rowid", "rowid", kindOther)
 		}
 		switch {
 		case len(s.pk) > 0:
@@ -369,11 +378,11 @@ func (p *tableCopy) copyRowsPostgres(ctx context.Context, src *sql.Tx, dst *sql.
 	}
 	defer rows.close()
 	err = dst.Raw(func(driverConn any) error {
-		conn, ok := driverConn.(*pgConn)
+		conn, ok := driverConn.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("copy into PostgreSQL: unexpected connection %T", driverConn)
 		}
-		_, err := conn.Conn.Conn().CopyFrom(ctx, pgx.Identifier{p.table}, p.columns, pgx.CopyFromFunc(rows.next))
+		_, err := conn.Conn().CopyFrom(ctx, pgx.Identifier{p.table}, p.columns, pgx.CopyFromFunc(rows.next))
 		return err
 	})
 	return rows.n, rows.maxKey, err
@@ -412,7 +421,10 @@ func (r *sourceRows) next() ([]any, error) {
 		return nil, err
 	}
 	for i, v := range r.vals {
-		r.row[i] = storedAs(v, r.p.blob[i])
+		var err error
+		if r.row[i], err = storedAs(v, r.p.kinds[i], r.p.toPostgres); err != nil {
+			return nil, fmt.Errorf("table %s, column %s: %w", r.p.table, r.p.columns[i], err)
+		}
 		if i == r.p.autoCol {
 			if k, ok := r.row[i].(int64); ok && k > r.maxKey {
 				r.maxKey = k
@@ -425,26 +437,66 @@ func (r *sourceRows) next() ([]any, error) {
 
 func (r *sourceRows) close() { r.rows.Close() }
 
-// storedAs gives a value the type its destination column stores: bytes
-// for BLOB/BYTEA, text otherwise. The bytes themselves are not changed.
-func storedAs(v any, blob bool) any {
-	switch x := v.(type) {
-	case string:
-		if blob {
-			return []byte(x)
+// storedAs gives a value the type its destination column stores. Bytes
+// and text are kept as they are; a time becomes a time.Time for
+// PostgreSQL and RFC 3339 text (formatTime) for SQLite; a flag becomes a
+// bool for PostgreSQL and 0 or 1 for SQLite; a document stays its text.
+func storedAs(v any, kind columnKind, toPostgres bool) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch kind {
+	case kindBlob:
+		if s, ok := v.(string); ok {
+			return []byte(s), nil
 		}
-	case []byte:
-		if !blob {
-			return string(x)
+		return v, nil
+	case kindTime:
+		switch x := v.(type) {
+		case time.Time:
+			if toPostgres {
+				return x, nil
+			}
+			return formatTime(x), nil
+		case string:
+			if !toPostgres {
+				return x, nil
+			}
+			t, err := time.Parse(time.RFC3339Nano, x)
+			if err != nil {
+				return nil, fmt.Errorf("not an RFC 3339 time: %q", x)
+			}
+			return t, nil
+		}
+	case kindBool:
+		switch x := v.(type) {
+		case bool:
+			if toPostgres {
+				return x, nil
+			}
+			if x {
+				return int64(1), nil
+			}
+			return int64(0), nil
+		case int64:
+			if toPostgres {
+				return x != 0, nil
+			}
+			return x, nil
 		}
 	}
-	return v
+	if b, ok := v.([]byte); ok {
+		return string(b), nil
+	}
+	return v, nil
 }
 
 func (p *tableCopy) selectSQL() string {
 	return `SELECT ` + strings.Join(p.selects, ", ") + ` FROM ` + quoteIdent(p.table) + ` ORDER BY ` + strings.Join(p.orderBy, ", ")
 }
 
+// insertSQL is a multi-row INSERT into SQLite (PostgreSQL gets COPY), in
+// SQLite's own positional parameters.
 func (p *tableCopy) insertSQL(rows int) string {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(p.inserts)), ", ") + ")"
 	var b strings.Builder
@@ -468,10 +520,10 @@ func (c *Catalog) highWater(ctx context.Context, tx *sql.Tx, p tableCopy) (int64
 	case p.srcAuto == "":
 		return 0, nil
 	case c.pg:
-		err = tx.QueryRowContext(ctx, `SELECT pg_sequence_last_value(pg_get_serial_sequence(?, ?)::regclass)`,
+		err = tx.QueryRowContext(ctx, `SELECT pg_sequence_last_value(pg_get_serial_sequence($1, $2)::regclass)`,
 			quoteIdent(p.table), p.srcAuto).Scan(&v)
 	case p.srcInc:
-		err = tx.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = ?`, p.table).Scan(&v)
+		err = tx.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = $1`, p.table).Scan(&v)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, nil
 		}
@@ -490,19 +542,19 @@ func (c *Catalog) continueAfter(ctx context.Context, tx *sql.Tx, p tableCopy, la
 	switch {
 	case c.pg:
 		// setval(seq, n): the next is n+1; setval(seq, 1, false): the next is 1.
-		query, args := `SELECT setval(pg_get_serial_sequence(?, ?), ?)`, []any{quoteIdent(p.table), p.dstAutoKey, last}
+		query, args := `SELECT setval(pg_get_serial_sequence($1, $2), $3)`, []any{quoteIdent(p.table), p.dstAutoKey, last}
 		if last < 1 {
-			query, args = `SELECT setval(pg_get_serial_sequence(?, ?), 1, false)`, args[:2]
+			query, args = `SELECT setval(pg_get_serial_sequence($1, $2), 1, false)`, args[:2]
 		}
 		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("set the sequence of %s.%s: %w", p.table, p.dstAutoKey, err)
 		}
 	case p.autoInc:
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sqlite_sequence WHERE name = ?`, p.table); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sqlite_sequence WHERE name = $1`, p.table); err != nil {
 			return fmt.Errorf("set sqlite_sequence of %s: %w", p.table, err)
 		}
 		if last > 0 {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)`, p.table, last); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) VALUES ($1, $2)`, p.table, last); err != nil {
 				return fmt.Errorf("set sqlite_sequence of %s: %w", p.table, err)
 			}
 		}

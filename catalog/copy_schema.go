@@ -36,7 +36,34 @@ type tableSchema struct {
 
 type columnSchema struct {
 	name string
-	blob bool // BLOB on SQLite, BYTEA on PostgreSQL
+	kind columnKind
+}
+
+// columnKind is what a column stores, where the two backends' types
+// differ: a copy converts values to the destination's kind.
+type columnKind int
+
+const (
+	kindOther columnKind = iota // text and integers: stored alike
+	kindBlob                    // BLOB on SQLite, bytea on PostgreSQL
+	kindTime                    // RFC 3339 text on SQLite, timestamptz on PostgreSQL
+	kindJSON                    // text on SQLite, json or jsonb on PostgreSQL
+	kindBool                    // 0 or 1 on SQLite, boolean on PostgreSQL
+)
+
+// postgresKind is the kind of a PostgreSQL column of data_type typ.
+func postgresKind(typ string) columnKind {
+	switch typ {
+	case "bytea":
+		return kindBlob
+	case "timestamp with time zone":
+		return kindTime
+	case "json", "jsonb":
+		return kindJSON
+	case "boolean":
+		return kindBool
+	}
+	return kindOther
 }
 
 func (t *tableSchema) column(name string) (columnSchema, bool) {
@@ -81,12 +108,16 @@ func readSQLiteSchema(ctx context.Context, q querier) (map[string]*tableSchema, 
 			pos       int
 		}
 		var pks []pkCol
-		err := scanAll(ctx, q, `SELECT name, upper(type), pk FROM pragma_table_info(?) ORDER BY cid`, func(scan func(...any) error) error {
+		err := scanAll(ctx, q, `SELECT name, upper(type), pk FROM pragma_table_info($1) ORDER BY cid`, func(scan func(...any) error) error {
 			var p pkCol
 			if err := scan(&p.name, &p.typ, &p.pos); err != nil {
 				return err
 			}
-			t.columns = append(t.columns, columnSchema{name: p.name, blob: p.typ == "BLOB"})
+			kind := kindOther
+			if p.typ == "BLOB" {
+				kind = kindBlob
+			}
+			t.columns = append(t.columns, columnSchema{name: p.name, kind: kind})
 			if p.pos > 0 {
 				pks = append(pks, p)
 			}
@@ -105,7 +136,7 @@ func readSQLiteSchema(ctx context.Context, q querier) (map[string]*tableSchema, 
 			t.autoIncrement = strings.Contains(upper, "AUTOINCREMENT")
 		}
 		t.implicitRowid = !withoutRowid && t.autoKey == ""
-		err = scanAll(ctx, q, `SELECT DISTINCT "table" FROM pragma_foreign_key_list(?)`, func(scan func(...any) error) error {
+		err = scanAll(ctx, q, `SELECT DISTINCT "table" FROM pragma_foreign_key_list($1)`, func(scan func(...any) error) error {
 			var ref string
 			if err := scan(&ref); err != nil {
 				return err
@@ -142,7 +173,7 @@ func readPostgresSchema(ctx context.Context, q querier) (map[string]*tableSchema
 			return err
 		}
 		if t := out[table]; t != nil {
-			t.columns = append(t.columns, columnSchema{name: column, blob: typ == "bytea"})
+			t.columns = append(t.columns, columnSchema{name: column, kind: postgresKind(typ)})
 			if identity == "YES" {
 				t.autoKey = column
 			}

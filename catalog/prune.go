@@ -23,7 +23,8 @@ type UnreferencedImage struct {
 
 // unreferencedQuery lists unreferenced images with the times their own
 // tags, and the tags of lists holding them, last moved away from them.
-const unreferencedQuery = `WITH RECURSIVE
+func unreferencedQuery(d dialect) string {
+	return `WITH RECURSIVE
 	referenced(name) AS (
 		SELECT image_name FROM tags
 		UNION SELECT image FROM image_stream_tag_events
@@ -31,24 +32,25 @@ const unreferencedQuery = `WITH RECURSIVE
 	departures AS (SELECT e.image_name, (SELECT n.created FROM tag_events n
 			WHERE n.repository_id = e.repository_id AND n.tag = e.tag AND n.id > e.id ORDER BY n.id LIMIT 1) AS left_at
 		FROM tag_events e WHERE e.event != 'removed'),
-	departed AS (SELECT image_name, max(julianday(left_at)) AS at FROM departures WHERE left_at IS NOT NULL GROUP BY image_name)
-SELECT i.name, i.docker_image_reference, i.size, julianday(i.creation_timestamp), d.at,
+	departed AS (SELECT image_name, max(` + d.epochMillis("left_at") + `) AS at FROM departures WHERE left_at IS NOT NULL GROUP BY image_name)
+SELECT i.name, i.docker_image_reference, i.size, ` + d.epochMillis("i.creation_timestamp") + `, d.at,
 	(SELECT max(dl.at) FROM image_manifests m JOIN departed dl ON dl.image_name = m.list_name WHERE m.digest = i.name)
 FROM images i LEFT JOIN departed d ON d.image_name = i.name
 WHERE i.name NOT IN (SELECT name FROM referenced)`
+}
 
 // UnreferencedImages lists the images nothing references, by name.
 func (c *Catalog) UnreferencedImages(ctx context.Context) ([]UnreferencedImage, error) {
-	return unreferenced(ctx, c.read)
+	return unreferenced(ctx, c.read, c.dialect())
 }
 
-func unreferenced(ctx context.Context, q querier) ([]UnreferencedImage, error) {
-	return unreferencedWhere(ctx, q, "")
+func unreferenced(ctx context.Context, q querier, d dialect) ([]UnreferencedImage, error) {
+	return unreferencedWhere(ctx, q, d, "")
 }
 
 // unreferencedWhere is unreferenced with an extra condition on images i.
-func unreferencedWhere(ctx context.Context, q querier, cond string) ([]UnreferencedImage, error) {
-	query := unreferencedQuery
+func unreferencedWhere(ctx context.Context, q querier, d dialect, cond string) ([]UnreferencedImage, error) {
+	query := unreferencedQuery(d)
 	if cond != "" {
 		query += " AND " + cond
 	}
@@ -71,17 +73,10 @@ func unreferencedWhere(ctx context.Context, q querier, cond string) ([]Unreferen
 				since = *at
 			}
 		}
-		u.Since = fromJulian(since)
+		u.Since = time.UnixMilli(int64(since + 0.5)).UTC()
 		out = append(out, u)
 	}
 	return out, rows.Err()
-}
-
-// fromJulian turns an SQLite julianday into a time, to the millisecond.
-func fromJulian(jd float64) time.Time {
-	const unixEpochJD = 2440587.5
-	ms := int64((jd-unixEpochJD)*86400000 + 0.5)
-	return time.UnixMilli(ms).UTC()
 }
 
 // Prune queues the deletion of images unreferenced since before cutoff,
@@ -94,7 +89,7 @@ func (w *Writer) Prune(ctx context.Context, cutoff time.Time, done func([]Unrefe
 	return w.enqueue(ctx, op{
 		apply: func(ctx context.Context, tx *batchTx) (Outcome, error) {
 			pruned = nil
-			all, err := unreferenced(ctx, tx.tx)
+			all, err := unreferenced(ctx, tx.tx, w.c.dialect())
 			if err != nil {
 				return Unchanged, err
 			}
@@ -103,14 +98,14 @@ func (w *Writer) Prune(ctx context.Context, cutoff time.Time, done func([]Unrefe
 					continue
 				}
 				var config *string
-				if err := tx.queryRow(ctx, `SELECT config_digest FROM images WHERE name = ?`, u.Digest).Scan(&config); err != nil {
+				if err := tx.queryRow(ctx, `SELECT config_digest FROM images WHERE name = $1`, u.Digest).Scan(&config); err != nil {
 					return Unchanged, fmt.Errorf("prune %s: %w", u.Digest, err)
 				}
-				if _, err := tx.exec(ctx, `DELETE FROM images WHERE name = ?`, u.Digest); err != nil {
+				if _, err := tx.exec(ctx, `DELETE FROM images WHERE name = $1`, u.Digest); err != nil {
 					return Unchanged, fmt.Errorf("prune %s: %w", u.Digest, err)
 				}
 				if config != nil {
-					if _, err := tx.exec(ctx, `DELETE FROM configs WHERE digest = ? AND NOT EXISTS (SELECT 1 FROM images WHERE config_digest = ?)`,
+					if _, err := tx.exec(ctx, `DELETE FROM configs WHERE digest = $1 AND NOT EXISTS (SELECT 1 FROM images WHERE config_digest = $2)`,
 						*config, *config); err != nil {
 						return Unchanged, fmt.Errorf("prune config of %s: %w", u.Digest, err)
 					}

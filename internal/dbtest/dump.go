@@ -4,11 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	_ "github.com/mattn/go-sqlite3" // SQLite files are read with the catalog's driver
@@ -20,6 +22,10 @@ import (
 // data exactly when their Tables are equal.
 type Tables map[string][]string
 
+// Documents (JSON objects and arrays) are compared by meaning: both
+// sides render them with sorted keys and no spaces, as PostgreSQL's jsonb
+// keeps them. Times and flags render as a SQLite catalog stores them.
+//
 // Dump reads every table of the catalog db (a SQLite file or a PostgreSQL
 // URL) with its own connection, not through package catalog, so a test
 // comparing two dumps does not trust the code it checks. skip names
@@ -153,7 +159,7 @@ func dumpSQLite(file string, skip []string) (Tables, error) {
 			exprs = append(exprs, "quote(rowid)")
 		}
 		rendered, err := renderRows(ctx, db, `SELECT `+strings.Join(exprs, ", ")+` FROM "`+tb.name+`"`, cols, func(v any) string {
-			return fmt.Sprint(v) // quote() gave an SQL literal: 'text', X'bytes', 12, NULL
+			return canonicalJSON(fmt.Sprint(v)) // quote() gave an SQL literal: 'text', X'bytes', 12, NULL
 		})
 		if err != nil {
 			return nil, fmt.Errorf("table %s: %w", tb.name, err)
@@ -275,18 +281,56 @@ func dumpPostgres(server string, skip []string) (Tables, error) {
 	return out, rows.Err()
 }
 
-// renderValue spells a PostgreSQL value as SQLite's quote() does.
+// renderValue spells a PostgreSQL value as SQLite's quote() spells the
+// value a SQLite catalog stores for it: a timestamptz as RFC 3339 text in
+// UTC, a boolean as 0 or 1, a json or jsonb document as its canonical
+// text (see canonicalJSON).
 func renderValue(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "NULL"
 	case string:
-		return "'" + strings.ReplaceAll(x, "'", "''") + "'"
+		return quoteText(x)
 	case []byte:
 		return "X'" + strings.ToUpper(hex.EncodeToString(x)) + "'"
+	case time.Time:
+		return quoteText(x.UTC().Format(time.RFC3339Nano))
+	case bool:
+		if x {
+			return "1"
+		}
+		return "0"
+	case map[string]any, []any:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return fmt.Sprint(x)
+		}
+		return quoteText(string(b))
 	default:
 		return fmt.Sprint(x)
 	}
+}
+
+func quoteText(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// canonicalJSON turns a quoted SQLite text that holds a JSON object or
+// array into the same document with its keys sorted and no spaces, as
+// PostgreSQL's jsonb gives it back: jsonb keeps a document's meaning, not
+// its spelling. Anything else is returned as it is.
+func canonicalJSON(quoted string) string {
+	if !strings.HasPrefix(quoted, "'{") && !strings.HasPrefix(quoted, "'[") {
+		return quoted
+	}
+	text := strings.ReplaceAll(quoted[1:len(quoted)-1], "''", "'")
+	var doc any
+	if err := json.Unmarshal([]byte(text), &doc); err != nil {
+		return quoted
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return quoted
+	}
+	return quoteText(string(b))
 }
 
 // redact drops a URL's password (dbtest cannot use package catalog, whose
