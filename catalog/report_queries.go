@@ -59,7 +59,7 @@ func (c *Catalog) BeginReport(ctx context.Context, glob string) (*ReportSnapshot
 	}
 	scoped := s.query()
 	filtered := membership(scoped, "m")
-	everything := s.query()
+	everything := &reportQuery{s: s, unfiltered: true}
 	all := membership(everything, "m")
 	if glob == "" {
 		all = `m AS (SELECT * FROM report_ir)`
@@ -135,6 +135,8 @@ type reportQuery struct {
 	s    *ReportSnapshot
 	sql  string
 	args []any
+	// unfiltered: matches holds for every repository, whatever the filter.
+	unfiltered bool
 }
 
 func (s *ReportSnapshot) query() *reportQuery { return &reportQuery{s: s} }
@@ -157,7 +159,7 @@ func (q *reportQuery) arg(v any) string {
 // matches is the condition "the repository name expr matches the filter":
 // SQLite's GLOB, or on PostgreSQL the same pattern as a regular expression.
 func (q *reportQuery) matches(expr string, suffixes ...string) string {
-	if q.s.glob == "" {
+	if q.s.glob == "" || q.unfiltered {
 		return "TRUE"
 	}
 	var or []string

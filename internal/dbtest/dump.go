@@ -290,7 +290,7 @@ func renderValue(v any) string {
 	case nil:
 		return "NULL"
 	case string:
-		return quoteText(x)
+		return canonicalJSON(quoteText(x))
 	case []byte:
 		return "X'" + strings.ToUpper(hex.EncodeToString(x)) + "'"
 	case time.Time:
