@@ -23,20 +23,23 @@ type UnreferencedImage struct {
 
 // unreferencedQuery lists unreferenced images with the times their own
 // tags, and the tags of lists holding them, last moved away from them.
+// Each step is one pass (a window over each tag's events, grouped joins),
+// so the query grows linearly with the catalog on both databases.
 func unreferencedQuery(d dialect) string {
 	return `WITH RECURSIVE
 	referenced(name) AS (
 		SELECT image_name FROM tags
 		UNION SELECT image FROM image_stream_tag_events
 		UNION SELECT m.digest FROM image_manifests m JOIN referenced r ON r.name = m.list_name),
-	departures AS (SELECT e.image_name, (SELECT n.created FROM tag_events n
-			WHERE n.repository_id = e.repository_id AND n.tag = e.tag AND n.id > e.id ORDER BY n.id LIMIT 1) AS left_at
-		FROM tag_events e WHERE e.event != 'removed'),
-	departed AS (SELECT image_name, max(` + d.epochMillis("left_at") + `) AS at FROM departures WHERE left_at IS NOT NULL GROUP BY image_name)
-SELECT i.name, i.docker_image_reference, i.size, ` + d.epochMillis("i.creation_timestamp") + `, d.at,
-	(SELECT max(dl.at) FROM image_manifests m JOIN departed dl ON dl.image_name = m.list_name WHERE m.digest = i.name)
-FROM images i LEFT JOIN departed d ON d.image_name = i.name
-WHERE i.name NOT IN (SELECT name FROM referenced)`
+	departures AS (SELECT image_name, event,
+		lead(created) OVER (PARTITION BY repository_id, tag ORDER BY id) AS left_at FROM tag_events),
+	departed AS (SELECT image_name, max(` + d.epochMillis("left_at") + `) AS at FROM departures
+		WHERE event != 'removed' AND left_at IS NOT NULL GROUP BY image_name),
+	list_departed AS (SELECT m.digest AS name, max(dl.at) AS at FROM image_manifests m
+		JOIN departed dl ON dl.image_name = m.list_name GROUP BY m.digest)
+SELECT i.name, i.docker_image_reference, i.size, ` + d.epochMillis("i.creation_timestamp") + `, d.at, ld.at
+FROM images i LEFT JOIN departed d ON d.image_name = i.name LEFT JOIN list_departed ld ON ld.name = i.name
+WHERE NOT EXISTS (SELECT 1 FROM referenced r WHERE r.name = i.name)`
 }
 
 // UnreferencedImages lists the images nothing references, by name.
