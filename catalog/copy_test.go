@@ -117,6 +117,10 @@ func TestCopyRoundTripKeepsEveryRow(t *testing.T) {
 	if _, ok := counts["schema_migrations"]; ok {
 		t.Errorf("schema_migrations was copied: %+v", stats)
 	}
+	var analyzed bool
+	if err := sqlOpenPostgres(t, pg).QueryRow(`SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'images'`).Scan(&analyzed); err != nil || !analyzed {
+		t.Errorf("the copy to PostgreSQL left images without statistics (analyzed %v, %v)", analyzed, err)
+	}
 	mustCopy(t, pg, last)
 	firstRows := dbtest.Dump(t, first, skipMigratedAt)
 	if len(firstRows["images"]) != 120 || len(firstRows["import_failures"]) != 6 || !strings.HasPrefix(firstRows["import_failures"][0], "id=") ||
@@ -299,4 +303,15 @@ func BenchmarkCopy(b *testing.B) {
 			b.ReportMetric(float64(stats.Rows), "rows")
 		})
 	}
+}
+
+// sqlOpenPostgres is a plain connection to a test database, closed with the test.
+func sqlOpenPostgres(t *testing.T, url string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
