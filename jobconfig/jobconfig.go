@@ -254,10 +254,11 @@ func (c *Config) TagFilters() map[string]TagFilter {
 }
 
 // resolve makes relative paths relative to the configuration's directory,
-// so cron's working directory does not matter.
+// so cron's working directory does not matter. A URL (a PostgreSQL
+// catalog, postgres://...) is not a path and stays as written.
 func (c *Config) resolve(dir string) {
 	for _, p := range []*string{&c.Catalog, &c.AuthFile, &c.RegistriesConf, &c.Policy, &c.RegistriesD, &c.CertDir, &c.MetricsFile} {
-		if *p != "" && !filepath.IsAbs(*p) && !strings.HasPrefix(*p, "~") {
+		if *p != "" && !filepath.IsAbs(*p) && !strings.HasPrefix(*p, "~") && !strings.Contains(*p, "://") {
 			*p = filepath.Join(dir, *p)
 		}
 	}
