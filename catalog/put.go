@@ -89,7 +89,7 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 	}
 	var verdict, reason any
 	if v := rec.Verification; v != nil {
-		verdict, reason = nullable(v.Verdict), nullable(v.Reason)
+		verdict, reason = nullable(string(v.Verdict)), nullable(v.Reason)
 	}
 	_, err = tx.exec(ctx, `INSERT INTO images (name, uid, resource_version, creation_timestamp,
 		docker_image_reference, manifest_media_type, manifest, config_digest, metadata, annotations,

@@ -34,9 +34,10 @@ type SignatureRecord struct {
 // signatures found in that repository.
 type Verification struct {
 	// Repository is where the signatures were looked up (host/path).
-	Repository      string
-	Verdict, Reason string
-	Signatures      []SignatureRecord
+	Repository string
+	Verdict    Verdict
+	Reason     string
+	Signatures []SignatureRecord
 	// Attestations found as referrers (attestations.go); stored when
 	// ReferrersChecked, which says the referrers were looked up at all.
 	Attestations     []AttestationRecord

@@ -25,7 +25,7 @@ func TestVerdictWithoutRepositoryIsKeyedByTheNormalizedName(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(vs) != 1 || vs[0].Repository != want || vs[0].Verdict != verdict {
+		if len(vs) != 1 || vs[0].Repository != want || string(vs[0].Verdict) != verdict {
 			t.Errorf("%s: verdicts %+v, want one %s verdict for %s", when, vs, verdict, want)
 		}
 	}

@@ -16,13 +16,21 @@ import (
 // image's own verdict (images.signature_verdict, the annotation
 // regimport.io/signature-verdict) is the summary over its repositories.
 
-// Verdicts beyond the policy's accepted, rejected and no-policy.
+// Verdict is a signature verdict: the policy's answer for a (repository,
+// image) pair, or an image's summary over its repositories. It is
+// declared here, once; package signatures gives its answers in it.
+type Verdict string
+
+// Verdicts.
 const (
+	VerdictAccepted Verdict = "accepted"
+	VerdictRejected Verdict = "rejected"
+	VerdictNoPolicy Verdict = "no-policy" // verified without a policy
 	// VerdictUnevaluated: the repository's signatures could not be fetched
 	// (5xx, timeout, corrupt blob); the reason says why. Never accepted.
-	VerdictUnevaluated = "unevaluated"
+	VerdictUnevaluated Verdict = "unevaluated"
 	// VerdictMixed summarizes an image whose repositories disagree.
-	VerdictMixed = "mixed"
+	VerdictMixed Verdict = "mixed"
 )
 
 // Annotations of the per-repository detail.
@@ -84,7 +92,7 @@ func (c *Catalog) putVerification(ctx context.Context, tx *batchTx, image string
 	for i := range v.Signatures {
 		annotateRepository(&v.Signatures[i].Object, v.Repository)
 	}
-	if existed && !migrated && oldVerdict == v.Verdict && oldReason == v.Reason && sameSignatures(old, v.Signatures) {
+	if existed && !migrated && Verdict(oldVerdict) == v.Verdict && oldReason == v.Reason && sameSignatures(old, v.Signatures) {
 		return Unchanged, nil
 	}
 	run := runOrNull(runID)
@@ -97,8 +105,8 @@ func (c *Catalog) putVerification(ctx context.Context, tx *batchTx, image string
 		}
 		return nil
 	}
-	if existed && oldVerdict != v.Verdict {
-		if err := history("", oldVerdict, oldReason, v.Verdict, v.Reason); err != nil {
+	if existed && Verdict(oldVerdict) != v.Verdict {
+		if err := history("", oldVerdict, oldReason, string(v.Verdict), v.Reason); err != nil {
 			return Unchanged, err
 		}
 	}
@@ -252,7 +260,7 @@ func summary(ps []pairVerdict) (verdict, reason string) {
 	if same {
 		return ps[0].verdict, strings.Join(parts, "; ")
 	}
-	return VerdictMixed, strings.Join(parts, "; ")
+	return string(VerdictMixed), strings.Join(parts, "; ")
 }
 
 // loadVerdicts fills the per-repository annotation of a result.
@@ -300,7 +308,9 @@ func (c *Catalog) loadVerdicts(ctx context.Context, tx *sql.Tx, set imageSet) er
 
 // PairVerdict is the stored verdict of one (repository, image) pair.
 type PairVerdict struct {
-	Repository, Image, Verdict, Reason string
+	Repository, Image string
+	Verdict           Verdict
+	Reason            string
 	// Migrated: copied from an older catalog's per-image verdict, never
 	// looked up for this repository.
 	Migrated bool

@@ -278,7 +278,7 @@ func TestSignaturesThatCannotBeFetchedLeaveThePairUnevaluated(t *testing.T) {
 				t.Errorf("failures %+v, want the broken pair alone", s.Failures)
 			}
 			served, _ := e.cat.GetImage(context.Background(), img)
-			if served.Annotations[catalog.AnnotationSignatureVerdict] != catalog.VerdictMixed {
+			if served.Annotations[catalog.AnnotationSignatureVerdict] != string(catalog.VerdictMixed) {
 				t.Errorf("summary %q, want mixed", served.Annotations[catalog.AnnotationSignatureVerdict])
 			}
 		})
