@@ -80,8 +80,8 @@ func (c *Catalog) StoredAttestations(ctx context.Context, image string) ([]Attes
 // signatures off): for those "no provenance" is not known.
 func (s *ReportSnapshot) AttestationCoverage(ctx context.Context) (rows []ReportAttestationImage, notChecked int, err error) {
 	q := `SELECT m.repository, m.image_name,
-			COALESCE((SELECT string_agg(a.predicate_type || '`+unitSep+`' || CASE WHEN a.verified THEN '1' ELSE '0' END || '`+unitSep+`' || a.signer,
-				'`+recordSep+`' ORDER BY a.position) FROM attestations a WHERE a.image_name = m.image_name), '')
+			COALESCE((SELECT string_agg(a.predicate_type || '` + unitSep + `' || CASE WHEN a.verified THEN '1' ELSE '0' END || '` + unitSep + `' || a.signer,
+				'` + recordSep + `' ORDER BY a.position) FROM attestations a WHERE a.image_name = m.image_name), '')
 		FROM report_mem m JOIN referrer_lookups l ON l.image_name = m.image_name ORDER BY m.repository, m.image_name`
 	err = s.each(ctx, "attestations", s.query().with(q), func(res *sql.Rows) error {
 		var row ReportAttestationImage
