@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/regimport/regimport/catalog/dbschema"
 )
 
 // ErrNotEmpty means the destination of a copy already holds data; a copy
@@ -198,7 +200,7 @@ func CheckEmpty(ctx context.Context, db string) error {
 }
 
 // nonEmptyTables names the tables, but schema_migrations, that have a row.
-func nonEmptyTables(ctx context.Context, q querier, tables map[string]*tableSchema) ([]string, error) {
+func nonEmptyTables(ctx context.Context, q querier, tables map[string]*dbschema.Table) ([]string, error) {
 	var names []string
 	for name := range tables {
 		if name != migrationsTable {
@@ -228,7 +230,7 @@ type tableCopy struct {
 	selects    []string     // source column expressions, quoted
 	columns    []string     // destination columns
 	inserts    []string     // the same, quoted
-	kinds      []columnKind // per column: what the destination stores
+	kinds      []dbschema.Kind // per column: what the destination stores
 	toPostgres bool         // the destination is PostgreSQL
 	orderBy    []string     // source key, so the copy is in a stable order
 	dstAutoKey string       // the destination's autoKey (identity or INTEGER PRIMARY KEY), "" when none
@@ -242,7 +244,7 @@ type tableCopy struct {
 // an order that satisfies the destination's foreign keys. SQLite's
 // implicit rowid matches a PostgreSQL column named rowid (import_failures
 // has one, as the shared queries sort by it).
-func planCopy(src, dst map[string]*tableSchema, toPostgres bool) ([]tableCopy, error) {
+func planCopy(src, dst map[string]*dbschema.Table, toPostgres bool) ([]tableCopy, error) {
 	var missing []string
 	for name := range src {
 		if name != migrationsTable && dst[name] == nil {
@@ -253,22 +255,22 @@ func planCopy(src, dst map[string]*tableSchema, toPostgres bool) ([]tableCopy, e
 		sort.Strings(missing)
 		return nil, fmt.Errorf("the destination has no table %s: its rows would be lost (are both catalogs at this build's schema?)", strings.Join(missing, ", "))
 	}
-	order, err := copyOrder(dst)
+	order, err := dbschema.Order(dst)
 	if err != nil {
 		return nil, err
 	}
 	var plans []tableCopy
 	for _, d := range order {
-		if d.name == migrationsTable {
+		if d.Name == migrationsTable {
 			continue
 		}
-		s := src[d.name]
+		s := src[d.Name]
 		if s == nil {
-			return nil, fmt.Errorf("the source has no table %s (are both catalogs at this build's schema?)", d.name)
+			return nil, fmt.Errorf("the source has no table %s (are both catalogs at this build's schema?)", d.Name)
 		}
-		p := tableCopy{table: d.name, autoCol: -1, dstAutoKey: d.autoKey, autoInc: d.autoIncrement, toPostgres: toPostgres}
-		add := func(srcExpr, dstCol string, kind columnKind) {
-			if dstCol == d.autoKey {
+		p := tableCopy{table: d.Name, autoCol: -1, dstAutoKey: d.AutoKey, autoInc: d.AutoIncrement, toPostgres: toPostgres}
+		add := func(srcExpr, dstCol string, kind dbschema.Kind) {
+			if dstCol == d.AutoKey {
 				p.autoCol = len(p.inserts)
 			}
 			p.selects = append(p.selects, srcExpr)
@@ -276,46 +278,46 @@ func planCopy(src, dst map[string]*tableSchema, toPostgres bool) ([]tableCopy, e
 			p.inserts = append(p.inserts, quoteIdent(dstCol))
 			p.kinds = append(p.kinds, kind)
 		}
-		for _, col := range d.columns {
-			switch sc, ok := s.column(col.name); {
+		for _, col := range d.Columns {
+			switch sc, ok := s.Column(col.Name); {
 			case ok:
 				// The PostgreSQL side knows times, documents and flags;
 				// SQLite stores them as text and integers.
-				kind := col.kind
-				if kind == kindOther {
-					kind = sc.kind
+				kind := col.Kind
+				if kind == dbschema.KindOther {
+					kind = sc.Kind
 				}
-				add(quoteIdent(col.name), col.name, kind)
-			case col.name == "rowid" && s.implicitRowid:
-				add("rowid", col.name, col.kind)
+				add(quoteIdent(col.Name), col.Name, kind)
+			case col.Name == "rowid" && s.ImplicitRowid:
+				add("rowid", col.Name, col.Kind)
 			default:
-				return nil, fmt.Errorf("table %s: the source has no column %s", d.name, col.name)
+				return nil, fmt.Errorf("table %s: the source has no column %s", d.Name, col.Name)
 			}
 		}
-		for _, col := range s.columns {
-			switch _, ok := d.column(col.name); {
+		for _, col := range s.Columns {
+			switch _, ok := d.Column(col.Name); {
 			case ok:
-			case col.name == "rowid" && d.implicitRowid:
-				add(quoteIdent(col.name), "rowid", kindOther)
+			case col.Name == "rowid" && d.ImplicitRowid:
+				add(quoteIdent(col.Name), "rowid", dbschema.KindOther)
 			default:
-				return nil, fmt.Errorf("table %s: the destination has no column %s: its values would be lost", d.name, col.name)
+				return nil, fmt.Errorf("table %s: the destination has no column %s: its values would be lost", d.Name, col.Name)
 			}
 		}
-		if s.implicitRowid && d.implicitRowid {
+		if s.ImplicitRowid && d.ImplicitRowid {
 			// SQLite to SQLite: the hidden rowids too, gaps and all.
-			add("rowid", "rowid", kindOther)
+			add("rowid", "rowid", dbschema.KindOther)
 		}
 		switch {
-		case len(s.pk) > 0:
-			for _, k := range s.pk {
+		case len(s.PK) > 0:
+			for _, k := range s.PK {
 				p.orderBy = append(p.orderBy, quoteIdent(k))
 			}
-		case s.implicitRowid:
+		case s.ImplicitRowid:
 			p.orderBy = []string{"rowid"}
 		default:
 			p.orderBy = p.selects
 		}
-		p.srcAuto, p.srcInc = s.autoKey, s.autoIncrement
+		p.srcAuto, p.srcInc = s.AutoKey, s.AutoIncrement
 		plans = append(plans, p)
 	}
 	return plans, nil
@@ -450,17 +452,17 @@ func (r *sourceRows) close() { r.rows.Close() }
 // and text are kept as they are; a time becomes a time.Time for
 // PostgreSQL and RFC 3339 text (formatTime) for SQLite; a flag becomes a
 // bool for PostgreSQL and 0 or 1 for SQLite; a document stays its text.
-func storedAs(v any, kind columnKind, toPostgres bool) (any, error) {
+func storedAs(v any, kind dbschema.Kind, toPostgres bool) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
 	switch kind {
-	case kindBlob:
+	case dbschema.KindBlob:
 		if s, ok := v.(string); ok {
 			return []byte(s), nil
 		}
 		return v, nil
-	case kindTime:
+	case dbschema.KindTime:
 		switch x := v.(type) {
 		case time.Time:
 			if toPostgres {
@@ -477,7 +479,7 @@ func storedAs(v any, kind columnKind, toPostgres bool) (any, error) {
 			}
 			return t, nil
 		}
-	case kindBool:
+	case dbschema.KindBool:
 		switch x := v.(type) {
 		case bool:
 			if toPostgres {

@@ -13,7 +13,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	_ "github.com/mattn/go-sqlite3" // SQLite files are read with the catalog's driver
+
+	"github.com/regimport/regimport/catalog/dbschema"
 )
 
 // Tables is every row of every table of a catalog database, each row
@@ -117,54 +120,39 @@ func dumpSQLite(file string, skip []string) (Tables, error) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	type table struct{ name, sql string }
-	var tables []table
-	rows, err := db.QueryContext(ctx, `SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	schema, err := dbschema.ReadSQLite(ctx, db)
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var tb table
-		if err := rows.Scan(&tb.name, &tb.sql); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		tables = append(tables, tb)
+	// AUTOINCREMENT's high-water marks are state too.
+	var sequences int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'`).Scan(&sequences); err != nil {
+		return nil, err
 	}
-	rows.Close()
+	if sequences > 0 {
+		schema["sqlite_sequence"] = &dbschema.Table{Name: "sqlite_sequence",
+			Columns: []dbschema.Column{{Name: "name"}, {Name: "seq"}}, ImplicitRowid: true}
+	}
 	out := Tables{}
-	for _, tb := range tables {
+	for _, tb := range schema {
 		var cols, exprs []string
-		hasPK := false
-		rows, err := db.QueryContext(ctx, `SELECT name, pk FROM pragma_table_info(?) ORDER BY cid`, tb.name)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var name string
-			var pk int
-			if err := rows.Scan(&name, &pk); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			hasPK = hasPK || pk > 0
-			if !skipped(skip, tb.name, name) {
-				cols = append(cols, name)
-				exprs = append(exprs, `quote("`+name+`")`)
+		for _, c := range tb.Columns {
+			if !skipped(skip, tb.Name, c.Name) {
+				cols = append(cols, c.Name)
+				exprs = append(exprs, `quote("`+c.Name+`")`)
 			}
 		}
-		rows.Close()
-		if !hasPK && !strings.Contains(strings.ToUpper(tb.sql), "WITHOUT ROWID") {
+		if len(tb.PK) == 0 && tb.ImplicitRowid {
 			cols = append(cols, "rowid")
 			exprs = append(exprs, "quote(rowid)")
 		}
-		rendered, err := renderRows(ctx, db, `SELECT `+strings.Join(exprs, ", ")+` FROM "`+tb.name+`"`, cols, func(v any) string {
+		rendered, err := renderRows(ctx, db, `SELECT `+strings.Join(exprs, ", ")+` FROM "`+tb.Name+`"`, cols, func(v any) string {
 			return canonicalJSON(fmt.Sprint(v)) // quote() gave an SQL literal: 'text', X'bytes', 12, NULL
 		})
 		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", tb.name, err)
+			return nil, fmt.Errorf("table %s: %w", tb.Name, err)
 		}
-		out[tb.name] = rendered
+		out[tb.Name] = rendered
 	}
 	return out, nil
 }
@@ -197,74 +185,39 @@ func renderRows(ctx context.Context, db *sql.DB, query string, cols []string, re
 
 func dumpPostgres(server string, skip []string) (Tables, error) {
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, server)
+	cfg, err := pgx.ParseConfig(server)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close(ctx)
-	type column struct{ table, name string }
-	var columns []column
-	rows, err := conn.Query(ctx, `SELECT c.table_name, c.column_name FROM information_schema.columns c
-		JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
-		WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
-		ORDER BY c.table_name, c.ordinal_position`)
+	db := sql.OpenDB(stdlib.GetConnector(*cfg))
+	defer db.Close()
+	schema, err := dbschema.ReadPostgres(ctx, db)
 	if err != nil {
 		return nil, err
-	}
-	for rows.Next() {
-		var c column
-		if err := rows.Scan(&c.table, &c.name); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		columns = append(columns, c)
-	}
-	rows.Close()
-	byTable := map[string][]string{}
-	var order []string
-	for _, c := range columns {
-		if _, ok := byTable[c.table]; !ok {
-			order = append(order, c.table)
-			byTable[c.table] = []string{}
-		}
-		if !skipped(skip, c.table, c.name) {
-			byTable[c.table] = append(byTable[c.table], c.name)
-		}
 	}
 	out := Tables{}
-	for _, table := range order {
-		cols := byTable[table]
-		quoted := make([]string, len(cols))
-		for i, c := range cols {
-			quoted[i] = `"` + c + `"`
+	for _, tb := range schema {
+		var cols, exprs []string
+		for _, c := range tb.Columns {
+			if skipped(skip, tb.Name, c.Name) {
+				continue
+			}
+			cols = append(cols, c.Name)
+			expr := `"` + c.Name + `"`
+			if c.Kind == dbschema.KindJSON {
+				expr += "::text" // a document as text, compared by meaning (canonicalJSON)
+			}
+			exprs = append(exprs, expr)
 		}
-		rows, err := conn.Query(ctx, `SELECT `+strings.Join(quoted, ", ")+` FROM "`+table+`"`)
+		rendered, err := renderRows(ctx, db, `SELECT `+strings.Join(exprs, ", ")+` FROM "`+tb.Name+`"`, cols, renderValue)
 		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", table, err)
+			return nil, fmt.Errorf("table %s: %w", tb.Name, err)
 		}
-		rendered := []string{}
-		for rows.Next() {
-			vals, err := rows.Values()
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			parts := make([]string, len(cols))
-			for i, v := range vals {
-				parts[i] = cols[i] + "=" + renderValue(v)
-			}
-			rendered = append(rendered, strings.Join(parts, ", "))
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("table %s: %w", table, err)
-		}
-		sort.Strings(rendered)
-		out[table] = rendered
+		out[tb.Name] = rendered
 	}
 	// The sequences' positions, as SQLite's sqlite_sequence is dumped:
 	// what number a new row gets is part of a catalog's state.
-	rows, err = conn.Query(ctx, `SELECT sequencename, coalesce(last_value::text, 'never called') FROM pg_sequences
+	rows, err := db.QueryContext(ctx, `SELECT sequencename, coalesce(last_value::text, 'never called') FROM pg_sequences
 		WHERE schemaname = current_schema() ORDER BY sequencename`)
 	if err != nil {
 		return nil, err
