@@ -1,5 +1,7 @@
-// Package catalogtest turns a catalog file back into the schema an older
-// regimport wrote, so that tests can migrate real data forward.
+// Package catalogtest is the catalog's conformance suite (Run: every
+// behaviour, against the backend a test gives it) and test helpers: it
+// turns a catalog file back into the schema an older regimport wrote, so
+// that tests can migrate real data forward.
 package catalogtest
 
 import (
