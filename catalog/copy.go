@@ -227,17 +227,17 @@ func nonEmptyTables(ctx context.Context, q querier, tables map[string]*dbschema.
 // which destination column.
 type tableCopy struct {
 	table      string
-	selects    []string     // source column expressions, quoted
-	columns    []string     // destination columns
-	inserts    []string     // the same, quoted
+	selects    []string        // source column expressions, quoted
+	columns    []string        // destination columns
+	inserts    []string        // the same, quoted
 	kinds      []dbschema.Kind // per column: what the destination stores
-	toPostgres bool         // the destination is PostgreSQL
-	orderBy    []string     // source key, so the copy is in a stable order
-	dstAutoKey string       // the destination's autoKey (identity or INTEGER PRIMARY KEY), "" when none
-	autoCol    int          // its index among the columns, -1 when none
-	autoInc    bool         // it is SQLite AUTOINCREMENT
-	srcAuto    string       // the source's autoKey, "" when none
-	srcInc     bool         // it is SQLite AUTOINCREMENT
+	toPostgres bool            // the destination is PostgreSQL
+	orderBy    []string        // source key, so the copy is in a stable order
+	dstAutoKey string          // the destination's autoKey (identity or INTEGER PRIMARY KEY), "" when none
+	autoCol    int             // its index among the columns, -1 when none
+	autoInc    bool            // it is SQLite AUTOINCREMENT
+	srcAuto    string          // the source's autoKey, "" when none
+	srcInc     bool            // it is SQLite AUTOINCREMENT
 }
 
 // planCopy matches the two schemas table by table, column by column, in
