@@ -34,7 +34,6 @@ test: vet test-deps
 	echo "test: PostgreSQL for the tests at $$REGIMPORT_TEST_POSTGRES"; \
 	$(GO) test $(GOFLAGS) -race -count=1 -timeout 12m ./...; \
 	echo "test: the same tests with PostgreSQL as the catalog"; \
-	REGIMPORT_TEST_BACKEND=postgres $(GO) test $(GOFLAGS) -race -count=1 -timeout 5m ./catalog/...; \
 	REGIMPORT_TEST_BACKEND=postgres $(GO) test $(GOFLAGS) -race -count=1 -timeout 10m $(PG_PACKAGES)
 	@$(MAKE) --no-print-directory fuzz-short
 
