@@ -68,6 +68,15 @@ test-deps:
 	  scripts/pg-cluster check || { echo "test-deps: initdb and pg_ctl are still missing after installing postgresql" >&2; exit 1; }; \
 	fi
 
+# make test's commands run on a hostile host (scripts/hostile-host): a
+# machine-wide and a user-level containers policy that rejects everything,
+# a registries.d, registries.conf and certs.d set against the tests, and a
+# Docker config whose credential store does not exist. The tests own their
+# configuration (internal/hermetic), so they pass anyway. Not inherited by
+# vet and test-deps, which install packages.
+test: private SHELL := $(CURDIR)/scripts/hostile-host
+test: private .SHELLFLAGS := /bin/sh -c
+
 # Every fuzz target for FUZZTIME each (make fuzz FUZZTIME=10m for a long run).
 # make test runs their seed corpora as ordinary tests, and fuzz-short briefly.
 fuzz:
@@ -89,12 +98,18 @@ test-short:
 demo: build
 	$(GO) run $(GOFLAGS) ./cmd/regimport-demo --regimport $(BIN) --db catalog.db
 
-# Benchmarks against a baseline measured in the same run; see README.md.
-# Partial runs: make bench BENCH='-only shards' (or -only postgres, import,
-# signed, tokens); every flag of cmd/regimport-bench goes in BENCH.
+# Benchmarks against baselines measured in the same run; see README.md.
+# Each section writes its figures into README.md between its markers
+# (<!-- bench:NAME -->). Partial runs: make bench BENCH='-only import' (or
+# signed, tokens, postgres, shards, report, endpoint, soak; comma-separated);
+# every flag of cmd/regimport-bench goes in BENCH, e.g. smaller sizes:
+# BENCH='-only import -import-tags 100,300 -rounds 2'. BENCH_README= leaves
+# README.md alone.
 BENCH ?=
+BENCH_README ?= README.md
 bench: build
-	$(GO) run $(GOFLAGS) ./cmd/regimport-bench --regimport $(BIN) $(BENCH)
+	$(GO) build $(GOFLAGS) -o bin/regimport-bench-client ./cmd/regimport-bench/client
+	$(GO) run $(GOFLAGS) ./cmd/regimport-bench --regimport $(BIN) --client bin/regimport-bench-client --readme '$(BENCH_README)' $(BENCH)
 
 clean:
 	rm -rf bin .bench catalog.db catalog.db-wal catalog.db-shm

@@ -16,6 +16,7 @@ import (
 	imagev1 "github.com/openshift/api/image/v1"
 	imageclient "github.com/openshift/client-go/image/clientset/versioned"
 	imageinformers "github.com/openshift/client-go/image/informers/externalversions"
+	"github.com/regimport/regimport/internal/hermetic"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
@@ -167,9 +168,11 @@ func (g *switchableGates) Enabled(f clientfeatures.Feature) bool {
 
 var testGates = &switchableGates{Gates: clientfeatures.FeatureGates()}
 
+// TestMain gives the tests a HOME, containers and Docker configuration of
+// their own (internal/hermetic): kubectl, for one, reads ~/.kube.
 func TestMain(m *testing.M) {
 	clientfeatures.ReplaceFeatureGates(testGates)
-	os.Exit(m.Run())
+	os.Exit(hermetic.Run(m))
 }
 
 func TestInformerSyncsThenSeesNewImages(t *testing.T) {

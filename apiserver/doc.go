@@ -49,7 +49,10 @@
 // # Watch
 //
 // A watch replays the change log after its start version, fetching each
-// object, then polls the log every Options.WatchPollInterval. Events carry
+// object, then reads the log again whenever the catalog's resourceVersion
+// moves. One poller reads that resourceVersion every
+// Options.WatchPollInterval (or at a writer's notice, Options.Changes) for
+// all watches together, so idle watches cost one query per interval. Events carry
 // objects whose resourceVersion never goes backwards: an object changed again
 // later is sent once, at its latest change. sendInitialEvents=true (and the
 // legacy resourceVersion ""/"0" watch) first sends the current objects as
@@ -57,6 +60,26 @@
 // k8s.io/initial-events-end. Bookmarks are also sent every
 // Options.BookmarkInterval. A watch ends at timeoutSeconds, when the client
 // goes away, or when StopWatches is called for a graceful shutdown.
+//
+// # Limits
+//
+// Options.Limits bound what clients can take (defaults in parentheses):
+//
+//   - Requests other than watches end after RequestTimeout (1m): their
+//     context's deadline, and the connection's read and write deadlines of the
+//     http.Server that HTTPServer builds (which also bounds the request head
+//     to 10s, idle connections to 2m and heads to 32 KiB). A client that
+//     sends or reads too slowly is cut.
+//   - A watch lasts timeoutSeconds, at most MaxWatchTimeout (1h); without
+//     timeoutSeconds a random time between half of that and all of it. Each
+//     event must be written within RequestTimeout, or the watch is cut.
+//   - MaxWatches (1000) in all and MaxWatchesPerClient (100) per remote
+//     address: the next watch gets 429 TooManyRequests with Retry-After: 1,
+//     which client-go waits out and retries.
+//   - A list page holds at most MaxPageSize (1000) objects: a larger limit
+//     gets that many and a continue token, which the API allows.
+//   - Options.AllowedHosts, set on loopback, answers only those Host headers
+//     (403 for others), against DNS rebinding.
 //
 // A Server is safe for concurrent use. It only reads the catalog.
 package apiserver

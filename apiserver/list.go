@@ -196,7 +196,11 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, t targe
 		s.writeError(w, r, err)
 		return
 	}
-	wk := walk[T]{after: st.after, limit: int(q.opts.Limit), filtered: q.filtered || st.exact, match: match}
+	// A larger limit is served MaxPageSize objects and a continue token,
+	// which the API allows ("the server may return fewer"): a page is held
+	// in memory before its metadata can be written.
+	limit := int(min(q.opts.Limit, int64(s.limits.MaxPageSize)))
+	wk := walk[T]{after: st.after, limit: limit, filtered: q.filtered || st.exact, match: match}
 	if st.exact {
 		wk.match = func(obj *T) bool {
 			rv, _ := strconv.ParseInt(p.present(obj).meta.ResourceVersion, 10, 64)
@@ -225,7 +229,10 @@ func serveList[T any](s *Server, w http.ResponseWriter, r *http.Request, t targe
 	if wk.limit > 0 {
 		var items []*T
 		end, err := walkPages(ctx, p, wk, func(_ int64, obj *T) error {
-			items = append(items, obj)
+			// A copy: a pointer into the catalog's chunk would keep all of
+			// it alive, matches or not, for one match.
+			kept := *obj
+			items = append(items, &kept)
 			return nil
 		})
 		if err != nil {

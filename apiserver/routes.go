@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -167,10 +168,17 @@ func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, info *request
 		s.writeError(w, r, err)
 		return
 	}
-	switch {
-	case t.watch || watchRequested(r):
+	if t.watch || watchRequested(r) {
 		info.verb = "WATCH"
 		s.watchResource(w, r, t, out)
+		return
+	}
+	// Gets and lists end by RequestTimeout, whatever timeoutSeconds asks;
+	// the connection's write deadline follows a little later (HTTPServer).
+	ctx, cancel := context.WithTimeout(r.Context(), s.limits.RequestTimeout)
+	defer cancel()
+	r = r.WithContext(ctx)
+	switch {
 	case t.name != "":
 		info.verb = "GET"
 		if t.resource == resImages {

@@ -82,14 +82,17 @@ type Options struct {
 	ImageStreams ImageStreamReader
 	// Now is the clock for ages in tables; nil uses time.Now.
 	Now func() time.Time
+	// Limits bound time, watches and page sizes; zero fields take defaults.
+	Limits Limits
+	// AllowedHosts, when not nil, are the only Host headers answered (403
+	// for others): names, matched on the port the request came in on, or
+	// name:port. Set it on loopback, where a web page could otherwise read
+	// the catalog through DNS rebinding.
+	AllowedHosts []string
 }
 
 // maxQueryBytes caps the query string: selectors and tokens are far shorter.
 const maxQueryBytes = 8 << 10
-
-// defaultWatchTimeout ends watches that gave no timeoutSeconds, as the
-// apiserver's minRequestTimeout does; clients simply watch again.
-const defaultWatchTimeout = 30 * time.Minute
 
 // Server answers Image API requests from a catalog. Create it with New.
 type Server struct {
@@ -105,6 +108,10 @@ type Server struct {
 	now      func() time.Time
 	metrics  *metrics
 	openAPI  *openAPI
+	limits   Limits
+	slots    *watchSlots
+	hosts    *hostAllowlist // nil: any Host
+	poller   *versionPoller
 
 	stopOnce sync.Once
 	stop     chan struct{} // closed by StopWatches
@@ -117,6 +124,14 @@ func New(cat Reader, opts Options) (*Server, error) {
 	}
 	if opts.WatchPollInterval < 0 || opts.BookmarkInterval < 0 || opts.ResourceVersionWait < 0 {
 		return nil, errors.New("apiserver: negative interval in options")
+	}
+	limits, err := opts.Limits.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	hosts, err := newHostAllowlist(opts.AllowedHosts)
+	if err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(opts.Token) != opts.Token {
 		return nil, errors.New("apiserver: the token has leading or trailing white space")
@@ -132,6 +147,9 @@ func New(cat Reader, opts Options) (*Server, error) {
 		now:      opts.Now,
 		stop:     make(chan struct{}),
 		openAPI:  newOpenAPI(),
+		limits:   limits,
+		slots:    &watchSlots{byClient: map[string]int{}, max: limits.MaxWatches, perClient: limits.MaxWatchesPerClient},
+		hosts:    hosts,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -158,6 +176,7 @@ func New(cat Reader, opts Options) (*Server, error) {
 	if opts.Token != "" {
 		s.token, s.hasToken = sha256.Sum256([]byte(opts.Token)), true
 	}
+	s.poller = &versionPoller{cat: cat, interval: s.poll, notifier: opts.Changes, log: s.log, stop: s.stop}
 	m, err := newMetrics(s.countImages)
 	if err != nil {
 		return nil, fmt.Errorf("apiserver: metrics: %w", err)
@@ -213,6 +232,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if len(r.URL.RawQuery) > maxQueryBytes {
 		s.writeError(rec, r, badRequest("the query string is %d bytes long; at most %d are accepted", len(r.URL.RawQuery), maxQueryBytes))
+		return
+	}
+	if err := s.hosts.check(r); err != nil {
+		s.writeError(rec, r, err)
 		return
 	}
 	switch r.URL.Path {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -97,6 +98,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := int(st.Code)
 	if code == 0 {
 		code = http.StatusInternalServerError
+	}
+	if code == http.StatusTooManyRequests && st.Details != nil && st.Details.RetryAfterSeconds > 0 {
+		// As the apiserver's responsewriters do: client-go waits and retries.
+		w.Header().Set("Retry-After", strconv.Itoa(int(st.Details.RetryAfterSeconds)))
 	}
 	if code >= 500 && code != http.StatusGatewayTimeout {
 		s.log.Warn("request answered with a server error", "method", r.Method, "path", r.URL.Path, "code", code, "reason", st.Reason)

@@ -34,6 +34,18 @@ type watcher struct {
 	// pending holds objects the initial walk skipped because they are newer
 	// than its resourceVersion; their first event is ADDED, whatever the log says.
 	pending map[string]bool
+	end     time.Time // the watch's deadline, plus time to send its last event
+}
+
+// writeDeadline is when the event about to be written must be through: a
+// client that stops reading is cut after RequestTimeout, and never is one
+// kept past the watch's end.
+func (wt *watcher) writeDeadline() time.Time {
+	d := time.Now().Add(wt.s.limits.RequestTimeout)
+	if d.After(wt.end) {
+		return wt.end
+	}
+	return d
 }
 
 // watchSource is what a watch needs of one resource: the change log's
@@ -164,11 +176,14 @@ func (s *Server) watchResource(w http.ResponseWriter, r *http.Request, t target,
 		s.writeError(w, r, err)
 		return
 	}
-	timeout := defaultWatchTimeout
-	if q.opts.TimeoutSeconds != nil && *q.opts.TimeoutSeconds > 0 {
-		timeout = time.Duration(*q.opts.TimeoutSeconds) * time.Second
+	release, err := s.slots.acquire(clientAddress(r))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer release()
+	end := time.Now().Add(s.limits.watchTimeout(q.opts.TimeoutSeconds))
+	ctx, cancel := context.WithDeadline(r.Context(), end)
 	defer cancel()
 
 	initial := q.opts.SendInitialEvents != nil && *q.opts.SendInitialEvents
@@ -187,11 +202,14 @@ func (s *Server) watchResource(w http.ResponseWriter, r *http.Request, t target,
 		start = want
 	}
 
-	wt := &watcher{s: s, t: t, q: q, out: out, src: s.watchSourceFor(t, q, out), w: w, rc: http.NewResponseController(w), pending: map[string]bool{}}
-	// A watch outlives the server's read timeout: lift the deadlines the
-	// http.Server set for this request (not every ResponseWriter can).
-	_ = wt.rc.SetReadDeadline(time.Time{})
-	_ = wt.rc.SetWriteDeadline(time.Time{})
+	wt := &watcher{s: s, t: t, q: q, out: out, src: s.watchSourceFor(t, q, out), w: w, rc: http.NewResponseController(w),
+		pending: map[string]bool{}, end: end.Add(writeGrace)}
+	// A watch outlives the server's request timeout: move the connection's
+	// read deadline to the watch's end (a watching client sends nothing
+	// more); each event sets its own write deadline (send). Not every
+	// ResponseWriter can.
+	_ = wt.rc.SetReadDeadline(wt.end)
+	_ = wt.rc.SetWriteDeadline(wt.writeDeadline())
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-cache, private")
 	w.WriteHeader(http.StatusOK)
@@ -199,6 +217,7 @@ func (s *Server) watchResource(w http.ResponseWriter, r *http.Request, t target,
 		s.log.Warn("watch: the response writer cannot flush", "err", err)
 		return
 	}
+	_ = wt.rc.SetWriteDeadline(wt.end)
 	s.metrics.watchers.Inc()
 	defer s.metrics.watchers.Dec()
 
@@ -247,20 +266,24 @@ func (wt *watcher) sendInitial(ctx context.Context) (int64, error) {
 	})
 }
 
-// follow replays the change log after cursor, then polls it, until the
-// watch times out, the client leaves or the server stops watches.
+// follow replays the change log after cursor, then reads it again whenever
+// the shared poller sees the catalog's resourceVersion move, until the watch
+// times out, the client leaves or the server stops watches.
 func (wt *watcher) follow(ctx context.Context, cursor int64) error {
-	lastBookmark := time.Now()
+	release := wt.s.poller.subscribe()
+	defer release()
+	var bookmarks <-chan time.Time
+	if wt.q.opts.AllowWatchBookmarks {
+		tick := time.NewTicker(wt.s.bookmark)
+		defer tick.Stop()
+		bookmarks = tick.C
+	}
 	for {
-		// Taken before reading: a change committed after the read closes it.
-		notice := wt.s.changeNotice()
 		// Every change up to current is committed: it is safe to move past it.
 		// On PostgreSQL that holds across processes because writers commit
 		// one at a time in resourceVersion order (catalog's write lock).
-		current, err := wt.s.cat.ResourceVersion(ctx)
-		if err != nil {
-			return err
-		}
+		// moved is taken with it: a change after the poller's read closes it.
+		current, moved := wt.s.poller.current()
 		for {
 			changes, err := wt.s.cat.Changes(ctx, wt.src.resource, cursor, changeBatch)
 			if err != nil {
@@ -277,19 +300,16 @@ func (wt *watcher) follow(ctx context.Context, cursor int64) error {
 			}
 		}
 		cursor = max(cursor, current)
-		if wt.q.opts.AllowWatchBookmarks && time.Since(lastBookmark) >= wt.s.bookmark {
-			if err := wt.bookmark(cursor, false); err != nil {
-				return err
-			}
-			lastBookmark = time.Now()
-		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-wt.s.stop:
 			return nil
-		case <-notice:
-		case <-time.After(wt.s.poll):
+		case <-bookmarks:
+			if err := wt.bookmark(cursor, false); err != nil {
+				return err
+			}
+		case <-moved:
 		}
 	}
 }
@@ -366,12 +386,16 @@ func (wt *watcher) send(typ watch.EventType, obj any) error {
 	if err != nil {
 		return fmt.Errorf("encode watch event: %w", err)
 	}
+	_ = wt.rc.SetWriteDeadline(wt.writeDeadline())
 	if _, err := wt.w.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("%w: %v", errClientGone, err)
 	}
 	if err := wt.rc.Flush(); err != nil {
 		return fmt.Errorf("%w: %v", errClientGone, err)
 	}
+	// Idle until the next event: on HTTP/2 a write deadline is a timer that
+	// resets the stream even with no write pending.
+	_ = wt.rc.SetWriteDeadline(wt.end)
 	return nil
 }
 

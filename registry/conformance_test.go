@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/internal/hermetic"
 	"github.com/regimport/regimport/internal/regfront"
 	"github.com/regimport/regimport/internal/testregistry"
 	"github.com/regimport/regimport/registry"
@@ -176,7 +177,8 @@ insecure = true
 location = "blocked.example"
 blocked = true
 `, primary.reg.Host(), mirror.reg.Host()), 0o644)
-	c := client(registry.Options{Sys: &types.SystemContext{SystemRegistriesConfPath: conf}})
+	// Drop-ins (registries.conf.d) are read under the test binary's root.
+	c := client(registry.Options{Sys: &types.SystemContext{SystemRegistriesConfPath: conf, RootForImplicitAbsolutePaths: hermetic.Root()}})
 	repo, err := c.Repository(primary.named(t, "team/app"))
 	if err != nil {
 		t.Fatal(err)

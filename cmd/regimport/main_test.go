@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/regimport/regimport/internal/hermetic"
 )
 
 // The binary is built once for all process-level tests of this package.
@@ -17,8 +19,11 @@ var (
 	buildDir  string
 )
 
+// TestMain gives the tests (and the binaries they start, which inherit the
+// environment) a HOME, containers and Docker configuration of their own
+// (internal/hermetic).
 func TestMain(m *testing.M) {
-	code := m.Run()
+	code := hermetic.Run(m)
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}

@@ -23,7 +23,10 @@ const maxTokenFileBytes = 4 << 10
 type serveFlags struct {
 	db, listen, tokenFile, tlsCert, tlsKey string
 	insecureListenAny                      bool
+	insecureTrustedNetwork                 bool
 	watchPoll                              time.Duration
+	allowedHosts                           stringList
+	limits                                 apiserver.Limits
 	log                                    logFlags
 }
 
@@ -36,6 +39,13 @@ func runServe(ctx context.Context, args []string, s Streams) int {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate (chain) to serve HTTPS with; needs --tls-key")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.BoolVar(&f.insecureListenAny, "insecure-listen-any", false, "allow a non-loopback --listen without --token-file: anyone who reaches it reads the catalog")
+	fs.BoolVar(&f.insecureTrustedNetwork, "insecure-trusted-network", false, "allow --token-file on a non-loopback --listen without --tls-cert: the token then crosses the network in clear, so only where nobody else can read the traffic")
+	fs.Var(&f.allowedHosts, "allowed-host", "on a loopback --listen, also answer requests for this Host (a name, on the listening port, or name:port; repeatable). Other names get 403, against DNS rebinding")
+	fs.DurationVar(&f.limits.RequestTimeout, "request-timeout", apiserver.DefaultRequestTimeout, "longest time for a request other than a watch, reading it, answering it and sending the answer; a slower client is cut")
+	fs.DurationVar(&f.limits.MaxWatchTimeout, "max-watch-timeout", apiserver.DefaultMaxWatchTimeout, "longest a watch lasts: a larger timeoutSeconds gets this, a watch without one a random time between half of it and it; clients then watch again")
+	fs.IntVar(&f.limits.MaxWatches, "max-watches", apiserver.DefaultMaxWatches, "watches served at a time, all clients together; the next one gets 429 with Retry-After")
+	fs.IntVar(&f.limits.MaxWatchesPerClient, "max-watches-per-client", apiserver.DefaultMaxWatchesPerClient, "watches served at a time to one client address; the next one gets 429 with Retry-After")
+	fs.IntVar(&f.limits.MaxPageSize, "max-page-size", apiserver.DefaultMaxPageSize, "most objects in one list page: a larger limit gets this many and a continue token for the rest")
 	fs.DurationVar(&f.watchPoll, "watch-poll-interval", 250*time.Millisecond, "how often watches look for newly imported images (on PostgreSQL a fallback: writers' notifications wake watches at once)")
 	f.log.register(fs)
 	fs.Usage = func() {
@@ -59,6 +69,9 @@ func runServe(ctx context.Context, args []string, s Streams) int {
 	if f.watchPoll < 10*time.Millisecond {
 		return fail(s, ExitUsage, "serve: --watch-poll-interval must be at least 10ms")
 	}
+	if err := checkServeLimits(f.limits); err != nil {
+		return fail(s, ExitUsage, "serve: %v", err)
+	}
 	if f.listen == "" {
 		f.listen = "127.0.0.1:8080"
 		if f.tlsCert != "" {
@@ -72,6 +85,14 @@ func runServe(ctx context.Context, args []string, s Streams) int {
 	if !isLoopback(host) && f.tokenFile == "" && !f.insecureListenAny {
 		return fail(s, ExitUsage, "serve: refusing to listen on %s without --token-file: anyone who can reach it would read the catalog. "+
 			"Give --token-file, listen on 127.0.0.1, or pass --insecure-listen-any if that is really intended", f.listen)
+	}
+	if !isLoopback(host) && f.tokenFile != "" && f.tlsCert == "" && !f.insecureTrustedNetwork {
+		return fail(s, ExitUsage, "serve: refusing to accept a bearer token on %s without TLS: every client would send it in clear, "+
+			"for anyone on the network to read and reuse. Give --tls-cert and --tls-key, listen on 127.0.0.1, "+
+			"or pass --insecure-trusted-network if nobody else can read this network's traffic", f.listen)
+	}
+	if len(f.allowedHosts) > 0 && !isLoopback(host) {
+		return fail(s, ExitUsage, "serve: --allowed-host applies to a loopback --listen only; on %s every Host is answered", f.listen)
 	}
 	token, err := readToken(f.tokenFile)
 	if err != nil {
@@ -95,7 +116,11 @@ func runServe(ctx context.Context, args []string, s Streams) int {
 		return fail(s, ExitFatal, "serve: %v", err)
 	}
 	defer cat.Close()
-	opts := apiserver.Options{Logger: log, Token: token, WatchPollInterval: f.watchPoll}
+	opts := apiserver.Options{Logger: log, Token: token, WatchPollInterval: f.watchPoll, Limits: f.limits}
+	if isLoopback(host) {
+		// A web page whose name resolves to 127.0.0.1 sends its own Host.
+		opts.AllowedHosts = append([]string{"localhost", "127.0.0.1", "::1"}, f.allowedHosts...)
+	}
 	if catalog.IsPostgres(f.db) {
 		// Writers in any process NOTIFY at commit: watches wake at once, and
 		// poll as before should the listening connection be lost.
@@ -125,16 +150,7 @@ func listenAndServe(ctx context.Context, addr string, tlsConfig *tls.Config, api
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           api.Handler(),
-		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second, // requests have no bodies; watches lift it for themselves
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	srv.RegisterOnShutdown(api.StopWatches)
+	srv := api.HTTPServer(tlsConfig, slog.NewLogLogger(log.Handler(), slog.LevelWarn))
 	scheme := "http"
 	if tlsConfig != nil {
 		scheme = "https"
@@ -161,6 +177,21 @@ func listenAndServe(ctx context.Context, addr string, tlsConfig *tls.Config, api
 		err = serr
 	}
 	return err
+}
+
+// checkServeLimits refuses limits that would stop the server from serving.
+func checkServeLimits(l apiserver.Limits) error {
+	switch {
+	case l.RequestTimeout < time.Second:
+		return errors.New("--request-timeout must be at least 1s")
+	case l.MaxWatchTimeout < time.Second:
+		return errors.New("--max-watch-timeout must be at least 1s")
+	case l.MaxWatches < 1 || l.MaxWatchesPerClient < 1:
+		return errors.New("--max-watches and --max-watches-per-client must be at least 1")
+	case l.MaxPageSize < 1:
+		return errors.New("--max-page-size must be at least 1")
+	}
+	return nil
 }
 
 // isLoopback says whether a listen host only accepts local connections; an

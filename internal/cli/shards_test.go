@@ -20,11 +20,18 @@ import (
 	"github.com/regimport/regimport/internal/testregistry"
 )
 
-// runCLIEnv runs the command line with its own environment.
+// runCLIEnv runs the command line with its own environment, which keeps
+// the test binary's config root (internal/hermetic) unless env names one.
 func runCLIEnv(t *testing.T, env map[string]string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := Main(context.Background(), args, Streams{In: strings.NewReader(""), Out: &out, Err: &errOut, Env: func(k string) string { return env[k] }})
+	lookup := func(k string) string {
+		if v, ok := env[k]; ok || k != envConfigRoot {
+			return v
+		}
+		return os.Getenv(k)
+	}
+	code := Main(context.Background(), args, Streams{In: strings.NewReader(""), Out: &out, Err: &errOut, Env: lookup})
 	return code, out.String(), errOut.String()
 }
 

@@ -12,7 +12,7 @@ import (
 	"go.podman.io/image/v5/types"
 )
 
-// Defaults of the containers tools, used when present.
+// Defaults of the containers tools, used when present (under --config-root).
 const (
 	defaultPolicy      = "/etc/containers/policy.json"
 	defaultRegistriesD = "/etc/containers/registries.d"
@@ -28,8 +28,8 @@ type signatureFlags struct {
 }
 
 func (f *signatureFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.policy, "policy", "", "containers-policy.json to verify signatures against (default "+defaultPolicy+" when present)")
-	fs.StringVar(&f.registriesD, "registries.d", "", "registries.d directory: lookaside stores and sigstore attachments (default "+defaultRegistriesD+" when present)")
+	fs.StringVar(&f.policy, "policy", "", "containers-policy.json to verify signatures against (default "+defaultPolicy+" under --config-root, when present)")
+	fs.StringVar(&f.registriesD, "registries.d", "", "registries.d directory: lookaside stores and sigstore attachments (default "+defaultRegistriesD+" under --config-root, when present)")
 	fs.BoolVar(&f.noSigs, "no-signatures", false, "do not look up or verify signatures")
 	fs.BoolVar(&f.artifactsAsImages, "artifact-tags-as-images", false, "import signature and attestation tags (sha256-<hex>.sig, .att, .sbom and referrers-tag-schema indexes) of listed repositories as plain images")
 	f.modern.register(fs)
@@ -42,11 +42,12 @@ func (f *signatureFlags) options(log *slog.Logger, sys *types.SystemContext) (im
 	if f.noSigs {
 		return importer.SignatureOptions{}, nil
 	}
-	policy, err := pathOrDefault("--policy", f.policy, defaultPolicy)
+	root := sys.RootForImplicitAbsolutePaths
+	policy, err := pathOrDefault("--policy", f.policy, underRoot(root, defaultPolicy))
 	if err != nil {
 		return importer.SignatureOptions{}, err
 	}
-	dir, err := pathOrDefault("--registries.d", f.registriesD, defaultRegistriesD)
+	dir, err := pathOrDefault("--registries.d", f.registriesD, underRoot(root, defaultRegistriesD))
 	if err != nil {
 		return importer.SignatureOptions{}, err
 	}
