@@ -3,6 +3,7 @@ package catalogtest
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"strings"
 	"sync"
@@ -32,7 +33,7 @@ func (c *clock) add(d time.Duration) {
 func (s Suite) openClocked(t *testing.T) (*catalog.Catalog, string, *clock) {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	path := t.TempDir() + "/catalog.db"
+	path := s.NewDB(t)
 	c, err := catalog.Open(context.Background(), path, catalog.Options{Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
@@ -312,7 +313,10 @@ func (s Suite) READMEQueriesRun(t *testing.T) {
 		for rows.Next() {
 			n++
 		}
-		rows.Close()
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			t.Errorf("README query %q: %v", q, err)
+			continue
+		}
 		ran++
 		if strings.Contains(comment, "no longer have") {
 			found = n == 1

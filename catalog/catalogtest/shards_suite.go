@@ -17,6 +17,7 @@ import (
 // shard is refused naming the first, and neither an unsharded run nor a
 // shard gets in while the other kind holds the catalog.
 func (s Suite) ShardLocks(t *testing.T) {
+	s.sqliteOnly(t, "lock files beside the SQLite file (PostgreSQL's advisory locks: RunLockNamesItsHolder and package catalog's lock tests)")
 	path := filepath.Join(t.TempDir(), "catalog.db")
 	lock := func(command string, shard catalog.Shard) (*catalog.RunLock, error) {
 		return catalog.LockRuns(path, command, shard)

@@ -2,6 +2,7 @@ package catalogtest
 
 import (
 	"database/sql"
+	"net/url"
 	"reflect"
 	"testing"
 
@@ -57,10 +58,16 @@ func rawDB(t *testing.T, db string, readOnly bool) *sql.DB {
 		dsn += "?mode=ro"
 	}
 	if catalog.IsPostgres(db) {
-		driver, dsn = "pgx", db
-		if readOnly {
-			dsn += "?default_transaction_read_only=on"
+		u, err := url.Parse(db)
+		if err != nil {
+			t.Fatal(err)
 		}
+		if readOnly {
+			q := u.Query()
+			q.Set("default_transaction_read_only", "on")
+			u.RawQuery = q.Encode()
+		}
+		driver, dsn = "pgx", u.String()
 	}
 	conn, err := sql.Open(driver, dsn)
 	if err != nil {
