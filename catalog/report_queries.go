@@ -550,7 +550,7 @@ func (s *ReportSnapshot) RunActivity(ctx context.Context) ([]ReportRun, error) {
 				return err
 			}
 			if sh := shardOf(index, count, group); sh.Sharded() {
-				r.Shard = &ReportShard{Index: sh.Index, Count: sh.Count, Group: sh.Group}
+				r.Shard = &sh
 			}
 			r.StartedAt = parseTime(started).UTC()
 			if t := optionalTime(finished); t != nil {
