@@ -21,9 +21,11 @@ vet:
 # A throwaway PostgreSQL cluster (scripts/pg-cluster) runs for the length of
 # the target; the packages that use the catalog then run a second time with
 # PostgreSQL as the backend (REGIMPORT_TEST_BACKEND=postgres), which is the
-# conformance suite of the two backends. That pass leaves out -race except
-# for the catalog itself: the code above the catalog is the same code the
-# first pass ran under the race detector.
+# suite of the two backends for the code above the catalog (the catalog's
+# own conformance suite, catalogtest.Run, runs on both backends in the
+# first pass). Both passes run under the race detector: measured on 2
+# shared cores, the PostgreSQL pass of these packages took 161 s with -race
+# and 162 s without (its tests wait on servers more than they compute).
 PG_PACKAGES := ./apiserver/... ./report/... ./importer/... ./internal/cli/...
 test: vet test-deps
 	@set -e; pgdir=$$(mktemp -d /tmp/regimport-pg.XXXXXX); \
@@ -32,8 +34,7 @@ test: vet test-deps
 	echo "test: PostgreSQL for the tests at $$REGIMPORT_TEST_POSTGRES"; \
 	$(GO) test $(GOFLAGS) -race -count=1 -timeout 12m ./...; \
 	echo "test: the same tests with PostgreSQL as the catalog"; \
-	REGIMPORT_TEST_BACKEND=postgres $(GO) test $(GOFLAGS) -race -count=1 -timeout 5m ./catalog/...; \
-	REGIMPORT_TEST_BACKEND=postgres $(GO) test $(GOFLAGS) -count=1 -timeout 10m $(PG_PACKAGES)
+	REGIMPORT_TEST_BACKEND=postgres $(GO) test $(GOFLAGS) -race -count=1 -timeout 10m $(PG_PACKAGES)
 	@$(MAKE) --no-print-directory fuzz-short
 
 # What tests need beyond Go and gcc, from Debian's packages: chromium (the

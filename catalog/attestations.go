@@ -33,16 +33,16 @@ func (c *Catalog) putAttestations(ctx context.Context, tx *batchTx, image string
 	if !v.ReferrersChecked {
 		return nil
 	}
-	if _, err := tx.exec(ctx, `DELETE FROM attestations WHERE image_name = ?`, image); err != nil {
+	if _, err := tx.exec(ctx, `DELETE FROM attestations WHERE image_name = $1`, image); err != nil {
 		return fmt.Errorf("replace attestations of %s: %w", image, err)
 	}
 	for i, a := range v.Attestations {
 		if _, err := tx.exec(ctx, `INSERT INTO attestations (image_name, position, referrer, predicate_type, signer, verified, reason, message, content)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, image, i, a.Referrer, a.PredicateType, a.Signer, a.Verified, a.Reason, a.Message, a.Content); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, image, i, a.Referrer, a.PredicateType, a.Signer, a.Verified, a.Reason, a.Message, a.Content); err != nil {
 			return fmt.Errorf("store attestation %d of %s: %w", i, image, err)
 		}
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO referrer_lookups (image_name, checked_at) VALUES (?, ?)
+	if _, err := tx.exec(ctx, `INSERT INTO referrer_lookups (image_name, checked_at) VALUES ($1, $2)
 		ON CONFLICT (image_name) DO UPDATE SET checked_at = excluded.checked_at`, image, c.timestamp()); err != nil {
 		return fmt.Errorf("record referrer lookup of %s: %w", image, err)
 	}
@@ -53,11 +53,11 @@ func (c *Catalog) putAttestations(ctx context.Context, tx *batchTx, image string
 // found, and whether its referrers were ever looked up.
 func (c *Catalog) StoredAttestations(ctx context.Context, image string) ([]AttestationRecord, bool, error) {
 	var n int
-	if err := c.read.QueryRowContext(ctx, `SELECT count(*) FROM referrer_lookups WHERE image_name = ?`, image).Scan(&n); err != nil {
+	if err := c.read.QueryRowContext(ctx, `SELECT count(*) FROM referrer_lookups WHERE image_name = $1`, image).Scan(&n); err != nil {
 		return nil, false, fmt.Errorf("referrer lookups of %s: %w", image, err)
 	}
 	rows, err := c.read.QueryContext(ctx, `SELECT referrer, predicate_type, signer, verified, reason, message, content
-		FROM attestations WHERE image_name = ? ORDER BY position`, image)
+		FROM attestations WHERE image_name = $1 ORDER BY position`, image)
 	if err != nil {
 		return nil, false, fmt.Errorf("attestations of %s: %w", image, err)
 	}
@@ -80,10 +80,10 @@ func (c *Catalog) StoredAttestations(ctx context.Context, image string) ([]Attes
 // signatures off): for those "no provenance" is not known.
 func (s *ReportSnapshot) AttestationCoverage(ctx context.Context) (rows []ReportAttestationImage, notChecked int, err error) {
 	q := `SELECT m.repository, m.image_name,
-			COALESCE((SELECT group_concat(a.predicate_type || char(31) || a.verified || char(31) || a.signer, char(30))
-				FROM attestations a WHERE a.image_name = m.image_name), '')
+			COALESCE((SELECT string_agg(a.predicate_type || '` + unitSep + `' || CASE WHEN a.verified THEN '1' ELSE '0' END || '` + unitSep + `' || a.signer,
+				'` + recordSep + `' ORDER BY a.position) FROM attestations a WHERE a.image_name = m.image_name), '')
 		FROM report_mem m JOIN referrer_lookups l ON l.image_name = m.image_name ORDER BY m.repository, m.image_name`
-	err = s.each(ctx, "attestations", q, nil, func(res *sql.Rows) error {
+	err = s.each(ctx, "attestations", s.query().with(q), func(res *sql.Rows) error {
 		var row ReportAttestationImage
 		var packed string
 		if err := res.Scan(&row.Repository, &row.Digest, &packed); err != nil {
@@ -102,12 +102,19 @@ func (s *ReportSnapshot) AttestationCoverage(ctx context.Context) (rows []Report
 	return rows, notChecked, nil
 }
 
+// The separators of the attestations packed into one column: ASCII's
+// record and unit separators, which no predicate type or signer holds.
+const (
+	recordSep = "\x1e"
+	unitSep   = "\x1f"
+)
+
 // fill reads the attestations packed by the query: predicate type, verified
 // and signer, fields split by US and records by RS.
 func (row *ReportAttestationImage) fill(packed string) {
 	seen := map[string]bool{}
-	for _, item := range strings.Split(packed, "\x1e") {
-		f := strings.SplitN(item, "\x1f", 3)
+	for _, item := range strings.Split(packed, recordSep) {
+		f := strings.SplitN(item, unitSep, 3)
 		if len(f) != 3 {
 			continue
 		}

@@ -326,8 +326,14 @@ func (c *Catalog) migrate(ctx context.Context) error {
 			tx.Rollback()
 			return fmt.Errorf("%s: migration %s: %w", c.path, m.name, err)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.version, m.name, formatTime(time.Now())); err != nil {
+		// PostgreSQL stamps the row itself: the statement was prepared
+		// on this connection before 0009 made applied_at a timestamptz,
+		// and a text parameter would stay text.
+		record, args := `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, []any{m.version, m.name, formatTime(time.Now())}
+		if c.pg {
+			record, args = `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`, args[:2]
+		}
+		if _, err := tx.ExecContext(ctx, record, args...); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("%s: migration %s: %w", c.path, m.name, err)
 		}
@@ -341,7 +347,10 @@ func (c *Catalog) migrate(ctx context.Context) error {
 
 func (c *Catalog) timestamp() string { return formatTime(c.now()) }
 
-func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+// formatTime is the text of a time as the catalog stores it: RFC 3339 in
+// UTC, to the microsecond, which is PostgreSQL's precision, so that a
+// catalog and its copy on the other backend hold the same instants.
+func formatTime(t time.Time) string { return t.UTC().Round(time.Microsecond).Format(time.RFC3339Nano) }
 
 func parseTime(s string) time.Time {
 	t, _ := time.Parse(time.RFC3339Nano, s)

@@ -23,7 +23,7 @@ func (c *Catalog) Changes(ctx context.Context, resource string, after int64, lim
 		limit = 1000
 	}
 	rows, err := c.read.QueryContext(ctx, `SELECT resource_version, resource, name, event, changed_at FROM changes
-		WHERE resource_version > ? AND resource = ? ORDER BY resource_version LIMIT ?`, after, resource, limit)
+		WHERE resource_version > $1 AND resource = $2 ORDER BY resource_version LIMIT $3`, after, resource, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read changes after %d: %w", after, err)
 	}

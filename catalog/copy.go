@@ -8,8 +8,12 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/regimport/regimport/catalog/dbschema"
 )
 
 // ErrNotEmpty means the destination of a copy already holds data; a copy
@@ -46,7 +50,8 @@ const copyBatchRows = 500
 //
 // The tables and columns come from the two schemas, not from a list here:
 // a table or column on one side only is an error, not a silent loss.
-// The caller holds dst's run lock (LockRuns).
+// A PostgreSQL dst is ANALYZEd afterwards, so that its planner has
+// statistics from the first query on. The caller holds dst's run lock (LockRuns).
 func Copy(ctx context.Context, src, dst *Catalog) (CopyStats, error) {
 	var stats CopyStats
 	if dst.readOnly || dst.write == nil {
@@ -82,7 +87,7 @@ func Copy(ctx context.Context, src, dst *Catalog) (CopyStats, error) {
 		return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
 	}
 	if dst.pg { // as beginWrite does
-		if _, err := dstTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, lockKeyWrite); err != nil {
+		if _, err := dstTx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKeyWrite); err != nil {
 			dstTx.Rollback()
 			return stats, fmt.Errorf("copy to %s: take the catalog's write lock: %w", dst.path, err)
 		}
@@ -101,7 +106,7 @@ func Copy(ctx context.Context, src, dst *Catalog) (CopyStats, error) {
 	if err != nil {
 		return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
 	}
-	plans, err := planCopy(srcSchema, dstSchema)
+	plans, err := planCopy(srcSchema, dstSchema, dst.pg)
 	if err != nil {
 		return stats, fmt.Errorf("copy %s to %s: %w", src.path, dst.path, err)
 	}
@@ -141,6 +146,14 @@ func Copy(ctx context.Context, src, dst *Catalog) (CopyStats, error) {
 		return stats, fmt.Errorf("copy to %s: commit: %w", dst.path, err)
 	}
 	committed = true
+	if dst.pg {
+		// Autovacuum would analyze the new tables some time later; until
+		// then the planner guesses their sizes, and the first reports
+		// after a migrate take several times as long.
+		if _, err := dstConn.ExecContext(ctx, `ANALYZE`); err != nil {
+			return stats, fmt.Errorf("copy to %s: analyze: %w", dst.path, err)
+		}
+	}
 	return stats, nil
 }
 
@@ -187,7 +200,7 @@ func CheckEmpty(ctx context.Context, db string) error {
 }
 
 // nonEmptyTables names the tables, but schema_migrations, that have a row.
-func nonEmptyTables(ctx context.Context, q querier, tables map[string]*tableSchema) ([]string, error) {
+func nonEmptyTables(ctx context.Context, q querier, tables map[string]*dbschema.Table) ([]string, error) {
 	var names []string
 	for name := range tables {
 		if name != migrationsTable {
@@ -214,23 +227,24 @@ func nonEmptyTables(ctx context.Context, q querier, tables map[string]*tableSche
 // which destination column.
 type tableCopy struct {
 	table      string
-	selects    []string // source column expressions, quoted
-	columns    []string // destination columns
-	inserts    []string // the same, quoted
-	blob       []bool   // per column: the destination stores bytes
-	orderBy    []string // source key, so the copy is in a stable order
-	dstAutoKey string   // the destination's autoKey (identity or INTEGER PRIMARY KEY), "" when none
-	autoCol    int      // its index among the columns, -1 when none
-	autoInc    bool     // it is SQLite AUTOINCREMENT
-	srcAuto    string   // the source's autoKey, "" when none
-	srcInc     bool     // it is SQLite AUTOINCREMENT
+	selects    []string        // source column expressions, quoted
+	columns    []string        // destination columns
+	inserts    []string        // the same, quoted
+	kinds      []dbschema.Kind // per column: what the destination stores
+	toPostgres bool            // the destination is PostgreSQL
+	orderBy    []string        // source key, so the copy is in a stable order
+	dstAutoKey string          // the destination's autoKey (identity or INTEGER PRIMARY KEY), "" when none
+	autoCol    int             // its index among the columns, -1 when none
+	autoInc    bool            // it is SQLite AUTOINCREMENT
+	srcAuto    string          // the source's autoKey, "" when none
+	srcInc     bool            // it is SQLite AUTOINCREMENT
 }
 
 // planCopy matches the two schemas table by table, column by column, in
 // an order that satisfies the destination's foreign keys. SQLite's
 // implicit rowid matches a PostgreSQL column named rowid (import_failures
 // has one, as the shared queries sort by it).
-func planCopy(src, dst map[string]*tableSchema) ([]tableCopy, error) {
+func planCopy(src, dst map[string]*dbschema.Table, toPostgres bool) ([]tableCopy, error) {
 	var missing []string
 	for name := range src {
 		if name != migrationsTable && dst[name] == nil {
@@ -241,63 +255,69 @@ func planCopy(src, dst map[string]*tableSchema) ([]tableCopy, error) {
 		sort.Strings(missing)
 		return nil, fmt.Errorf("the destination has no table %s: its rows would be lost (are both catalogs at this build's schema?)", strings.Join(missing, ", "))
 	}
-	order, err := copyOrder(dst)
+	order, err := dbschema.Order(dst)
 	if err != nil {
 		return nil, err
 	}
 	var plans []tableCopy
 	for _, d := range order {
-		if d.name == migrationsTable {
+		if d.Name == migrationsTable {
 			continue
 		}
-		s := src[d.name]
+		s := src[d.Name]
 		if s == nil {
-			return nil, fmt.Errorf("the source has no table %s (are both catalogs at this build's schema?)", d.name)
+			return nil, fmt.Errorf("the source has no table %s (are both catalogs at this build's schema?)", d.Name)
 		}
-		p := tableCopy{table: d.name, autoCol: -1, dstAutoKey: d.autoKey, autoInc: d.autoIncrement}
-		add := func(srcExpr, dstCol string, blob bool) {
-			if dstCol == d.autoKey {
+		p := tableCopy{table: d.Name, autoCol: -1, dstAutoKey: d.AutoKey, autoInc: d.AutoIncrement, toPostgres: toPostgres}
+		add := func(srcExpr, dstCol string, kind dbschema.Kind) {
+			if dstCol == d.AutoKey {
 				p.autoCol = len(p.inserts)
 			}
 			p.selects = append(p.selects, srcExpr)
 			p.columns = append(p.columns, dstCol)
 			p.inserts = append(p.inserts, quoteIdent(dstCol))
-			p.blob = append(p.blob, blob)
+			p.kinds = append(p.kinds, kind)
 		}
-		for _, col := range d.columns {
-			switch _, ok := s.column(col.name); {
+		for _, col := range d.Columns {
+			switch sc, ok := s.Column(col.Name); {
 			case ok:
-				add(quoteIdent(col.name), col.name, col.blob)
-			case col.name == "rowid" && s.implicitRowid:
-				add("rowid", col.name, col.blob)
+				// The PostgreSQL side knows times, documents and flags;
+				// SQLite stores them as text and integers.
+				kind := col.Kind
+				if kind == dbschema.KindOther {
+					kind = sc.Kind
+				}
+				add(quoteIdent(col.Name), col.Name, kind)
+			case col.Name == "rowid" && s.ImplicitRowid:
+				add("rowid", col.Name, col.Kind)
 			default:
-				return nil, fmt.Errorf("table %s: the source has no column %s", d.name, col.name)
+				return nil, fmt.Errorf("table %s: the source has no column %s", d.Name, col.Name)
 			}
 		}
-		for _, col := range s.columns {
-			switch _, ok := d.column(col.name); {
+		for _, col := range s.Columns {
+			switch _, ok := d.Column(col.Name); {
 			case ok:
-			case col.name == "rowid" && d.implicitRowid:
-				add(quoteIdent(col.name), "rowid", false)
+			case col.Name == "rowid" && d.ImplicitRowid:
+				add(quoteIdent(col.Name), "rowid", dbschema.KindOther)
 			default:
-				return nil, fmt.Errorf("table %s: the destination has no column %s: its values would be lost", d.name, col.name)
+				return nil, fmt.Errorf("table %s: the destination has no column %s: its values would be lost", d.Name, col.Name)
 			}
 		}
-		if s.implicitRowid && d.implicitRowid {
+		if s.ImplicitRowid && d.ImplicitRowid {
 			// SQLite to SQLite: the hidden rowids too, gaps and all.
-			add("rowid", "rowid", false)
+			add("rowid", "rowid", dbschema.KindOther)
 		}
 		switch {
-		case len(s.pk) > 0:
-			for _, k := range s.pk {
+		case len(s.PK) > 0:
+			for _, k := range s.PK {
 				p.orderBy = append(p.orderBy, quoteIdent(k))
 			}
-		case s.implicitRowid:
+		case s.ImplicitRowid:
 			p.orderBy = []string{"rowid"}
 		default:
 			p.orderBy = p.selects
 		}
-		p.srcAuto, p.srcInc = s.autoKey, s.autoIncrement
+		p.srcAuto, p.srcInc = s.AutoKey, s.AutoIncrement
 		plans = append(plans, p)
 	}
 	return plans, nil
@@ -369,11 +389,11 @@ func (p *tableCopy) copyRowsPostgres(ctx context.Context, src *sql.Tx, dst *sql.
 	}
 	defer rows.close()
 	err = dst.Raw(func(driverConn any) error {
-		conn, ok := driverConn.(*pgConn)
+		conn, ok := driverConn.(*stdlib.Conn)
 		if !ok {
 			return fmt.Errorf("copy into PostgreSQL: unexpected connection %T", driverConn)
 		}
-		_, err := conn.Conn.Conn().CopyFrom(ctx, pgx.Identifier{p.table}, p.columns, pgx.CopyFromFunc(rows.next))
+		_, err := conn.Conn().CopyFrom(ctx, pgx.Identifier{p.table}, p.columns, pgx.CopyFromFunc(rows.next))
 		return err
 	})
 	return rows.n, rows.maxKey, err
@@ -412,7 +432,10 @@ func (r *sourceRows) next() ([]any, error) {
 		return nil, err
 	}
 	for i, v := range r.vals {
-		r.row[i] = storedAs(v, r.p.blob[i])
+		var err error
+		if r.row[i], err = storedAs(v, r.p.kinds[i], r.p.toPostgres); err != nil {
+			return nil, fmt.Errorf("table %s, column %s: %w", r.p.table, r.p.columns[i], err)
+		}
 		if i == r.p.autoCol {
 			if k, ok := r.row[i].(int64); ok && k > r.maxKey {
 				r.maxKey = k
@@ -425,26 +448,66 @@ func (r *sourceRows) next() ([]any, error) {
 
 func (r *sourceRows) close() { r.rows.Close() }
 
-// storedAs gives a value the type its destination column stores: bytes
-// for BLOB/BYTEA, text otherwise. The bytes themselves are not changed.
-func storedAs(v any, blob bool) any {
-	switch x := v.(type) {
-	case string:
-		if blob {
-			return []byte(x)
+// storedAs gives a value the type its destination column stores. Bytes
+// and text are kept as they are; a time becomes a time.Time for
+// PostgreSQL and RFC 3339 text (formatTime) for SQLite; a flag becomes a
+// bool for PostgreSQL and 0 or 1 for SQLite; a document stays its text.
+func storedAs(v any, kind dbschema.Kind, toPostgres bool) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch kind {
+	case dbschema.KindBlob:
+		if s, ok := v.(string); ok {
+			return []byte(s), nil
 		}
-	case []byte:
-		if !blob {
-			return string(x)
+		return v, nil
+	case dbschema.KindTime:
+		switch x := v.(type) {
+		case time.Time:
+			if toPostgres {
+				return x, nil
+			}
+			return formatTime(x), nil
+		case string:
+			if !toPostgres {
+				return x, nil
+			}
+			t, err := time.Parse(time.RFC3339Nano, x)
+			if err != nil {
+				return nil, fmt.Errorf("not an RFC 3339 time: %q", x)
+			}
+			return t, nil
+		}
+	case dbschema.KindBool:
+		switch x := v.(type) {
+		case bool:
+			if toPostgres {
+				return x, nil
+			}
+			if x {
+				return int64(1), nil
+			}
+			return int64(0), nil
+		case int64:
+			if toPostgres {
+				return x != 0, nil
+			}
+			return x, nil
 		}
 	}
-	return v
+	if b, ok := v.([]byte); ok {
+		return string(b), nil
+	}
+	return v, nil
 }
 
 func (p *tableCopy) selectSQL() string {
 	return `SELECT ` + strings.Join(p.selects, ", ") + ` FROM ` + quoteIdent(p.table) + ` ORDER BY ` + strings.Join(p.orderBy, ", ")
 }
 
+// insertSQL is a multi-row INSERT into SQLite (PostgreSQL gets COPY), in
+// SQLite's own positional parameters.
 func (p *tableCopy) insertSQL(rows int) string {
 	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(p.inserts)), ", ") + ")"
 	var b strings.Builder
@@ -468,10 +531,10 @@ func (c *Catalog) highWater(ctx context.Context, tx *sql.Tx, p tableCopy) (int64
 	case p.srcAuto == "":
 		return 0, nil
 	case c.pg:
-		err = tx.QueryRowContext(ctx, `SELECT pg_sequence_last_value(pg_get_serial_sequence(?, ?)::regclass)`,
+		err = tx.QueryRowContext(ctx, `SELECT pg_sequence_last_value(pg_get_serial_sequence($1, $2)::regclass)`,
 			quoteIdent(p.table), p.srcAuto).Scan(&v)
 	case p.srcInc:
-		err = tx.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = ?`, p.table).Scan(&v)
+		err = tx.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = $1`, p.table).Scan(&v)
 		if errors.Is(err, sql.ErrNoRows) {
 			return 0, nil
 		}
@@ -490,19 +553,19 @@ func (c *Catalog) continueAfter(ctx context.Context, tx *sql.Tx, p tableCopy, la
 	switch {
 	case c.pg:
 		// setval(seq, n): the next is n+1; setval(seq, 1, false): the next is 1.
-		query, args := `SELECT setval(pg_get_serial_sequence(?, ?), ?)`, []any{quoteIdent(p.table), p.dstAutoKey, last}
+		query, args := `SELECT setval(pg_get_serial_sequence($1, $2), $3)`, []any{quoteIdent(p.table), p.dstAutoKey, last}
 		if last < 1 {
-			query, args = `SELECT setval(pg_get_serial_sequence(?, ?), 1, false)`, args[:2]
+			query, args = `SELECT setval(pg_get_serial_sequence($1, $2), 1, false)`, args[:2]
 		}
 		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
 			return fmt.Errorf("set the sequence of %s.%s: %w", p.table, p.dstAutoKey, err)
 		}
 	case p.autoInc:
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sqlite_sequence WHERE name = ?`, p.table); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sqlite_sequence WHERE name = $1`, p.table); err != nil {
 			return fmt.Errorf("set sqlite_sequence of %s: %w", p.table, err)
 		}
 		if last > 0 {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)`, p.table, last); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sqlite_sequence (name, seq) VALUES ($1, $2)`, p.table, last); err != nil {
 				return fmt.Errorf("set sqlite_sequence of %s: %w", p.table, err)
 			}
 		}

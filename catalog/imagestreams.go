@@ -67,7 +67,7 @@ func (c *Catalog) GetImageStream(ctx context.Context, namespace, name string) (*
 		return nil, fmt.Errorf("get image stream %s/%s: %w", namespace, name, err)
 	}
 	defer tx.Rollback()
-	streams, err := loadStreams(ctx, tx, "full_name = ?", []any{namespace + "/" + name}, 0)
+	streams, err := loadStreams(ctx, tx, c.dialect(), "full_name = $1", []any{namespace + "/" + name}, 0)
 	if err != nil {
 		return nil, fmt.Errorf("get image stream %s/%s: %w", namespace, name, err)
 	}
@@ -91,11 +91,11 @@ func (c *Catalog) ListImageStreams(ctx context.Context, namespace, after string,
 	if rv, err = resourceVersion(ctx, tx); err != nil {
 		return nil, 0, 0, err
 	}
-	where, args := "full_name > ?", []any{after}
+	where, args := "full_name > $1", []any{after}
 	if namespace != "" {
-		where, args = where+" AND namespace = ?", append(args, namespace)
+		where, args = where+" AND namespace = $2", append(args, namespace)
 	}
-	if items, err = loadStreams(ctx, tx, where, args, limit); err != nil {
+	if items, err = loadStreams(ctx, tx, c.dialect(), where, args, limit); err != nil {
 		return nil, 0, 0, fmt.Errorf("list image streams: %w", err)
 	}
 	if limit > 0 && len(items) == limit {
@@ -110,7 +110,7 @@ func (c *Catalog) ListImageStreams(ctx context.Context, namespace, after string,
 
 func (c *Catalog) putImageStream(ctx context.Context, tx *batchTx, u StreamUpdate) (Outcome, *imagev1.ImageStream, error) {
 	key := u.Namespace + "/" + u.Name
-	found, err := loadStreams(ctx, tx.tx, "full_name = ?", []any{key}, 0)
+	found, err := loadStreams(ctx, tx.tx, c.dialect(), "full_name = $1", []any{key}, 0)
 	if err != nil {
 		return Unchanged, nil, fmt.Errorf("load image stream %s: %w", key, err)
 	}
@@ -144,18 +144,18 @@ func (c *Catalog) putImageStream(ctx context.Context, tx *batchTx, u StreamUpdat
 	var id int64
 	if current == nil {
 		if err := tx.queryRow(ctx, `INSERT INTO image_streams (full_name, namespace, name, uid, resource_version,
-			creation_timestamp, generation, labels, annotations, lookup_local) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			creation_timestamp, generation, labels, annotations, lookup_local) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
 			key, u.Namespace, u.Name, uuid.NewSHA1(uidNamespace, []byte("imagestreams/"+key)).String(), rv,
 			c.timestamp(), next.Generation, labels, annotations, next.Spec.LookupPolicy.Local).Scan(&id); err != nil {
 			return Unchanged, nil, fmt.Errorf("store image stream %s: %w", key, err)
 		}
 		current = &imagev1.ImageStream{}
 	} else {
-		if err := tx.queryRow(ctx, `SELECT id FROM image_streams WHERE full_name = ?`, key).Scan(&id); err != nil {
+		if err := tx.queryRow(ctx, `SELECT id FROM image_streams WHERE full_name = $1`, key).Scan(&id); err != nil {
 			return Unchanged, nil, fmt.Errorf("look up image stream %s: %w", key, err)
 		}
-		if _, err := tx.exec(ctx, `UPDATE image_streams SET resource_version = ?, generation = ?, labels = ?,
-			annotations = ?, lookup_local = ? WHERE id = ?`, rv, next.Generation, labels, annotations, next.Spec.LookupPolicy.Local, id); err != nil {
+		if _, err := tx.exec(ctx, `UPDATE image_streams SET resource_version = $1, generation = $2, labels = $3,
+			annotations = $4, lookup_local = $5 WHERE id = $6`, rv, next.Generation, labels, annotations, next.Spec.LookupPolicy.Local, id); err != nil {
 			return Unchanged, nil, fmt.Errorf("store image stream %s: %w", key, err)
 		}
 	}
@@ -165,7 +165,7 @@ func (c *Catalog) putImageStream(ctx context.Context, tx *batchTx, u StreamUpdat
 	if err := putStatusTags(ctx, tx, id, current.Status.Tags, next.Status.Tags); err != nil {
 		return Unchanged, nil, fmt.Errorf("store tag history of image stream %s: %w", key, err)
 	}
-	stored, err := loadStreams(ctx, tx.tx, "id = ?", []any{id}, 0)
+	stored, err := loadStreams(ctx, tx.tx, c.dialect(), "id = $1", []any{id}, 0)
 	if err == nil && len(stored) == 0 {
 		err = ErrNotFound
 	}
@@ -201,7 +201,7 @@ func putSpecTags(ctx context.Context, tx *batchTx, id int64, old, next []imagev1
 		}
 		if _, err := tx.exec(ctx, `INSERT INTO image_stream_spec_tags (stream_id, tag, annotations, from_kind,
 			from_namespace, from_name, reference, generation, insecure, scheduled, import_mode, reference_policy)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT (stream_id, tag) DO UPDATE SET annotations = excluded.annotations, from_kind = excluded.from_kind,
 			from_namespace = excluded.from_namespace, from_name = excluded.from_name, reference = excluded.reference,
 			generation = excluded.generation, insecure = excluded.insecure, scheduled = excluded.scheduled,
@@ -212,7 +212,7 @@ func putSpecTags(ctx context.Context, tx *batchTx, id int64, old, next []imagev1
 		}
 	}
 	for name := range before {
-		if _, err := tx.exec(ctx, `DELETE FROM image_stream_spec_tags WHERE stream_id = ? AND tag = ?`, id, name); err != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM image_stream_spec_tags WHERE stream_id = $1 AND tag = $2`, id, name); err != nil {
 			return fmt.Errorf("tag %s: %w", name, err)
 		}
 	}
@@ -226,10 +226,10 @@ func putStatusTags(ctx context.Context, tx *batchTx, id int64, old, next []image
 		before[t.Tag] = t
 	}
 	drop := func(tag string) error {
-		if _, err := tx.exec(ctx, `DELETE FROM image_stream_tag_events WHERE stream_id = ? AND tag = ?`, id, tag); err != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM image_stream_tag_events WHERE stream_id = $1 AND tag = $2`, id, tag); err != nil {
 			return err
 		}
-		_, err := tx.exec(ctx, `DELETE FROM image_stream_conditions WHERE stream_id = ? AND tag = ?`, id, tag)
+		_, err := tx.exec(ctx, `DELETE FROM image_stream_conditions WHERE stream_id = $1 AND tag = $2`, id, tag)
 		return err
 	}
 	for _, t := range next {
@@ -246,7 +246,7 @@ func putStatusTags(ctx context.Context, tx *batchTx, id int64, old, next []image
 				return fmt.Errorf("tag %s: event %d names no image", t.Tag, i)
 			}
 			if _, err := tx.exec(ctx, `INSERT INTO image_stream_tag_events (stream_id, tag, position, created,
-				docker_image_reference, image, generation) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				docker_image_reference, image, generation) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 				id, t.Tag, i, formatTime(e.Created.Time), e.DockerImageReference, e.Image, e.Generation); err != nil {
 				return fmt.Errorf("tag %s event %d (image %s): %w", t.Tag, i, e.Image, err)
 			}
@@ -260,7 +260,7 @@ func putStatusTags(ctx context.Context, tx *batchTx, id int64, old, next []image
 				at = formatTime(cond.LastTransitionTime.Time)
 			}
 			if _, err := tx.exec(ctx, `INSERT INTO image_stream_conditions (stream_id, tag, position, type, status,
-				last_transition_time, reason, message, generation) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				last_transition_time, reason, message, generation) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 				id, t.Tag, i, string(cond.Type), string(cond.Status), at, cond.Reason, cond.Message, cond.Generation); err != nil {
 				return fmt.Errorf("tag %s condition %d: %w", t.Tag, i, err)
 			}
@@ -277,7 +277,7 @@ func putStatusTags(ctx context.Context, tx *batchTx, id int64, old, next []image
 // loadStreams reads the streams matching where (a condition on
 // image_streams) in full_name order, with one query per child table for
 // the whole result.
-func loadStreams(ctx context.Context, q querier, where string, args []any, limit int) ([]imagev1.ImageStream, error) {
+func loadStreams(ctx context.Context, q querier, d dialect, where string, args []any, limit int) ([]imagev1.ImageStream, error) {
 	selected := `SELECT id FROM image_streams WHERE ` + where + ` ORDER BY full_name`
 	if limit > 0 {
 		selected += ` LIMIT ` + strconv.Itoa(limit)
@@ -319,7 +319,7 @@ func loadStreams(ctx context.Context, q querier, where string, args []any, limit
 	if err := loadSpecTags(ctx, q, selected, args, streams, index); err != nil {
 		return nil, err
 	}
-	if err := loadStatusTags(ctx, q, selected, args, streams, index); err != nil {
+	if err := loadStatusTags(ctx, q, d, selected, args, streams, index); err != nil {
 		return nil, err
 	}
 	return streams, nil
@@ -365,7 +365,7 @@ func loadSpecTags(ctx context.Context, q querier, selected string, args []any, s
 	return rows.Err()
 }
 
-func loadStatusTags(ctx context.Context, q querier, selected string, args []any, streams []imagev1.ImageStream, index map[int64]int) error {
+func loadStatusTags(ctx context.Context, q querier, d dialect, selected string, args []any, streams []imagev1.ImageStream, index map[int64]int) error {
 	tags := map[int64]map[string]*imagev1.NamedTagEventList{}
 	entry := func(id int64, tag string) *imagev1.NamedTagEventList {
 		if tags[id] == nil {
@@ -396,7 +396,7 @@ func loadStatusTags(ctx context.Context, q querier, selected string, args []any,
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	if err := loadTagVerdicts(ctx, q, selected, args, entry); err != nil {
+	if err := loadTagVerdicts(ctx, q, d, selected, args, entry); err != nil {
 		return err
 	}
 	crows, err := q.QueryContext(ctx, `SELECT stream_id, tag, type, status, last_transition_time, reason, message, generation

@@ -8,8 +8,10 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+
 	"github.com/regimport/regimport/internal/dbtest"
 )
 
@@ -165,6 +167,20 @@ func TestPostgresLostRunLockStopsTheWriter(t *testing.T) {
 		last := lock.pg[len(lock.pg)-1]
 		if _, err := admin.Exec(ctx, `SELECT pg_terminate_backend($1)`, last.pid); err != nil {
 			t.Fatal(err)
+		}
+		// pg_terminate_backend only signals: the lock goes when the
+		// process has ended, which the next commit must find.
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			var alive bool
+			if err := admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1)`, last.pid).Scan(&alive); err != nil {
+				t.Fatal(err)
+			}
+			if !alive {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("server process %d still runs 10 s after pg_terminate_backend", last.pid)
+			}
 		}
 		admin.Close(ctx)
 		err = put(2 + 10*shard.Index)

@@ -74,7 +74,7 @@ func TestMigration0004MovesVerdictsToTheReferencingRepositories(t *testing.T) {
 			if !v.Migrated {
 				t.Errorf("%s in %s: not marked migrated", image, v.Repository)
 			}
-			got[v.Repository] = v.Verdict
+			got[v.Repository] = string(v.Verdict)
 		}
 		if len(got) != len(want) {
 			t.Errorf("%s: verdicts %v, want %v", image, got, want)

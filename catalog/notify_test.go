@@ -21,7 +21,7 @@ func pollerSkips(t *testing.T, w1, w2, reader *Catalog, begin func(*Catalog) (*s
 	ctx := context.Background()
 	insert := func(tx *sql.Tx, name string) int64 {
 		var rv int64
-		if err := tx.QueryRowContext(ctx, `INSERT INTO changes (resource, name, event, changed_at) VALUES ('images', ?, 'ADDED', ?) RETURNING resource_version`,
+		if err := tx.QueryRowContext(ctx, `INSERT INTO changes (resource, name, event, changed_at) VALUES ('images', $1, 'ADDED', $2) RETURNING resource_version`,
 			name, time.Now().UTC().Format(time.RFC3339Nano)).Scan(&rv); err != nil {
 			t.Fatal(err)
 		}

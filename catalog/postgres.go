@@ -3,16 +3,16 @@ package catalog
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"math"
 	"net/url"
 	"os"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/regimport/regimport/internal/redact"
 )
@@ -51,9 +51,9 @@ func RedactDB(db string) string {
 	return redact.URL(db)
 }
 
-// openPostgres connects the two pools to a PostgreSQL catalog. Both go
-// through pgConnector, which lets the catalog's SQL, written once, run
-// there. The read pool is read-only at the server, so a bug cannot write
+// openPostgres connects the two pools to a PostgreSQL catalog, through
+// pgx's database/sql connector: the catalog's queries reach the server as
+// written. The read pool is read-only at the server, so a bug cannot write
 // through it; the write pool has one connection, as with SQLite, so the
 // writer's batches stay in order.
 func openPostgres(ctx context.Context, c *Catalog, db string, opts Options) error {
@@ -63,11 +63,10 @@ func openPostgres(ctx context.Context, c *Catalog, db string, opts Options) erro
 	}
 	host, _ := os.Hostname()
 	app := fmt.Sprintf("regimport pid %d on %s", os.Getpid(), host)
-	binds := &bindCache{m: map[string]boundQuery{}}
 	readCfg := cfg.Copy()
 	readCfg.RuntimeParams["default_transaction_read_only"] = "on"
 	readCfg.RuntimeParams["application_name"] = app
-	c.read = sql.OpenDB(&pgConnector{inner: stdlib.GetConnector(*readCfg), binds: binds})
+	c.read = sql.OpenDB(stdlib.GetConnector(*readCfg, stdlib.OptionAfterConnect(utcTimes)))
 	c.read.SetMaxOpenConns(16)
 	c.read.SetMaxIdleConns(16)
 	if err := c.read.PingContext(ctx); err != nil {
@@ -79,8 +78,17 @@ func openPostgres(ctx context.Context, c *Catalog, db string, opts Options) erro
 	}
 	writeCfg := cfg.Copy()
 	writeCfg.RuntimeParams["application_name"] = app
-	c.write = sql.OpenDB(&pgConnector{inner: stdlib.GetConnector(*writeCfg), binds: binds})
+	c.write = sql.OpenDB(stdlib.GetConnector(*writeCfg, stdlib.OptionAfterConnect(utcTimes)))
 	c.write.SetMaxOpenConns(1)
+	return nil
+}
+
+// utcTimes makes a connection return timestamptz values in UTC, whatever
+// the process's time zone: the catalog reads times into strings, which
+// database/sql formats as RFC 3339, and they then read as SQLite's do.
+func utcTimes(_ context.Context, conn *pgx.Conn) error {
+	conn.TypeMap().RegisterType(&pgtype.Type{Name: "timestamptz", OID: pgtype.TimestamptzOID,
+		Codec: &pgtype.TimestamptzCodec{ScanLocation: time.UTC}})
 	return nil
 }
 
@@ -137,110 +145,4 @@ func redactErr(err error, db string) error {
 		return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
 	}
 	return err
-}
-
-// bindCache remembers each query's PostgreSQL spelling.
-type bindCache struct {
-	mu sync.Mutex
-	m  map[string]boundQuery
-}
-
-func (b *bindCache) get(query string) boundQuery {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	q, ok := b.m[query]
-	if !ok {
-		q = rebind(query)
-		b.m[query] = q
-	}
-	return q
-}
-
-// pgConnector is pgx's database/sql connector with the catalog's SQLite
-// spelling rewritten on the way in (see rebind). It is used through
-// sql.OpenDB, so no driver name is registered process-wide.
-type pgConnector struct {
-	inner driver.Connector
-	binds *bindCache
-}
-
-func (c *pgConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	conn, err := c.inner.Connect(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &pgConn{Conn: conn.(*stdlib.Conn), binds: c.binds}, nil
-}
-
-func (c *pgConnector) Driver() driver.Driver { return c.inner.Driver() }
-
-type pgConn struct {
-	*stdlib.Conn
-	binds *bindCache
-}
-
-func (c *pgConn) Prepare(query string) (driver.Stmt, error) {
-	return c.PrepareContext(context.Background(), query)
-}
-
-func (c *pgConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	q := c.binds.get(query)
-	st, err := c.Conn.PrepareContext(ctx, q.sql)
-	if err != nil {
-		return nil, err
-	}
-	return &pgStmt{inner: st, q: q}, nil
-}
-
-func (c *pgConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	q := c.binds.get(query)
-	bound, err := q.args(args)
-	if err != nil {
-		return nil, err
-	}
-	return c.Conn.ExecContext(ctx, q.sql, bound)
-}
-
-func (c *pgConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	q := c.binds.get(query)
-	bound, err := q.args(args)
-	if err != nil {
-		return nil, err
-	}
-	return c.Conn.QueryContext(ctx, q.sql, bound)
-}
-
-type pgStmt struct {
-	inner driver.Stmt
-	q     boundQuery
-}
-
-func (s *pgStmt) Close() error { return s.inner.Close() }
-
-// NumInput is -1: named arguments make the count database/sql would check
-// differ from the number of $N.
-func (s *pgStmt) NumInput() int { return -1 }
-
-func (s *pgStmt) Exec([]driver.Value) (driver.Result, error) {
-	return nil, errors.New("catalog: Exec without context is not used")
-}
-
-func (s *pgStmt) Query([]driver.Value) (driver.Rows, error) {
-	return nil, errors.New("catalog: Query without context is not used")
-}
-
-func (s *pgStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	bound, err := s.q.args(args)
-	if err != nil {
-		return nil, err
-	}
-	return s.inner.(driver.StmtExecContext).ExecContext(ctx, bound)
-}
-
-func (s *pgStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	bound, err := s.q.args(args)
-	if err != nil {
-		return nil, err
-	}
-	return s.inner.(driver.StmtQueryContext).QueryContext(ctx, bound)
 }

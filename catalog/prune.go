@@ -23,32 +23,37 @@ type UnreferencedImage struct {
 
 // unreferencedQuery lists unreferenced images with the times their own
 // tags, and the tags of lists holding them, last moved away from them.
-const unreferencedQuery = `WITH RECURSIVE
+// Each step is one pass (a window over each tag's events, grouped joins),
+// so the query grows linearly with the catalog on both databases.
+func unreferencedQuery(d dialect) string {
+	return `WITH RECURSIVE
 	referenced(name) AS (
 		SELECT image_name FROM tags
 		UNION SELECT image FROM image_stream_tag_events
 		UNION SELECT m.digest FROM image_manifests m JOIN referenced r ON r.name = m.list_name),
-	departures AS (SELECT e.image_name, (SELECT n.created FROM tag_events n
-			WHERE n.repository_id = e.repository_id AND n.tag = e.tag AND n.id > e.id ORDER BY n.id LIMIT 1) AS left_at
-		FROM tag_events e WHERE e.event != 'removed'),
-	departed AS (SELECT image_name, max(julianday(left_at)) AS at FROM departures WHERE left_at IS NOT NULL GROUP BY image_name)
-SELECT i.name, i.docker_image_reference, i.size, julianday(i.creation_timestamp), d.at,
-	(SELECT max(dl.at) FROM image_manifests m JOIN departed dl ON dl.image_name = m.list_name WHERE m.digest = i.name)
-FROM images i LEFT JOIN departed d ON d.image_name = i.name
-WHERE i.name NOT IN (SELECT name FROM referenced)`
+	departures AS (SELECT image_name, event,
+		lead(created) OVER (PARTITION BY repository_id, tag ORDER BY id) AS left_at FROM tag_events),
+	departed AS (SELECT image_name, max(` + d.epochMillis("left_at") + `) AS at FROM departures
+		WHERE event != 'removed' AND left_at IS NOT NULL GROUP BY image_name),
+	list_departed AS (SELECT m.digest AS name, max(dl.at) AS at FROM image_manifests m
+		JOIN departed dl ON dl.image_name = m.list_name GROUP BY m.digest)
+SELECT i.name, i.docker_image_reference, i.size, ` + d.epochMillis("i.creation_timestamp") + `, d.at, ld.at
+FROM images i LEFT JOIN departed d ON d.image_name = i.name LEFT JOIN list_departed ld ON ld.name = i.name
+WHERE NOT EXISTS (SELECT 1 FROM referenced r WHERE r.name = i.name)`
+}
 
 // UnreferencedImages lists the images nothing references, by name.
 func (c *Catalog) UnreferencedImages(ctx context.Context) ([]UnreferencedImage, error) {
-	return unreferenced(ctx, c.read)
+	return unreferenced(ctx, c.read, c.dialect())
 }
 
-func unreferenced(ctx context.Context, q querier) ([]UnreferencedImage, error) {
-	return unreferencedWhere(ctx, q, "")
+func unreferenced(ctx context.Context, q querier, d dialect) ([]UnreferencedImage, error) {
+	return unreferencedWhere(ctx, q, d, "")
 }
 
 // unreferencedWhere is unreferenced with an extra condition on images i.
-func unreferencedWhere(ctx context.Context, q querier, cond string) ([]UnreferencedImage, error) {
-	query := unreferencedQuery
+func unreferencedWhere(ctx context.Context, q querier, d dialect, cond string) ([]UnreferencedImage, error) {
+	query := unreferencedQuery(d)
 	if cond != "" {
 		query += " AND " + cond
 	}
@@ -71,17 +76,10 @@ func unreferencedWhere(ctx context.Context, q querier, cond string) ([]Unreferen
 				since = *at
 			}
 		}
-		u.Since = fromJulian(since)
+		u.Since = time.UnixMilli(int64(since + 0.5)).UTC()
 		out = append(out, u)
 	}
 	return out, rows.Err()
-}
-
-// fromJulian turns an SQLite julianday into a time, to the millisecond.
-func fromJulian(jd float64) time.Time {
-	const unixEpochJD = 2440587.5
-	ms := int64((jd-unixEpochJD)*86400000 + 0.5)
-	return time.UnixMilli(ms).UTC()
 }
 
 // Prune queues the deletion of images unreferenced since before cutoff,
@@ -94,7 +92,7 @@ func (w *Writer) Prune(ctx context.Context, cutoff time.Time, done func([]Unrefe
 	return w.enqueue(ctx, op{
 		apply: func(ctx context.Context, tx *batchTx) (Outcome, error) {
 			pruned = nil
-			all, err := unreferenced(ctx, tx.tx)
+			all, err := unreferenced(ctx, tx.tx, w.c.dialect())
 			if err != nil {
 				return Unchanged, err
 			}
@@ -103,14 +101,14 @@ func (w *Writer) Prune(ctx context.Context, cutoff time.Time, done func([]Unrefe
 					continue
 				}
 				var config *string
-				if err := tx.queryRow(ctx, `SELECT config_digest FROM images WHERE name = ?`, u.Digest).Scan(&config); err != nil {
+				if err := tx.queryRow(ctx, `SELECT config_digest FROM images WHERE name = $1`, u.Digest).Scan(&config); err != nil {
 					return Unchanged, fmt.Errorf("prune %s: %w", u.Digest, err)
 				}
-				if _, err := tx.exec(ctx, `DELETE FROM images WHERE name = ?`, u.Digest); err != nil {
+				if _, err := tx.exec(ctx, `DELETE FROM images WHERE name = $1`, u.Digest); err != nil {
 					return Unchanged, fmt.Errorf("prune %s: %w", u.Digest, err)
 				}
 				if config != nil {
-					if _, err := tx.exec(ctx, `DELETE FROM configs WHERE digest = ? AND NOT EXISTS (SELECT 1 FROM images WHERE config_digest = ?)`,
+					if _, err := tx.exec(ctx, `DELETE FROM configs WHERE digest = $1 AND NOT EXISTS (SELECT 1 FROM images WHERE config_digest = $2)`,
 						*config, *config); err != nil {
 						return Unchanged, fmt.Errorf("prune config of %s: %w", u.Digest, err)
 					}

@@ -36,7 +36,7 @@ func validateImage(rec ImageRecord) error {
 func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, runID int64) (Outcome, error) {
 	img := rec.Image
 	var one int
-	err := tx.queryRow(ctx, `SELECT 1 FROM images WHERE name = ?`, img.Name).Scan(&one)
+	err := tx.queryRow(ctx, `SELECT 1 FROM images WHERE name = $1`, img.Name).Scan(&one)
 	if err == nil {
 		// Stored by another target of this run or an earlier one: this
 		// record's verification is still its repository's own.
@@ -55,7 +55,7 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 	if img.DockerImageConfig != "" {
 		d := digest.FromString(img.DockerImageConfig)
 		configDigest = d.String()
-		if _, err := tx.exec(ctx, `INSERT INTO configs (digest, media_type, content) VALUES (?, ?, ?) ON CONFLICT (digest) DO NOTHING`,
+		if _, err := tx.exec(ctx, `INSERT INTO configs (digest, media_type, content) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING`,
 			d.String(), rec.ConfigMediaType, []byte(img.DockerImageConfig)); err != nil {
 			return Unchanged, fmt.Errorf("store config of %s: %w", img.Name, err)
 		}
@@ -89,12 +89,12 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 	}
 	var verdict, reason any
 	if v := rec.Verification; v != nil {
-		verdict, reason = nullable(v.Verdict), nullable(v.Reason)
+		verdict, reason = nullable(string(v.Verdict)), nullable(v.Reason)
 	}
 	_, err = tx.exec(ctx, `INSERT INTO images (name, uid, resource_version, creation_timestamp,
 		docker_image_reference, manifest_media_type, manifest, config_digest, metadata, annotations,
 		architecture, os, variant, image_created, size, first_run, signature_verdict, signature_reason, source_reference)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		img.Name, uuid.NewSHA1(uidNamespace, []byte(img.Name)).String(), rv, c.timestamp(),
 		lookup, img.DockerImageManifestMediaType, []byte(img.DockerImageManifest), configDigest,
 		string(img.DockerImageMetadata.Raw), annotations,
@@ -108,14 +108,14 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 		}
 	}
 	for i, l := range img.DockerImageLayers {
-		if _, err := tx.exec(ctx, `INSERT INTO image_layers (image_name, position, digest, size, media_type) VALUES (?, ?, ?, ?, ?)`,
+		if _, err := tx.exec(ctx, `INSERT INTO image_layers (image_name, position, digest, size, media_type) VALUES ($1, $2, $3, $4, $5)`,
 			img.Name, i, l.Name, l.LayerSize, l.MediaType); err != nil {
 			return Unchanged, fmt.Errorf("store layer %d of %s: %w", i, img.Name, err)
 		}
 	}
 	for i, m := range img.DockerImageManifests {
 		if _, err := tx.exec(ctx, `INSERT INTO image_manifests (list_name, position, digest, media_type, manifest_size, architecture, os, variant)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, img.Name, i, m.Digest, m.MediaType, m.ManifestSize, m.Architecture, m.OS, m.Variant); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, img.Name, i, m.Digest, m.MediaType, m.ManifestSize, m.Architecture, m.OS, m.Variant); err != nil {
 			return Unchanged, fmt.Errorf("store list entry %d of %s: %w", i, img.Name, err)
 		}
 	}
@@ -144,7 +144,7 @@ func verificationRepository(lookup string, v Verification) Verification {
 
 func (c *Catalog) recordChange(ctx context.Context, tx *batchTx, resource, name, event string) (int64, error) {
 	var rv int64
-	if err := tx.queryRow(ctx, `INSERT INTO changes (resource, name, event, changed_at) VALUES (?, ?, ?, ?) RETURNING resource_version`,
+	if err := tx.queryRow(ctx, `INSERT INTO changes (resource, name, event, changed_at) VALUES ($1, $2, $3, $4) RETURNING resource_version`,
 		resource, name, event, c.timestamp()).Scan(&rv); err != nil {
 		return 0, fmt.Errorf("record change of %s %s: %w", resource, name, err)
 	}
@@ -158,11 +158,11 @@ func (c *Catalog) repositoryID(ctx context.Context, tx *batchTx, name string) (i
 	if id, ok := c.repoIDs[name]; ok {
 		return id, nil
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO repositories (name) VALUES (?) ON CONFLICT (name) DO NOTHING`, name); err != nil {
+	if _, err := tx.exec(ctx, `INSERT INTO repositories (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, name); err != nil {
 		return 0, fmt.Errorf("store repository %s: %w", name, err)
 	}
 	var id int64
-	if err := tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = ?`, name).Scan(&id); err != nil {
+	if err := tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = $1`, name).Scan(&id); err != nil {
 		return 0, fmt.Errorf("look up repository %s: %w", name, err)
 	}
 	c.repoIDs[name] = id
@@ -178,7 +178,7 @@ func (c *Catalog) putTag(ctx context.Context, tx *batchTx, rec TagRecord, runID 
 		return Unchanged, err
 	}
 	var current string
-	err = tx.queryRow(ctx, `SELECT image_name FROM tags WHERE repository_id = ? AND tag = ?`, repo, rec.Tag).Scan(&current)
+	err = tx.queryRow(ctx, `SELECT image_name FROM tags WHERE repository_id = $1 AND tag = $2`, repo, rec.Tag).Scan(&current)
 	outcome, event := Created, "added"
 	switch {
 	case err == nil && current == rec.Image:
@@ -189,18 +189,18 @@ func (c *Catalog) putTag(ctx context.Context, tx *batchTx, rec TagRecord, runID 
 		return Unchanged, fmt.Errorf("look up tag %s:%s: %w", rec.Repository, rec.Tag, err)
 	}
 	// A tag of a repository marked removed brings the repository back.
-	if _, err := tx.exec(ctx, `UPDATE repositories SET removed_at = NULL, removed_run = NULL WHERE id = ? AND removed_at IS NOT NULL`, repo); err != nil {
+	if _, err := tx.exec(ctx, `UPDATE repositories SET removed_at = NULL, removed_run = NULL WHERE id = $1 AND removed_at IS NOT NULL`, repo); err != nil {
 		return Unchanged, fmt.Errorf("store repository %s: %w", rec.Repository, err)
 	}
 	now := c.timestamp()
-	if _, err := tx.exec(ctx, `INSERT INTO tags (repository_id, tag, image_name, updated_at) VALUES (?, ?, ?, ?)
+	if _, err := tx.exec(ctx, `INSERT INTO tags (repository_id, tag, image_name, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (repository_id, tag) DO UPDATE SET image_name = excluded.image_name, updated_at = excluded.updated_at`,
 		repo, rec.Tag, rec.Image, now); err != nil {
 		return Unchanged, fmt.Errorf("store tag %s:%s: %w", rec.Repository, rec.Tag, err)
 	}
 	run := runOrNull(runID)
 	if _, err := tx.exec(ctx, `INSERT INTO tag_events (repository_id, tag, image_name, docker_image_reference, created, run_id, event)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, repo, rec.Tag, rec.Image, rec.DockerImageReference, now, run, event); err != nil {
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, repo, rec.Tag, rec.Image, rec.DockerImageReference, now, run, event); err != nil {
 		return Unchanged, fmt.Errorf("store history of tag %s:%s: %w", rec.Repository, rec.Tag, err)
 	}
 	return outcome, nil

@@ -68,7 +68,7 @@ func resourceVersion(ctx context.Context, q querier) (int64, error) {
 // HasImage reports whether an image of that name is stored.
 func (c *Catalog) HasImage(ctx context.Context, name string) (bool, error) {
 	var one int
-	err := c.readRow(ctx, `SELECT 1 FROM images WHERE name = ?`, name).Scan(&one)
+	err := c.readRow(ctx, `SELECT 1 FROM images WHERE name = $1`, name).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -81,7 +81,7 @@ func (c *Catalog) HasImage(ctx context.Context, name string) (bool, error) {
 // Config returns a stored config blob by digest, or ErrNotFound.
 func (c *Catalog) Config(ctx context.Context, digest string) ([]byte, error) {
 	var b []byte
-	err := c.readRow(ctx, `SELECT content FROM configs WHERE digest = ?`, digest).Scan(&b)
+	err := c.readRow(ctx, `SELECT content FROM configs WHERE digest = $1`, digest).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("config %s: %w", digest, ErrNotFound)
 	}
@@ -95,7 +95,7 @@ func (c *Catalog) GetImage(ctx context.Context, name string) (*imagev1.Image, er
 		return nil, fmt.Errorf("get image %s: %w", name, err)
 	}
 	defer tx.Rollback()
-	imgs, err := c.loadImages(ctx, tx, true, true, `SELECT `+imageColumns+` FROM images WHERE name = ?`, name)
+	imgs, err := c.loadImages(ctx, tx, true, true, `SELECT `+imageColumns+` FROM images WHERE name = $1`, name)
 	if err != nil {
 		return nil, fmt.Errorf("get image %s: %w", name, err)
 	}
@@ -118,9 +118,9 @@ func (c *Catalog) ListImages(ctx context.Context, opts ListOptions) (ImagePage, 
 	if page.ResourceVersion, err = resourceVersion(ctx, tx); err != nil {
 		return page, err
 	}
-	where, args := []string{"name > ?"}, []any{opts.After}
+	where, args := []string{"name > $1"}, []any{opts.After}
 	if len(opts.Names) > 0 {
-		where = append(where, "name IN ("+strings.TrimSuffix(strings.Repeat("?,", len(opts.Names)), ",")+")")
+		where = append(where, "name IN ("+placeholders(2, len(opts.Names))+")")
 		for _, n := range opts.Names {
 			args = append(args, n)
 		}
@@ -129,7 +129,7 @@ func (c *Catalog) ListImages(ctx context.Context, opts ListOptions) (ImagePage, 
 	if opts.WithoutRaw {
 		columns = imageColumnsWithoutRaw
 	}
-	q := `SELECT ` + columns + ` FROM images WHERE ` + strings.Join(where, " AND ") + ` ORDER BY name LIMIT ?`
+	q := `SELECT ` + columns + ` FROM images WHERE ` + strings.Join(where, " AND ") + ` ORDER BY name LIMIT ` + placeholder(len(args)+1)
 	limit := noLimit
 	if opts.Limit > 0 {
 		limit = int64(opts.Limit)
@@ -140,7 +140,7 @@ func (c *Catalog) ListImages(ctx context.Context, opts ListOptions) (ImagePage, 
 	}
 	if opts.Limit > 0 && len(page.Items) == opts.Limit {
 		last := page.Items[len(page.Items)-1].Name
-		cq := `SELECT count(*) FROM images WHERE name > ?`
+		cq := `SELECT count(*) FROM images WHERE name > $1`
 		cargs := []any{last}
 		if len(opts.Names) > 0 {
 			cq += ` AND ` + where[1]
@@ -229,13 +229,13 @@ func newImageSet(imgs []imagev1.Image, index map[string]int, contiguous bool) im
 // where selects the set's images by column: a name range, or an IN list.
 func (s imageSet) where(column string) (string, []any) {
 	if s.contiguous {
-		return column + " BETWEEN ? AND ?", []any{s.imgs[0].Name, s.imgs[len(s.imgs)-1].Name}
+		return column + " BETWEEN $1 AND $2", []any{s.imgs[0].Name, s.imgs[len(s.imgs)-1].Name}
 	}
 	args := make([]any, len(s.imgs))
 	for i := range s.imgs {
 		args[i] = s.imgs[i].Name
 	}
-	return column + " IN (" + strings.TrimSuffix(strings.Repeat("?,", len(args)), ",") + ")", args
+	return column + " IN (" + placeholders(1, len(args)) + ")", args
 }
 
 // at returns the set's image of that name; a range may hold others.
@@ -340,7 +340,7 @@ func decodeMetadata(raw []byte) (indexedMetadata, error) {
 func (c *Catalog) TagImage(ctx context.Context, repository, tag string) (string, error) {
 	var name string
 	err := c.readRow(ctx, `SELECT t.image_name FROM tags t JOIN repositories r ON r.id = t.repository_id
-		WHERE r.name = ? AND t.tag = ?`, repository, tag).Scan(&name)
+		WHERE r.name = $1 AND t.tag = $2`, repository, tag).Scan(&name)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

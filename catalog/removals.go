@@ -79,7 +79,7 @@ func (w *Writer) RemoveRepository(ctx context.Context, repository string, mark S
 	return w.enqueue(ctx, op{
 		apply: func(ctx context.Context, tx *batchTx) (Outcome, error) {
 			var id int64
-			err := tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = ? AND removed_at IS NULL`, repository).Scan(&id)
+			err := tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = $1 AND removed_at IS NULL`, repository).Scan(&id)
 			if errors.Is(err, sql.ErrNoRows) {
 				removed = nil
 				return Unchanged, nil
@@ -87,7 +87,7 @@ func (w *Writer) RemoveRepository(ctx context.Context, repository string, mark S
 			if err != nil {
 				return Unchanged, fmt.Errorf("look up repository %s: %w", repository, err)
 			}
-			tags, err := queryStrings(ctx, tx.tx, `SELECT tag FROM tags WHERE repository_id = ? ORDER BY tag`, id)
+			tags, err := queryStrings(ctx, tx.tx, `SELECT tag FROM tags WHERE repository_id = $1 ORDER BY tag`, id)
 			if err != nil {
 				return Unchanged, fmt.Errorf("tags of repository %s: %w", repository, err)
 			}
@@ -95,7 +95,7 @@ func (w *Writer) RemoveRepository(ctx context.Context, repository string, mark S
 			if err != nil {
 				return Unchanged, err
 			}
-			if _, err := tx.exec(ctx, `UPDATE repositories SET removed_at = ?, removed_run = ? WHERE id = ?`,
+			if _, err := tx.exec(ctx, `UPDATE repositories SET removed_at = $1, removed_run = $2 WHERE id = $3`,
 				w.c.timestamp(), runOrNull(w.opts.RunID), id); err != nil {
 				return Unchanged, fmt.Errorf("mark repository %s removed: %w", repository, err)
 			}
@@ -115,7 +115,7 @@ func (w *Writer) RemoveRepository(ctx context.Context, repository string, mark S
 
 func (c *Catalog) removeTags(ctx context.Context, tx *batchTx, rec TagRemoval, runID int64) ([]RemovedTag, error) {
 	var repo int64
-	err := tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = ?`, rec.Repository).Scan(&repo)
+	err := tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = $1`, rec.Repository).Scan(&repo)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -126,18 +126,18 @@ func (c *Catalog) removeTags(ctx context.Context, tx *batchTx, rec TagRemoval, r
 	now := c.timestamp()
 	for _, tag := range rec.Tags {
 		var previous string
-		err := tx.queryRow(ctx, `SELECT image_name FROM tags WHERE repository_id = ? AND tag = ?`, repo, tag).Scan(&previous)
+		err := tx.queryRow(ctx, `SELECT image_name FROM tags WHERE repository_id = $1 AND tag = $2`, repo, tag).Scan(&previous)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("look up tag %s:%s: %w", rec.Repository, tag, err)
 		}
-		if _, err := tx.exec(ctx, `DELETE FROM tags WHERE repository_id = ? AND tag = ?`, repo, tag); err != nil {
+		if _, err := tx.exec(ctx, `DELETE FROM tags WHERE repository_id = $1 AND tag = $2`, repo, tag); err != nil {
 			return nil, fmt.Errorf("remove tag %s:%s: %w", rec.Repository, tag, err)
 		}
 		if _, err := tx.exec(ctx, `INSERT INTO tag_events (repository_id, tag, image_name, docker_image_reference, created, run_id, event, reason)
-			VALUES (?, ?, ?, ?, ?, ?, 'removed', ?)`, repo, tag, previous, rec.Repository+"@"+previous, now, runOrNull(runID), nullable(rec.Reason)); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, 'removed', $7)`, repo, tag, previous, rec.Repository+"@"+previous, now, runOrNull(runID), nullable(rec.Reason)); err != nil {
 			return nil, fmt.Errorf("record removal of tag %s:%s: %w", rec.Repository, tag, err)
 		}
 		removed = append(removed, RemovedTag{Repository: rec.Repository, Tag: tag, Previous: previous})
@@ -157,7 +157,7 @@ func (c *Catalog) removeTags(ctx context.Context, tx *batchTx, rec TagRemoval, r
 func (c *Catalog) markStreams(ctx context.Context, tx *batchTx, repository, tag, previous string, mark StreamMarker) error {
 	segment := repository[strings.LastIndex(repository, "/")+1:]
 	names, err := queryStrings(ctx, tx.tx, `SELECT DISTINCT s.full_name FROM image_stream_spec_tags t
-		JOIN image_streams s ON s.id = t.stream_id WHERE t.from_kind = 'DockerImage' AND instr(t.from_name, ?) > 0 ORDER BY 1`, segment)
+		JOIN image_streams s ON s.id = t.stream_id WHERE t.from_kind = 'DockerImage' AND `+c.dialect().contains("t.from_name", "$1")+` ORDER BY 1`, segment)
 	if err != nil {
 		return fmt.Errorf("image streams tracking %s:%s: %w", repository, tag, err)
 	}
@@ -180,7 +180,7 @@ func (c *Catalog) markStreams(ctx context.Context, tx *batchTx, repository, tag,
 // (none for a repository the catalog does not know).
 func (c *Catalog) CurrentTags(ctx context.Context, repository string) (map[string]string, error) {
 	rows, err := c.read.QueryContext(ctx, `SELECT t.tag, t.image_name FROM tags t JOIN repositories r ON r.id = t.repository_id
-		WHERE r.name = ?`, repository)
+		WHERE r.name = $1`, repository)
 	if err != nil {
 		return nil, fmt.Errorf("tags of %s: %w", repository, err)
 	}
@@ -200,7 +200,7 @@ func (c *Catalog) CurrentTags(ctx context.Context, repository string) (map[strin
 // starts with prefix ("host/" or "host/namespace/").
 func (c *Catalog) KnownRepositories(ctx context.Context, prefix string) ([]string, error) {
 	out, err := queryStrings(ctx, c.read, `SELECT name FROM repositories WHERE removed_at IS NULL
-		AND substr(name, 1, length(CAST(? AS TEXT))) = ? ORDER BY name`, prefix, prefix)
+		AND substr(name, 1, length(CAST($1 AS TEXT))) = $2 ORDER BY name`, prefix, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("repositories under %s: %w", prefix, err)
 	}

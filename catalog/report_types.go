@@ -162,15 +162,9 @@ type ReportRun struct {
 	TagsMoved  int        `json:"tagsMoved"`
 	// TagsRemoved is within the repository filter, like tagsAdded.
 	TagsRemoved int `json:"tagsRemoved"`
-	// Shard is the part of a sharded run this run took (absent when unsharded).
-	Shard *ReportShard `json:"shard,omitempty"`
-}
-
-// ReportShard is shard Index (0-based) of Count in the sharded run Group.
-type ReportShard struct {
-	Index int    `json:"index"`
-	Count int    `json:"count"`
-	Group string `json:"group"`
+	// Shard is the part of a sharded run this run took (absent when
+	// unsharded): shard Index (0-based) of Count in the sharded run Group.
+	Shard *Shard `json:"shard,omitempty"`
 }
 
 // CommandLine is the run's command, after the shard it took when sharded:

@@ -41,7 +41,7 @@ func (c *Catalog) BeginRun(ctx context.Context, command string, shard Shard) (in
 	index, count, group := shard.columns()
 	var id int64
 	err := c.write.QueryRowContext(ctx, `INSERT INTO import_runs (started_at, status, command, shard_index, shard_count, run_group)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, c.timestamp(), RunRunning, command, index, count, group).Scan(&id)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, c.timestamp(), RunRunning, command, index, count, group).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("record run start: %w", err)
 	}
@@ -59,12 +59,12 @@ func (c *Catalog) FinishRun(ctx context.Context, id int64, status string, counts
 	}
 	defer tx.Rollback()
 	now := c.timestamp()
-	if _, err := tx.ExecContext(ctx, `UPDATE import_runs SET finished_at = ?, status = ?, imported = ?, unchanged = ?, failed = ? WHERE id = ?`,
+	if _, err := tx.ExecContext(ctx, `UPDATE import_runs SET finished_at = $1, status = $2, imported = $3, unchanged = $4, failed = $5 WHERE id = $6`,
 		now, status, counts.Imported, counts.Unchanged, counts.Failed, id); err != nil {
 		return fmt.Errorf("record end of run %d: %w", id, err)
 	}
 	for _, f := range failures {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO import_failures (run_id, reference, reason, failed_at) VALUES (?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO import_failures (run_id, reference, reason, failed_at) VALUES ($1, $2, $3, $4)`,
 			id, f.Reference, f.Reason, now); err != nil {
 			return fmt.Errorf("record failures of run %d: %w", id, err)
 		}
@@ -82,7 +82,7 @@ func (c *Catalog) Runs(ctx context.Context, limit int) ([]Run, error) {
 		max = int64(limit)
 	}
 	rows, err := c.read.QueryContext(ctx, `SELECT id, started_at, finished_at, status, command, imported, unchanged, failed,
-		shard_index, shard_count, run_group FROM import_runs ORDER BY id DESC LIMIT ?`, max)
+		shard_index, shard_count, run_group FROM import_runs ORDER BY id DESC LIMIT $1`, max)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
@@ -114,7 +114,7 @@ type Failure struct {
 
 // RunFailures lists what failed in a run.
 func (c *Catalog) RunFailures(ctx context.Context, runID int64) ([]Failure, error) {
-	rows, err := c.read.QueryContext(ctx, `SELECT reference, reason FROM import_failures WHERE run_id = ? ORDER BY rowid`, runID)
+	rows, err := c.read.QueryContext(ctx, `SELECT reference, reason FROM import_failures WHERE run_id = $1 ORDER BY id`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("list failures of run %d: %w", runID, err)
 	}

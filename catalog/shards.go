@@ -9,8 +9,9 @@ import (
 // (0-based) of Count, in the sharded run named Group. The zero value is an
 // unsharded run, which takes the whole work and the catalog-wide run lock.
 type Shard struct {
-	Index, Count int
-	Group        string
+	Index int    `json:"index"`
+	Count int    `json:"count"`
+	Group string `json:"group"`
 }
 
 // Sharded reports whether the run is one shard of several (Count > 0;

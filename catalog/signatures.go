@@ -34,9 +34,10 @@ type SignatureRecord struct {
 // signatures found in that repository.
 type Verification struct {
 	// Repository is where the signatures were looked up (host/path).
-	Repository      string
-	Verdict, Reason string
-	Signatures      []SignatureRecord
+	Repository string
+	Verdict    Verdict
+	Reason     string
+	Signatures []SignatureRecord
 	// Attestations found as referrers (attestations.go); stored when
 	// ReferrersChecked, which says the referrers were looked up at all.
 	Attestations     []AttestationRecord
@@ -71,7 +72,7 @@ func (c *Catalog) putSignatures(ctx context.Context, tx *batchTx, image string, 
 		trusted, reason := conditionOf(s.Object, "Trusted")
 		if _, err := tx.exec(ctx, `INSERT INTO signatures (image_name, repository_id, name, position, source, type, content,
 			sigstore_signature, certificate, chain, bundle, trusted, reason, signer, object)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 			ON CONFLICT (image_name, repository_id, name) DO UPDATE SET trusted = excluded.trusted, reason = excluded.reason,
 				signer = excluded.signer, object = excluded.object`,
 			image, repo, s.Object.Name, i, s.Source, s.Type, s.Content, nullable(s.SigstoreSignature), nullable(s.Certificate),
@@ -86,7 +87,7 @@ func (c *Catalog) putSignatures(ctx context.Context, tx *batchTx, image string, 
 // repository, in the order found.
 func (c *Catalog) StoredSignatures(ctx context.Context, repository, image string) ([]SignatureRecord, error) {
 	rows, err := c.read.QueryContext(ctx, `SELECT s.source, s.type, s.content, s.sigstore_signature, s.certificate, s.chain, s.bundle, s.object
-		FROM signatures s JOIN repositories r ON r.id = s.repository_id WHERE s.image_name = ? AND r.name = ? ORDER BY s.position`, image, repository)
+		FROM signatures s JOIN repositories r ON r.id = s.repository_id WHERE s.image_name = $1 AND r.name = $2 ORDER BY s.position`, image, repository)
 	if err != nil {
 		return nil, fmt.Errorf("signatures of %s: %w", image, err)
 	}
@@ -110,7 +111,7 @@ func (c *Catalog) StoredSignatures(ctx context.Context, repository, image string
 
 // ImageNames lists stored image names after `after`, at most limit.
 func (c *Catalog) ImageNames(ctx context.Context, after string, limit int) ([]string, error) {
-	out, err := c.strings(ctx, `SELECT name FROM images WHERE name > ? ORDER BY name LIMIT ?`, after, limit)
+	out, err := c.strings(ctx, `SELECT name FROM images WHERE name > $1 ORDER BY name LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list image names: %w", err)
 	}
@@ -126,7 +127,7 @@ func (c *Catalog) UpdateVerification(ctx context.Context, image string, v Verifi
 		// The normalized key, not the served dockerImageReference (which
 		// keeps the user's spelling).
 		var lookup string
-		err := c.read.QueryRowContext(ctx, `SELECT docker_image_reference FROM images WHERE name = ?`, image).Scan(&lookup)
+		err := c.read.QueryRowContext(ctx, `SELECT docker_image_reference FROM images WHERE name = $1`, image).Scan(&lookup)
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, fmt.Errorf("image %s: %w", image, ErrNotFound)
 		} else if err != nil {
@@ -206,7 +207,7 @@ func setVerdict(img *imagev1.Image, verdict, reason sql.NullString) {
 // TagsOfImage lists repository:tag references that point at an image now.
 func (c *Catalog) TagsOfImage(ctx context.Context, image string) ([]string, error) {
 	out, err := c.strings(ctx, `SELECT r.name || ':' || t.tag FROM tags t JOIN repositories r ON r.id = t.repository_id
-		WHERE t.image_name = ? ORDER BY 1`, image)
+		WHERE t.image_name = $1 ORDER BY 1`, image)
 	if err != nil {
 		return nil, fmt.Errorf("tags of %s: %w", image, err)
 	}
@@ -215,7 +216,7 @@ func (c *Catalog) TagsOfImage(ctx context.Context, image string) ([]string, erro
 
 // ListsContaining returns the manifest lists an image is an entry of.
 func (c *Catalog) ListsContaining(ctx context.Context, image string) ([]string, error) {
-	out, err := c.strings(ctx, `SELECT DISTINCT list_name FROM image_manifests WHERE digest = ? ORDER BY 1`, image)
+	out, err := c.strings(ctx, `SELECT DISTINCT list_name FROM image_manifests WHERE digest = $1 ORDER BY 1`, image)
 	if err != nil {
 		return nil, fmt.Errorf("lists containing %s: %w", image, err)
 	}

@@ -16,13 +16,21 @@ import (
 // image's own verdict (images.signature_verdict, the annotation
 // regimport.io/signature-verdict) is the summary over its repositories.
 
-// Verdicts beyond the policy's accepted, rejected and no-policy.
+// Verdict is a signature verdict: the policy's answer for a (repository,
+// image) pair, or an image's summary over its repositories. It is
+// declared here, once; package signatures gives its answers in it.
+type Verdict string
+
+// Verdicts.
 const (
+	VerdictAccepted Verdict = "accepted"
+	VerdictRejected Verdict = "rejected"
+	VerdictNoPolicy Verdict = "no-policy" // verified without a policy
 	// VerdictUnevaluated: the repository's signatures could not be fetched
 	// (5xx, timeout, corrupt blob); the reason says why. Never accepted.
-	VerdictUnevaluated = "unevaluated"
+	VerdictUnevaluated Verdict = "unevaluated"
 	// VerdictMixed summarizes an image whose repositories disagree.
-	VerdictMixed = "mixed"
+	VerdictMixed Verdict = "mixed"
 )
 
 // Annotations of the per-repository detail.
@@ -66,7 +74,7 @@ func (c *Catalog) putVerification(ctx context.Context, tx *batchTx, image string
 	}
 	var oldVerdict, oldReason string
 	var migrated bool
-	err = tx.queryRow(ctx, `SELECT verdict, reason, migrated FROM image_verdicts WHERE repository_id = ? AND image_name = ?`,
+	err = tx.queryRow(ctx, `SELECT verdict, reason, migrated FROM image_verdicts WHERE repository_id = $1 AND image_name = $2`,
 		repo, image).Scan(&oldVerdict, &oldReason, &migrated)
 	existed := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -84,21 +92,21 @@ func (c *Catalog) putVerification(ctx context.Context, tx *batchTx, image string
 	for i := range v.Signatures {
 		annotateRepository(&v.Signatures[i].Object, v.Repository)
 	}
-	if existed && !migrated && oldVerdict == v.Verdict && oldReason == v.Reason && sameSignatures(old, v.Signatures) {
+	if existed && !migrated && Verdict(oldVerdict) == v.Verdict && oldReason == v.Reason && sameSignatures(old, v.Signatures) {
 		return Unchanged, nil
 	}
 	run := runOrNull(runID)
 	now := c.timestamp()
 	history := func(sig, oldV, oldR, newV, newR string) error {
 		_, err := tx.exec(ctx, `INSERT INTO verdict_history (repository_id, image_name, signature, old_value, old_reason,
-			new_value, new_reason, run_id, changed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, repo, image, sig, oldV, oldR, newV, newR, run, now)
+			new_value, new_reason, run_id, changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, repo, image, sig, oldV, oldR, newV, newR, run, now)
 		if err != nil {
 			return fmt.Errorf("record verdict history of %s in %s: %w", image, v.Repository, err)
 		}
 		return nil
 	}
-	if existed && oldVerdict != v.Verdict {
-		if err := history("", oldVerdict, oldReason, v.Verdict, v.Reason); err != nil {
+	if existed && Verdict(oldVerdict) != v.Verdict {
+		if err := history("", oldVerdict, oldReason, string(v.Verdict), v.Reason); err != nil {
 			return Unchanged, err
 		}
 	}
@@ -122,12 +130,12 @@ func (c *Catalog) putVerification(ctx context.Context, tx *batchTx, image string
 		}
 	}
 	if _, err := tx.exec(ctx, `INSERT INTO image_verdicts (repository_id, image_name, verdict, reason, evaluated_at, run_id, migrated)
-		VALUES (?, ?, ?, ?, ?, ?, 0) ON CONFLICT (repository_id, image_name) DO UPDATE SET verdict = excluded.verdict,
-		reason = excluded.reason, evaluated_at = excluded.evaluated_at, run_id = excluded.run_id, migrated = 0`,
+		VALUES ($1, $2, $3, $4, $5, $6, false) ON CONFLICT (repository_id, image_name) DO UPDATE SET verdict = excluded.verdict,
+		reason = excluded.reason, evaluated_at = excluded.evaluated_at, run_id = excluded.run_id, migrated = false`,
 		repo, image, v.Verdict, v.Reason, now, run); err != nil {
 		return Unchanged, fmt.Errorf("store verdict of %s in %s: %w", image, v.Repository, err)
 	}
-	if _, err := tx.exec(ctx, `DELETE FROM signatures WHERE image_name = ? AND repository_id = ?`, image, repo); err != nil {
+	if _, err := tx.exec(ctx, `DELETE FROM signatures WHERE image_name = $1 AND repository_id = $2`, image, repo); err != nil {
 		return Unchanged, fmt.Errorf("replace signatures of %s in %s: %w", image, v.Repository, err)
 	}
 	if err := c.putSignatures(ctx, tx, image, repo, v.Signatures); err != nil {
@@ -142,7 +150,7 @@ func (c *Catalog) putVerification(ctx context.Context, tx *batchTx, image string
 		if err != nil {
 			return Unchanged, err
 		}
-		if _, err := tx.exec(ctx, `UPDATE images SET signature_verdict = ?, signature_reason = ?, resource_version = ? WHERE name = ?`,
+		if _, err := tx.exec(ctx, `UPDATE images SET signature_verdict = $1, signature_reason = $2, resource_version = $3 WHERE name = $4`,
 			nullable(verdict), nullable(reason), rv, image); err != nil {
 			return Unchanged, fmt.Errorf("update verdict of %s: %w", image, err)
 		}
@@ -161,7 +169,7 @@ func annotateRepository(s *imagev1.ImageSignature, repo string) {
 }
 
 func (c *Catalog) pairSignatures(ctx context.Context, tx *batchTx, repo int64, image string) ([]storedSignature, error) {
-	st, err := tx.stmt(ctx, `SELECT name, object FROM signatures WHERE image_name = ? AND repository_id = ? ORDER BY position`)
+	st, err := tx.stmt(ctx, `SELECT name, object FROM signatures WHERE image_name = $1 AND repository_id = $2 ORDER BY position`)
 	if err != nil {
 		return nil, err
 	}
@@ -204,7 +212,7 @@ type pairVerdict struct{ repository, verdict, reason string }
 // verdict when they agree, else "mixed"; the reason names the repositories.
 func summarize(ctx context.Context, tx *batchTx, image string) (verdict, reason string, err error) {
 	st, err := tx.stmt(ctx, `SELECT r.name, v.verdict, v.reason FROM image_verdicts v JOIN repositories r ON r.id = v.repository_id
-		WHERE v.image_name = ? ORDER BY r.name`)
+		WHERE v.image_name = $1 ORDER BY r.name`)
 	if err != nil {
 		return "", "", err
 	}
@@ -252,7 +260,7 @@ func summary(ps []pairVerdict) (verdict, reason string) {
 	if same {
 		return ps[0].verdict, strings.Join(parts, "; ")
 	}
-	return VerdictMixed, strings.Join(parts, "; ")
+	return string(VerdictMixed), strings.Join(parts, "; ")
 }
 
 // loadVerdicts fills the per-repository annotation of a result.
@@ -300,7 +308,9 @@ func (c *Catalog) loadVerdicts(ctx context.Context, tx *sql.Tx, set imageSet) er
 
 // PairVerdict is the stored verdict of one (repository, image) pair.
 type PairVerdict struct {
-	Repository, Image, Verdict, Reason string
+	Repository, Image string
+	Verdict           Verdict
+	Reason            string
 	// Migrated: copied from an older catalog's per-image verdict, never
 	// looked up for this repository.
 	Migrated bool
@@ -309,7 +319,7 @@ type PairVerdict struct {
 // Verdicts returns the per-repository verdicts of an image, by repository.
 func (c *Catalog) Verdicts(ctx context.Context, image string) ([]PairVerdict, error) {
 	rows, err := c.read.QueryContext(ctx, `SELECT r.name, v.verdict, v.reason, v.migrated FROM image_verdicts v
-		JOIN repositories r ON r.id = v.repository_id WHERE v.image_name = ? ORDER BY r.name`, image)
+		JOIN repositories r ON r.id = v.repository_id WHERE v.image_name = $1 ORDER BY r.name`, image)
 	if err != nil {
 		return nil, fmt.Errorf("verdicts of %s: %w", image, err)
 	}
@@ -330,11 +340,11 @@ func (c *Catalog) Verdicts(ctx context.Context, image string) ([]PairVerdict, er
 // one migrated from an older catalog), or could not be fetched last time
 // (unevaluated: every run tries again).
 func (c *Catalog) PairsToLookUp(ctx context.Context, repository, image string) ([]string, error) {
-	out, err := c.strings(ctx, `WITH x(name) AS (SELECT ?1 UNION SELECT digest FROM image_manifests WHERE list_name = ?1)
+	out, err := c.strings(ctx, `WITH x(name) AS (SELECT $1 UNION SELECT digest FROM image_manifests WHERE list_name = $1)
 		SELECT x.name FROM x JOIN images i ON i.name = x.name WHERE NOT EXISTS (SELECT 1 FROM image_verdicts v
-			JOIN repositories r ON r.id = v.repository_id WHERE r.name = ?2 AND v.image_name = x.name AND v.migrated = 0
+			JOIN repositories r ON r.id = v.repository_id WHERE r.name = $2 AND v.image_name = x.name AND NOT v.migrated
 			AND v.verdict != 'unevaluated')
-		ORDER BY x.name != ?1, x.name`, image, repository)
+		ORDER BY x.name != $1, x.name`, image, repository)
 	if err != nil {
 		return nil, fmt.Errorf("pairs of %s in %s: %w", image, repository, err)
 	}
@@ -346,7 +356,7 @@ func (c *Catalog) PairsToLookUp(ctx context.Context, repository, image string) (
 func (c *Catalog) PairLookedUp(ctx context.Context, repository, image string) (bool, error) {
 	var one int
 	err := c.readRow(ctx, `SELECT 1 FROM image_verdicts v JOIN repositories r ON r.id = v.repository_id
-		WHERE r.name = ? AND v.image_name = ? AND v.migrated = 0 AND v.verdict != 'unevaluated'`, repository, image).Scan(&one)
+		WHERE r.name = $1 AND v.image_name = $2 AND NOT v.migrated AND v.verdict != 'unevaluated'`, repository, image).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}
@@ -360,7 +370,7 @@ func (c *Catalog) PairLookedUp(ctx context.Context, repository, image string) (b
 func (c *Catalog) Manifest(ctx context.Context, image string) ([]byte, string, error) {
 	var b []byte
 	var mt string
-	err := c.readRow(ctx, `SELECT manifest, manifest_media_type FROM images WHERE name = ?`, image).Scan(&b, &mt)
+	err := c.readRow(ctx, `SELECT manifest, manifest_media_type FROM images WHERE name = $1`, image).Scan(&b, &mt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", fmt.Errorf("image %s: %w", image, ErrNotFound)
 	}
@@ -373,30 +383,32 @@ func (c *Catalog) Manifest(ctx context.Context, image string) ([]byte, string, e
 // referencingPairs is the SQL of every (repository, image) pair the catalog
 // knows of: a tag, an image's dockerImageReference (an import by digest), an
 // image stream's tag, each with the entries of a list referenced there.
-const referencingPairs = `direct(repository, image_name) AS (
+func referencingPairs(d dialect) string {
+	return `direct(repository, image_name) AS (
 	SELECT r.name, t.image_name FROM tags t JOIN repositories r ON r.id = t.repository_id
-	UNION SELECT substr(docker_image_reference, 1, instr(docker_image_reference, '@') - 1), name FROM images
-	 WHERE instr(docker_image_reference, '@') > 0
-	UNION SELECT substr(docker_image_reference, 1, instr(docker_image_reference, '@') - 1), image FROM image_stream_tag_events
-	 WHERE instr(docker_image_reference, '@') > 0),
+	UNION SELECT ` + d.repositoryOf("docker_image_reference") + `, name FROM images
+	 WHERE ` + d.hasDigest("docker_image_reference") + `
+	UNION SELECT ` + d.repositoryOf("docker_image_reference") + `, image FROM image_stream_tag_events
+	 WHERE ` + d.hasDigest("docker_image_reference") + `),
 	pairs(repository, image_name) AS (SELECT repository, image_name FROM direct
 	UNION SELECT d.repository, m.digest FROM direct d JOIN image_manifests m ON m.list_name = d.image_name
 	 WHERE m.digest IN (SELECT name FROM images)
 	UNION SELECT r.name, v.image_name FROM image_verdicts v JOIN repositories r ON r.id = v.repository_id)`
+}
 
 // ReferencingPairs pages through every (repository, image) pair after the
 // given one, in (image, repository) order; images restricts it when set.
 func (c *Catalog) ReferencingPairs(ctx context.Context, afterImage, afterRepository string, images []string, limit int) ([]PairVerdict, error) {
-	q := `WITH ` + referencingPairs + ` SELECT p.repository, p.image_name FROM pairs p
-		WHERE (p.image_name, p.repository) > (?, ?)`
+	q := `WITH ` + referencingPairs(c.dialect()) + ` SELECT p.repository, p.image_name FROM pairs p
+		WHERE (p.image_name, p.repository) > ($1, $2)`
 	args := []any{afterImage, afterRepository}
 	if len(images) > 0 {
-		q += ` AND p.image_name IN (` + strings.TrimSuffix(strings.Repeat("?,", len(images)), ",") + `)`
+		q += ` AND p.image_name IN (` + placeholders(3, len(images)) + `)`
 		for _, n := range images {
 			args = append(args, n)
 		}
 	}
-	q += ` ORDER BY p.image_name, p.repository LIMIT ?`
+	q += ` ORDER BY p.image_name, p.repository LIMIT ` + placeholder(len(args)+1)
 	args = append(args, limit)
 	rows, err := c.read.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -418,8 +430,8 @@ func (c *Catalog) ReferencingPairs(ctx context.Context, afterImage, afterReposit
 // list holding it.
 func (c *Catalog) TagsOfImageIn(ctx context.Context, repository, image string) ([]string, error) {
 	out, err := c.strings(ctx, `SELECT t.tag FROM tags t JOIN repositories r ON r.id = t.repository_id
-		WHERE r.name = ?1 AND (t.image_name = ?2 OR t.image_name IN (SELECT list_name FROM image_manifests WHERE digest = ?2))
-		ORDER BY t.image_name != ?2, t.tag`, repository, image)
+		WHERE r.name = $1 AND (t.image_name = $2 OR t.image_name IN (SELECT list_name FROM image_manifests WHERE digest = $2))
+		ORDER BY t.image_name != $2, t.tag`, repository, image)
 	if err != nil {
 		return nil, fmt.Errorf("tags of %s in %s: %w", image, repository, err)
 	}

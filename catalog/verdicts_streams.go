@@ -21,10 +21,10 @@ const ConditionSignatureVerified imagev1.TagEventConditionType = "SignatureVerif
 
 // loadTagVerdicts adds ConditionSignatureVerified to each status tag whose
 // current image has a verdict in its repository.
-func loadTagVerdicts(ctx context.Context, q querier, selected string, args []any, entry func(int64, string) *imagev1.NamedTagEventList) error {
+func loadTagVerdicts(ctx context.Context, q querier, d dialect, selected string, args []any, entry func(int64, string) *imagev1.NamedTagEventList) error {
 	rows, err := q.QueryContext(ctx, `SELECT e.stream_id, e.tag, e.generation, r.name, v.verdict, v.reason, v.evaluated_at
 		FROM image_stream_tag_events e
-		JOIN repositories r ON r.name = substr(e.docker_image_reference, 1, instr(e.docker_image_reference, '@') - 1)
+		JOIN repositories r ON r.name = `+d.repositoryOf("e.docker_image_reference")+`
 		JOIN image_verdicts v ON v.repository_id = r.id AND v.image_name = e.image
 		WHERE e.position = 0 AND e.stream_id IN (`+selected+`)`, args...)
 	if err != nil {

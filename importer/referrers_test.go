@@ -247,7 +247,7 @@ func TestHugeReferrerIndexIsCappedNotFatal(t *testing.T) {
 	referrerImporter(t, e, signatures.Options{PolicyPath: keyPolicyFile(t, t.TempDir(), e.reg.Host(), key.PEM)})
 	e.run(t, importer.Request{References: []string{e.reg.Host() + "/team/app:v1"}})
 	v, reason, n := verdictOf(t, e.cat, p.Digest)
-	if v != catalog.VerdictUnevaluated || n != registry.MaxReferrers+1 {
+	if v != string(catalog.VerdictUnevaluated) || n != registry.MaxReferrers+1 {
 		t.Fatalf("verdict %q (%s), %d records; want %s with %d", v, reason, n, catalog.VerdictUnevaluated, registry.MaxReferrers+1)
 	}
 	if !strings.Contains(reason, "128 of 128 referrers could not be read") || !strings.Contains(reason, "9872 referrers beyond the cap") || len(reason) > 1000 {

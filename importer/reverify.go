@@ -102,7 +102,7 @@ func reverifyPair(ctx context.Context, cat *catalog.Catalog, v *signatures.Verif
 		res.Err = err
 		return res, catalog.Verification{}
 	}
-	ver := catalog.Verification{Repository: repo, Verdict: string(out.Verdict), Reason: out.Reason}
+	ver := catalog.Verification{Repository: repo, Verdict: out.Verdict, Reason: out.Reason}
 	// Signatures that could not be fetched at import are still missing:
 	// offline, only an acceptance on those read can settle the pair.
 	if out.Verdict != signatures.VerdictAccepted {

@@ -3,7 +3,6 @@ package importer_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -13,6 +12,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/internal/testregistry"
 )
 
@@ -177,8 +177,7 @@ func TestShardsTogetherImportWhatOneRunImports(t *testing.T) {
 			Repositories: []string{host + "/" + names[3], host + "/" + names[4]}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			one := openCatalog(t, filepath.Join(dir, "one.db"))
+			one := openCatalog(t, dbtest.New(t))
 			imp, err := importer.New(importer.Options{Catalog: one, Registry: newClient(), Concurrency: 4})
 			if err != nil {
 				t.Fatal(err)
@@ -192,7 +191,7 @@ func TestShardsTogetherImportWhatOneRunImports(t *testing.T) {
 			}
 
 			for _, mode := range []string{"one after another", "at once"} {
-				path := filepath.Join(dir, strings.ReplaceAll(mode, " ", "-")+".db")
+				path := dbtest.New(t)
 				sums := make([]importer.Summary, 3)
 				errs := make([]error, 3)
 				var wg sync.WaitGroup
@@ -239,7 +238,7 @@ func TestShardRemovesOnlyItsShare(t *testing.T) {
 	e, names := shardRegistry(t, testregistry.WithMiddleware(h.middleware))
 	host := e.reg.Host()
 	req := importer.Request{References: []string{host}, Catalog: true}
-	path := filepath.Join(t.TempDir(), "catalog.db")
+	path := dbtest.New(t)
 	var ofShard1 []string
 	for _, repo := range names {
 		if importer.ShardOf(host+"/"+repo, 2) == 1 {
@@ -302,7 +301,7 @@ func (e *env) tagsOfIn(t *testing.T, cat *catalog.Catalog, repo string) []string
 // A reference that does not parse has no repository to hash: exactly one
 // shard, the one its text hashes to, reports it.
 func TestBadReferenceIsReportedByOneShard(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "catalog.db")
+	path := dbtest.New(t)
 	bad := "Not A Reference!"
 	reports := 0
 	for i := range 3 {
@@ -344,7 +343,7 @@ func TestUnlistableCatalogFailsInEveryShard(t *testing.T) {
 	h.catalog.Store("5xx")
 	e := newEnv(t, testregistry.WithMiddleware(h.middleware))
 	e.pushTags(t, "team/a", "v1")
-	path := filepath.Join(t.TempDir(), "catalog.db")
+	path := dbtest.New(t)
 	for i := range 3 {
 		s, err := runShard(t, path, importer.Request{References: []string{e.reg.Host()}, Catalog: true}, catalog.Shard{Index: i, Count: 3, Group: "g"})
 		if err != nil || len(s.Failures) != 1 || s.Failures[0].Reference != e.reg.Host() || !strings.Contains(s.Failures[0].Reason, "list repositories") {

@@ -88,7 +88,7 @@ func (imp *Importer) lookUpPair(ctx context.Context, reg *registry.Client, p Pai
 	if err != nil {
 		return PairResult{}, fmt.Errorf("verify signatures: %w", err)
 	}
-	v := &catalog.Verification{Repository: p.Repository.Name().Name(), Verdict: string(res.Verdict), Reason: res.Reason,
+	v := &catalog.Verification{Repository: p.Repository.Name().Name(), Verdict: res.Verdict, Reason: res.Reason,
 		ReferrersChecked: refErr == nil || len(refSigs)+len(atts) > 0, Attestations: imp.verifyAttestations(ctx, p.Identity, m, atts)}
 	if lookupErr != nil {
 		imp.log.Warn("signature lookup failed", "repository", v.Repository, "image", m.Digest, "error", lookupErr)

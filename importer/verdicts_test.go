@@ -13,6 +13,7 @@ import (
 	"github.com/regimport/regimport/catalog/catalogtest"
 	"github.com/regimport/regimport/importer"
 	"github.com/regimport/regimport/importer/streamimport"
+	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/internal/sigtest"
 	"github.com/regimport/regimport/internal/testregistry"
 	"github.com/regimport/regimport/signatures"
@@ -277,7 +278,7 @@ func TestSignaturesThatCannotBeFetchedLeaveThePairUnevaluated(t *testing.T) {
 				t.Errorf("failures %+v, want the broken pair alone", s.Failures)
 			}
 			served, _ := e.cat.GetImage(context.Background(), img)
-			if served.Annotations[catalog.AnnotationSignatureVerdict] != catalog.VerdictMixed {
+			if served.Annotations[catalog.AnnotationSignatureVerdict] != string(catalog.VerdictMixed) {
 				t.Errorf("summary %q, want mixed", served.Annotations[catalog.AnnotationSignatureVerdict])
 			}
 		})
@@ -316,6 +317,7 @@ func TestArtifactTagsAsImagesOption(t *testing.T) {
 // repository that references the image, and the next run looks up what was
 // never looked up.
 func TestMigratedCatalogIsFilledInByARerun(t *testing.T) {
+	dbtest.SQLiteOnly(t, "it rewinds a catalog file to schema 3, which only SQLite catalogs ever had")
 	e := newSharedEnv(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")

@@ -37,7 +37,7 @@ func buildGoldenScenario(t *testing.T) string {
 	// looked up.
 	attest := func(img rt.Image, as ...catalog.AttestationRecord) {
 		t.Helper()
-		if _, err := cat.UpdateVerification(ctx, img.Digest(), catalog.Verification{Verdict: img.Verdict, Reason: img.Reason,
+		if _, err := cat.UpdateVerification(ctx, img.Digest(), catalog.Verification{Verdict: catalog.Verdict(img.Verdict), Reason: img.Reason,
 			Signatures: rt.Signatures(img.Digest(), img.Sigs), Attestations: as, ReferrersChecked: true}); err != nil {
 			t.Fatal(err)
 		}

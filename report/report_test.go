@@ -15,6 +15,7 @@ import (
 	"context"
 
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/report"
 	rt "github.com/regimport/regimport/report/reporttest"
 )
@@ -292,7 +293,7 @@ func TestMarkdownHasTheTables(t *testing.T) {
 
 func TestEmptyCatalogSaysSo(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "empty.db")
+	path := dbtest.New(t)
 	cat, err := catalog.Open(ctx, path, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -42,7 +42,7 @@ func TestReportNamesEachRunsShard(t *testing.T) {
 		t.Errorf("the unsharded run has a shard: %+v", d.Runs[0].Shard)
 	}
 	for i, r := range d.Runs[1:] {
-		if want := (catalog.ReportShard{Index: i, Count: 2, Group: "nightly-7"}); r.Shard == nil || *r.Shard != want {
+		if want := (catalog.Shard{Index: i, Count: 2, Group: "nightly-7"}); r.Shard == nil || *r.Shard != want {
 			t.Errorf("run %d: shard %+v, want %+v", r.ID, r.Shard, want)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/catalog"
 	"go.podman.io/image/v5/docker/reference"
 )
 
@@ -146,14 +147,15 @@ type Image struct {
 	ImageName string
 }
 
-// Verdict is the policy's answer for the image as a whole.
-type Verdict string
+// Verdict is the policy's answer for the image as a whole: the catalog's
+// Verdict, declared there once.
+type Verdict = catalog.Verdict
 
-// Verdicts.
+// The policy's verdicts (catalog adds unevaluated and mixed).
 const (
-	VerdictAccepted Verdict = "accepted"
-	VerdictRejected Verdict = "rejected"
-	VerdictNoPolicy Verdict = "no-policy" // Options.PolicyPath was empty
+	VerdictAccepted = catalog.VerdictAccepted
+	VerdictRejected = catalog.VerdictRejected
+	VerdictNoPolicy = catalog.VerdictNoPolicy // Options.PolicyPath was empty
 )
 
 // Result of one Verify call.

@@ -1,5 +1,7 @@
-// Package catalogtest turns a catalog file back into the schema an older
-// regimport wrote, so that tests can migrate real data forward.
+// Package catalogtest is the catalog's conformance suite (Run: every
+// behaviour, against the backend a test gives it) and test helpers: it
+// turns a catalog file back into the schema an older regimport wrote, so
+// that tests can migrate real data forward.
 package catalogtest
 
 import (
@@ -15,6 +17,15 @@ import (
 // newest first, so a migration test keeps starting from a true 0003 file
 // as migrations are added.
 var undo = map[int][]string{
+	9: {
+		`CREATE TABLE import_failures_0008 (run_id INTEGER NOT NULL REFERENCES import_runs (id), reference TEXT NOT NULL,
+			reason TEXT NOT NULL, failed_at TEXT NOT NULL)`,
+		`INSERT INTO import_failures_0008 (rowid, run_id, reference, reason, failed_at)
+			SELECT id, run_id, reference, reason, failed_at FROM import_failures`,
+		`DROP TABLE import_failures`,
+		`ALTER TABLE import_failures_0008 RENAME TO import_failures`,
+		`CREATE INDEX import_failures_by_run ON import_failures (run_id)`,
+	},
 	8: {
 		`ALTER TABLE import_runs DROP COLUMN run_group`,
 		`ALTER TABLE import_runs DROP COLUMN shard_count`,
@@ -58,7 +69,7 @@ var undo = map[int][]string{
 // images.signature_verdict, which it keeps), signatures keyed by image
 // alone (those of the image's dockerImageReference repository), no
 // per-repository verdicts or history, no removal events, attestations,
-// source spellings or shards of runs.
+// source spellings, shards of runs or failure ids.
 func RewindTo0003(ctx context.Context, path string) error {
 	db, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=off")
 	if err != nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/internal/testregistry"
 )
 
@@ -40,10 +42,11 @@ func startRegistry(t *testing.T) *testregistry.Registry {
 func TestImportWithConfigFileMetricsAndExitCodes(t *testing.T) {
 	reg := startRegistry(t)
 	dir := t.TempDir()
+	db := dbtest.New(t)
 	cfg := filepath.Join(dir, "job.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`apiVersion: regimport.io/v1
 kind: Config
-catalog: job.db
+catalog: %[2]q
 tlsVerify: false
 metricsFile: job.prom
 registries:
@@ -54,7 +57,7 @@ registries:
 sources:
   - repository: %[1]s/team/app
   - images: [%[1]s/team/app:v0]
-`, reg.Host())), 0o644)
+`, reg.Host(), db)), 0o644)
 
 	code, out, errOut := runCLI(t, "import", "--config", cfg, "--progress", "never")
 	if code != ExitOK {
@@ -79,13 +82,13 @@ sources:
 	}
 
 	// The run is recorded; `runs` lists it.
-	code, out, _ = runCLI(t, "runs", "--db", filepath.Join(dir, "job.db"))
+	code, out, _ = runCLI(t, "runs", "--db", db)
 	if code != ExitOK || !strings.Contains(out, "succeeded") {
 		t.Errorf("runs: %d %s", code, out)
 	}
 
 	// A missing tag: the others import, exit 3, the failure is printed.
-	code, out, _ = runCLI(t, "import", "--db", filepath.Join(dir, "job.db"), "--tls-verify=false", "--progress", "never",
+	code, out, _ = runCLI(t, "import", "--db", db, "--tls-verify=false", "--progress", "never",
 		reg.Host()+"/team/app:v1", reg.Host()+"/team/app:nope")
 	if code != ExitPartial || !strings.Contains(out, "failed    "+reg.Host()+"/team/app:nope") {
 		t.Errorf("partial failure: exit %d\n%s", code, out)
@@ -94,7 +97,7 @@ sources:
 
 func TestImportRefusesBadInputBeforeTouchingTheCatalog(t *testing.T) {
 	dir := t.TempDir()
-	db := filepath.Join(dir, "c.db")
+	db := dbtest.New(t)
 	bad := filepath.Join(dir, "bad.yaml")
 	os.WriteFile(bad, []byte("apiVersion: regimport.io/v1\nkind: Config\nsorces: []\n"), 0o644)
 	for name, args := range map[string][]string{
@@ -113,20 +116,22 @@ func TestImportRefusesBadInputBeforeTouchingTheCatalog(t *testing.T) {
 			t.Errorf("config typo: %q does not name the file and line", errOut)
 		}
 	}
-	if _, err := os.Stat(db); !os.IsNotExist(err) {
-		t.Errorf("bad input created the catalog: %v", err)
+	if tables := catalogTables(t, db); tables != 0 {
+		t.Errorf("bad input created the catalog: %d tables", tables)
 	}
 }
 
 func TestSecondRunOnALockedCatalogSaysWhoHoldsIt(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "c.db")
-	lock, err := catalog.LockRuns(db, "regimport import --config nightly.yaml", catalog.Shard{})
+	db := dbtest.New(t)
+	// A short command: PostgreSQL keeps 63 bytes of the holder's
+	// application_name, where its pid, host and command are written.
+	lock, err := catalog.LockRuns(db, "import -c n.yaml", catalog.Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer lock.Unlock()
 	code, _, errOut := runCLI(t, "import", "--db", db, "r.example.com/a:1")
-	if code != ExitLocked || !strings.Contains(errOut, fmt.Sprintf("pid %d", os.Getpid())) || !strings.Contains(errOut, "nightly.yaml") {
+	if code != ExitLocked || !strings.Contains(errOut, fmt.Sprintf("pid %d", os.Getpid())) || !strings.Contains(errOut, "import -c n.yaml") {
 		t.Errorf("exit %d, %q; want %d naming the holder", code, errOut, ExitLocked)
 	}
 }
@@ -148,4 +153,31 @@ func TestProgressLine(t *testing.T) {
 	if newProgressBar(&buf, "auto") != nil {
 		t.Error("a bar was drawn on something that is not a terminal")
 	}
+}
+
+// catalogTables counts the tables of the catalog db: 0 when the file or
+// database does not exist or is empty.
+func catalogTables(t *testing.T, db string) int {
+	t.Helper()
+	if !catalog.IsPostgres(db) {
+		if _, err := os.Stat(db); os.IsNotExist(err) {
+			return 0
+		}
+	}
+	driver := "sqlite3"
+	count := `SELECT count(*) FROM sqlite_master WHERE type = 'table'`
+	if catalog.IsPostgres(db) {
+		driver = "pgx"
+		count = `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`
+	}
+	conn, err := sql.Open(driver, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var n int
+	if err := conn.QueryRow(count).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

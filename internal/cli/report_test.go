@@ -9,11 +9,13 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/report"
 	rt "github.com/regimport/regimport/report/reporttest"
 )
@@ -23,7 +25,7 @@ import (
 func reportCatalog(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "catalog.db")
+	path := dbtest.New(t)
 	clock := rt.NewClock(time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC))
 	cat, err := catalog.Open(ctx, path, catalog.Options{Now: clock.Now})
 	if err != nil {
@@ -53,8 +55,18 @@ func runReportCmd(t *testing.T, args ...string) (code int, stdout, stderr string
 	return code, out.String(), errb.String()
 }
 
+// fileSum is a digest of the catalog: the file's bytes, or every row of a
+// PostgreSQL catalog.
 func fileSum(t *testing.T, path string) [32]byte {
 	t.Helper()
+	if catalog.IsPostgres(path) {
+		var all []string
+		for table, rows := range dbtest.Dump(t, path) {
+			all = append(all, table+":"+strings.Join(rows, "\n"))
+		}
+		sort.Strings(all)
+		return sha256.Sum256([]byte(strings.Join(all, "\n")))
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -114,6 +126,7 @@ func TestReportCommandWritesEachFormat(t *testing.T) {
 }
 
 func TestReportCommandOnACopiedCatalog(t *testing.T) {
+	dbtest.SQLiteOnly(t, "it copies the catalog file alone to another directory")
 	db := reportCatalog(t)
 	// Another machine gets the file alone: no -wal, no -shm, another directory.
 	copyPath := filepath.Join(t.TempDir(), "audit-copy.db")
@@ -136,7 +149,7 @@ func TestReportCommandOnACopiedCatalog(t *testing.T) {
 func TestReportCommandBadInput(t *testing.T) {
 	dir := t.TempDir()
 
-	empty := filepath.Join(dir, "empty.db")
+	empty := dbtest.New(t)
 	cat, err := catalog.Open(context.Background(), empty, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +159,37 @@ func TestReportCommandBadInput(t *testing.T) {
 		t.Errorf("empty catalog: exit %d: %s\n%s", code, errs, out)
 	}
 
+	if !dbtest.Postgres() { // files that are not catalogs, and an older file
+		badFiles(t, dir)
+	}
+
+	db := reportCatalog(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--since", "someday"}, "--since"},
+		{[]string{"--since", "99"}, "no run 99"},
+		{[]string{"--format", "pdf"}, "format"},
+		{[]string{"--format", "html", "--table", "signers"}, "--table"},
+		{[]string{"-o", db}, "overwrite the catalog"},
+		{[]string{"--log-level", "loud"}, "--log-level"},
+	} {
+		before := fileSum(t, db)
+		code, _, errs := runReportCmd(t, append([]string{"--db", db}, tc.args...)...)
+		if code != ExitUsage || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d: %s", tc.args, code, errs)
+		}
+		if fileSum(t, db) != before {
+			t.Errorf("%v changed the catalog", tc.args)
+		}
+	}
+}
+
+// badFiles: a text file, a missing file and a file of an older schema are
+// refused, and nothing is written.
+func badFiles(t *testing.T, dir string) {
+	t.Helper()
 	text := filepath.Join(dir, "notes.txt")
 	os.WriteFile(text, []byte("This is a text file, long enough to be sure it is not a SQLite database header.\n"), 0o644)
 	if code, _, errs := runReportCmd(t, "--db", text); code != ExitFatal || !strings.Contains(errs, "not a regimport catalog") {
@@ -179,25 +223,4 @@ func TestReportCommandBadInput(t *testing.T) {
 		t.Error("a report file was written for a catalog that was refused")
 	}
 
-	db := reportCatalog(t)
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
-		{[]string{"--since", "someday"}, "--since"},
-		{[]string{"--since", "99"}, "no run 99"},
-		{[]string{"--format", "pdf"}, "format"},
-		{[]string{"--format", "html", "--table", "signers"}, "--table"},
-		{[]string{"-o", db}, "overwrite the catalog"},
-		{[]string{"--log-level", "loud"}, "--log-level"},
-	} {
-		before := fileSum(t, db)
-		code, _, errs := runReportCmd(t, append([]string{"--db", db}, tc.args...)...)
-		if code != ExitUsage || !strings.Contains(errs, tc.want) {
-			t.Errorf("%v: exit %d: %s", tc.args, code, errs)
-		}
-		if fileSum(t, db) != before {
-			t.Errorf("%v changed the catalog", tc.args)
-		}
-	}
 }

@@ -79,7 +79,7 @@ func TestImportExitCodesOfVerdictsPerRepository(t *testing.T) {
 		t.Fatalf("broken repository: exit %d, want 3\n%s", code, out)
 	}
 	code, out, _ = runCLI(t, "get", "images", "--db", db, "-o", "wide", img)
-	if code != ExitOK || !strings.Contains(out, catalog.VerdictMixed) {
+	if code != ExitOK || !strings.Contains(out, string(catalog.VerdictMixed)) {
 		t.Errorf("get -o wide: exit %d\n%s", code, out)
 	}
 	code, out, _ = runCLI(t, "get", "images", "--db", db, "-o", "json", img)

@@ -4,14 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	_ "github.com/mattn/go-sqlite3" // SQLite files are read with the catalog's driver
+
+	"github.com/regimport/regimport/catalog/dbschema"
 	"github.com/regimport/regimport/internal/redact"
 )
 
@@ -21,6 +26,10 @@ import (
 // data exactly when their Tables are equal.
 type Tables map[string][]string
 
+// Documents (JSON objects and arrays) are compared by meaning: both
+// sides render them with sorted keys and no spaces, as PostgreSQL's jsonb
+// keeps them. Times and flags render as a SQLite catalog stores them.
+//
 // Dump reads every table of the catalog db (a SQLite file or a PostgreSQL
 // URL) with its own connection, not through package catalog, so a test
 // comparing two dumps does not trust the code it checks. skip names
@@ -112,54 +121,39 @@ func dumpSQLite(file string, skip []string) (Tables, error) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	type table struct{ name, sql string }
-	var tables []table
-	rows, err := db.QueryContext(ctx, `SELECT name, coalesce(sql, '') FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	schema, err := dbschema.ReadSQLite(ctx, db)
 	if err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var tb table
-		if err := rows.Scan(&tb.name, &tb.sql); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		tables = append(tables, tb)
+	// AUTOINCREMENT's high-water marks are state too.
+	var sequences int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'`).Scan(&sequences); err != nil {
+		return nil, err
 	}
-	rows.Close()
+	if sequences > 0 {
+		schema["sqlite_sequence"] = &dbschema.Table{Name: "sqlite_sequence",
+			Columns: []dbschema.Column{{Name: "name"}, {Name: "seq"}}, ImplicitRowid: true}
+	}
 	out := Tables{}
-	for _, tb := range tables {
+	for _, tb := range schema {
 		var cols, exprs []string
-		hasPK := false
-		rows, err := db.QueryContext(ctx, `SELECT name, pk FROM pragma_table_info(?) ORDER BY cid`, tb.name)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var name string
-			var pk int
-			if err := rows.Scan(&name, &pk); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			hasPK = hasPK || pk > 0
-			if !skipped(skip, tb.name, name) {
-				cols = append(cols, name)
-				exprs = append(exprs, `quote("`+name+`")`)
+		for _, c := range tb.Columns {
+			if !skipped(skip, tb.Name, c.Name) {
+				cols = append(cols, c.Name)
+				exprs = append(exprs, `quote("`+c.Name+`")`)
 			}
 		}
-		rows.Close()
-		if !hasPK && !strings.Contains(strings.ToUpper(tb.sql), "WITHOUT ROWID") {
+		if len(tb.PK) == 0 && tb.ImplicitRowid {
 			cols = append(cols, "rowid")
 			exprs = append(exprs, "quote(rowid)")
 		}
-		rendered, err := renderRows(ctx, db, `SELECT `+strings.Join(exprs, ", ")+` FROM "`+tb.name+`"`, cols, func(v any) string {
-			return fmt.Sprint(v) // quote() gave an SQL literal: 'text', X'bytes', 12, NULL
+		rendered, err := renderRows(ctx, db, `SELECT `+strings.Join(exprs, ", ")+` FROM "`+tb.Name+`"`, cols, func(v any) string {
+			return canonicalJSON(fmt.Sprint(v)) // quote() gave an SQL literal: 'text', X'bytes', 12, NULL
 		})
 		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", tb.name, err)
+			return nil, fmt.Errorf("table %s: %w", tb.Name, err)
 		}
-		out[tb.name] = rendered
+		out[tb.Name] = rendered
 	}
 	return out, nil
 }
@@ -192,74 +186,39 @@ func renderRows(ctx context.Context, db *sql.DB, query string, cols []string, re
 
 func dumpPostgres(server string, skip []string) (Tables, error) {
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, server)
+	cfg, err := pgx.ParseConfig(server)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close(ctx)
-	type column struct{ table, name string }
-	var columns []column
-	rows, err := conn.Query(ctx, `SELECT c.table_name, c.column_name FROM information_schema.columns c
-		JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name
-		WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE'
-		ORDER BY c.table_name, c.ordinal_position`)
+	db := sql.OpenDB(stdlib.GetConnector(*cfg))
+	defer db.Close()
+	schema, err := dbschema.ReadPostgres(ctx, db)
 	if err != nil {
 		return nil, err
-	}
-	for rows.Next() {
-		var c column
-		if err := rows.Scan(&c.table, &c.name); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		columns = append(columns, c)
-	}
-	rows.Close()
-	byTable := map[string][]string{}
-	var order []string
-	for _, c := range columns {
-		if _, ok := byTable[c.table]; !ok {
-			order = append(order, c.table)
-			byTable[c.table] = []string{}
-		}
-		if !skipped(skip, c.table, c.name) {
-			byTable[c.table] = append(byTable[c.table], c.name)
-		}
 	}
 	out := Tables{}
-	for _, table := range order {
-		cols := byTable[table]
-		quoted := make([]string, len(cols))
-		for i, c := range cols {
-			quoted[i] = `"` + c + `"`
+	for _, tb := range schema {
+		var cols, exprs []string
+		for _, c := range tb.Columns {
+			if skipped(skip, tb.Name, c.Name) {
+				continue
+			}
+			cols = append(cols, c.Name)
+			expr := `"` + c.Name + `"`
+			if c.Kind == dbschema.KindJSON {
+				expr += "::text" // a document as text, compared by meaning (canonicalJSON)
+			}
+			exprs = append(exprs, expr)
 		}
-		rows, err := conn.Query(ctx, `SELECT `+strings.Join(quoted, ", ")+` FROM "`+table+`"`)
+		rendered, err := renderRows(ctx, db, `SELECT `+strings.Join(exprs, ", ")+` FROM "`+tb.Name+`"`, cols, renderValue)
 		if err != nil {
-			return nil, fmt.Errorf("table %s: %w", table, err)
+			return nil, fmt.Errorf("table %s: %w", tb.Name, err)
 		}
-		rendered := []string{}
-		for rows.Next() {
-			vals, err := rows.Values()
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			parts := make([]string, len(cols))
-			for i, v := range vals {
-				parts[i] = cols[i] + "=" + renderValue(v)
-			}
-			rendered = append(rendered, strings.Join(parts, ", "))
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("table %s: %w", table, err)
-		}
-		sort.Strings(rendered)
-		out[table] = rendered
+		out[tb.Name] = rendered
 	}
 	// The sequences' positions, as SQLite's sqlite_sequence is dumped:
 	// what number a new row gets is part of a catalog's state.
-	rows, err = conn.Query(ctx, `SELECT sequencename, coalesce(last_value::text, 'never called') FROM pg_sequences
+	rows, err := db.QueryContext(ctx, `SELECT sequencename, coalesce(last_value::text, 'never called') FROM pg_sequences
 		WHERE schemaname = current_schema() ORDER BY sequencename`)
 	if err != nil {
 		return nil, err
@@ -276,16 +235,54 @@ func dumpPostgres(server string, skip []string) (Tables, error) {
 	return out, rows.Err()
 }
 
-// renderValue spells a PostgreSQL value as SQLite's quote() does.
+// renderValue spells a PostgreSQL value as SQLite's quote() spells the
+// value a SQLite catalog stores for it: a timestamptz as RFC 3339 text in
+// UTC, a boolean as 0 or 1, a json or jsonb document as its canonical
+// text (see canonicalJSON).
 func renderValue(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return "NULL"
 	case string:
-		return "'" + strings.ReplaceAll(x, "'", "''") + "'"
+		return canonicalJSON(quoteText(x))
 	case []byte:
 		return "X'" + strings.ToUpper(hex.EncodeToString(x)) + "'"
+	case time.Time:
+		return quoteText(x.UTC().Format(time.RFC3339Nano))
+	case bool:
+		if x {
+			return "1"
+		}
+		return "0"
+	case map[string]any, []any:
+		b, err := json.Marshal(x)
+		if err != nil {
+			return fmt.Sprint(x)
+		}
+		return quoteText(string(b))
 	default:
 		return fmt.Sprint(x)
 	}
+}
+
+func quoteText(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// canonicalJSON turns a quoted SQLite text that holds a JSON object or
+// array into the same document with its keys sorted and no spaces, as
+// PostgreSQL's jsonb gives it back: jsonb keeps a document's meaning, not
+// its spelling. Anything else is returned as it is.
+func canonicalJSON(quoted string) string {
+	if !strings.HasPrefix(quoted, "'{") && !strings.HasPrefix(quoted, "'[") {
+		return quoted
+	}
+	text := strings.ReplaceAll(quoted[1:len(quoted)-1], "''", "'")
+	var doc any
+	if err := json.Unmarshal([]byte(text), &doc); err != nil {
+		return quoted
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return quoted
+	}
+	return quoteText(string(b))
 }

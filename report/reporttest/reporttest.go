@@ -116,7 +116,7 @@ func (im Image) Record() catalog.ImageRecord {
 		ConfigMediaType: "application/vnd.oci.image.config.v1+json", OS: os,
 	}
 	if im.Verdict != "" {
-		rec.Verification = &catalog.Verification{Verdict: im.Verdict, Reason: im.Reason, Signatures: Signatures(name, im.Sigs)}
+		rec.Verification = &catalog.Verification{Verdict: catalog.Verdict(im.Verdict), Reason: im.Reason, Signatures: Signatures(name, im.Sigs)}
 	}
 	return rec
 }

@@ -1,4 +1,4 @@
-package catalog
+package catalogtest
 
 import (
 	"context"
@@ -7,23 +7,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog"
+
 	imagev1 "github.com/openshift/api/image/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // putStream runs one StreamUpdate through a Writer and returns what done got.
-func putStream(t *testing.T, c *Catalog, ns, name string, apply func(*imagev1.ImageStream) (*imagev1.ImageStream, error)) (*imagev1.ImageStream, Outcome, error) {
+func putStream(t *testing.T, c *catalog.Catalog, ns, name string, apply func(*imagev1.ImageStream) (*imagev1.ImageStream, error)) (*imagev1.ImageStream, catalog.Outcome, error) {
 	t.Helper()
 	ctx := context.Background()
-	w, err := c.NewWriter(ctx, WriterOptions{})
+	w, err := c.NewWriter(ctx, catalog.WriterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got *imagev1.ImageStream
-	var out Outcome
+	var out catalog.Outcome
 	var gotErr error
-	if err := w.PutImageStream(ctx, StreamUpdate{Namespace: ns, Name: name, Apply: apply}, func(is *imagev1.ImageStream, o Outcome, err error) {
+	if err := w.PutImageStream(ctx, catalog.StreamUpdate{Namespace: ns, Name: name, Apply: apply}, func(is *imagev1.ImageStream, o catalog.Outcome, err error) {
 		got, out, gotErr = is, o, err
 	}); err != nil {
 		t.Fatal(err)
@@ -50,8 +52,8 @@ func streamWith(ns, name string, gen int64, image string, at time.Time) *imagev1
 	}
 }
 
-func TestImageStreamRoundTripAndResourceVersion(t *testing.T) {
-	c, _ := openTest(t)
+func (s Suite) ImageStreamRoundTripAndResourceVersion(t *testing.T) {
+	c, _ := s.open(t)
 	ctx := context.Background()
 	img := testImage(1)
 	put(t, c, img)
@@ -64,7 +66,7 @@ func TestImageStreamRoundTripAndResourceVersion(t *testing.T) {
 		}
 		return want.DeepCopy(), nil
 	})
-	if err != nil || out != Created {
+	if err != nil || out != catalog.Created {
 		t.Fatalf("create: %v %v", out, err)
 	}
 	if got.UID == "" || got.ResourceVersion == "" || got.CreationTimestamp.IsZero() || got.Kind != "ImageStream" {
@@ -92,7 +94,7 @@ func TestImageStreamRoundTripAndResourceVersion(t *testing.T) {
 		}
 		return nil, nil
 	})
-	if err != nil || out != Unchanged {
+	if err != nil || out != catalog.Unchanged {
 		t.Fatalf("no-op: %v %v", out, err)
 	}
 	if rv2, _ := c.ResourceVersion(ctx); rv2 != rv {
@@ -105,7 +107,7 @@ func TestImageStreamRoundTripAndResourceVersion(t *testing.T) {
 		cur.Status.Tags = cur.Status.Tags[1:] // the failed tag recovered elsewhere
 		return cur, nil
 	})
-	if err != nil || out != Updated || updated.ResourceVersion == got.ResourceVersion || updated.UID != got.UID || len(updated.Status.Tags) != 1 {
+	if err != nil || out != catalog.Updated || updated.ResourceVersion == got.ResourceVersion || updated.UID != got.UID || len(updated.Status.Tags) != 1 {
 		t.Fatalf("update: %v %v %+v", out, err, updated)
 	}
 	changes, _ := c.Changes(ctx, "imagestreams", 0, 10)
@@ -114,21 +116,21 @@ func TestImageStreamRoundTripAndResourceVersion(t *testing.T) {
 	}
 }
 
-func TestImageStreamRefusesUnknownImages(t *testing.T) {
-	c, _ := openTest(t)
+func (s Suite) ImageStreamRefusesUnknownImages(t *testing.T) {
+	c, _ := s.open(t)
 	_, _, err := putStream(t, c, "team", "app", func(*imagev1.ImageStream) (*imagev1.ImageStream, error) {
 		return streamWith("team", "app", 1, "sha256:"+strings.Repeat("a", 64), time.Now()), nil
 	})
 	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "foreign key") {
 		t.Fatalf("a tag event to a missing image: %v", err)
 	}
-	if _, err := c.GetImageStream(context.Background(), "team", "app"); !errors.Is(err, ErrNotFound) {
+	if _, err := c.GetImageStream(context.Background(), "team", "app"); !errors.Is(err, catalog.ErrNotFound) {
 		t.Errorf("half-written stream: %v", err)
 	}
 }
 
-func TestListImageStreamsPages(t *testing.T) {
-	c, _ := openTest(t)
+func (s Suite) ListImageStreamsPages(t *testing.T) {
+	c, _ := s.open(t)
 	ctx := context.Background()
 	img := testImage(2)
 	put(t, c, img)
