@@ -28,7 +28,11 @@ type MirrorSourceTag struct {
 
 // MirrorSourceTags lists every current tag, by repository and tag.
 func (c *Catalog) MirrorSourceTags(ctx context.Context) ([]MirrorSourceTag, error) {
-	rows, err := c.read.QueryContext(ctx, `SELECT r.name, t.tag, t.image_name, i.manifest_media_type,
+	return mirrorSourceTags(ctx, c.read)
+}
+
+func mirrorSourceTags(ctx context.Context, q querier) ([]MirrorSourceTag, error) {
+	rows, err := q.QueryContext(ctx, `SELECT r.name, t.tag, t.image_name, i.manifest_media_type,
 		       coalesce(e.created, t.updated_at), coalesce(e.run_id, 0),
 		       coalesce(v.verdict, ''), coalesce(v.reason, '')
 		  FROM tags t

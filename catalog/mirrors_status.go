@@ -59,7 +59,17 @@ type MirrorLag struct {
 // MirrorStatus compares every destination's newest mirror run with the
 // current tags in its scope. Destinations come in name order.
 func (c *Catalog) MirrorStatus(ctx context.Context, repositoryGlob string) ([]MirrorDestinationStatus, error) {
-	rows, err := c.read.QueryContext(ctx, `SELECT r.destination, r.id, r.status, r.started_at, r.repository_glob, r.require_accepted
+	return mirrorStatus(ctx, c.read, repositoryGlob)
+}
+
+// MirrorStatus is Catalog.MirrorStatus in the report's snapshot, for the
+// report's --repository.
+func (s *ReportSnapshot) MirrorStatus(ctx context.Context) ([]MirrorDestinationStatus, error) {
+	return mirrorStatus(ctx, s.tx, s.glob)
+}
+
+func mirrorStatus(ctx context.Context, q querier, repositoryGlob string) ([]MirrorDestinationStatus, error) {
+	rows, err := q.QueryContext(ctx, `SELECT r.destination, r.id, r.status, r.started_at, r.repository_glob, r.require_accepted
 		  FROM mirror_runs r
 		 WHERE r.id = (SELECT max(x.id) FROM mirror_runs x WHERE x.destination = r.destination AND x.dry_run = ?)
 		 ORDER BY r.destination`, false)
@@ -81,7 +91,7 @@ func (c *Catalog) MirrorStatus(ctx context.Context, repositoryGlob string) ([]Mi
 	if err := rows.Err(); err != nil || len(dests) == 0 {
 		return dests, err
 	}
-	tags, err := c.MirrorSourceTags(ctx)
+	tags, err := mirrorSourceTags(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +105,7 @@ func (c *Catalog) MirrorStatus(ctx context.Context, repositoryGlob string) ([]Mi
 		if err != nil {
 			return nil, err
 		}
-		last, err := c.lastMirrored(ctx, d.Destination)
+		last, err := lastMirrored(ctx, q, d.Destination)
 		if err != nil {
 			return nil, err
 		}
@@ -125,8 +135,8 @@ func (c *Catalog) MirrorStatus(ctx context.Context, repositoryGlob string) ([]Mi
 
 // lastMirrored maps source repository:tag to the digest a destination
 // last got for it (copied or found present).
-func (c *Catalog) lastMirrored(ctx context.Context, destination string) (map[string]string, error) {
-	rows, err := c.read.QueryContext(ctx, `SELECT m.source_repository, m.tag, m.image_name FROM mirrored_tags m
+func lastMirrored(ctx context.Context, q querier, destination string) (map[string]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT m.source_repository, m.tag, m.image_name FROM mirrored_tags m
 		  JOIN mirror_runs r ON r.id = m.run_id
 		 WHERE r.destination = ? AND m.action IN ('copied', 'present', 'deleted')
 		   AND m.id = (SELECT max(x.id) FROM mirrored_tags x JOIN mirror_runs y ON y.id = x.run_id

@@ -70,6 +70,10 @@ type Deletion struct {
 	Digest      string    `json:"digest"` // what the tag pointed at when removed
 	RemovedAt   time.Time `json:"removedAt"`
 	Reason      string    `json:"reason"`
+	// StillTagged are the source repository's current tags that point at
+	// Digest. Registries delete manifests by digest, which takes every tag
+	// on it: such a deletion is refused rather than take those along.
+	StillTagged []string `json:"stillTagged,omitempty"`
 }
 
 // Facts is what Build reads from the catalog.
@@ -149,6 +153,10 @@ func Build(ctx context.Context, facts Facts, o Options) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	tagged := map[string][]string{} // repository@digest -> its current tags
+	for _, t := range tags {
+		tagged[t.Repository+"@"+t.Image] = append(tagged[t.Repository+"@"+t.Image], t.Tag)
+	}
 	p := &Plan{APIVersion: PlanAPIVersion, Kind: PlanKind, Destination: o.Destination.Spec,
 		Selectors: Selectors{Repository: o.Repository, Since: o.Since, RequireAccepted: o.RequireAccepted},
 		Copies:    []Copy{}, HeldBack: []Held{}, Deletions: []Deletion{}}
@@ -183,7 +191,7 @@ func Build(ctx context.Context, facts Facts, o Options) (*Plan, error) {
 			continue
 		}
 		p.Deletions = append(p.Deletions, Deletion{Source: r.Repository, Tag: r.Tag, Destination: dest, Digest: r.Previous,
-			RemovedAt: r.RemovedAt, Reason: r.Reason})
+			RemovedAt: r.RemovedAt, Reason: r.Reason, StillTagged: tagged[r.Repository+"@"+r.Previous]})
 	}
 	return p, nil
 }

@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/regimport/regimport/catalog"
 	"go.podman.io/image/v5/docker"
@@ -26,6 +27,11 @@ func (a *Applier) deleteTag(ctx context.Context, d Deletion) (Outcome, bool) {
 		a.Logger.Warn("not deleting: the destination's tag points at another digest than the one removed upstream",
 			"destination", o.Destination, "has", have, "removed", d.Digest)
 		return o, false
+	}
+	if len(d.StillTagged) > 0 {
+		o.Action, o.Reason = catalog.MirrorFailed, fmt.Sprintf("not deleted: %s is still tagged %s at the source, and a registry deletes a manifest by digest with every tag on it",
+			d.Digest, strings.Join(d.StillTagged, ", "))
+		return o, true
 	}
 	if a.DryRun {
 		o.Action = WouldDelete
