@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -41,13 +42,44 @@ func (c *Catalog) BeginMirrorRun(ctx context.Context, spec MirrorRunSpec) (int64
 		return 0, ErrReadOnly
 	}
 	var id int64
-	err := c.write.QueryRowContext(ctx, `INSERT INTO mirror_runs (started_at, status, command, destination, repository_glob, require_accepted, dry_run)
-		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, c.timeArg(c.now()), RunRunning, spec.Command, spec.Destination,
-		spec.RepositoryGlob, spec.RequireAccepted, spec.DryRun).Scan(&id)
+	err := c.write.QueryRowContext(ctx, c.numbered(`INSERT INTO mirror_runs (started_at, status, command, destination, repository_glob, require_accepted, dry_run)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), c.timeArg(c.now()), RunRunning, spec.Command, spec.Destination,
+		spec.RepositoryGlob, c.flag(spec.RequireAccepted), c.flag(spec.DryRun)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("record mirror run start: %w", err)
 	}
 	return id, nil
+}
+
+// numbered writes a query's ? placeholders as PostgreSQL's $N there, so
+// that the catalog's rebinding, which turns booleans into SQLite's 0 and
+// 1, leaves the native boolean columns of the mirror tables alone.
+func (c *Catalog) numbered(query string) string {
+	if !c.pg {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// flag is a boolean as this dialect's mirror columns store it.
+func (c *Catalog) flag(b bool) any {
+	if c.pg {
+		return b
+	}
+	if b {
+		return int64(1)
+	}
+	return int64(0)
 }
 
 // RecordMirrored records one tag a mirror run acted on. It commits at once,

@@ -71,8 +71,8 @@ func (s *ReportSnapshot) MirrorStatus(ctx context.Context) ([]MirrorDestinationS
 func mirrorStatus(ctx context.Context, q querier, repositoryGlob string) ([]MirrorDestinationStatus, error) {
 	rows, err := q.QueryContext(ctx, `SELECT r.destination, r.id, r.status, r.started_at, r.repository_glob, r.require_accepted
 		  FROM mirror_runs r
-		 WHERE r.id = (SELECT max(x.id) FROM mirror_runs x WHERE x.destination = r.destination AND x.dry_run = ?)
-		 ORDER BY r.destination`, false)
+		 WHERE r.id = (SELECT max(x.id) FROM mirror_runs x WHERE x.destination = r.destination AND NOT x.dry_run)
+		 ORDER BY r.destination`)
 	if err != nil {
 		return nil, fmt.Errorf("mirror destinations: %w", err)
 	}
