@@ -292,6 +292,20 @@ func TestMirrorPlanAndApply(t *testing.T) {
 		t.Fatal("the referrers tag index differs at the destination")
 	}
 
+	// get -o wide says where each image is mirrored.
+	code, out, _ = runCLI(t, "get", "images", "--db", e.db, "-o", "wide", e.app.Digest.String(), e.bare.Digest.String())
+	lines := strings.Split(out, "\n")
+	if code != ExitOK || !strings.HasSuffix(strings.TrimSpace(lines[0]), "MIRRORED") {
+		t.Fatalf("get -o wide: exit %d\n%s", code, out)
+	}
+	for _, l := range lines[1:] {
+		switch {
+		case strings.HasPrefix(l, e.app.Digest.String()) && !strings.HasSuffix(l, dstPrefix+"/sig/app:v1"),
+			strings.HasPrefix(l, e.bare.Digest.String()) && !strings.HasSuffix(l, " -"):
+			t.Fatalf("get -o wide MIRRORED column:\n%s", out)
+		}
+	}
+
 	// Nothing changed: one HEAD per tag, no write.
 	e.dstCount.reset()
 	code, out, errOut = e.apply(t, "--require", "accepted")
