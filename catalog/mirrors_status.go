@@ -95,13 +95,13 @@ func mirrorStatus(ctx context.Context, q querier, repositoryGlob string) ([]Mirr
 	if err != nil {
 		return nil, err
 	}
-	report, err := compileGlob(repositoryGlob)
+	report, err := MatchRepositories(repositoryGlob)
 	if err != nil {
 		return nil, err
 	}
 	for i := range dests {
 		d := &dests[i]
-		scope, err := compileGlob(d.RepositoryGlob)
+		scope, err := MatchRepositories(d.RepositoryGlob)
 		if err != nil {
 			return nil, err
 		}
@@ -164,17 +164,29 @@ func joinReason(verdict, reason string) string {
 	return verdict + ": " + reason
 }
 
-// compileGlob turns a repository glob (SQLite GLOB: * and ? match any
-// character, / included; [...] a class) into a matcher; "" matches all.
-func compileGlob(glob string) (func(string) bool, error) {
-	if glob == "" {
+// MatchRepositories turns repository globs (SQLite GLOB: * and ? match
+// any character, / included; [...] a class), separated by commas, which no
+// repository name contains, into a matcher; "" matches all.
+func MatchRepositories(globs string) (func(string) bool, error) {
+	if globs == "" {
 		return func(string) bool { return true }, nil
 	}
-	re, err := GlobRegexp(glob)
-	if err != nil {
-		return nil, err
+	var res []*regexp.Regexp
+	for _, g := range strings.Split(globs, ",") {
+		re, err := GlobRegexp(strings.TrimSpace(g))
+		if err != nil {
+			return nil, err
+		}
+		res = append(res, re)
 	}
-	return re.MatchString, nil
+	return func(name string) bool {
+		for _, re := range res {
+			if re.MatchString(name) {
+				return true
+			}
+		}
+		return false
+	}, nil
 }
 
 // GlobRegexp compiles a repository glob as the report's and mirror's

@@ -86,7 +86,8 @@ type Facts interface {
 // Options select what a plan covers.
 type Options struct {
 	Destination Destination
-	// Repository is a glob over host/path (* and ? match / too); "" is all.
+	// Repository is a glob over host/path (* and ? match / too), or
+	// several separated by commas; "" is all.
 	Repository string
 	// Since is a run id (tags changed by that run or a later one) or an
 	// RFC 3339 time (changed at or after it); "" is all current tags.
@@ -137,13 +138,9 @@ func resolveSince(ctx context.Context, facts Facts, v string) (*since, error) {
 
 // Build makes a plan from the catalog's facts alone.
 func Build(ctx context.Context, facts Facts, o Options) (*Plan, error) {
-	match := func(string) bool { return true }
-	if o.Repository != "" {
-		re, err := catalog.GlobRegexp(o.Repository)
-		if err != nil {
-			return nil, fmt.Errorf("%w: --repository: %v", ErrBadSelector, err)
-		}
-		match = re.MatchString
+	match, err := catalog.MatchRepositories(o.Repository)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --repository: %v", ErrBadSelector, err)
 	}
 	cut, err := resolveSince(ctx, facts, o.Since)
 	if err != nil {

@@ -89,6 +89,13 @@ func runMirrorApply(ctx context.Context, args []string, s Streams) int {
 			return fail(s, ExitFatal, "mirror apply: %v", err)
 		}
 	}
+	return applyMirrorPlan(ctx, sess, plan, command, dryRun, prune, f.verbose, s)
+}
+
+// applyMirrorPlan applies a plan with an open session, records the run
+// and prints the result; it returns the exit code.
+func applyMirrorPlan(ctx context.Context, sess *importSession, plan *mirror.Plan, command string, dryRun, prune, verbose bool, s Streams) int {
+	start := time.Now()
 	printHeldBack(s.Out, plan)
 	if prune {
 		for _, d := range plan.Deletions {
@@ -101,14 +108,15 @@ func runMirrorApply(ctx context.Context, args []string, s Streams) int {
 	if err != nil {
 		return fail(s, ExitFatal, "mirror apply: %v", err)
 	}
-	a := &mirror.Applier{Sys: sess.sys, Registry: sess.reg, Recorder: sess.cat, RunID: runID, Concurrency: f.concurrency,
+	a := &mirror.Applier{Sys: sess.sys, Registry: sess.reg, Recorder: sess.cat, RunID: runID, Concurrency: sess.f.concurrency,
 		DryRun: dryRun, Prune: prune, Logger: sess.log}
 	if sess.bar != nil {
 		a.Progress = mirrorProgress{sess.bar}
 	}
 	res, applyErr := a.Apply(ctx, plan)
-	took := sess.stopProgress()
-	printMirrorResult(s.Out, res, f.verbose)
+	sess.stopProgress()
+	took := time.Since(start)
+	printMirrorResult(s.Out, res, verbose)
 	status, code := mirrorOutcome(res, applyErr)
 	counts := catalog.MirrorRunCounts{Copied: res.Count(catalog.MirrorCopied), Present: res.Count(catalog.MirrorPresent),
 		Failed: res.Count(catalog.MirrorFailed), Deleted: res.Count(catalog.MirrorDeleted)}

@@ -140,3 +140,46 @@ func TestMirrorApplyFaults(t *testing.T) {
 		t.Fatalf("report after catching up: %+v", ms)
 	}
 }
+
+// A source in the cron configuration names a mirror destination: one
+// `import --config` imports, then mirrors what that run changed in the
+// source's repositories, holding back what the policy rejected.
+func TestImportConfigMirrors(t *testing.T) {
+	e := newMirrorEnv(t)
+	cfg := filepath.Join(e.dir, "job.yaml")
+	writeFile(t, cfg, `apiVersion: regimport.io/v1
+kind: Config
+catalog: `+e.db+`
+policy: `+e.policy+`
+registriesD: `+e.regd+`
+tlsVerify: false
+sources:
+  - repository: `+e.src.Host()+`/sig/app
+    mirror:
+      - to: `+e.dst.Host()+`/cron
+      - to: `+e.dst.Host()+`/signed-only
+        requireAccepted: true
+  - repository: `+e.src.Host()+`/sig/bare
+    mirror:
+      - to: `+e.dst.Host()+`/cron
+`)
+	// The environment's import already ran: push a new, unsigned tag, so
+	// this run has something to mirror, and check that only it is copied,
+	// and only where unsigned tags may go. The import's own exit code (4:
+	// the policy rejected v9) stands.
+	fresh, err := e.src.Push(context.Background(), testregistry.ImageSpec{Repository: "sig/app", Tags: []string{"v9"}, Format: testregistry.OCI, Seed: 701})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "import", "--config", cfg, "--progress", "never")
+	if code != ExitRejected || !strings.Contains(out, "to "+e.dst.Host()+"/cron: 1 copied, 0 already present, 0 failed") ||
+		!strings.Contains(out, "to "+e.dst.Host()+"/signed-only: 0 copied, 0 already present, 0 failed, 0 deleted, 1 held back") {
+		t.Fatalf("import --config with a mirror: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if d := headDigest(t, e.dst, "cron/sig/app", "v9"); d != fresh.Digest.String() {
+		t.Fatalf("v9 at the destination: %q", d)
+	}
+	if headDigest(t, e.dst, "cron/sig/app", "v1") != "" || headDigest(t, e.dst, "signed-only/sig/app", "v9") != "" {
+		t.Fatal("a tag the run did not change, or a held-back one, was mirrored")
+	}
+}
