@@ -15,6 +15,7 @@ import (
 // newest first, so a migration test keeps starting from a true 0003 file
 // as migrations are added.
 var undo = map[int][]string{
+	100: {`DROP TABLE IF EXISTS mirrored_tags`, `DROP TABLE IF EXISTS mirror_runs`},
 	8: {
 		`ALTER TABLE import_runs DROP COLUMN run_group`,
 		`ALTER TABLE import_runs DROP COLUMN shard_count`,
@@ -70,6 +71,9 @@ func RewindTo0003(ctx context.Context, path string) error {
 		return fmt.Errorf("rewind %s: schema version: %w", path, err)
 	}
 	for v := version; v > 3; v-- {
+		if v > 8 && v < 100 {
+			continue // numbers no migration has (0100 was numbered apart)
+		}
 		steps, ok := undo[v]
 		if !ok {
 			return fmt.Errorf("rewind %s to 0003: no undo steps for migration %04d; add them to catalogtest", path, v)
