@@ -149,7 +149,6 @@ func TestImportConfigMirrors(t *testing.T) {
 	cfg := filepath.Join(e.dir, "job.yaml")
 	writeFile(t, cfg, `apiVersion: regimport.io/v1
 kind: Config
-catalog: `+e.db+`
 policy: `+e.policy+`
 registriesD: `+e.regd+`
 tlsVerify: false
@@ -171,7 +170,7 @@ sources:
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut := runCLI(t, "import", "--config", cfg, "--progress", "never")
+	code, out, errOut := runCLI(t, "import", "--config", cfg, "--db", e.db, "--progress", "never")
 	if code != ExitRejected || !strings.Contains(out, "to "+e.dst.Host()+"/cron: 1 copied, 0 already present, 0 failed") ||
 		!strings.Contains(out, "to "+e.dst.Host()+"/signed-only: 0 copied, 0 already present, 0 failed, 0 deleted, 1 held back") {
 		t.Fatalf("import --config with a mirror: exit %d\n%s\n%s", code, out, errOut)
