@@ -121,10 +121,9 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) (Result, error) {
 		if a.DryRun || a.Recorder == nil || o.Action == WouldCopy || o.Action == WouldDelete {
 			return
 		}
-		destRepo, destTag, _ := strings.Cut(o.Destination, ":")
-		if i := strings.LastIndex(o.Destination, ":"); i > 0 {
-			destRepo, destTag = o.Destination[:i], o.Destination[i+1:]
-		}
+		// Destination is repository:tag; the repository may have a port.
+		i := strings.LastIndex(o.Destination, ":")
+		destRepo, destTag := o.Destination[:i], o.Destination[i+1:]
 		// What was copied is recorded even if the run is being cancelled.
 		if err := a.Recorder.RecordMirrored(context.WithoutCancel(ctx), a.RunID, catalog.MirroredTag{
 			SourceRepository: o.Source, Tag: o.Tag, DestinationRepository: destRepo, DestTag: destTag,

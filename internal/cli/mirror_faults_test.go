@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -180,5 +181,51 @@ sources:
 	}
 	if headDigest(t, e.dst, "cron/sig/app", "v1") != "" || headDigest(t, e.dst, "signed-only/sig/app", "v9") != "" {
 		t.Fatal("a tag the run did not change, or a held-back one, was mirrored")
+	}
+}
+
+// An apply interrupted while copying exits 130 with what it copied
+// recorded; the next apply copies only what is missing.
+func TestMirrorApplyInterruptedResumes(t *testing.T) {
+	e := newMirrorEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// The destination cancels the run when the list's first manifest
+	// arrives, so v1 (one at a time: --concurrency 1, in tag order) is
+	// copied before and the rest is not.
+	dst, err := testregistry.Start(context.Background(), testregistry.WithMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/mirror/sig/bare/") {
+				cancel()
+			}
+			next.ServeHTTP(w, r)
+		})
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dst.Close)
+	e.dst = dst
+	writeFile(t, filepath.Join(e.regd, "dst2.yaml"), "docker:\n  "+dst.Host()+":\n    lookaside: file://"+e.dstLookaside+"\n    use-sigstore-attachments: true\n")
+	args := []string{"mirror", "apply", "--db", e.db, "--tls-verify=false", "--registries.d", e.regd, "--to", dst.Host() + "/mirror",
+		"--progress", "never", "--concurrency", "1"}
+	var out, errOut strings.Builder
+	code := Main(ctx, args, Streams{In: strings.NewReader(""), Out: &out, Err: &errOut})
+	if code != ExitInterrupted || headDigest(t, dst, "mirror/sig/bare", "v1") != "" {
+		t.Fatalf("interrupted apply: exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	copied := 0
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(l, "copied ") {
+			copied++
+		}
+	}
+	if copied == 0 || copied == 3 || !strings.Contains(out.String(), fmt.Sprintf("%d copied", copied)) {
+		t.Fatalf("want some but not all copied before the interrupt:\n%s", out.String())
+	}
+	code2, out2, errOut2 := e.apply(t)
+	want := fmt.Sprintf("%d copied, %d already present, 0 failed", 3-copied, copied)
+	if code2 != ExitOK || !strings.Contains(out2, want) || headDigest(t, dst, "mirror/sig/bare", "v1") != e.bare.Digest.String() {
+		t.Fatalf("resumed apply: exit %d, want %q\n%s\n%s", code2, want, out2, errOut2)
 	}
 }
