@@ -13,7 +13,7 @@ func TestParseDestination(t *testing.T) {
 		{dest: "mirror.example.com:5000/prod/", source: "docker.io/library/nginx", want: "mirror.example.com:5000/prod/library/nginx"},
 		{dest: "docker://localhost/x", source: "ghcr.io/o/r", want: "localhost/x/o/r"},
 		{dest: "", err: "empty"},
-		{dest: "mirror", err: "want a registry host"},       // no dot, port or localhost: a Docker Hub path
+		{dest: "mirror", err: "want a registry host"},      // no dot, port or localhost: a Docker Hub path
 		{dest: "Mirror.example.com/UP", err: "lower-case"}, // upper-case path
 	} {
 		d, err := ParseDestination(tc.dest)
