@@ -110,6 +110,10 @@ func TestMirrorApplyFaults(t *testing.T) {
 	if code, out, _ := runReportCmd(t, "--db", e.db, "--format", "csv", "--table", "mirror-lag"); code != ExitOK || !strings.Contains(out, "moved upstream since the last copy") {
 		t.Fatalf("mirror-lag table: exit %d\n%s", code, out)
 	}
+	if code, out, _ := runReportCmd(t, "--db", e.db, "--format", "html"); code != ExitOK || !strings.Contains(out, `<table id="mirror-lag"`) ||
+		!strings.Contains(out, "<td>behind<td>"+e.src.Host()+"/sig/app<td>v1<td class=\"d\">"+moved.Digest.String()) {
+		t.Fatalf("html report has no mirror section: exit %d", code)
+	}
 
 	// sig/bare:v1 is removed upstream (v2 comes instead); the next
 	// import's complete tag list records it. Without --prune nothing is
