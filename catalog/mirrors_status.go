@@ -133,6 +133,12 @@ func mirrorStatus(ctx context.Context, q querier, repositoryGlob string) ([]Mirr
 	return dests, nil
 }
 
+// LastMirrored maps each source repository:tag to the digest the catalog
+// last recorded at a destination (copied, found present, or deleted).
+func (c *Catalog) LastMirrored(ctx context.Context, destination string) (map[string]string, error) {
+	return lastMirrored(ctx, c.read, destination)
+}
+
 // lastMirrored maps source repository:tag to the digest a destination
 // last got for it (copied or found present).
 func lastMirrored(ctx context.Context, q querier, destination string) (map[string]string, error) {

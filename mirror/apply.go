@@ -50,6 +50,11 @@ type Applier struct {
 	Prune    bool
 	Logger   *slog.Logger
 	Progress Progress
+	// Known maps source repository:tag to the digest the catalog last
+	// recorded at this destination (catalog.LastMirrored): a tag found
+	// present at that digest again is not recorded again, so an unchanged
+	// apply adds no rows.
+	Known map[string]string
 	// Attempts is how many times a copy is tried when the failure may be
 	// transient (5xx, a reset connection); 0 means 3.
 	Attempts int
@@ -118,7 +123,8 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) (Result, error) {
 		if a.Progress != nil {
 			a.Progress.Tag(o.Action == catalog.MirrorFailed)
 		}
-		if a.DryRun || a.Recorder == nil || o.Action == WouldCopy || o.Action == WouldDelete {
+		if a.DryRun || a.Recorder == nil || o.Action == WouldCopy || o.Action == WouldDelete ||
+			o.Action == catalog.MirrorPresent && a.Known[o.Source+":"+o.Tag] == o.Digest {
 			return
 		}
 		// Destination is repository:tag; the repository may have a port.

@@ -108,8 +108,12 @@ func applyMirrorPlan(ctx context.Context, sess *importSession, plan *mirror.Plan
 	if err != nil {
 		return fail(s, ExitFatal, "mirror apply: %v", err)
 	}
+	known, err := sess.cat.LastMirrored(ctx, plan.Destination)
+	if err != nil {
+		return fail(s, ExitFatal, "mirror apply: %v", err)
+	}
 	a := &mirror.Applier{Sys: sess.sys, Registry: sess.reg, Recorder: sess.cat, RunID: runID, Concurrency: sess.f.concurrency,
-		DryRun: dryRun, Prune: prune, Logger: sess.log}
+		DryRun: dryRun, Prune: prune, Logger: sess.log, Known: known}
 	if sess.bar != nil {
 		a.Progress = mirrorProgress{sess.bar}
 	}

@@ -306,13 +306,18 @@ func TestMirrorPlanAndApply(t *testing.T) {
 		}
 	}
 
-	// Nothing changed: one HEAD per tag, no write.
+	// Nothing changed: one HEAD per tag, no write, and no new record of
+	// the tags (only the run's own row).
 	e.dstCount.reset()
+	before := len(dbtest.Dump(t, e.db)["mirrored_tags"])
 	code, out, errOut = e.apply(t, "--require", "accepted")
 	if code != ExitOK || !strings.Contains(out, "0 copied, 2 already present") {
 		t.Fatalf("second apply: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if n, all := e.dstCount.writes(); n != 0 || all[http.MethodHead] != 2 {
 		t.Fatalf("second apply made %d write requests to the destination (by method: %v), want none and 2 HEADs", n, all)
+	}
+	if after := len(dbtest.Dump(t, e.db)["mirrored_tags"]); after != before || before != 2 {
+		t.Fatalf("mirrored_tags: %d rows after the first apply (want 2), %d after the second", before, after)
 	}
 }
