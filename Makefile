@@ -97,12 +97,18 @@ test-short:
 demo: build
 	$(GO) run $(GOFLAGS) ./cmd/regimport-demo --regimport $(BIN) --db catalog.db
 
-# Benchmarks against a baseline measured in the same run; see README.md.
-# Partial runs: make bench BENCH='-only shards' (or -only postgres, import,
-# signed, tokens); every flag of cmd/regimport-bench goes in BENCH.
+# Benchmarks against baselines measured in the same run; see README.md.
+# Each section writes its figures into README.md between its markers
+# (<!-- bench:NAME -->). Partial runs: make bench BENCH='-only import' (or
+# signed, tokens, postgres, shards, report, endpoint, soak; comma-separated);
+# every flag of cmd/regimport-bench goes in BENCH, e.g. smaller sizes:
+# BENCH='-only import -import-tags 100,300 -rounds 2'. BENCH_README= leaves
+# README.md alone.
 BENCH ?=
+BENCH_README ?= README.md
 bench: build
-	$(GO) run $(GOFLAGS) ./cmd/regimport-bench --regimport $(BIN) $(BENCH)
+	$(GO) build $(GOFLAGS) -o bin/regimport-bench-client ./cmd/regimport-bench/client
+	$(GO) run $(GOFLAGS) ./cmd/regimport-bench --regimport $(BIN) --client bin/regimport-bench-client --readme '$(BENCH_README)' $(BENCH)
 
 clean:
 	rm -rf bin .bench catalog.db catalog.db-wal catalog.db-shm

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
@@ -40,6 +42,13 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for timestamps; nil uses time.Now. Tests inject one.
 	Now func() time.Time
+	// RunLock, when set, is the run lock the opener holds. Every writer
+	// transaction then checks, just before it commits, that the run still
+	// holds it (RunLock.checkHeld), and fails with ErrLockLost when not: a
+	// PostgreSQL run lock lives on an idle connection of its own, which
+	// the server or a proxy may close without the run noticing. SQLite's
+	// file locks cannot be lost while the process lives: nothing to check.
+	RunLock *RunLock
 }
 
 // Catalog is an open catalog: a SQLite file, or a PostgreSQL database.
@@ -54,6 +63,7 @@ type Catalog struct {
 
 	readStmts *stmtCache
 	repoIDs   map[string]int64 // writer goroutine only
+	guard     *RunLock         // checked before each write commit (Options.RunLock)
 }
 
 // SchemaVersion is the newest migration this build knows.
@@ -65,7 +75,7 @@ func SchemaVersion() int {
 // Open opens (creating and migrating if needed) the catalog db: a SQLite
 // file path, or a postgres:// URL (see IsPostgres).
 func Open(ctx context.Context, db string, opts Options) (*Catalog, error) {
-	c := &Catalog{path: RedactDB(db), pg: IsPostgres(db), readOnly: opts.ReadOnly, log: opts.Logger, now: opts.Now, repoIDs: map[string]int64{}}
+	c := &Catalog{path: RedactDB(db), pg: IsPostgres(db), readOnly: opts.ReadOnly, log: opts.Logger, now: opts.Now, repoIDs: map[string]int64{}, guard: opts.RunLock}
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -114,6 +124,10 @@ func openSQLite(ctx context.Context, c *Catalog, file string, opts Options) (*Ca
 	read.SetMaxIdleConns(16)
 	c.readStmts = newStmtCache(read, false)
 	if !opts.ReadOnly {
+		if err := createPrivate(file); err != nil {
+			read.Close()
+			return nil, fmt.Errorf("open catalog %s: %w", file, err)
+		}
 		write, err := sql.Open("sqlite3", dsn(file, false))
 		if err != nil {
 			read.Close()
@@ -136,6 +150,23 @@ func openSQLite(ctx context.Context, c *Catalog, file string, opts Options) (*Ca
 		return nil, err
 	}
 	return c, nil
+}
+
+// createPrivate creates a new catalog file readable and writable by its
+// owner only (0600, less whatever the umask removes). The catalog holds
+// private images' manifests and configs; SQLite would create it 0644, and
+// gives its -wal and -shm files the main file's permissions, so creating
+// the file first covers all three. An existing file keeps its mode: its
+// owner chose it.
+func createPrivate(file string) error {
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_CLOEXEC, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 func dsn(file string, readOnly bool) string {

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // ErrLocked means another run holds the catalog's run lock.
@@ -42,7 +40,7 @@ type LockHolder struct {
 type RunLock struct {
 	files []*os.File // exclusive ones have their holder written in them
 	owned []bool
-	pg    []*pgx.Conn
+	pg    []*heldLock
 }
 
 // LockRuns takes the run lock of the catalog at path, for the whole
@@ -88,9 +86,9 @@ func (l *RunLock) add(f *os.File, owned bool) {
 // flockFile opens name and takes how (LOCK_EX or LOCK_SH) on it without
 // waiting; holding it exclusively, it writes the holder for others to read.
 func flockFile(name string, how int, command string) (*os.File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openLockFile(name)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", name, err)
+		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB); err != nil {
 		defer f.Close()
@@ -111,6 +109,26 @@ func flockFile(name string, how int, command string) (*os.File, error) {
 		if err := f.Truncate(0); err == nil {
 			_, _ = f.WriteAt(append(b, '\n'), 0)
 		}
+	}
+	return f, nil
+}
+
+// openLockFile opens (creating) a lock file next to the catalog. It never
+// follows a symbolic link: a lock file is truncated and written, and a link
+// planted in the catalog's directory would otherwise point that at any
+// file the run may write. It must be a regular file, and it is created
+// readable by its owner only, like the catalog (it names the command).
+func openLockFile(name string) (*os.File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("lock %s: it is a symbolic link; a lock file must be a regular file (remove the link)", name)
+		}
+		return nil, fmt.Errorf("lock %s: %w", name, err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: not a regular file; a lock file must be one", name)
 	}
 	return f, nil
 }
@@ -187,9 +205,9 @@ func LockOpen(path string) (release func(), err error) {
 		return func() {}, nil
 	}
 	name := path + ".lock.open"
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openLockFile(name)
 	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", name, err)
+		return nil, err
 	}
 	for {
 		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX)

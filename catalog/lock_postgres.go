@@ -2,8 +2,10 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 	"time"
@@ -17,9 +19,55 @@ import (
 // flock dies with its process.
 const lockKeyRuns int64 = 0x726769_0010
 
-// lockKeyShard is shard index of count's own run lock.
-func lockKeyShard(s Shard) int64 {
-	return lockKeyRuns<<24 | int64(s.Count&0xfff)<<12 | int64(s.Index&0xfff)
+// pgLockKey names an advisory lock. PostgreSQL has two key spaces that
+// never meet: one bigint (pg_locks.objsubid 1), used for the catalog-wide
+// locks, and a pair of int4 (objsubid 2), used only for shards as (count,
+// index). So every shard of every count has a key of its own: no masking,
+// no collisions, whatever the count.
+type pgLockKey struct {
+	pair    bool
+	key     int64 // pair == false
+	hi, low int32 // pair == true
+}
+
+func (k pgLockKey) String() string {
+	if k.pair {
+		return fmt.Sprintf("(%d, %d)", k.hi, k.low)
+	}
+	return fmt.Sprintf("%d", k.key)
+}
+
+// args are the lock functions' arguments for the key.
+func (k pgLockKey) args() []any {
+	if k.pair {
+		return []any{k.hi, k.low}
+	}
+	return []any{k.key}
+}
+
+// call is fn applied to the key: `SELECT fn($1)` or `SELECT fn($1, $2)`.
+func (k pgLockKey) call(fn string) string {
+	if k.pair {
+		return `SELECT ` + fn + `($1::int4, $2::int4)`
+	}
+	return `SELECT ` + fn + `($1::bigint)`
+}
+
+// held matches the key's row in pg_locks: the bigint form is classid:objid
+// with objsubid 1, the pair form classid, objid with objsubid 2.
+func (k pgLockKey) held() (where string, args []any) {
+	if k.pair {
+		return `l.classid = $1::bigint::oid AND l.objid = $2::bigint::oid AND l.objsubid = 2`, []any{int64(uint32(k.hi)), int64(uint32(k.low))}
+	}
+	return `((l.classid::bigint << 32) | l.objid::bigint) = $1 AND l.objsubid = 1`, []any{k.key}
+}
+
+var runsKey = pgLockKey{key: lockKeyRuns}
+
+// shardKey is shard index of count's own run lock, in the int4-pair space
+// (a shard's Count and Index are validated to fit an int4).
+func shardKey(s Shard) pgLockKey {
+	return pgLockKey{pair: true, hi: int32(s.Count), low: int32(s.Index)}
 }
 
 // lockPostgres takes the run lock of a PostgreSQL catalog: lockKeyRuns
@@ -27,7 +75,10 @@ func lockKeyShard(s Shard) int64 {
 // exclusively, for a shard.
 func (l *RunLock) lockPostgres(db, command string, shard Shard) error {
 	ctx := context.Background()
-	conn, err := lockPostgres(ctx, db, command, lockKeyRuns, shard.Sharded())
+	if shard.Sharded() && (shard.Count > math.MaxInt32 || shard.Index < 0 || shard.Index >= shard.Count) {
+		return fmt.Errorf("lock %s: shard %s: index and count must be 0 <= index < count <= %d", RedactDB(db), shard, math.MaxInt32)
+	}
+	conn, err := lockPostgres(ctx, db, command, runsKey, shard.Sharded())
 	if err != nil {
 		if shard.Sharded() && errors.Is(err, ErrLocked) {
 			return fmt.Errorf("%w; shard %s waits for it to end", err, shard)
@@ -38,7 +89,7 @@ func (l *RunLock) lockPostgres(db, command string, shard Shard) error {
 	if !shard.Sharded() {
 		return nil
 	}
-	own, err := lockPostgres(ctx, db, command, lockKeyShard(shard), false)
+	own, err := lockPostgres(ctx, db, command, shardKey(shard), false)
 	if err != nil {
 		l.Unlock()
 		return fmt.Errorf("shard %s: %w", shard, err)
@@ -49,7 +100,7 @@ func (l *RunLock) lockPostgres(db, command string, shard Shard) error {
 
 // lockPostgres takes an advisory run lock without waiting: exclusive, or
 // shared (several holders, none exclusive).
-func lockPostgres(ctx context.Context, db, command string, key int64, shared bool) (*pgx.Conn, error) {
+func lockPostgres(ctx context.Context, db, command string, key pgLockKey, shared bool) (*heldLock, error) {
 	cfg, err := pgx.ParseConfig(db)
 	if err != nil {
 		return nil, fmt.Errorf("lock %s: %v", RedactDB(db), redactErr(err, db))
@@ -67,7 +118,8 @@ func lockPostgres(ctx context.Context, db, command string, key int64, shared boo
 		fn = "pg_try_advisory_lock_shared"
 	}
 	var got bool
-	if err := conn.QueryRow(ctx, `SELECT `+fn+`($1)`, key).Scan(&got); err != nil {
+	var pid int32
+	if err := conn.QueryRow(ctx, key.call(fn)+`, pg_backend_pid()`, key.args()...).Scan(&got, &pid); err != nil {
 		conn.Close(ctx)
 		return nil, fmt.Errorf("lock %s: %w", RedactDB(db), err)
 	}
@@ -75,21 +127,32 @@ func lockPostgres(ctx context.Context, db, command string, key int64, shared boo
 		holder := lockHolders(ctx, conn, key)
 		conn.Close(ctx)
 		if holder == "" {
-			return nil, fmt.Errorf("%w (advisory lock %d on %s)", ErrLocked, key, RedactDB(db))
+			return nil, fmt.Errorf("%w (advisory lock %s on %s)", ErrLocked, key, RedactDB(db))
 		}
-		return nil, fmt.Errorf("%w: %s (advisory lock %d on %s)", ErrLocked, holder, key, RedactDB(db))
+		return nil, fmt.Errorf("%w: %s (advisory lock %s on %s)", ErrLocked, holder, key, RedactDB(db))
 	}
-	return conn, nil
+	return &heldLock{conn: conn, pid: pid, key: key, shared: shared}, nil
+}
+
+// heldLock is one advisory lock a run holds, on a connection of its own,
+// with that connection's server process (its pid identifies the session
+// in pg_locks).
+type heldLock struct {
+	conn   *pgx.Conn
+	pid    int32
+	key    pgLockKey
+	shared bool
 }
 
 // lockHolders says who holds an advisory lock, from the application_name
 // each regimport sets on its lock connection.
-func lockHolders(ctx context.Context, conn *pgx.Conn, key int64) string {
+func lockHolders(ctx context.Context, conn *pgx.Conn, key pgLockKey) string {
+	match, args := key.held()
 	rows, err := conn.Query(ctx, `SELECT a.application_name, a.backend_start FROM pg_locks l
 		JOIN pg_stat_activity a ON a.pid = l.pid
 		WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-		  AND ((l.classid::bigint << 32) | l.objid::bigint) = $1 AND l.objsubid = 1
-		ORDER BY a.backend_start`, key)
+		  AND `+match+`
+		ORDER BY a.backend_start`, args...)
 	if err != nil {
 		return ""
 	}
@@ -113,10 +176,11 @@ func truncate(s string, n int) string {
 }
 
 // unlockPostgres ends the lock's connection, which releases the lock.
-func unlockPostgres(conn *pgx.Conn) error {
-	if conn == nil {
+func unlockPostgres(h *heldLock) error {
+	if h == nil || h.conn == nil {
 		return nil
 	}
+	conn := h.conn
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	// Released on the server before Unlock returns: closing alone ends the
@@ -126,4 +190,39 @@ func unlockPostgres(conn *pgx.Conn) error {
 		return err
 	}
 	return unlockErr
+}
+
+// ErrLockLost means a run's PostgreSQL run lock went away while the run
+// was writing: its lock connection was closed by the server
+// (idle_session_timeout, a restart, a failover) or by something between
+// (a proxy, transaction pooling). Another run may have taken the lock
+// since, so the run stops rather than write beside it.
+var ErrLockLost = errors.New("the catalog's run lock was lost")
+
+// checkHeld verifies, inside a writer transaction, that every advisory
+// lock of the run is still held by the session that took it. A writer
+// calls it before each commit (see Catalog.GuardWrites): the lock lives on
+// a connection of its own that sits idle for the whole run, and nothing
+// else would notice that it is gone.
+func (l *RunLock) checkHeld(ctx context.Context, tx *sql.Tx) error {
+	for _, h := range l.pg {
+		match, args := h.key.held()
+		mode := "ExclusiveLock"
+		if h.shared {
+			mode = "ShareLock"
+		}
+		args = append(args, h.pid, mode)
+		n := len(args)
+		var held bool
+		err := tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM pg_locks l
+			WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			  AND %s AND l.pid = $%d AND l.mode = $%d)`, match, n-1, n), args...).Scan(&held)
+		if err != nil {
+			return fmt.Errorf("check the run lock %s: %w", h.key, err)
+		}
+		if !held {
+			return fmt.Errorf("%w: advisory lock %s of server process %d is no longer held (its connection ended); stopping so that two runs never write at once", ErrLockLost, h.key, h.pid)
+		}
+	}
+	return nil
 }

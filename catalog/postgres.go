@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/regimport/regimport/internal/redact"
 )
 
 // Advisory lock keys on a PostgreSQL catalog (pg_advisory_lock's bigint
@@ -41,20 +42,13 @@ func IsPostgres(db string) bool {
 }
 
 // RedactDB is a --db value fit for logs, messages and the run record: a
-// PostgreSQL URL loses its password and its query; a file path is kept.
+// PostgreSQL URL loses its password, wherever it is written (userinfo or a
+// password= parameter), and its fragment; a file path is kept.
 func RedactDB(db string) string {
 	if !IsPostgres(db) {
 		return db
 	}
-	u, err := url.Parse(db)
-	if err != nil {
-		return "postgres://(unparsable URL)"
-	}
-	if u.User != nil {
-		u.User = url.User(u.User.Username())
-	}
-	u.RawQuery = ""
-	return u.String()
+	return redact.URL(db)
 }
 
 // openPostgres connects the two pools to a PostgreSQL catalog. Both go

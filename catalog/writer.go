@@ -219,5 +219,11 @@ func (w *Writer) inTx(ctx context.Context, fn func(tx *batchTx) error) error {
 			return err
 		}
 	}
+	if w.c.guard != nil && w.c.pg {
+		if err := w.c.guard.checkHeld(ctx, tx); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
 	return tx.Commit()
 }

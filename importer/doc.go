@@ -7,11 +7,18 @@
 //     normalized exactly as OpenShift's image importer does (see
 //     Normalize), a manifest list whole or, in Legacy mode, the one child
 //     OpenShift picks; list children and configs are fetched once per run;
-//   - the orchestration (orchestrate.go): one run record, one single writer
-//     to the catalog, one worker pool whose jobs in flight get a grace
-//     period after an interrupt, failures and signature verdicts gathered
-//     across workers. Session (session.go) exposes core and orchestration
-//     to package streamimport, the ImageStreamImport mode;
+//   - the orchestration (orchestrate.go): one run record, one write queue
+//     (queue.go) in front of the catalog's single writer that counts what
+//     each write did and settles failed writes itself, one worker pool
+//     whose jobs in flight get a grace period after an interrupt, failures
+//     and signature verdicts gathered across workers, and one finish that
+//     builds the Summary and records how the run ended. Session
+//     (session.go) exposes core and orchestration to package
+//     streamimport, the ImageStreamImport mode, which returns the same
+//     Summary;
+//   - the limits (limits.go) on what one reference may cost (time, list
+//     children, signatures per image), and the guard that turns a panic in
+//     one reference's work into that reference's failure;
 //   - Run, the plain import: it expands what the user asked for (tags,
 //     digests, whole repositories, whole registries) into targets, fetches
 //     them on the pool and hands the results to the writer. One failing

@@ -130,8 +130,8 @@ func TestRerunAsksOneHeadPerUnchangedTag(t *testing.T) {
 		t.Errorf("re-run requests %v, want exactly 20 HEADs", c)
 	}
 	for _, r := range again.Results {
-		if r.Outcome != importer.Unchanged {
-			t.Errorf("%s: %s, want unchanged", r.Reference, r.Outcome)
+		if r.State() != "unchanged" {
+			t.Errorf("%s: %s, want unchanged", r.Reference, r.State())
 		}
 	}
 

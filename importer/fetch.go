@@ -32,12 +32,13 @@ type fetcher struct {
 	// seen holds the images this run already queued, so duplicates across
 	// tags and lists are fetched once.
 	seen sync.Map
-	// inflight holds manifests (by digest) and configs (by digest) fetched
-	// by this run until the image is committed, so that another repository
-	// referencing the same image neither fetches them again nor misses them
-	// for its signature lookup.
-	inflight sync.Map
-	children singleflight.Group
+	// manifests and configBlobs hold what this run fetched, by digest,
+	// until the image is committed, so that another repository referencing
+	// the same image neither fetches it again nor misses it for its
+	// signature lookup. One digest may be in both (see cache).
+	manifests   cache[*registry.Manifest]
+	configBlobs cache[[]byte]
+	children    singleflight.Group
 	// pairs holds the (repository, image) pairs whose signatures this run
 	// looked up (or decided not to), so each is looked up once per run.
 	pairs sync.Map
@@ -91,7 +92,7 @@ func (r *fetcher) fetchTarget(ctx context.Context, t target, res *Result, legacy
 	var pending []*pendingImage
 	switch {
 	case kind == ImageList && legacy != nil:
-		entries, err := ParseList(m.Bytes)
+		entries, err := r.listEntries(m)
 		if err != nil {
 			return nil, "", err
 		}
@@ -224,7 +225,7 @@ func (r *fetcher) listImage(ctx context.Context, t target, m *registry.Manifest)
 
 // fetchChildren imports every entry of a list by digest (PreserveOriginal).
 func (r *fetcher) fetchChildren(ctx context.Context, repo *registry.Repository, t target, list *registry.Manifest) ([]*pendingImage, error) {
-	entries, err := ParseList(list.Bytes)
+	entries, err := r.listEntries(list)
 	if err != nil {
 		return nil, err
 	}
@@ -249,6 +250,20 @@ func (r *fetcher) fetchChildren(ctx context.Context, repo *registry.Repository, 
 	return out, nil
 }
 
+// listEntries parses a list within the list-children limit: each entry
+// costs a manifest and a config request, so a list of thousands would
+// cost thousands of requests for one reference.
+func (r *fetcher) listEntries(m *registry.Manifest) ([]imgspecv1.Descriptor, error) {
+	entries, err := ParseList(m.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	if limit := r.imp.limits.ListChildren; len(entries) > limit {
+		return nil, fmt.Errorf("%w: manifest list %s has %d entries, over the list-children limit of %d", ErrLimit, m.Digest, len(entries), limit)
+	}
+	return entries, nil
+}
+
 // child fetches a list entry that must be an image manifest.
 func (r *fetcher) child(ctx context.Context, repo *registry.Repository, d digest.Digest) (*registry.Manifest, error) {
 	m, err := r.childManifest(ctx, repo, d.String())
@@ -264,27 +279,31 @@ func (r *fetcher) child(ctx context.Context, repo *registry.Repository, d digest
 // childManifest fetches a list entry once per run, whichever repository's
 // list names it.
 func (r *fetcher) childManifest(ctx context.Context, repo *registry.Repository, d string) (*registry.Manifest, error) {
-	if m, ok := r.inflight.Load(d); ok {
-		return m.(*registry.Manifest), nil
+	if m, ok := r.manifests.load(d); ok {
+		return m, nil
 	}
 	v, err, _ := r.children.Do(d, func() (any, error) {
 		m, err := repo.GetManifest(ctx, d)
 		if err == nil {
-			r.inflight.Store(d, m)
+			r.manifests.store(d, m)
 		}
 		return m, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.(*registry.Manifest), nil
+	m, ok := v.(*registry.Manifest)
+	if !ok {
+		return nil, fmt.Errorf("manifest %s: internal error: cached as %T", d, v)
+	}
+	return m, nil
 }
 
 // config fetches a config blob once per digest and run, and never when the
 // catalog already holds it.
 func (r *fetcher) config(ctx context.Context, repo *registry.Repository, src *registry.Source, d digest.Digest) ([]byte, error) {
-	if b, ok := r.inflight.Load(d.String()); ok {
-		return b.([]byte), nil
+	if b, ok := r.configBlobs.load(d.String()); ok {
+		return b, nil
 	}
 	v, err, _ := r.configs.Do(d.String(), func() (any, error) {
 		if !r.emptyAtStart {
@@ -294,12 +313,16 @@ func (r *fetcher) config(ctx context.Context, repo *registry.Repository, src *re
 		}
 		b, err := repo.GetBlob(ctx, src, d, registry.MaxManifestBytes)
 		if err == nil {
-			r.inflight.Store(d.String(), b)
+			r.configBlobs.store(d.String(), b)
 		}
 		return b, err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.([]byte), nil
+	b, ok := v.([]byte)
+	if !ok {
+		return nil, fmt.Errorf("config %s: internal error: cached as %T", d, v)
+	}
+	return b, nil
 }

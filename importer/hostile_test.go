@@ -255,7 +255,7 @@ func TestUnauthorizedLoopEnds(t *testing.T) {
 	e.push(t, testregistry.ImageSpec{Repository: "locked/app", Tags: []string{"v1"}, Format: testregistry.Schema2, Seed: 9})
 	start := time.Now()
 	s := e.run(t, importer.Request{References: []string{e.reg.Host() + "/locked/app:v1"}})
-	if len(s.Failures) != 1 || s.Failures[0].Code != "Unauthorized" {
+	if len(s.Failures) != 1 || len(s.Results) != 1 || importer.ReasonOf(s.Results[0].Err) != "Unauthorized" {
 		t.Fatalf("failures %+v, want one Unauthorized", s.Failures)
 	}
 	if denied.Load() > 4 || tokens.Load() > 2 || time.Since(start) > 5*time.Second {

@@ -221,12 +221,17 @@ func TestOneBadReferenceNeverStopsTheOthers(t *testing.T) {
 	}
 	reasons := map[string]string{}
 	for _, f := range s.Failures {
-		reasons[f.Reference] = string(f.Code) + ": " + f.Reason
+		reasons[f.Reference] = f.Reason
+	}
+	for _, r := range s.Results { // the Status reason OpenShift would give
+		if r.Err != nil {
+			reasons[r.Reference] = string(importer.ReasonOf(r.Err)) + ": " + reasons[r.Reference]
+		}
 	}
 	for ref, want := range map[string]string{
 		host + "/ok/app:missing":                           "NotFound",
 		host + "/nope/none:v1":                             "NotFound",
-		"Not A Reference!":                                 "Invalid",
+		"Not A Reference!":                                 "invalid reference",
 		host + "/ok/app@sha256:" + strings.Repeat("0", 64): "NotFound",
 	} {
 		if !strings.HasPrefix(reasons[ref], want) {

@@ -195,6 +195,12 @@ type untrustedConfig struct {
 	dockerpre012.DockerImage
 	OS      string `json:"os"`
 	Variant string `json:"variant"`
+	// SchemaVersion and Manifests are in manifests and indexes, never in a
+	// config: a "config" that has them is another document served in its
+	// place (a crafted index can name one child's manifest as another
+	// child's config, and the registry serves those bytes as a blob).
+	SchemaVersion json.RawMessage `json:"schemaVersion"`
+	Manifests     json.RawMessage `json:"manifests"`
 }
 
 func fromSchema2(m *untrustedManifest, servedType string, config []byte) (docker10.DockerImage, Platform, []imagev1.ImageLayer, string, error) {
@@ -212,6 +218,9 @@ func fromSchema2(m *untrustedManifest, servedType string, config []byte) (docker
 	var c untrustedConfig
 	if err := json.Unmarshal(config, &c); err != nil {
 		return meta, Platform{}, nil, "", fmt.Errorf("failed to parse dockerImageConfig: %w", err)
+	}
+	if c.SchemaVersion != nil || c.Manifests != nil {
+		return meta, Platform{}, nil, "", fmt.Errorf("config %s is a manifest, not an image config (it has schemaVersion or manifests)", m.Config.Digest)
 	}
 	meta = dockerImageOf(c.DockerImage, m.Config.Digest.String())
 	layers := make([]imagev1.ImageLayer, len(m.Layers))

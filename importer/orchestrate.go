@@ -2,6 +2,8 @@ package importer
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -18,9 +20,9 @@ import (
 type run struct {
 	imp   *Importer
 	runID int64
-	// w is the run's single writer; nil for a run that records nothing (an
-	// ImageStreamImport preview).
-	w *catalog.Writer
+	// q is the run's one write queue; nil for a run that records nothing
+	// (an ImageStreamImport preview).
+	q *Queue
 	// main fetches through the Importer's registry client.
 	main *fetcher
 
@@ -46,10 +48,12 @@ func (imp *Importer) newRun(ctx context.Context, command string, shard catalog.S
 		if err != nil {
 			return nil, err
 		}
-		if r.w, err = imp.cat.NewWriter(dbctx, catalog.WriterOptions{RunID: runID}); err != nil {
+		w, err := imp.cat.NewWriter(dbctx, catalog.WriterOptions{RunID: runID})
+		if err != nil {
 			return nil, err
 		}
-		r.runID, r.summary.RunID = runID, runID
+		r.q = newQueue(w, imp.streamMarker)
+		r.runID = runID
 	}
 	if rv, err := imp.cat.ResourceVersion(ctx); err == nil && rv == 0 {
 		r.emptyAtStart = true
@@ -66,30 +70,61 @@ func (r *run) via(reg *registry.Client) *fetcher {
 	return newFetcher(r, reg)
 }
 
-// record stores how the run ended, after its writer closed with werr:
+// finish ends the run once its workers are done: it closes the write
+// queue (which settles every queued write), gathers the Summary (what the
+// workers gathered, what the writes did), lets the mode complete it
+// (complete may be nil; it returns the run's references by outcome, or nil
+// to take them from Summary.Counts), and records how the run ended:
 // interrupted over a failed writer over failed references over success.
-func (r *run) record(ctx context.Context, interrupted bool, werr error, counts catalog.RunCounts, failures []Failure) error {
+// The error is the writer's or the record's, for the run as a whole.
+func (r *run) finish(ctx context.Context, interrupted bool, complete func(*Summary, error) *catalog.RunCounts) (Summary, error) {
+	var werr error
+	if r.q != nil {
+		werr = r.q.close()
+	}
+	r.mu.Lock()
+	sum := r.summary
+	r.mu.Unlock()
+	if r.q != nil {
+		r.q.addTo(&sum)
+	}
+	sum.RunID, sum.Interrupted, sum.Registries = r.runID, interrupted, r.imp.reg.Stats()
+	var counts *catalog.RunCounts
+	if complete != nil {
+		counts = complete(&sum, werr)
+	}
+	if r.q == nil {
+		return sum, werr
+	}
+	if counts == nil {
+		imported, unchanged, failed := sum.Counts()
+		counts = &catalog.RunCounts{Imported: imported, Unchanged: unchanged, Failed: failed}
+	}
 	status := catalog.RunSucceeded
 	switch {
 	case interrupted:
 		status = catalog.RunInterrupted
 	case werr != nil:
 		status = catalog.RunFailed
-	case len(failures) > 0:
+	case len(sum.Failures) > 0:
 		status = catalog.RunPartial
 	}
-	stored := make([]catalog.Failure, len(failures))
-	for i, f := range failures {
-		stored[i] = catalog.Failure{Reference: f.Reference, Reason: f.Reason}
+	if err := r.imp.cat.FinishRun(ctx, r.runID, status, *counts, sum.Failures); err != nil {
+		werr = errors.Join(werr, fmt.Errorf("record run %d: %w", r.runID, err))
 	}
-	return r.imp.cat.FinishRun(ctx, r.runID, status, counts, stored)
+	return sum, werr
 }
 
-func (r *run) fail(f Failure) {
+func (r *run) fail(f catalog.Failure) {
 	r.imp.log.Warn("import failed", "reference", f.Reference, "reason", f.Reason)
 	r.mu.Lock()
 	r.summary.Failures = append(r.summary.Failures, f)
 	r.mu.Unlock()
+}
+
+// failure is the Failure of reference for err.
+func failure(reference string, err error) catalog.Failure {
+	return catalog.Failure{Reference: reference, Reason: err.Error()}
 }
 
 // Pool runs an import's jobs on at most the Importer's concurrency. Jobs

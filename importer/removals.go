@@ -53,16 +53,16 @@ func (e *errTagNotFound) Unwrap() error { return e.err }
 func (r *run) reconcileTags(ctx, dbctx context.Context, name reference.Named, listed []string, filter TagFilter) {
 	repo, err := r.main.repository(name)
 	if err != nil {
-		r.fail(Failure{Reference: name.Name(), Reason: "compare with the catalog: " + err.Error(), Code: reasonOf(err)})
+		r.fail(catalog.Failure{Reference: name.Name(), Reason: "compare with the catalog: " + err.Error()})
 		return
 	}
 	gone, reason, doubt, err := r.imp.goneTags(ctx, repo, listed, filter)
 	if err != nil {
-		r.fail(Failure{Reference: name.Name(), Reason: "compare with the catalog: " + err.Error(), Code: reasonOf(err)})
+		r.fail(catalog.Failure{Reference: name.Name(), Reason: "compare with the catalog: " + err.Error()})
 		return
 	}
 	if doubt != "" {
-		r.fail(Failure{Reference: name.Name(), Reason: doubt})
+		r.fail(catalog.Failure{Reference: name.Name(), Reason: doubt})
 	}
 	r.removeTags(dbctx, name.Name(), gone, reason)
 }
@@ -129,7 +129,7 @@ func (r *run) reconcileRepositories(ctx, dbctx context.Context, input, host, nam
 	}
 	known, err := r.imp.cat.KnownRepositories(ctx, prefix)
 	if err != nil {
-		r.fail(Failure{Reference: input, Reason: "compare with the catalog: " + err.Error(), Code: reasonOf(err)})
+		r.fail(catalog.Failure{Reference: input, Reason: "compare with the catalog: " + err.Error()})
 		return
 	}
 	present := map[string]bool{}
@@ -162,49 +162,35 @@ func (r *run) reconcileRepositories(ctx, dbctx context.Context, input, host, nam
 			}
 		}
 		if len(doubts) > 0 {
-			r.fail(Failure{Reference: input, Reason: fmt.Sprintf("the registry's catalog is empty but %d repositories the catalog holds were not confirmed gone (%s); they stay",
+			r.fail(catalog.Failure{Reference: input, Reason: fmt.Sprintf("the registry's catalog is empty but %d repositories the catalog holds were not confirmed gone (%s); they stay",
 				len(doubts), strings.Join(doubts, "; "))})
 		}
 		gone = confirmed
 	}
 	for _, name := range gone {
-		err := r.w.RemoveRepository(dbctx, name, r.imp.streamMarker(), func(removed []catalog.RemovedTag, err error) {
-			r.removed(name, removed, err)
-			if err == nil {
-				r.mu.Lock()
-				r.summary.RepositoriesRemoved++
-				r.mu.Unlock()
-			}
-		})
-		if err != nil {
-			r.removed(name, nil, err)
-		}
+		r.q.RemoveRepository(dbctx, name, r.removed(name))
 	}
 }
 
 // removeTags queues the removal of tags of one repository.
 func (r *run) removeTags(dbctx context.Context, repository string, tags []string, reason string) {
-	if len(tags) == 0 {
-		return
-	}
-	rec := catalog.TagRemoval{Repository: repository, Tags: tags, Reason: reason, MarkStream: r.imp.streamMarker()}
-	if err := r.w.RemoveTags(dbctx, rec, func(removed []catalog.RemovedTag, err error) { r.removed(repository, removed, err) }); err != nil {
-		r.removed(repository, nil, err)
+	if len(tags) > 0 {
+		r.q.RemoveTags(dbctx, repository, tags, reason, r.removed(repository))
 	}
 }
 
-// removed counts what the writer removed, or records why it could not.
-func (r *run) removed(repository string, removed []catalog.RemovedTag, err error) {
-	if err != nil {
-		r.fail(Failure{Reference: repository, Reason: "record removed tags: " + err.Error(), Code: reasonOf(err)})
-		return
+// removed logs what the writer removed of a repository, or records why it
+// could not (the queue counts the removals).
+func (r *run) removed(repository string) func([]catalog.RemovedTag, error) {
+	return func(removed []catalog.RemovedTag, err error) {
+		if err != nil {
+			r.fail(catalog.Failure{Reference: repository, Reason: "record removed tags: " + err.Error()})
+			return
+		}
+		for _, t := range removed {
+			r.imp.log.Info("tag removed", "repository", t.Repository, "tag", t.Tag, "previous", t.Previous)
+		}
 	}
-	for _, t := range removed {
-		r.imp.log.Info("tag removed", "repository", t.Repository, "tag", t.Tag, "previous", t.Previous)
-	}
-	r.mu.Lock()
-	r.summary.TagsRemoved += len(removed)
-	r.mu.Unlock()
 }
 
 // streamMarker marks, in the image streams, the tags a run removes (see

@@ -41,6 +41,9 @@ type Options struct {
 	// TagFilter selects the tags of repositories imported whole (AllTags,
 	// Catalog); the zero value keeps every tag.
 	TagFilter TagFilter
+	// Limits bound what one reference may cost; the zero value takes the
+	// defaults.
+	Limits Limits
 	// ArtifactTagsAsImages imports the signature and attestation tags of
 	// repositories imported whole (see IsArtifactTag) as plain images;
 	// by default they are read only as what they are, signatures of their subject.
@@ -58,6 +61,8 @@ type Importer struct {
 	sigs  SignatureOptions
 	prog  Progress
 	tags  TagFilter
+	// limits are Options.Limits with their defaults.
+	limits Limits
 	// artifactsAsImages: see Options.ArtifactTagsAsImages.
 	artifactsAsImages bool
 }
@@ -67,7 +72,7 @@ func New(opts Options) (*Importer, error) {
 	if opts.Catalog == nil || opts.Registry == nil {
 		return nil, errors.New("importer: Catalog and Registry are required")
 	}
-	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace, sigs: opts.Signatures, prog: opts.Progress, tags: opts.TagFilter, artifactsAsImages: opts.ArtifactTagsAsImages}
+	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace, sigs: opts.Signatures, prog: opts.Progress, tags: opts.TagFilter, limits: opts.Limits.withDefaults(), artifactsAsImages: opts.ArtifactTagsAsImages}
 	if imp.grace <= 0 {
 		imp.grace = 10 * time.Second
 	}
@@ -114,7 +119,7 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 		defer close(targets)
 		var mu sync.Mutex
 		known := 0
-		r.expand(ctx, dbctx, req, func(ts []target, fs []Failure) {
+		r.expand(ctx, dbctx, req, func(ts []target, fs []catalog.Failure) {
 			if imp.prog != nil {
 				mu.Lock()
 				known += len(ts) + len(fs)
@@ -124,7 +129,7 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 			for _, f := range fs {
 				r.fail(f)
 				if imp.prog != nil {
-					imp.prog.Done(Result{Reference: f.Reference, Outcome: Failed, Err: errors.New(f.Reason)})
+					imp.prog.Done(Result{Reference: f.Reference, Err: errors.New(f.Reason)})
 				}
 			}
 			for _, t := range ts {
@@ -148,24 +153,13 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 	for range targets { // after an interrupt: let the producer finish
 	}
 	p.Wait()
-	werr := r.w.Close()
-	if ctx.Err() != nil {
-		r.summary.Interrupted = true
-	}
-
-	s := r.summary
-	s.Registries = imp.reg.Stats()
-	imported, unchanged, failed := s.Counts()
-	if err := r.record(dbctx, s.Interrupted, werr, catalog.RunCounts{Imported: imported, Unchanged: unchanged, Failed: failed}, s.Failures); err != nil {
-		werr = errors.Join(werr, err)
-	}
-	return s, werr
+	return r.finish(dbctx, ctx.Err() != nil, nil)
 }
 
 // listTags lists the tags of repositories in parallel and emits each
 // repository's targets as soon as its list is in. A list that came back
 // whole is also compared with the catalog's current tags (reconcileTags).
-func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []reference.Named, inputs []string, emit func([]target, []Failure)) {
+func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []reference.Named, inputs []string, emit func([]target, []catalog.Failure)) {
 	imp := r.imp
 	g := errgroup.Group{}
 	g.SetLimit(imp.conc)
@@ -175,23 +169,9 @@ func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []referenc
 			if f, ok := req.TagFilters[inputs[i]]; ok {
 				filter = f
 			}
-			repo, err := r.main.reg.Repository(name)
-			var tags []string
-			if err == nil {
-				tags, err = repo.Tags(ctx)
-			}
-			if err == nil && !imp.artifactsAsImages {
-				var artifacts []string
-				if tags, artifacts = withoutArtifactTags(tags); len(artifacts) > 0 {
-					imp.log.Debug("signature and attestation tags not imported as images", "repository", name.Name(), "tags", len(artifacts))
-				}
-			}
-			if err == nil {
-				r.reconcileTags(ctx, dbctx, name, tags, filter)
-				tags, err = r.main.filterTags(ctx, name, tags, filter)
-			}
+			tags, err := r.repositoryTags(ctx, dbctx, name, filter)
 			if err != nil {
-				emit(nil, []Failure{{Reference: name.Name(), Reason: "list tags: " + err.Error(), Code: reasonOf(err)}})
+				emit(nil, []catalog.Failure{{Reference: name.Name(), Reason: "list tags: " + err.Error()}})
 				return nil
 			}
 			ts := make([]target, len(tags))
@@ -205,38 +185,65 @@ func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []referenc
 	_ = g.Wait()
 }
 
+// repositoryTags lists a repository's tags, compares a whole list with the
+// catalog and returns the tags to import. A panic in it fails this
+// repository alone.
+func (r *run) repositoryTags(ctx, dbctx context.Context, name reference.Named, filter TagFilter) (tags []string, err error) {
+	defer r.imp.recoverAs(name.Name(), &err)
+	repo, err := r.main.reg.Repository(name)
+	if err != nil {
+		return nil, err
+	}
+	if tags, err = repo.Tags(ctx); err != nil {
+		return nil, err
+	}
+	if !r.imp.artifactsAsImages {
+		var artifacts []string
+		if tags, artifacts = withoutArtifactTags(tags); len(artifacts) > 0 {
+			r.imp.log.Debug("signature and attestation tags not imported as images", "repository", name.Name(), "tags", len(artifacts))
+		}
+	}
+	r.reconcileTags(ctx, dbctx, name, tags, filter)
+	return r.main.filterTags(ctx, name, tags, filter)
+}
+
 // importTarget fetches one tag or digest (and a list's children) and queues
 // the images and the tag for the writer. It does not wait for the commit:
 // the result is settled by the writer's callbacks, so workers keep fetching
-// while a batch commits.
+// while a batch commits. The fetch has the reference timeout; a panic in
+// it fails this target alone (see guard).
 func (r *run) importTarget(ctx, dbctx context.Context, t target) {
 	res := &Result{Reference: t.String()}
-	if r.main.unchangedTag(ctx, t, res) {
+	var pending []*pendingImage
+	var top digest.Digest
+	unchanged := false
+	err := r.imp.guard(ctx, res.Reference, func(ctx context.Context) error {
+		if unchanged = r.main.unchangedTag(ctx, t, res); unchanged {
+			// The images are stored; this repository's signatures of them may
+			// never have been looked up (another repository imported them, or
+			// an older catalog kept one verdict per image).
+			var err error
+			pending, err = r.main.pairsOfStoredImage(ctx, t, res.Image)
+			return err
+		}
+		var err error
+		pending, top, err = r.main.fetchTarget(ctx, t, res, nil)
+		return err
+	})
+	switch {
+	case err != nil:
+		if TagGone(err) {
+			r.q.RemoveTags(dbctx, t.repo.Name(), []string{t.tag}, catalog.ReasonNotFound, r.removed(t.repo.Name()))
+		}
+		r.settle(res, err)
+	case unchanged:
 		r.mu.Lock()
 		r.summary.ImagesUnchanged++
 		r.mu.Unlock()
-		res.Outcome = Unchanged
-		// The images are stored; this repository's signatures of them may
-		// never have been looked up (another repository imported them, or
-		// an older catalog kept one verdict per image).
-		pending, err := r.main.pairsOfStoredImage(ctx, t, res.Image)
-		if err != nil || len(pending) == 0 {
-			r.settle(res, err)
-			return
-		}
 		r.store(dbctx, t, "", pending, res, false)
-		return
+	default:
+		r.store(dbctx, t, top, pending, res, true)
 	}
-	pending, top, err := r.main.fetchTarget(ctx, t, res, nil)
-	if err != nil {
-		var gone *errTagNotFound
-		if errors.As(err, &gone) {
-			r.removeTags(dbctx, t.repo.Name(), []string{t.tag}, catalog.ReasonNotFound)
-		}
-		r.settle(res, err)
-		return
-	}
-	r.store(dbctx, t, top, pending, res, true)
 }
 
 // unchangedTag asks the registry for a known tag's digest with one HEAD and
@@ -272,8 +279,8 @@ func (r *fetcher) unchangedTag(ctx context.Context, t target, res *Result) bool 
 // settle records a finished target.
 func (r *run) settle(res *Result, err error) {
 	if err != nil {
-		res.Outcome, res.Err = Failed, err
-		r.fail(Failure{Reference: res.Reference, Reason: err.Error(), Code: reasonOf(err)})
+		res.Err = err
+		r.fail(failure(res.Reference, err))
 	}
 	r.mu.Lock()
 	r.summary.Results = append(r.summary.Results, *res)
@@ -285,11 +292,11 @@ func (r *run) settle(res *Result, err error) {
 
 // store queues images (children before their list, so a stored list always
 // has its children), then the verdicts of images stored before, then the
-// tag (withTag). The writer applies them in order; the last callback
+// tag (withTag). The queue applies them in order; the last callback
 // settles the target.
 func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending []*pendingImage, res *Result, withTag bool) {
 	st := &storeState{run: r, res: res}
-	ops := 0
+	ops, known := 0, 0
 	for _, p := range pending {
 		switch {
 		case p.rec != nil:
@@ -299,10 +306,13 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 			fallthrough
 		default:
 			if !p.verdictOnly {
-				st.unchanged++
+				known++
 			}
 		}
 	}
+	r.mu.Lock()
+	r.summary.ImagesUnchanged += known
+	r.mu.Unlock()
 	withTag = withTag && t.tag != ""
 	if withTag {
 		ops++
@@ -318,88 +328,50 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 		}
 		name, config := p.name, p.configDigest
 		if p.manifest != nil {
-			r.main.inflight.Store(name, p.manifest)
-		}
-		forget := func() {
-			r.main.inflight.Delete(name)
-			if config != "" {
-				r.main.inflight.Delete(config)
-			}
-		}
-		err := r.w.PutImage(dbctx, *p.rec, func(o catalog.Outcome, err error) {
-			forget()
-			st.imageDone(o, err)
-		})
-		if err != nil {
-			forget()
-			st.imageDone(catalog.Unchanged, err)
-			continue
+			r.main.manifests.store(name, p.manifest)
 		}
 		r.main.seen.Store(name, true)
+		r.q.PutImage(dbctx, *p.rec, func(o catalog.Outcome, err error) {
+			r.main.manifests.forget(name)
+			if config != "" {
+				r.main.configBlobs.forget(config)
+			}
+			if err != nil {
+				r.main.seen.Delete(name)
+			}
+			st.done(o, err)
+		})
 	}
 	for _, p := range pending {
-		if p.rec != nil || p.verification == nil {
-			continue
-		}
-		if err := r.w.PutVerification(dbctx, p.name, *p.verification, st.verdictDone); err != nil {
-			st.verdictDone(catalog.Unchanged, err)
+		if p.rec == nil && p.verification != nil {
+			r.q.PutVerification(dbctx, p.name, *p.verification, func(_ catalog.Outcome, err error) { st.done(catalog.Unchanged, err) })
 		}
 	}
 	if withTag {
 		tag := catalog.TagRecord{Repository: t.repo.Name(), Tag: t.tag, Image: top.String(),
 			DockerImageReference: t.source() + "@" + top.String()}
-		if err := r.w.PutTag(dbctx, tag, st.tagDone); err != nil {
-			st.tagDone(catalog.Unchanged, err)
-		}
+		r.q.PutTag(dbctx, tag, st.done)
 	}
 }
 
-// storeState gathers the writer's callbacks for one target.
+// storeState gathers the queue's callbacks for one target.
 type storeState struct {
-	run                *run
-	res                *Result
-	mu                 sync.Mutex
-	remaining          int
-	created, unchanged int
-	tag                catalog.Outcome
-	errs               []error
+	run       *run
+	res       *Result
+	mu        sync.Mutex
+	remaining int
+	// outcome is the most the writes did: Created over Updated over Unchanged.
+	outcome catalog.Outcome
+	errs    []error
 }
 
-func (st *storeState) imageDone(o catalog.Outcome, err error) {
+func (st *storeState) done(o catalog.Outcome, err error) {
 	st.mu.Lock()
-	switch {
-	case err != nil:
-		st.errs = append(st.errs, err)
-	case o == catalog.Created:
-		st.created++
-	default:
-		st.unchanged++
-	}
-	st.mu.Unlock()
-	st.done()
-}
-
-func (st *storeState) verdictDone(_ catalog.Outcome, err error) {
-	if err != nil {
-		st.mu.Lock()
-		st.errs = append(st.errs, err)
-		st.mu.Unlock()
-	}
-	st.done()
-}
-
-func (st *storeState) tagDone(o catalog.Outcome, err error) {
-	st.mu.Lock()
-	st.tag = o
 	if err != nil {
 		st.errs = append(st.errs, err)
+	} else if o == catalog.Created || o == catalog.Updated && st.outcome == catalog.Unchanged {
+		st.outcome = o
 	}
-	st.mu.Unlock()
-	st.done()
-}
-
-func (st *storeState) done() {
-	st.mu.Lock()
 	st.remaining--
 	last := st.remaining == 0
 	st.mu.Unlock()
@@ -408,23 +380,10 @@ func (st *storeState) done() {
 	}
 }
 
+// finish settles the target: a new image, or a tag seen for the first
+// time or moved, is an import; only a target that changed nothing at all
+// is unchanged.
 func (st *storeState) finish() {
-	r := st.run
-	r.mu.Lock()
-	r.summary.ImagesCreated += st.created
-	r.summary.ImagesUnchanged += st.unchanged
-	switch st.tag {
-	case catalog.Created:
-		r.summary.TagsCreated++
-	case catalog.Updated:
-		r.summary.TagsMoved++
-	}
-	r.mu.Unlock()
-	// A new image, or a tag seen for the first time or moved, is an import;
-	// only a target that changed nothing at all is unchanged.
-	st.res.Outcome = Unchanged
-	if st.created > 0 || st.tag == catalog.Created || st.tag == catalog.Updated {
-		st.res.Outcome = Imported
-	}
-	r.settle(st.res, errors.Join(st.errs...))
+	st.res.Outcome = st.outcome
+	st.run.settle(st.res, errors.Join(st.errs...))
 }

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"time"
 
+	digest "github.com/opencontainers/go-digest"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/registry"
-	"github.com/regimport/regimport/signatures"
 	"go.podman.io/image/v5/docker/reference"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -29,11 +29,8 @@ func (imp *Importer) Begin(ctx context.Context, command string, record bool) (*S
 	return &Session{r: r}, nil
 }
 
-// RunID is the catalog run; 0 when the session records nothing.
-func (s *Session) RunID() int64 { return s.r.runID }
-
-// Writer is the run's single writer, nil when the session records nothing.
-func (s *Session) Writer() *catalog.Writer { return s.r.w }
+// Queue is the run's one write queue, nil when the session records nothing.
+func (s *Session) Queue() *Queue { return s.r.q }
 
 // Catalog is the catalog the session imports into, for reads.
 func (s *Session) Catalog() *catalog.Catalog { return s.r.imp.cat }
@@ -49,9 +46,6 @@ func (s *Session) Pool(ctx context.Context) *Pool { return s.r.imp.newPool(ctx) 
 // Progress is the Importer's progress display, nil when there is none.
 func (s *Session) Progress() Progress { return s.r.imp.prog }
 
-// StreamMarker marks the image streams that pull a removed tag.
-func (s *Session) StreamMarker() catalog.StreamMarker { return s.r.imp.streamMarker() }
-
 // ImageTags drops the signature and attestation tags (see IsArtifactTag)
 // unless the Importer imports them as images.
 func (s *Session) ImageTags(tags []string) []string {
@@ -62,28 +56,14 @@ func (s *Session) ImageTags(tags []string) []string {
 	return tags
 }
 
-// Record stores how the run ended, once its writer closed with werr.
-func (s *Session) Record(ctx context.Context, interrupted bool, werr error, counts catalog.RunCounts, failures []Failure) error {
-	return s.r.record(ctx, interrupted, werr, counts, failures)
-}
-
-// Failures are the (repository, image) pairs whose signatures could not
-// be evaluated so far; the images themselves were fetched.
-func (s *Session) Failures() []Failure {
-	s.r.mu.Lock()
-	defer s.r.mu.Unlock()
-	return append([]Failure(nil), s.r.summary.Failures...)
-}
-
-// Verdicts counts the signature verdicts of the pairs looked up so far.
-func (s *Session) Verdicts() map[signatures.Verdict]int {
-	s.r.mu.Lock()
-	defer s.r.mu.Unlock()
-	out := make(map[signatures.Verdict]int, len(s.r.summary.Verdicts))
-	for v, n := range s.r.summary.Verdicts {
-		out[v] = n
-	}
-	return out
+// Finish ends the session once its jobs are done, as Run ends: it closes
+// the queue, gathers the Summary (failures and verdicts of the signature
+// lookups, what the writes did), lets complete add the mode's own results
+// and failures and return its references by outcome (nil: from
+// Summary.Counts), and records the run. The error is for the run as a
+// whole.
+func (s *Session) Finish(ctx context.Context, interrupted bool, complete func(*Summary, error) *catalog.RunCounts) (Summary, error) {
+	return s.r.finish(ctx, interrupted, complete)
 }
 
 // Fetcher fetches through reg (nil: the Importer's client). Each client
@@ -142,7 +122,12 @@ func (f *Fetcher) Fetch(ctx context.Context, t Target, legacy *Platform) (Fetche
 	}
 	tt := target{repo: reference.TrimNamed(named), tag: t.Tag, dgst: t.Digest, input: t.Input, spelled: t.Spelled}
 	res := &Result{Reference: tt.String()}
-	pending, top, err := f.f.fetchTarget(ctx, tt, res, legacy)
+	var pending []*pendingImage
+	var top digest.Digest
+	err = f.f.imp.guard(ctx, res.Reference, func(ctx context.Context) error {
+		pending, top, err = f.f.fetchTarget(ctx, tt, res, legacy)
+		return err
+	})
 	if err != nil {
 		return Fetched{}, err
 	}

@@ -80,6 +80,8 @@ func (imp *Importer) lookUpPair(ctx context.Context, reg *registry.Client, p Pai
 	sigs, lookupErr := imp.fetchSignatures(ctx, reg, p.Repository, p.Identity, m)
 	refSigs, atts, refErr := imp.referrerArtifacts(ctx, p.Repository, m) // OCI 1.1 referrers: bundles, notation, attestations
 	sigs, lookupErr = append(sigs, refSigs...), errors.Join(lookupErr, refErr)
+	sigs, atts, limitErr := imp.withinSignatureLimits(sigs, atts)
+	lookupErr = errors.Join(lookupErr, limitErr)
 	start := time.Now()
 	res, err := so.Verifier.Verify(ctx, signatures.Image{Reference: p.Identity, Manifest: m.Bytes, ManifestDigest: m.Digest}, sigs)
 	spent := time.Since(start)
@@ -105,6 +107,41 @@ func (imp *Importer) lookUpPair(ctx context.Context, reg *registry.Client, p Pai
 	return PairResult{Verification: v, LookupErr: lookupErr, VerifyTime: spent}, nil
 }
 
+// withinSignatureLimits keeps, in the order found, the signatures and
+// then the attestations of one image that fit the per-image limits on
+// count and total bytes: every source has its own cap, but together they
+// could reach hundreds of MiB, stored and served inside every Image. What
+// is left out is said by the error; a verdict that needs it is not
+// accepted.
+func (imp *Importer) withinSignatureLimits(sigs []signatures.Signature, atts []referrerBlob) ([]signatures.Signature, []referrerBlob, error) {
+	maxN, maxBytes := imp.limits.SignaturesPerImage, imp.limits.SignatureBytesPerImage
+	n, total := 0, int64(0)
+	fits := func(size int) bool {
+		if n+1 > maxN || total+int64(size) > maxBytes {
+			return false
+		}
+		n, total = n+1, total+int64(size)
+		return true
+	}
+	keptSigs := sigs[:0:0]
+	for _, sg := range sigs {
+		if fits(len(sg.Content) + len(sg.SigstoreSignature) + len(sg.Certificate) + len(sg.Chain) + len(sg.Bundle)) {
+			keptSigs = append(keptSigs, sg)
+		}
+	}
+	keptAtts := atts[:0:0]
+	for _, a := range atts {
+		if fits(len(a.content)) {
+			keptAtts = append(keptAtts, a)
+		}
+	}
+	if left := len(sigs) + len(atts) - len(keptSigs) - len(keptAtts); left > 0 {
+		return keptSigs, keptAtts, fmt.Errorf("%w: %d of %d signatures and attestations left out, over the signatures-per-image limit of %d or the signature-bytes-per-image limit of %d bytes",
+			ErrLimit, left, len(sigs)+len(atts), maxN, maxBytes)
+	}
+	return keptSigs, keptAtts, nil
+}
+
 // verifyPair runs lookUpPair for the run and counts its verdict. A pair
 // that could not be evaluated is also a failure of the run (exit code 3),
 // reported under repository@digest; the image itself stays imported.
@@ -119,7 +156,7 @@ func (r *fetcher) verifyPair(ctx context.Context, p PairLookup) (*catalog.Verifi
 	r.summary.VerifyTime += res.VerifyTime
 	r.mu.Unlock()
 	if v.Verdict == catalog.VerdictUnevaluated {
-		r.fail(Failure{Reference: v.Repository + "@" + p.Manifest.Digest.String(), Reason: v.Reason, Code: reasonOf(res.LookupErr)})
+		r.fail(catalog.Failure{Reference: v.Repository + "@" + p.Manifest.Digest.String(), Reason: v.Reason})
 	}
 	return v, nil
 }
@@ -250,8 +287,8 @@ func (r *fetcher) manifestOf(ctx context.Context, p *pendingImage, src *registry
 	if p.manifest != nil {
 		return p.manifest, nil
 	}
-	if m, ok := r.inflight.Load(p.name); ok {
-		return m.(*registry.Manifest), nil
+	if m, ok := r.manifests.load(p.name); ok {
+		return m, nil
 	}
 	b, mt, err := r.imp.cat.Manifest(ctx, p.name)
 	if err != nil {

@@ -111,7 +111,8 @@ func (e *signedEnv) policy(t *testing.T, name, otherKey string) string {
 	return path
 }
 
-func (e *signedEnv) importer(t *testing.T, policy string) *importer.Importer {
+// signatureOptions are the verifier of policy and the env's registries.d.
+func (e *signedEnv) signatureOptions(t *testing.T, policy string) (*signatures.Verifier, *signatures.Registries) {
 	t.Helper()
 	v, err := signatures.NewVerifier(signatures.Options{PolicyPath: policy})
 	if err != nil {
@@ -122,6 +123,12 @@ func (e *signedEnv) importer(t *testing.T, policy string) *importer.Importer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return v, regs
+}
+
+func (e *signedEnv) importer(t *testing.T, policy string) *importer.Importer {
+	t.Helper()
+	v, regs := e.signatureOptions(t, policy)
 	client := newClient()
 	imp, err := importer.New(importer.Options{Catalog: e.cat, Registry: client, Concurrency: 4,
 		Signatures: importer.SignatureOptions{Verifier: v, Registries: regs}})

@@ -29,7 +29,7 @@ func fromImage(name string) imagev1.ImageImportSpec {
 	return imagev1.ImageImportSpec{From: corev1.ObjectReference{Kind: "DockerImage", Name: name}}
 }
 
-func (e *env) streams(t *testing.T, opts streamimport.Options, isis ...*imagev1.ImageStreamImport) streamimport.Summary {
+func (e *env) streams(t *testing.T, opts streamimport.Options, isis ...*imagev1.ImageStreamImport) importer.Summary {
 	t.Helper()
 	sum, err := streamimport.Import(context.Background(), e.imp, isis, opts)
 	if err != nil {

@@ -12,43 +12,55 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// Failure is one reference that did not import, with why.
-type Failure struct {
-	Reference string
-	Reason    string
-	// Code is the Kubernetes Status reason OpenShift would report for it.
-	Code metav1.StatusReason
-}
-
-// Outcome of one target.
-type Outcome string
-
-const (
-	Imported  Outcome = "imported"  // at least one new image was stored
-	Unchanged Outcome = "unchanged" // everything was already in the catalog
-	Failed    Outcome = "failed"
-)
-
-// Result is what happened to one target (a tag or a digest).
+// Result is what happened to one target (a tag or a digest, or with
+// `import -f` one image or repository tag a document asked for).
 type Result struct {
 	Reference string // repository:tag or repository@digest
 	Image     string // manifest digest, when known
 	MediaType string
-	Outcome   Outcome
+	// Outcome is what storing the target did: Created when a new image or
+	// a new tag was stored, Updated when only its tag moved, Unchanged when
+	// the catalog held it all. It says nothing when Err is set or the
+	// target was Previewed.
+	Outcome catalog.Outcome
+	// Previewed: fetched for an ImageStreamImport preview (import: false),
+	// nothing stored.
+	Previewed bool
 	// Children is the number of images of a manifest list.
 	Children int
-	Err      error
+	// Err is why the target failed; its Failure is in the Summary.
+	Err error
 }
 
-// Summary is the outcome of a run.
+// State is the result in one word, as reports and metrics label it:
+// imported, unchanged, previewed or failed.
+func (r Result) State() string {
+	switch {
+	case r.Err != nil:
+		return "failed"
+	case r.Previewed:
+		return "previewed"
+	case r.Outcome == catalog.Unchanged:
+		return "unchanged"
+	}
+	return "imported"
+}
+
+// Summary is the outcome of a run of either mode (Run, or
+// streamimport.Import, whose documents carry their own outcome in their
+// status).
 type Summary struct {
+	// RunID is the run recorded in the catalog; 0 when nothing was
+	// recorded (ImageStreamImport previews write nothing at all).
 	RunID int64
 	// Shard is the part of a sharded import the run took (Request.Shard).
 	Shard   catalog.Shard
 	Results []Result
 	// Failures lists every reference that failed, including those that
-	// failed before any target existed (unparseable references, listing errors).
-	Failures []Failure
+	// failed before any target existed (unparseable references, listing
+	// errors), (repository, image) pairs whose signatures could not be
+	// evaluated, and with `import -f` documents not stored.
+	Failures []catalog.Failure
 	// ImagesCreated and ImagesUnchanged count manifests (list children included).
 	ImagesCreated, ImagesUnchanged int
 	// TagsCreated, TagsMoved count tag records written.
@@ -57,6 +69,8 @@ type Summary struct {
 	// current tags; RepositoriesRemoved counts repositories missing from a
 	// complete /v2/_catalog.
 	TagsRemoved, RepositoriesRemoved int
+	// StreamsChanged counts image streams created or updated (`import -f`).
+	StreamsChanged int
 	// Interrupted is set when the context ended before every target ran.
 	Interrupted bool
 	// Verdicts counts new images by the signature policy's verdict.
@@ -67,17 +81,28 @@ type Summary struct {
 	Registries []registry.HostStats
 }
 
-// Counts of targets by outcome.
+// Counts of targets by outcome; failed is every Failure.
 func (s *Summary) Counts() (imported, unchanged, failed int) {
 	for _, r := range s.Results {
-		switch r.Outcome {
-		case Imported:
+		switch r.State() {
+		case "imported":
 			imported++
-		case Unchanged:
+		case "unchanged":
 			unchanged++
 		}
 	}
 	return imported, unchanged, len(s.Failures)
+}
+
+// States counts the results by State, with failed as in Counts.
+func (s *Summary) States() map[string]int {
+	out := map[string]int{"imported": 0, "unchanged": 0, "failed": len(s.Failures)}
+	for _, r := range s.Results {
+		if st := r.State(); st != "failed" {
+			out[st]++
+		}
+	}
+	return out
 }
 
 // reasonOf maps an import error to the Status reason OpenShift reports.

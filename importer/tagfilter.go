@@ -58,61 +58,93 @@ type TagFilter struct {
 	MaxTags int
 }
 
+// TagFilterSpec is a tag filter as written, in flags, a job configuration
+// or an ImageStreamImport's annotations: "" and 0 are unset. Parse is the
+// one place any of them is parsed.
+type TagFilterSpec struct {
+	Include, Exclude, Semver string
+	Newest, MaxTags          int
+}
+
+// TagFilterError is a setting of a TagFilterSpec that does not parse.
+type TagFilterError struct {
+	// Setting is include, exclude, semver, newest or maxTags.
+	Setting, Value, Detail string
+}
+
+// Parse returns base with the settings of spec that are set replacing its
+// fields, or the errors of those that do not parse.
+func (spec TagFilterSpec) Parse(base TagFilter) (TagFilter, []TagFilterError) {
+	f := base
+	var errs []TagFilterError
+	for _, re := range []struct {
+		setting, value string
+		dst            **regexp.Regexp
+	}{{"include", spec.Include, &f.Include}, {"exclude", spec.Exclude, &f.Exclude}} {
+		if re.value == "" {
+			continue
+		}
+		c, err := regexp.Compile(re.value)
+		if err != nil {
+			errs = append(errs, TagFilterError{re.setting, re.value, err.Error()})
+		}
+		*re.dst = c
+	}
+	if spec.Semver != "" {
+		c, err := semver.NewConstraint(spec.Semver)
+		if err != nil {
+			errs = append(errs, TagFilterError{"semver", spec.Semver, err.Error()})
+		}
+		f.Semver, f.SemverRange = c, spec.Semver
+	}
+	for _, n := range []struct {
+		setting string
+		value   int
+		dst     *int
+	}{{"newest", spec.Newest, &f.Newest}, {"maxTags", spec.MaxTags, &f.MaxTags}} {
+		switch {
+		case n.value < 0:
+			errs = append(errs, TagFilterError{n.setting, strconv.Itoa(n.value), "must be a whole number, 0 or more"})
+		case n.value > 0:
+			*n.dst = n.value
+		}
+	}
+	return f, errs
+}
+
 // NewTagFilter builds a TagFilter from flag values ("" and 0 mean unset).
 func NewTagFilter(include, exclude, semverRange string, newest, maxTags int) (TagFilter, error) {
-	var f TagFilter
-	var errs []string
-	set := map[string]string{AnnotationInclude: include, AnnotationExclude: exclude, AnnotationSemver: semverRange}
-	if newest != 0 {
-		set[AnnotationNewest] = strconv.Itoa(newest)
-	}
-	if maxTags != 0 {
-		set[AnnotationMaxTags] = strconv.Itoa(maxTags)
-	}
-	f, ferrs := TagFilterFromAnnotations(f, set)
-	for _, e := range ferrs {
-		errs = append(errs, fmt.Sprintf("--%s %q: %s", strings.TrimPrefix(flagOf(e.Field), "regimport.io/"), e.BadValue, e.Detail))
-	}
-	if len(errs) > 0 {
+	f, ferrs := TagFilterSpec{Include: include, Exclude: exclude, Semver: semverRange, Newest: newest, MaxTags: maxTags}.Parse(TagFilter{})
+	if len(ferrs) > 0 {
+		errs := make([]string, len(ferrs))
+		for i, e := range ferrs {
+			flag := e.Setting
+			if flag == "maxTags" {
+				flag = "max-tags"
+			}
+			errs[i] = fmt.Sprintf("--%s %q: %s", flag, e.Value, e.Detail)
+		}
 		return TagFilter{}, fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return f, nil
 }
 
-// flagOf turns metadata.annotations[regimport.io/x] into regimport.io/x.
-func flagOf(fieldPath string) string {
-	s := strings.TrimPrefix(fieldPath, "metadata.annotations[")
-	return strings.TrimSuffix(s, "]")
-}
+// filterAnnotations are the annotation of each TagFilterSpec setting
+// parsed from text.
+var filterAnnotations = map[string]string{"include": AnnotationInclude, "exclude": AnnotationExclude, "semver": AnnotationSemver}
 
 // TagFilterFromAnnotations returns base with the filter annotations that
 // are set (non-empty) replacing its fields, or the errors of those that do
 // not parse, each naming its annotation.
 func TagFilterFromAnnotations(base TagFilter, annotations map[string]string) (TagFilter, field.ErrorList) {
-	f := base
 	var errs field.ErrorList
 	p := field.NewPath("metadata", "annotations")
-	if v := annotations[AnnotationInclude]; v != "" {
-		re, err := regexp.Compile(v)
-		if err != nil {
-			errs = append(errs, field.Invalid(p.Key(AnnotationInclude), v, err.Error()))
-		}
-		f.Include = re
+	spec := TagFilterSpec{Include: annotations[AnnotationInclude], Exclude: annotations[AnnotationExclude], Semver: annotations[AnnotationSemver]}
+	f, ferrs := spec.Parse(base)
+	for _, e := range ferrs {
+		errs = append(errs, field.Invalid(p.Key(filterAnnotations[e.Setting]), e.Value, e.Detail))
 	}
-	if v := annotations[AnnotationExclude]; v != "" {
-		re, err := regexp.Compile(v)
-		if err != nil {
-			errs = append(errs, field.Invalid(p.Key(AnnotationExclude), v, err.Error()))
-		}
-		f.Exclude = re
-	}
-	if v := annotations[AnnotationSemver]; v != "" {
-		c, err := semver.NewConstraint(v)
-		if err != nil {
-			errs = append(errs, field.Invalid(p.Key(AnnotationSemver), v, err.Error()))
-		}
-		f.Semver, f.SemverRange = c, v
-	}
+	// Counts are text here, and an explicit 0 (no limit) replaces base's.
 	count := func(key string, dst *int) {
 		v := annotations[key]
 		if v == "" {
@@ -300,7 +332,7 @@ func (r *fetcher) createdAt(ctx context.Context, repo *registry.Repository, tag 
 		}
 		return r.configCreated(ctx, repo, m)
 	}
-	entries, err := ParseList(m.Bytes)
+	entries, err := r.listEntries(m)
 	if err != nil || len(entries) == 0 {
 		return time.Time{}, fmt.Errorf("list %s: %v", m.Digest, err)
 	}

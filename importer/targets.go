@@ -116,10 +116,10 @@ func parseRegistry(s string) (host, namespace string, err error) {
 // expand lists tags and catalogs so that every reference becomes targets,
 // handing them to emit as they become known (from several goroutines).
 // Failures to list are per input, not for the run.
-func (r *run) expand(ctx, dbctx context.Context, req Request, emit func([]target, []Failure)) {
+func (r *run) expand(ctx, dbctx context.Context, req Request, emit func([]target, []catalog.Failure)) {
 	imp := r.imp
 	var targets []target
-	var failures []Failure
+	var failures []catalog.Failure
 	var repos []reference.Named
 	var repoInputs []string
 	type input struct {
@@ -143,13 +143,13 @@ func (r *run) expand(ctx, dbctx context.Context, req Request, emit func([]target
 			host, ns, err := parseRegistry(in)
 			if err != nil {
 				if mine(in) {
-					failures = append(failures, Failure{Reference: in, Reason: err.Error(), Code: reasonOf(err)})
+					failures = append(failures, catalog.Failure{Reference: in, Reason: err.Error()})
 				}
 				continue
 			}
 			names, err := imp.reg.Catalog(ctx, host, ns)
 			if err != nil {
-				failures = append(failures, Failure{Reference: in, Reason: "list repositories: " + err.Error(), Code: reasonOf(err)})
+				failures = append(failures, catalog.Failure{Reference: in, Reason: "list repositories: " + err.Error()})
 				continue
 			}
 			// Each shard lists the whole catalog and takes its share; the
@@ -160,7 +160,7 @@ func (r *run) expand(ctx, dbctx context.Context, req Request, emit func([]target
 				named, err := parseReference(host + "/" + n)
 				if err != nil {
 					if mine(host + "/" + n) {
-						failures = append(failures, Failure{Reference: host + "/" + n, Reason: err.Error(), Code: reasonOf(err)})
+						failures = append(failures, catalog.Failure{Reference: host + "/" + n, Reason: err.Error()})
 					}
 					continue
 				}
@@ -178,7 +178,7 @@ func (r *run) expand(ctx, dbctx context.Context, req Request, emit func([]target
 		ts, repo, err := targetsOf(in, each.allTags)
 		if err != nil {
 			if mine(in) {
-				failures = append(failures, Failure{Reference: in, Reason: err.Error(), Code: reasonOf(err)})
+				failures = append(failures, catalog.Failure{Reference: in, Reason: err.Error()})
 			}
 			continue
 		}

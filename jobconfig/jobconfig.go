@@ -15,7 +15,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/Masterminds/semver/v3"
+	"github.com/regimport/regimport/importer"
 	"go.podman.io/image/v5/docker/reference"
 	"go.yaml.in/yaml/v3"
 )
@@ -27,7 +27,8 @@ const Version = "regimport.io/v1"
 type Config struct {
 	APIVersion string `yaml:"apiVersion"`
 	Kind       string `yaml:"kind"`
-	// Catalog is the SQLite file (default catalog.db, relative to the file).
+	// Catalog is the SQLite file (default catalog.db, relative to the
+	// file) or a PostgreSQL URL (postgres://...).
 	Catalog string `yaml:"catalog"`
 	// Concurrency is the number of references fetched at once.
 	Concurrency int `yaml:"concurrency"`
@@ -65,7 +66,8 @@ type Registry struct {
 // command-line flags --include, --exclude, --semver, --newest and
 // --max-tags do. Include, exclude and semver narrow what the source asks
 // about (a tag they leave out is never removed by its listing); newest and
-// maxTags choose among the listed tags.
+// maxTags choose among the listed tags. Its fields are those of
+// importer.TagFilterSpec, which parses it when the file is read.
 type TagFilter struct {
 	Include string `yaml:"include"` // regular expression (Go syntax, unanchored)
 	Exclude string `yaml:"exclude"` // regular expression
@@ -90,6 +92,8 @@ type Source struct {
 	// Mirror names destinations this source's changes are copied to after
 	// each import (mirror.go).
 	Mirror []Mirror `yaml:"mirror"`
+	// filter is Tags parsed, by Parse.
+	filter importer.TagFilter
 }
 
 var hostPattern = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]+)?$`)
@@ -188,7 +192,9 @@ func (c *Config) validate() error {
 			if len(s.Images) > 0 {
 				errs = append(errs, fmt.Errorf("%s.tags: only with repository or registry", field))
 			}
-			errs = append(errs, s.Tags.validate(field+".tags")...)
+			var ferrs []error
+			c.Sources[i].filter, ferrs = s.Tags.parse(field + ".tags")
+			errs = append(errs, ferrs...)
 		}
 	}
 	// A repository or registry entry listed twice would have two filters,
@@ -206,25 +212,15 @@ func (c *Config) validate() error {
 	return errors.Join(errs...)
 }
 
-func (f *TagFilter) validate(field string) []error {
-	var errs []error
-	for name, re := range map[string]string{"include": f.Include, "exclude": f.Exclude} {
-		if re == "" {
-			continue
-		}
-		if _, err := regexp.Compile(re); err != nil {
-			errs = append(errs, fmt.Errorf("%s.%s: %q: %v", field, name, re, err))
-		}
+// parse parses the filter the one way the importer parses every filter
+// (importer.TagFilterSpec), naming field in errors.
+func (f *TagFilter) parse(field string) (importer.TagFilter, []error) {
+	filter, ferrs := importer.TagFilterSpec(*f).Parse(importer.TagFilter{})
+	errs := make([]error, len(ferrs))
+	for i, e := range ferrs {
+		errs[i] = fmt.Errorf("%s.%s: %q: %s", field, e.Setting, e.Value, e.Detail)
 	}
-	if f.Semver != "" {
-		if _, err := semver.NewConstraint(f.Semver); err != nil {
-			errs = append(errs, fmt.Errorf("%s.semver: %q: %v", field, f.Semver, err))
-		}
-	}
-	if f.Newest < 0 || f.MaxTags < 0 {
-		errs = append(errs, fmt.Errorf("%s: newest and maxTags must not be negative", field))
-	}
-	return errs
+	return filter, errs
 }
 
 // entries are the importer inputs a repository or registry source becomes.
@@ -243,24 +239,29 @@ func (s Source) entries() []string {
 }
 
 // TagFilters maps each repository or registry entry of Requests that has
-// its own tag filter to that filter.
-func (c *Config) TagFilters() map[string]TagFilter {
-	out := map[string]TagFilter{}
+// its own tag filter to that filter, as parsed when the file was read.
+func (c *Config) TagFilters() map[string]importer.TagFilter {
+	out := map[string]importer.TagFilter{}
 	for _, s := range c.Sources {
 		if s.Tags == nil {
 			continue
 		}
 		for _, entry := range s.entries() {
-			out[entry] = *s.Tags
+			out[entry] = s.filter
 		}
 	}
 	return out
 }
 
 // resolve makes relative paths relative to the configuration's directory,
-// so cron's working directory does not matter.
+// so cron's working directory does not matter. A catalog given as a
+// PostgreSQL URL is not a path: joined to the directory it would become a
+// SQLite file named after the URL, password and all.
 func (c *Config) resolve(dir string) {
 	for _, p := range []*string{&c.Catalog, &c.AuthFile, &c.RegistriesConf, &c.Policy, &c.RegistriesD, &c.CertDir, &c.MetricsFile} {
+		if p == &c.Catalog && (strings.HasPrefix(*p, "postgres://") || strings.HasPrefix(*p, "postgresql://")) {
+			continue
+		}
 		if *p != "" && !filepath.IsAbs(*p) && !strings.HasPrefix(*p, "~") {
 			*p = filepath.Join(dir, *p)
 		}

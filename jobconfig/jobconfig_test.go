@@ -86,9 +86,14 @@ sources:
 		t.Errorf("r.example.com tlsVerify set without being written")
 	}
 	f := c.TagFilters()
-	want := TagFilter{Include: "^v", Exclude: "-rc", Semver: ">=1.2, <2", Newest: 5, MaxTags: 50}
-	if len(f) != 3 || f["r.example.com/team/app"] != want || f["lab.example.com:5000/a"].MaxTags != 3 || f["lab.example.com:5000/b"].MaxTags != 3 {
+	app := f["r.example.com/team/app"]
+	if len(f) != 3 || app.Include == nil || app.Include.String() != "^v" || app.Exclude == nil || app.Exclude.String() != "-rc" ||
+		app.SemverRange != ">=1.2, <2" || app.Semver == nil || app.Newest != 5 || app.MaxTags != 50 ||
+		f["lab.example.com:5000/a"].MaxTags != 3 || f["lab.example.com:5000/b"].MaxTags != 3 {
 		t.Errorf("tag filters %+v", f)
+	}
+	if got := app.Match([]string{"v1.3.0", "v1.4.0-rc1", "v2.0.0", "1.5.0"}); strings.Join(got, ",") != "v1.3.0" {
+		t.Errorf("the parsed filter keeps %v, want v1.3.0", got)
 	}
 	if _, ok := f["r.example.com/team/other"]; ok {
 		t.Error("a source without tags got a filter")
@@ -101,7 +106,7 @@ func TestBadTagFiltersNameTheProblem(t *testing.T) {
 		"unknown key":    {head + "  - repository: r.example.com/a\n    tags:\n      newst: 3\n", "line 6: field newst not found"},
 		"bad regex":      {head + "  - repository: r.example.com/a\n    tags: {include: '('}\n", `sources[0].tags.include: "("`},
 		"bad semver":     {head + "  - repository: r.example.com/a\n    tags: {semver: 'one'}\n", `sources[0].tags.semver: "one"`},
-		"negative":       {head + "  - repository: r.example.com/a\n    tags: {maxTags: -1}\n", "sources[0].tags: newest and maxTags must not be negative"},
+		"negative":       {head + "  - repository: r.example.com/a\n    tags: {maxTags: -1}\n", `sources[0].tags.maxTags: "-1": must be a whole number, 0 or more`},
 		"on images":      {head + "  - images: [r.example.com/a:1]\n    tags: {maxTags: 1}\n", "sources[0].tags: only with repository or registry"},
 		"twice":          {head + "  - repository: r.example.com/a\n  - repository: r.example.com/a\n    tags: {maxTags: 1}\n", "sources[1]: r.example.com/a is already a source (sources[0])"},
 		"tlsVerify typo": {"apiVersion: regimport.io/v1\nkind: Config\nregistries:\n  - host: r.example.com\n    tlsverify: false\nsources:\n  - repository: r.example.com/a\n", "line 5: field tlsverify not found"},

@@ -68,11 +68,13 @@ func (c *Client) attempt(ctx context.Context, h *host, r *request) (*response, t
 	h.requests.Add(1)
 	resp, err := c.httpClient(h).Do(req)
 	if err != nil {
-		return nil, 0, &netError{err}
+		return nil, 0, transportError(err)
 	}
 	defer resp.Body.Close()
 	h.flow.observe(c, h, resp)
-	if resp.ContentLength > r.maxBody {
+	// A HEAD's Content-Length is the size of what a GET would send (a
+	// blob's size), not a body to read: there is none.
+	if r.method != http.MethodHead && resp.ContentLength > r.maxBody {
 		return nil, 0, fmt.Errorf("%s %s: %w: Content-Length %d, cap %d", r.method, redactURL(r.url), ErrTooLarge, resp.ContentLength, r.maxBody)
 	}
 	body, err := readCapped(resp.Body, r.maxBody)
@@ -89,7 +91,12 @@ func (c *Client) attempt(ctx context.Context, h *host, r *request) (*response, t
 	if h.flow.exhausted.Load() && resp.StatusCode == http.StatusTooManyRequests {
 		return nil, 0, fmt.Errorf("%w: %w", he, ErrPullLimit)
 	}
-	if resp.StatusCode == http.StatusUnauthorized || (resp.StatusCode == http.StatusForbidden && resp.Header.Get("WWW-Authenticate") != "") {
+	// Only the registry's own answer speaks for its auth: a 401 from a host
+	// a redirect led to (a blob CDN) is that host's business, and
+	// following its challenge would hand the registry's credentials to a
+	// realm the registry never announced.
+	if (resp.StatusCode == http.StatusUnauthorized || (resp.StatusCode == http.StatusForbidden && resp.Header.Get("WWW-Authenticate") != "")) &&
+		sameOrigin(resp.Request.URL, req.URL) {
 		if scope, again := c.reauthorize(h, r.scope, resp); again {
 			r.scope = scope
 			return nil, 0, &retryNowError{he}

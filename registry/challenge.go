@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/regimport/regimport/internal/redact"
 )
 
 // challenge is a parsed WWW-Authenticate header.
@@ -12,7 +14,14 @@ type challenge struct {
 	params map[string]string
 }
 
-// parseChallenge reads the first Bearer or Basic challenge (RFC 7235 auth-params).
+// maxChallengeParams caps the parameters kept of one challenge: real ones
+// have up to five (realm, service, scope, error, error_description).
+const maxChallengeParams = 64
+
+// parseChallenge reads the first Bearer or Basic challenge (RFC 7235
+// auth-params). It scans each header value once, so its time is linear in
+// the header's length whatever the header holds; the transport caps that
+// length (MaxResponseHeaderBytes).
 func parseChallenge(values []string) (*challenge, error) {
 	for _, v := range values {
 		scheme, rest, _ := strings.Cut(strings.TrimSpace(v), " ")
@@ -21,42 +30,69 @@ func parseChallenge(values []string) (*challenge, error) {
 			continue
 		}
 		ch := &challenge{scheme: scheme, params: map[string]string{}}
-		for rest = strings.TrimSpace(rest); rest != ""; {
-			key, after, ok := strings.Cut(rest, "=")
-			if !ok {
-				break
-			}
-			key = strings.ToLower(strings.TrimSpace(key))
-			var val string
-			if strings.HasPrefix(after, `"`) {
-				// A quoted-string (RFC 9110 5.6.4): a backslash quotes the next byte.
-				var b strings.Builder
-				end := 1
-				for end < len(after) && after[end] != '"' {
-					if after[end] == '\\' && end+1 < len(after) {
-						end++
-					}
-					b.WriteByte(after[end])
-					end++
-				}
-				if end >= len(after) {
-					return nil, fmt.Errorf("unterminated quoted value in WWW-Authenticate %q", truncate(v, 200))
-				}
-				val = b.String()
-				after = after[end+1:]
-			} else {
-				val, after, _ = strings.Cut(after, ",")
-				val = strings.TrimSpace(val)
-				after = "," + after
-			}
-			ch.params[key] = val
-			rest = strings.TrimLeft(strings.TrimSpace(after), ",")
-			rest = strings.TrimSpace(rest)
+		if err := parseAuthParams(rest, ch.params); err != nil {
+			return nil, fmt.Errorf("%w in WWW-Authenticate %q", err, redact.Text(truncate(v, 200)))
 		}
 		if scheme == "bearer" && ch.params["realm"] == "" {
 			return nil, errors.New("bearer challenge without realm")
 		}
 		return ch, nil
 	}
-	return nil, fmt.Errorf("no Bearer or Basic challenge in WWW-Authenticate %q", truncate(strings.Join(values, ", "), 200))
+	return nil, fmt.Errorf("no Bearer or Basic challenge in WWW-Authenticate %q", redact.Text(truncate(strings.Join(values, ", "), 200)))
+}
+
+// parseAuthParams reads `key=value, key="quoted \" value", ...` into params,
+// keeping the first maxChallengeParams keys (later values of a key already
+// kept replace it). It stops at the first element that is not key=value.
+func parseAuthParams(s string, params map[string]string) error {
+	i := 0
+	skip := func(set string) {
+		for i < len(s) && strings.IndexByte(set, s[i]) >= 0 {
+			i++
+		}
+	}
+	for {
+		skip(" \t,")
+		if i >= len(s) {
+			return nil
+		}
+		start := i
+		for i < len(s) && s[i] != '=' && s[i] != ',' && s[i] != ' ' && s[i] != '\t' {
+			i++
+		}
+		key := strings.ToLower(s[start:i])
+		skip(" \t")
+		if i >= len(s) || s[i] != '=' {
+			return nil // not an auth-param: a token68 or the next challenge
+		}
+		i++
+		skip(" \t")
+		var val string
+		if i < len(s) && s[i] == '"' {
+			// A quoted-string (RFC 9110 5.6.4): a backslash quotes the next byte.
+			var b strings.Builder
+			i++
+			for i < len(s) && s[i] != '"' {
+				if s[i] == '\\' && i+1 < len(s) {
+					i++
+				}
+				b.WriteByte(s[i])
+				i++
+			}
+			if i >= len(s) {
+				return errors.New("unterminated quoted value")
+			}
+			i++
+			val = b.String()
+		} else {
+			start := i
+			for i < len(s) && s[i] != ',' {
+				i++
+			}
+			val = strings.TrimSpace(s[start:i])
+		}
+		if _, ok := params[key]; ok || len(params) < maxChallengeParams {
+			params[key] = val
+		}
+	}
 }

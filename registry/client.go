@@ -9,13 +9,16 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/regimport/regimport/internal/redact"
 	"go.podman.io/image/v5/pkg/tlsclientconfig"
 	"go.podman.io/image/v5/types"
 	"golang.org/x/sync/singleflight"
@@ -56,6 +59,9 @@ type Options struct {
 	// ~/.docker). When Sys.AuthFilePath names a Docker config.json, pass it
 	// here too.
 	DockerConfig string
+	// MaxTags caps the tags of one repository's tag list (default
+	// DefaultMaxTags); a list with more fails, naming the cap.
+	MaxTags int
 }
 
 // Client talks to registries. Create one per run and share it.
@@ -110,6 +116,9 @@ func New(opts Options) *Client {
 	if opts.ThrottleCoolDown <= 0 {
 		opts.ThrottleCoolDown = 5 * time.Second
 	}
+	if opts.MaxTags <= 0 {
+		opts.MaxTags = DefaultMaxTags
+	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "regimport"
 	}
@@ -146,33 +155,86 @@ func New(opts Options) *Client {
 	return c
 }
 
+// MaxResponseHeaderBytes caps the header of every answer: registries send
+// a few KiB (a signed redirect URL, a challenge, a Link); Go would accept
+// 10 MiB, and a header that size is a flood, not an answer.
+const MaxResponseHeaderBytes = 256 << 10
+
 func newHTTPClient(perHost int, skipVerify bool) *http.Client {
 	t := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   perHost * 2,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   15 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
-		TLSClientConfig:       &tls.Config{InsecureSkipVerify: skipVerify, MinVersion: tls.VersionTLS12}, //nolint:gosec // only for hosts the user marked insecure
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           256,
+		MaxIdleConnsPerHost:    perHost * 2,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    15 * time.Second,
+		ResponseHeaderTimeout:  60 * time.Second,
+		MaxResponseHeaderBytes: MaxResponseHeaderBytes,
+		TLSClientConfig:        &tls.Config{InsecureSkipVerify: skipVerify, MinVersion: tls.VersionTLS12}, //nolint:gosec // only for hosts the user marked insecure
 	}
-	return &http.Client{
-		Transport: t,
-		// Credentials are for the registry's own host:port. Go keeps the
-		// Authorization header on a redirect to the same host name on
-		// another port, so drop it ourselves for any other host:port.
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 5 {
-				return errors.New("stopped after 5 redirects")
-			}
-			if req.URL.Host != via[0].URL.Host {
-				req.Header.Del("Authorization")
-			}
-			return nil
-		},
+	return &http.Client{Transport: t, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		return checkRedirect(req, via, skipVerify)
+	}}
+}
+
+// checkRedirect keeps credentials to the origin (scheme, host and port)
+// they were meant for. Go keeps the Authorization header on a redirect to
+// the same host name on another port, and to the same host over plain
+// HTTP; it is dropped here for any other origin. A redirect from https to
+// plain http is refused, unless the host is one the user marked insecure
+// (insecure); even then a request body (a token POST carrying a refresh
+// token) is never resent over it.
+func checkRedirect(req *http.Request, via []*http.Request, insecure bool) error {
+	if len(via) >= 5 {
+		return errors.New("stopped after 5 redirects")
 	}
+	first := via[0].URL
+	if !sameOrigin(req.URL, first) {
+		req.Header.Del("Authorization")
+	}
+	if downgrade(first, req.URL) && (!insecure || req.Body != nil && req.Body != http.NoBody) {
+		return fmt.Errorf("%w to plain http (%s): what it carries would travel unencrypted", errDowngrade, redact.URL(req.URL.String()))
+	}
+	return nil
+}
+
+// errDowngrade: a redirect from https to http was refused; no retry helps.
+var errDowngrade = errors.New("refused a redirect from https")
+
+// downgrade reports whether a request that started over https goes on over
+// plain http.
+func downgrade(from, to *url.URL) bool {
+	return from.Scheme == "https" && to.Scheme != "https"
+}
+
+// sameOrigin reports whether two URLs share scheme, host and port: only an
+// answer from the origin a request was sent to speaks for that registry.
+func sameOrigin(a, b *url.URL) bool {
+	return a.Scheme == b.Scheme && hostPort(a) == hostPort(b)
+}
+
+// transportError classifies an error of http.Client.Do: a response header
+// over MaxResponseHeaderBytes is ErrTooLarge (no retry makes it smaller);
+// anything else is a network error, retried. The URL Go names (the last
+// one of a redirect chain, perhaps a presigned one) is redacted.
+func transportError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = fmt.Errorf("%s %s: %w", strings.ToUpper(ue.Op), redactURL(ue.URL), ue.Err)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "response headers exceeded") || strings.Contains(msg, "header list larger than") {
+		var where string
+		if ue != nil {
+			where = strings.ToUpper(ue.Op) + " " + redactURL(ue.URL) + ": "
+		}
+		return fmt.Errorf("%s%w: response header over %d bytes (MaxResponseHeaderBytes)", where, ErrTooLarge, MaxResponseHeaderBytes)
+	}
+	if errors.Is(err, errDowngrade) {
+		return err
+	}
+	return &netError{err}
 }
 
 // CanonicalHost is the name a registry host is configured by: Docker Hub's

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+
+	"github.com/regimport/regimport/internal/redact"
 )
 
 // Sentinel errors, checked with errors.Is.
@@ -66,8 +68,13 @@ func (e *HTTPError) Is(target error) bool {
 	return false
 }
 
+// maxErrorEntries caps the entries of a registry's error body kept in an error.
+const maxErrorEntries = 5
+
 func newHTTPError(resp *http.Response, body []byte) *HTTPError {
 	e := &HTTPError{Method: resp.Request.Method, URL: redactURL(resp.Request.URL.String()), StatusCode: resp.StatusCode}
+	// The codes and messages are the registry's text: capped, and stripped
+	// of control characters before they can reach a terminal.
 	var env struct {
 		Errors []struct {
 			Code    string `json:"code"`
@@ -75,21 +82,22 @@ func newHTTPError(resp *http.Response, body []byte) *HTTPError {
 		} `json:"errors"`
 	}
 	if json.Unmarshal(body, &env) == nil {
-		for _, x := range env.Errors {
-			e.Codes = append(e.Codes, x.Code)
-			e.Messages = append(e.Messages, truncate(x.Message, 200))
+		for i, x := range env.Errors {
+			if i == maxErrorEntries {
+				e.Codes = append(e.Codes, fmt.Sprintf("(%d more)", len(env.Errors)-i))
+				break
+			}
+			e.Codes = append(e.Codes, redact.Text(truncate(x.Code, 100)))
+			e.Messages = append(e.Messages, redact.Text(truncate(x.Message, 200)))
 		}
 	}
 	return e
 }
 
-// redactURL drops query strings, where token endpoints may carry secrets.
-func redactURL(u string) string {
-	if i := strings.IndexByte(u, '?'); i >= 0 {
-		return u[:i]
-	}
-	return u
-}
+// redactURL is a URL fit for errors and logs: without the password of its
+// userinfo and the values of credential query parameters (a token
+// endpoint's, a presigned redirect's).
+func redactURL(u string) string { return redact.URL(u) }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

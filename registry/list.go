@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,15 +15,25 @@ import (
 	"go.podman.io/image/v5/pkg/sysregistriesv2"
 )
 
-// maxListBytes caps one page of a tag list or catalog.
-const maxListBytes = 16 << 20
+// Caps on listings (tag lists and catalogs). A listing over one of them
+// fails: a shorter list that looks complete would make an import miss tags
+// and, worse, let removal detection take the missing ones for deleted.
+const (
+	// MaxListPageBytes caps one page.
+	MaxListPageBytes = 16 << 20
+	// MaxListingBytes caps all the pages of one listing together.
+	MaxListingBytes = 256 << 20
+	// DefaultMaxTags is the default of Options.MaxTags, the tags of one
+	// repository.
+	DefaultMaxTags = 100000
+)
 
 // pageSize is asked of registries that paginate; they may answer with fewer
 // (ECR caps it at 1000).
 const pageSize = 1000
 
-// maxPages bounds a listing, so a registry that links pages in a circle
-// cannot keep a run busy forever.
+// maxPages bounds a listing, as a last resort: a page must add an entry
+// not seen before (paginate), so a listing within its caps ends first.
 const maxPages = 100000
 
 // tagPattern is the reference grammar's tag: what a registry may list.
@@ -41,27 +52,36 @@ func (r *Repository) Tags(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	var tags []string
-	skipped := 0
-	err = r.c.paginate(ctx, h, "/v2/"+s.path+"/tags/list?n="+fmt.Sprint(pageSize), s.scope, s, func(body []byte) error {
+	seen := map[string]bool{}
+	limit := r.c.opts.MaxTags
+	err = r.c.paginate(ctx, h, "/v2/"+s.path+"/tags/list?n="+fmt.Sprint(pageSize), s.scope, s, func(body []byte) (int, error) {
 		var page struct {
 			Tags []*string `json:"tags"`
 		}
 		if err := json.Unmarshal(body, &page); err != nil {
-			return fmt.Errorf("tag list of %s: %w", r.name.Name(), err)
+			return 0, fmt.Errorf("tag list of %s: %w", r.name.Name(), err)
 		}
+		added := 0
 		for _, t := range page.Tags {
 			switch {
 			case t == nil:
-				skipped++
 				r.c.log.Warn("tag list entry skipped: null is not a tag", "repository", r.name.Name())
+			case seen[*t]:
+				// Listed again: no progress, and no second copy.
 			case !tagPattern.MatchString(*t):
-				skipped++
+				seen[*t] = true
+				added++ // new, if no tag: a page of such entries is progress through the list
 				r.c.log.Warn("tag list entry skipped: not a valid tag (a digest or a malformed name)", "repository", r.name.Name(), "entry", truncate(*t, 200))
 			default:
+				seen[*t] = true
+				added++
+				if len(tags) == limit {
+					return 0, fmt.Errorf("tag list of %s: %w: more than %d tags, the max-listed-tags cap per repository", r.name.Name(), ErrTooLarge, limit)
+				}
 				tags = append(tags, *t)
 			}
 		}
-		return nil
+		return added, nil
 	})
 	if err != nil {
 		return nil, err
@@ -91,19 +111,26 @@ func (c *Client) Catalog(ctx context.Context, registryHost, namespace string) ([
 		prefix += "/"
 	}
 	var repos []string
-	err = c.paginate(ctx, h, "/v2/_catalog?n="+fmt.Sprint(pageSize), "registry:catalog:*", src, func(body []byte) error {
+	seen := map[string]bool{}
+	err = c.paginate(ctx, h, "/v2/_catalog?n="+fmt.Sprint(pageSize), "registry:catalog:*", src, func(body []byte) (int, error) {
 		var page struct {
 			Repositories []string `json:"repositories"`
 		}
 		if err := json.Unmarshal(body, &page); err != nil {
-			return fmt.Errorf("catalog of %s: %w", registryHost, err)
+			return 0, fmt.Errorf("catalog of %s: %w", registryHost, err)
 		}
+		added := 0
 		for _, r := range page.Repositories {
+			if seen[r] {
+				continue
+			}
+			seen[r] = true
+			added++
 			if strings.HasPrefix(r, prefix) {
 				repos = append(repos, r)
 			}
 		}
-		return nil
+		return added, nil
 	})
 	if err != nil && noCatalog(err) {
 		return nil, fmt.Errorf("%s: %w; name its repositories instead (regimport import --all-tags %s/NAMESPACE/REPOSITORY, or `repository:` sources in the configuration): %w",
@@ -132,10 +159,15 @@ func noCatalog(err error) bool {
 	return false
 }
 
-// paginate GETs path and every rel="next" page after it, on the same host only.
-func (c *Client) paginate(ctx context.Context, h *host, path, scope string, s *Source, each func([]byte) error) error {
+// paginate GETs path and every rel="next" page after it, on the same host
+// only. each returns how many entries of a page were new; a page with none
+// that links on makes no progress (a registry repeating itself under new
+// query strings), and the listing fails there. Pages are capped at
+// MaxListPageBytes each and MaxListingBytes together.
+func (c *Client) paginate(ctx context.Context, h *host, path, scope string, s *Source, each func([]byte) (int, error)) error {
 	next := h.scheme + "://" + h.name + path
 	seen := map[string]bool{}
+	var total int64
 	for pages := 0; next != ""; pages++ {
 		if pages >= maxPages {
 			return fmt.Errorf("%s: more than %d pages", redactURL(next), maxPages)
@@ -145,15 +177,29 @@ func (c *Client) paginate(ctx context.Context, h *host, path, scope string, s *S
 		}
 		seen[next] = true
 		resp, err := c.do(ctx, h, request{method: http.MethodGet, url: next, accept: []string{"application/json"},
-			scope: scope, creds: s.creds, maxBody: maxListBytes})
+			scope: scope, creds: s.creds, maxBody: min(MaxListPageBytes, MaxListingBytes-total)})
+		if err != nil {
+			if errors.Is(err, ErrTooLarge) && total > 0 && MaxListingBytes-total < MaxListPageBytes {
+				return fmt.Errorf("%w: the listing's pages together are over %d bytes (MaxListingBytes)", err, MaxListingBytes)
+			}
+			return err
+		}
+		total += int64(len(resp.body))
+		// Registries label listings application/json, some text/plain; an
+		// HTML page is a proxy's or a login page's, never a listing.
+		if mt, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type")); mt == "text/html" {
+			return fmt.Errorf("%s: answered %s, not a JSON listing", redactURL(next), mt)
+		}
+		added, err := each(resp.body)
 		if err != nil {
 			return err
 		}
-		if err := each(resp.body); err != nil {
-			return err
-		}
+		page := next
 		if next, err = nextLink(next, resp.header.Values("Link")); err != nil {
 			return err
+		}
+		if next != "" && added == 0 {
+			return fmt.Errorf("%s: page %d adds no new tag or repository yet links to another page: the registry's paging makes no progress", redactURL(page), pages+1)
 		}
 	}
 	return nil

@@ -78,11 +78,17 @@ func (c *Client) pingOnce(ctx context.Context, h *host, scheme string) (*respons
 			// A plain-HTTP server: no retry makes it speak TLS.
 			return nil, 0, fmt.Errorf("%w: %w", errPlainHTTP, err)
 		}
-		return nil, 0, &netError{err}
+		return nil, 0, transportError(err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	h.flow.observe(c, h, resp)
+	if resp.StatusCode == http.StatusUnauthorized && !sameOrigin(resp.Request.URL, req.URL) {
+		// The challenge is the redirect target's, not the registry's:
+		// its realm would get the registry's credentials.
+		return nil, 0, fmt.Errorf("GET %s was redirected to %s, which asks for credentials: only the registry's own challenge is followed",
+			redactURL(req.URL.String()), redactURL(resp.Request.URL.String()))
+	}
 	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized {
 		return &response{status: resp.StatusCode, header: resp.Header}, 0, nil
 	}

@@ -9,6 +9,7 @@ import (
 
 	digest "github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/regimport/regimport/internal/redact"
 	"go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/pkg/sysregistriesv2"
@@ -181,6 +182,10 @@ func (r *Repository) getManifestFrom(ctx context.Context, s *Source, tagOrDigest
 	if err != nil {
 		return nil, err
 	}
+	if ct, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type")); ct == "text/html" {
+		// A proxy's or a login page's answer, never a manifest.
+		return nil, fmt.Errorf("manifest %s:%s: the server answered %s, not a manifest", s.path, tagOrDigest, ct)
+	}
 	mt := manifestType(resp.header.Get("Content-Type"), resp.body)
 	got, err := manifestDigest(resp.body, mt)
 	if err != nil {
@@ -190,7 +195,7 @@ func (r *Repository) getManifestFrom(ctx context.Context, s *Source, tagOrDigest
 		return nil, fmt.Errorf("%w: manifest asked by %s hashes to %s", ErrDigestMismatch, want, got)
 	}
 	if announced := resp.header.Get("Docker-Content-Digest"); announced != "" && want == "" && announced != got.String() {
-		return nil, fmt.Errorf("%w: registry announced %s for %s:%s but the manifest hashes to %s", ErrDigestMismatch, announced, s.path, tagOrDigest, got)
+		return nil, fmt.Errorf("%w: registry announced %s for %s:%s but the manifest hashes to %s", ErrDigestMismatch, redact.Text(truncate(announced, 100)), s.path, tagOrDigest, got)
 	}
 	return &Manifest{Bytes: resp.body, MediaType: mt, Digest: got, Source: s}, nil
 }

@@ -3,14 +3,18 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
+	"mime"
 	"net/http"
 
 	digest "github.com/opencontainers/go-digest"
 	"go.podman.io/image/v5/types"
 )
 
-// MaxSignatureListBytes caps an extension API answer: up to 128 signatures of 4 MiB, base64'd.
-const MaxSignatureListBytes = 128 * 4 << 20 * 4 / 3
+// MaxSignatureListBytes caps an extension API answer at what its parser
+// (signatures.ParseExtensionResponse, MaxManifestSize) accepts: reading
+// more only to refuse it would cost memory and time for nothing.
+const MaxSignatureListBytes = 4 << 20
 
 // SignaturesExtension reads the signatures of a manifest from the registry
 // signature extension API (OpenShift's registry). supported is false, with
@@ -32,6 +36,11 @@ func (r *Repository) SignaturesExtension(ctx context.Context, s *Source, d diges
 	}
 	if err != nil {
 		return nil, true, err
+	}
+	// OpenShift answers application/json; an HTML page is a proxy's or a
+	// login page's answer, never a signature list.
+	if mt, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type")); mt == "text/html" {
+		return nil, true, fmt.Errorf("signature extension API answered %s, not JSON", mt)
 	}
 	return resp.body, true, nil
 }

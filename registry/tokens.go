@@ -3,8 +3,9 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -114,10 +115,13 @@ func (c *Client) fetchToken(ctx context.Context, h *host, ch *challenge, scope s
 	start := time.Now()
 	resp, err := c.httpClient(h).Do(req)
 	if err != nil {
-		return nil, 0, &netError{fmt.Errorf("get token for %s from %s: %w", scope, redactURL(realm.String()), err)}
+		return nil, 0, fmt.Errorf("get token for %s: %w", scope, transportError(err))
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBytes))
+	body, err := readCapped(resp.Body, maxTokenBytes)
+	if errors.Is(err, ErrTooLarge) {
+		return nil, 0, fmt.Errorf("get token for %s from %s: token response %w", scope, redactURL(realm.String()), err)
+	}
 	if err != nil {
 		return nil, 0, &netError{fmt.Errorf("get token for %s: %w", scope, err)}
 	}
@@ -128,6 +132,9 @@ func (c *Client) fetchToken(ctx context.Context, h *host, ch *challenge, scope s
 		Token       string `json:"token"`
 		AccessToken string `json:"access_token"`
 		ExpiresIn   int    `json:"expires_in"`
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/html" {
+		return nil, 0, fmt.Errorf("get token for %s from %s: the realm answered an HTML page, not a token", scope, redactURL(realm.String()))
 	}
 	if err := json.Unmarshal(body, &tr); err != nil {
 		return nil, 0, fmt.Errorf("get token for %s: bad token response: %w", scope, err)

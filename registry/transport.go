@@ -1,7 +1,10 @@
 package registry
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net/http"
 	"time"
 )
@@ -27,17 +30,25 @@ func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		resp, err := t.base.RoundTrip(req.Clone(ctx))
 		h.flow.release()
 		if err != nil {
-			return 0, &netError{err}
+			return 0, transportError(err)
 		}
 		h.flow.observe(t.c, h, resp)
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 			body, _ := readCapped(resp.Body, 64<<10)
 			resp.Body.Close()
+			// Kept for the caller when retries run out: the answer is
+			// its to report, once, with the URL it asked for.
+			resp.Body = io.NopCloser(bytes.NewReader(body))
+			out = resp
 			return retryAfter(resp.Header.Get("Retry-After")), newHTTPError(resp, body)
 		}
 		out = resp
 		return 0, nil
 	})
+	var he *HTTPError
+	if err != nil && errors.As(err, &he) && out != nil && req.Context().Err() == nil {
+		return out, nil // the last 429 or 5xx, after the retries
+	}
 	if err != nil {
 		return nil, err
 	}

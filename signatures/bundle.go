@@ -141,7 +141,10 @@ func (v *Verifier) verifyBundle(r *requirement, s Signature, manifestDigest dige
 		}
 		res, err := sv.Verify(&b, sgverify.NewPolicy(forManifest, sgverify.WithKey()))
 		if err == nil {
-			return bundleAccepted(&b, res, manifestDigest, imagev1.SignatureSubject{PublicKeyID: k.fingerprint}, nil, k, time.Time{})
+			if !r.rekor {
+				res = v.observedWithTrustedRoot(&b, material, forManifest, res)
+			}
+			return bundleAccepted(&b, res, manifestDigest, imagev1.SignatureSubject{PublicKeyID: k.fingerprint}, nil, k, nil)
 		}
 		if own, ok := bundleOwnArtifact(&b); ok {
 			if _, errOwn := sv.Verify(&b, sgverify.NewPolicy(own, sgverify.WithKey())); errOwn == nil {
@@ -157,6 +160,35 @@ func (v *Verifier) verifyBundle(r *requirement, s Signature, manifestDigest dige
 		}
 	}
 	return failed(stageKey, ReasonUnknownKey, "not signed by any of the %d keys of %s (or the content was altered)", len(r.keys), r.desc)
+}
+
+// observedWithTrustedRoot dates a bundle the policy accepted on its key
+// alone: `cosign sign --key` logs to the public Rekor and may add an RFC 3161
+// timestamp, which the trusted root's logs and timestamp authorities can
+// check. This is evidence only: the verdict stays the policy's, and when the
+// log entries or timestamps do not verify, res is returned as it was.
+func (v *Verifier) observedWithTrustedRoot(b *bundle.Bundle, key root.TrustedMaterial, artifact sgverify.ArtifactPolicyOption, res *sgverify.VerificationResult) *sgverify.VerificationResult {
+	if v.trustedRoot == nil {
+		return res
+	}
+	tlogs, _ := b.TlogEntries()
+	stamps, _ := b.Timestamps()
+	if len(tlogs) == 0 && len(stamps) == 0 {
+		return res
+	}
+	opts := []sgverify.VerifierOption{sgverify.WithObserverTimestamps(1)}
+	if len(tlogs) > 0 {
+		opts = append(opts, sgverify.WithTransparencyLog(1))
+	}
+	sv, err := sgverify.NewVerifier(root.TrustedMaterialCollection{key, v.trustedRoot}, opts...)
+	if err != nil {
+		return res
+	}
+	observed, err := sv.Verify(b, sgverify.NewPolicy(artifact, sgverify.WithKey()))
+	if err != nil {
+		return res
+	}
+	return observed
 }
 
 func verifyWithKeyOnly(b *bundle.Bundle, k *sigstoreKey, artifact sgverify.ArtifactPolicyOption) (*sgverify.VerificationResult, error) {
@@ -215,7 +247,7 @@ func (v *Verifier) verifyKeylessBundle(r *requirement, b *bundle.Bundle, vc sgve
 		if !chainsToAny(leaf, vc, v.trustedRoot, r.fulcioCAs) {
 			return failed(stagePolicy, ReasonCertificateNotTrusted, "%s: the certificate chains to the trusted root, but not to the Fulcio CA the policy names", r.desc)
 		}
-		return bundleAccepted(b, res, manifestDigest, subject, issuer, nil, leaf.NotBefore)
+		return bundleAccepted(b, res, manifestDigest, subject, issuer, nil, leaf)
 	}
 	// Tell the reasons apart, most basic first.
 	if !chainsToAny(leaf, vc, v.trustedRoot, nil) {
@@ -295,11 +327,29 @@ func bundleOwnArtifact(b *bundle.Bundle) (sgverify.ArtifactPolicyOption, bool) {
 	return sgverify.WithArtifactDigest("sha256", ms.GetMessageDigest().GetDigest()), true
 }
 
-// bundleAccepted builds the claims of a verified bundle.
-func bundleAccepted(b *bundle.Bundle, res *sgverify.VerificationResult, d digest.Digest, subject imagev1.SignatureSubject, issuer *imagev1.SignatureIssuer, key *sigstoreKey, certTime time.Time) check {
+// bundleAccepted builds the claims of a verified bundle, signed with key or
+// with the certificate leaf.
+func bundleAccepted(b *bundle.Bundle, res *sgverify.VerificationResult, d digest.Digest, subject imagev1.SignatureSubject, issuer *imagev1.SignatureIssuer, key *sigstoreKey, leaf *x509.Certificate) check {
 	cl := &claims{sigType: MessageSignatureType, digest: d, issuedTo: subject, issuedBy: issuer}
+	cl.evidence.KeyFingerprint = subject.PublicKeyID
 	if key != nil {
 		cl.signer = key.public
+	}
+	if leaf != nil {
+		cl.evidence.setCertificate(leaf)
+	}
+	// sigstore-go returns only the times it verified: log entries it checked
+	// (inclusion promise or proof, for this signature) and timestamps a
+	// timestamp authority of the trusted material signed.
+	for _, ts := range res.VerifiedTimestamps {
+		switch ts.Type {
+		case "Tlog":
+			cl.evidence.TLogVerified = true
+			cl.evidence.setTime(ts.Timestamp, TimeSourceTransparencyLog, true)
+		case "TimestampAuthority":
+			cl.evidence.TimestampVerified = true
+			cl.evidence.setTime(ts.Timestamp, TimeSourceRFC3161, true)
+		}
 	}
 	if res.Statement != nil {
 		cl.sigType = res.Statement.GetPredicateType()
@@ -312,8 +362,8 @@ func bundleAccepted(b *bundle.Bundle, res *sgverify.VerificationResult, d digest
 			cl.created = ts.Timestamp.UTC()
 		}
 	}
-	if cl.created.IsZero() && !certTime.IsZero() {
-		cl.created = certTime.UTC()
+	if cl.created.IsZero() && leaf != nil {
+		cl.created = leaf.NotBefore.UTC()
 	}
 	return check{stage: stageAccepted, trusted: corev1.ConditionTrue, forImage: corev1.ConditionTrue, reason: ReasonVerified, claims: cl,
 		message: fmt.Sprintf("sigstore bundle verified (%s), signed by %s", cl.sigType, signerName(subject))}
@@ -338,7 +388,11 @@ func rekorMaterial(r *requirement) (root.TrustedMaterial, error) {
 		}
 		sum := sha256.Sum256(der)
 		id := hex.EncodeToString(sum[:])
-		logs[id] = &root.TransparencyLog{ID: sum[:], HashFunc: crypto.SHA256, PublicKey: k, SignatureHashFunc: crypto.SHA256}
+		// A policy's Rekor key has no validity period, but sigstore-go
+		// refuses every signed entry timestamp of a log whose period has no
+		// start: the key is taken as valid since the Unix epoch.
+		logs[id] = &root.TransparencyLog{ID: sum[:], HashFunc: crypto.SHA256, PublicKey: k, SignatureHashFunc: crypto.SHA256,
+			ValidityPeriodStart: time.Unix(0, 0)}
 	}
 	if len(logs) == 0 {
 		return nil, errors.New("no Rekor public key")

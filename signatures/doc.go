@@ -52,6 +52,19 @@
 // hex, as gpg prints it) for simple signing, and the SHA-256 of the PKIX DER public
 // key (lower-case hex) for sigstore.
 //
+// # Evidence
+//
+// Beside each record, [Result].Evidence (and [Attestation].Evidence) says who
+// signed, when and on what evidence, in flat fields a catalog row can hold:
+// the key fingerprint, or the certificate's subject, CA, OIDC issuer and
+// validity; the signing time with its [TimeSource] and whether a third party
+// attested it (a transparency-log entry or an RFC 3161 timestamp the verifier
+// checked) or only the signer claims it (OpenPGP creation time, cosign's
+// optional.timestamp, notation's signing time); and whether log entries and
+// timestamps were present and verified. Like the claims, the signer and time
+// fields are only filled for Trusted signatures. Evidence is computed from the
+// bytes and the policy alone, by the same checks that set the conditions.
+//
 // # Signature formats
 //
 // "atomic" (simple signing): a non-detached OpenPGP message over the JSON payload,

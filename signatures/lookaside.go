@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/opencontainers/go-digest"
+	"github.com/regimport/regimport/internal/redact"
 	"go.podman.io/image/v5/docker"
 	"go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/types"
@@ -195,7 +197,7 @@ func FetchLookaside(ctx context.Context, client *http.Client, base *url.URL, d d
 	case "file":
 		get = func(u *url.URL) ([]byte, bool, error) { return getFile(ctx, u) }
 	default:
-		return nil, fmt.Errorf("lookaside %s: unsupported URL scheme %q", base.Redacted(), base.Scheme)
+		return nil, fmt.Errorf("lookaside %s: unsupported URL scheme %q", redact.URL(base.String()), base.Scheme)
 	}
 	var out []Signature
 	for n := 1; ; n++ {
@@ -210,24 +212,31 @@ func FetchLookaside(ctx context.Context, client *http.Client, base *url.URL, d d
 			return out, nil
 		}
 		if n > MaxSignatures {
-			return nil, fmt.Errorf("lookaside %s: %w: more than %d signatures", base.Redacted(), ErrTooManySignatures, MaxSignatures)
+			return nil, fmt.Errorf("lookaside %s: %w: more than %d signatures", redact.URL(base.String()), ErrTooManySignatures, MaxSignatures)
 		}
 		sig, err := parseStoredBlob(blob, SourceLookaside)
 		if err != nil {
-			return nil, fmt.Errorf("lookaside %s: %w", u.Redacted(), err)
+			return nil, fmt.Errorf("lookaside %s: %w", redact.URL(u.String()), err)
 		}
 		out = append(out, sig)
 	}
 }
 
 func getHTTP(ctx context.Context, client *http.Client, u *url.URL) ([]byte, bool, error) {
+	where := "GET " + redact.URL(u.String())
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, false, fmt.Errorf("lookaside GET %s: %w", u.Redacted(), err)
+		return nil, false, fmt.Errorf("%s: %w", where, err)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, false, fmt.Errorf("lookaside GET %s: %w", u.Redacted(), err)
+		// Go's *url.Error names the URL again (with its user name, and its
+		// query unredacted): name it once, here.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, false, fmt.Errorf("%s: %w", where, err)
 	}
 	defer func() { _ = resp.Body.Close() }()
 	switch resp.StatusCode {
@@ -236,11 +245,18 @@ func getHTTP(ctx context.Context, client *http.Client, u *url.URL) ([]byte, bool
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096)) // lets the connection be reused
 		return nil, false, nil
 	default:
-		return nil, false, fmt.Errorf("lookaside GET %s: status %s", u.Redacted(), resp.Status)
+		// The status text is Go's: the server's reason phrase is its own text.
+		return nil, false, fmt.Errorf("%s: %d %s", where, resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	// A signature is binary (OpenPGP) or the stored-blob format; an HTML
+	// page is a web server's answer for something else (a login page, a
+	// catch-all), never a signature.
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/html" {
+		return nil, false, fmt.Errorf("%s: answered %s, not a signature", where, mt)
 	}
 	blob, err := readCapped(resp.Body, MaxSignatureSize)
 	if err != nil {
-		return nil, false, fmt.Errorf("lookaside GET %s: %w", u.Redacted(), err)
+		return nil, false, fmt.Errorf("%s: %w", where, err)
 	}
 	return blob, true, nil
 }
@@ -254,7 +270,7 @@ func getFile(ctx context.Context, u *url.URL) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("lookaside: %w", err)
+		return nil, false, err // an *os.PathError names the file
 	}
 	defer func() { _ = f.Close() }()
 	blob, err := readCapped(f, MaxSignatureSize)

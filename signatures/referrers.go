@@ -67,6 +67,8 @@ type Attestation struct {
 	Verified      bool
 	Reason        string // ReasonVerified or why not
 	Message       string
+	// Evidence is who signed it, when and on what evidence; see [Evidence].
+	Evidence Evidence
 }
 
 // VerifyAttestation checks one attestation bundle for img, offline. Its
@@ -75,9 +77,9 @@ type Attestation struct {
 func (v *Verifier) VerifyAttestation(ctx context.Context, img Image, bundleJSON []byte) Attestation {
 	kind, err := BundleKind(bundleJSON)
 	if err != nil {
-		return Attestation{Reason: ReasonCorruptSignature, Message: err.Error()}
+		return Attestation{Reason: ReasonCorruptSignature, Message: err.Error(), Evidence: noEvidence()}
 	}
-	a := Attestation{PredicateType: kind}
+	a := Attestation{PredicateType: kind, Evidence: untrustedEvidence(carriedEvidence(Signature{Type: TypeSigstoreBundle, Content: bundleJSON}))}
 	if v.policy == nil {
 		a.Reason, a.Message = ReasonNoPolicy, "not evaluated: no signature policy is configured"
 		return a
@@ -101,6 +103,7 @@ func (v *Verifier) VerifyAttestation(ctx context.Context, img Image, bundleJSON 
 			a.Verified, a.Reason, a.Message = true, ReasonVerified, c.message
 			a.Signer = signerName(c.claims.issuedTo)
 			a.Signer = strings.TrimPrefix(a.Signer, "key ")
+			a.Evidence = trustedEvidence(c.claims.evidence, a.Evidence)
 			return a
 		}
 		if c.stage >= best.stage {

@@ -109,10 +109,13 @@ func verifySigstore(r *requirement, s Signature, manifestBlob []byte, now time.T
 		signer:   signer.public,
 	}
 	cl.creator, cl.timestamp = optionalClaims(s.Content)
+	cl.evidence.KeyFingerprint = signer.fingerprint
 	if cl.timestamp != nil {
 		cl.created = time.Unix(*cl.timestamp, 0).UTC()
+		cl.evidence.setTime(cl.created, TimeSourceSigner, false)
 	}
 	if cert != nil {
+		cl.evidence.setCertificate(cert)
 		cl.expired = now.After(cert.NotAfter) || now.Before(cert.NotBefore)
 		cl.issuedTo.CommonName = certificateSubject(cert)
 		if len(cert.Subject.Organization) > 0 {

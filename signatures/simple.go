@@ -72,8 +72,10 @@ func verifySimple(r *requirement, s Signature, manifestBlob []byte) check {
 	if id := md.SignedBy.Entity.PrimaryIdentity(); id != nil {
 		cl.issuedTo.CommonName = id.Name
 	}
+	cl.evidence.KeyFingerprint = fp
 	if md.Signature != nil {
 		cl.created = md.Signature.CreationTime
+		cl.evidence.setTime(md.Signature.CreationTime, TimeSourceSigner, false)
 	}
 	cl.creator, cl.timestamp = optionalClaims(payload)
 	return check{stage: stagePolicy, trusted: corev1.ConditionFalse, forImage: corev1.ConditionUnknown, claims: cl}

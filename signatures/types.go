@@ -163,6 +163,9 @@ type Result struct {
 	Reason string
 	// Signatures holds one record per input Signature, in input order.
 	Signatures []imagev1.ImageSignature
+	// Evidence holds, for the same signatures in the same order, who signed,
+	// when and on what evidence (see [Evidence]).
+	Evidence []Evidence
 }
 
 // Options configure a Verifier. The zero value verifies nothing (no-policy).

@@ -92,6 +92,9 @@ type check struct {
 	message  string
 	claims   *claims      // set once our own checks passed (crypto and digest)
 	by       *requirement // the requirement that accepted it, when accepted
+	// timestampPresent: the verifier found an RFC 3161 timestamp in the
+	// bytes it parsed anyway (notation), for the evidence.
+	timestampPresent bool
 }
 
 // claims are what a verified signature says; only recorded when Trusted.
@@ -106,6 +109,9 @@ type claims struct {
 	issuedBy  *imagev1.SignatureIssuer
 	signer    crypto.PublicKey // sigstore: the key that verified (to re-check identity alone)
 	expired   bool             // sigstore: that certificate is outside its validity at Now
+	// evidence is the signer, time and certificate the checks established;
+	// presence of log entries and timestamps is read from the bytes later.
+	evidence Evidence
 }
 
 func unknown(reason, message string) check {
@@ -169,7 +175,7 @@ func (v *Verifier) Verify(ctx context.Context, img Image, sigs []Signature) (Res
 		if notationVerdict != nil {
 			res.Verdict, res.Reason = notationVerdict.verdict, notationVerdict.reason
 		}
-		res.Signatures = v.records(imageName, sigs, checks, now)
+		res.Signatures, res.Evidence = v.records(imageName, sigs, checks, now)
 		return res, nil
 	}
 
@@ -228,7 +234,7 @@ func (v *Verifier) Verify(ctx context.Context, img Image, sigs []Signature) (Res
 	if notationVerdict != nil && notationVerdict.verdict == VerdictRejected && res.Verdict == VerdictAccepted {
 		res = Result{Verdict: VerdictRejected, Reason: notationVerdict.reason}
 	}
-	res.Signatures = v.records(imageName, sigs, checks, now)
+	res.Signatures, res.Evidence = v.records(imageName, sigs, checks, now)
 	v.log.Debug("image signatures evaluated", "image", imageName, "verdict", res.Verdict, "reason", res.Reason, "signatures", len(sigs))
 	return res, nil
 }
@@ -285,7 +291,12 @@ func (v *Verifier) checkAgainst(ctx context.Context, ev *evaluation, r *requirem
 	if r.kind == kindSignedBy {
 		c = verifySimple(r, s, ev.img.Manifest)
 	} else {
-		c = verifySigstore(r, s, ev.img.Manifest, v.now())
+		// containers/image checks a PKI certificate's validity against the
+		// real clock, not Options.Now (which only stamps the conditions):
+		// telling an expired certificate from another rejection must use
+		// the same clock, or a certificate issued after Now would be called
+		// expired when it names the wrong signer.
+		c = verifySigstore(r, s, ev.img.Manifest, time.Now())
 	}
 	if c.claims == nil {
 		return c, nil
@@ -296,8 +307,10 @@ func (v *Verifier) checkAgainst(ctx context.Context, ev *evaluation, r *requirem
 	}
 	if ok {
 		if r.rekor { // accepted, so the SET is for this signature: date it by the log
+			c.claims.evidence.TLogVerified = true
 			if t, err := rekorSETTime(r.rekorKeys, s.Bundle); err == nil {
 				c.claims.created = t
+				c.claims.evidence.setTime(t, TimeSourceTransparencyLog, true)
 			}
 		}
 		c.stage, c.trusted, c.forImage, c.reason = stageAccepted, corev1.ConditionTrue, corev1.ConditionTrue, ReasonVerified
@@ -364,9 +377,10 @@ func keyOnlyRequirement(pub crypto.PublicKey, identity json.RawMessage) (signatu
 	return p.Default[0], nil
 }
 
-// records builds one ImageSignature per input.
-func (v *Verifier) records(imageName string, sigs []Signature, checks []check, now time.Time) []imagev1.ImageSignature {
+// records builds one ImageSignature and one Evidence per input.
+func (v *Verifier) records(imageName string, sigs []Signature, checks []check, now time.Time) ([]imagev1.ImageSignature, []Evidence) {
 	out := make([]imagev1.ImageSignature, len(sigs))
+	evidence := make([]Evidence, len(sigs))
 	t := metav1.NewTime(now)
 	for i, s := range sigs {
 		c := checks[i]
@@ -392,12 +406,16 @@ func (v *Verifier) records(imageName string, sigs []Signature, checks []check, n
 			{Type: ConditionTrusted, Status: c.trusted, LastProbeTime: t, LastTransitionTime: t, Reason: c.reason, Message: c.message},
 			{Type: ConditionForImage, Status: c.forImage, LastProbeTime: t, LastTransitionTime: t, Reason: c.reason, Message: forImageMessage},
 		}
+		carried := carriedEvidence(s)
+		carried.TimestampPresent = carried.TimestampPresent || c.timestampPresent
+		evidence[i] = untrustedEvidence(carried)
 		if c.trusted == corev1.ConditionTrue && c.claims != nil {
 			fillClaims(&rec, c.claims)
+			evidence[i] = trustedEvidence(c.claims.evidence, carried)
 		}
 		out[i] = rec
 	}
-	return out
+	return out, evidence
 }
 
 func fillClaims(rec *imagev1.ImageSignature, cl *claims) {

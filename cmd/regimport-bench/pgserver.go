@@ -14,6 +14,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", to create databases and count rows
+	"github.com/regimport/regimport/internal/redact"
 )
 
 // pgServer is the PostgreSQL server the postgres and shards sections import
@@ -188,11 +189,5 @@ func parseStat(line string) (cpu time.Duration, ppid int, ok bool) {
 	return time.Duration(ticks) * time.Second / clockTicks, ppid, true
 }
 
-// redactURL hides a password in a server URL.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(an unparsable URL)"
-	}
-	return u.Redacted()
-}
+// redactURL hides the credentials of a server URL.
+func redactURL(s string) string { return redact.URL(s) }

@@ -47,7 +47,7 @@ func runVariant(ctx context.Context, c config, pg *pgServer, reg *latencyRegistr
 	if v.postgres {
 		before, children, ok = pg.cpu()
 	}
-	runs := make([]importRun, v.shards)
+	runs := make([]measuredRun, v.shards)
 	errs := make([]error, v.shards)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -64,7 +64,7 @@ func runVariant(ctx context.Context, c config, pg *pgServer, reg *latencyRegistr
 		if errs[i] != nil {
 			return res, fmt.Errorf("%s, shard %d: %w", v.label, i, errs[i])
 		}
-		res.cpu += runs[i].cpu
+		res.cpu += runs[i].CPU
 	}
 	if v.postgres {
 		after, ok2 := pg.cpuAfter(children)
@@ -141,10 +141,17 @@ func shardShares(reg *latencyRegistry, n int) []float64 {
 	return shares
 }
 
-// shardsBench compares three shards started together with one process, on
-// PostgreSQL and on SQLite with the registry answering at once, and on
-// PostgreSQL with a fixed latency per registry request.
-func shardsBench(ctx context.Context, c config, pg *pgServer, reg *latencyRegistry, out io.Writer) (string, error) {
+// shardsBench is the shards section: three shards started together
+// against one process, on PostgreSQL and on SQLite with the registry
+// answering at once, and on PostgreSQL with a fixed latency per registry
+// request.
+func shardsBench(ctx context.Context, c config, out io.Writer) (block, error) {
+	return withPostgres(ctx, c, out, func(pg *pgServer, reg *latencyRegistry) (block, error) {
+		return shardsCompare(ctx, c, pg, reg, out)
+	})
+}
+
+func shardsCompare(ctx context.Context, c config, pg *pgServer, reg *latencyRegistry, out io.Writer) (block, error) {
 	const n = 3
 	C := c.concurrency
 	var want catalogContents
@@ -152,13 +159,13 @@ func shardsBench(ctx context.Context, c config, pg *pgServer, reg *latencyRegist
 	three := shardVariant{label: fmt.Sprintf("%d shards", n), shards: n, concurrency: C, postgres: true}
 	pgStats, err := shardCase(ctx, c, pg, reg, "pg", []shardVariant{one, three}, &want, out)
 	if err != nil {
-		return "", err
+		return block{}, err
 	}
 	sqOne, sqThree := one, three
 	sqOne.postgres, sqThree.postgres = false, false
 	sqStats, err := shardCase(ctx, c, pg, reg, "sqlite", []shardVariant{sqOne, sqThree}, &want, out)
 	if err != nil {
-		return "", err
+		return block{}, err
 	}
 	var latStats []shardStats
 	if c.shardLatency > 0 {
@@ -167,7 +174,7 @@ func shardsBench(ctx context.Context, c config, pg *pgServer, reg *latencyRegist
 		latStats, err = shardCase(ctx, c, pg, reg, "latency", []shardVariant{one, three, wide}, &want, out)
 		reg.delay.Store(0)
 		if err != nil {
-			return "", err
+			return block{}, err
 		}
 	}
 
@@ -177,11 +184,10 @@ func shardsBench(ctx context.Context, c config, pg *pgServer, reg *latencyRegist
 		shareText = append(shareText, fmt.Sprintf("%.0f%%", 100*s))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "## %d shards against one process (%d tags, %d images, %d repositories; every process at concurrency %d; median of %d rounds)\n\n",
-		n, reg.tags, reg.images, c.repos, C, c.rounds)
-	b.WriteString("| case | 1 process | 3 shards at once | 3 shards / 1 process (ratio of the medians) |\n|---|---|---|---|\n")
+	fmt.Fprintf(&b, "%d tags, %d images, %d repositories; every process at concurrency %d; %d rounds.\n\n", reg.tags, reg.images, c.repos, C, c.rounds)
+	b.WriteString("| case | 1 process | 3 shards at once | 3 shards / 1 process, round by round |\n|---|---|---|---|\n")
 	row := func(what string, a, s []float64, unit, format string) {
-		fmt.Fprintf(&b, "| %s | "+format+"%s | "+format+"%s | %.2f× |\n", what, median(a), unit, median(s), unit, median(s)/median(a))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", what, over(a).value(format+unit), over(s).value(format+unit), ratios(s, a).times())
 	}
 	row("PostgreSQL, registry answering at once: images/s (first start to last exit)", pgStats[0].rates, pgStats[1].rates, "", "%.0f")
 	row("PostgreSQL: regimport's CPU per image (summed over the processes)", pgStats[0].cpu, pgStats[1].cpu, " ms", "%.3f")
@@ -193,8 +199,8 @@ func shardsBench(ctx context.Context, c config, pg *pgServer, reg *latencyRegist
 	if latStats != nil {
 		lat := time.Duration(c.shardLatency)
 		row(fmt.Sprintf("PostgreSQL, every registry request delayed %s: images/s", lat), latStats[0].rates, latStats[1].rates, "", "%.0f")
-		fmt.Fprintf(&b, "| the same, control: one process at concurrency %d (as many requests in flight as the 3 shards) | %.0f | | %.2f× the 1 process at %d |\n",
-			n*C, median(latStats[2].rates), median(latStats[2].rates)/median(latStats[0].rates), C)
+		fmt.Fprintf(&b, "| the same, control: one process at concurrency %d (as many requests in flight as the 3 shards) | %s | | %s the 1 process at %d |\n",
+			n*C, over(latStats[2].rates).value("%.0f"), ratios(latStats[2].rates, latStats[0].rates).times(), C)
 	}
 	fmt.Fprintf(&b, "\nShards split by repository (FNV-1a of host/name, so the split depends on the registry's port): here the 3 shards hold %s of the images; the largest bounds the speed-up. ", strings.Join(shareText, ", "))
 	b.WriteString("Each round imports the whole registry once each way into a fresh catalog (a new PostgreSQL database, or a new SQLite file), rotating which goes first; the shards are `regimport import --catalog --shard I/3` processes started together, timed from the first start to the last exit. " +
@@ -203,6 +209,11 @@ func shardsBench(ctx context.Context, c config, pg *pgServer, reg *latencyRegist
 	if latStats != nil {
 		fmt.Fprintf(&b, "The delayed case puts a fixed %s before every registry answer (a hand-written delay in front of the real registry, standing for a distant registry): each process keeps its own --concurrency %d, as each pod of an Indexed Job would, so 3 shards have 3 times the requests in flight; that is what a deployment across machines buys. The control row is one process given the same %d requests in flight: the part of the gain that one process could have by itself.", time.Duration(c.shardLatency), C, n*C)
 	}
-	b.WriteString("\n\n")
-	return b.String(), nil
+	b.WriteString("\n")
+	return block{
+		name:  "shards",
+		title: "Three shards against one process",
+		flags: fmt.Sprintf("-tags %d -rounds %d -concurrency %d -repos %d -shard-latency %s", c.tags, c.rounds, c.concurrency, c.repos, c.shardLatency),
+		body:  b.String(),
+	}, nil
 }

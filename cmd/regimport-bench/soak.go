@@ -18,37 +18,38 @@ import (
 	"time"
 )
 
-// soakBench imports a large registry while `regimport serve` answers gets,
-// list pages and a watch on the same catalog file: the figures say how the
-// import fares under readers, how the server fares under a writer, and
-// whether the watch saw every image.
-func soakBench(ctx context.Context, c config, out io.Writer) (string, error) {
+// soakBench is the soak section: it imports a large registry while
+// `regimport serve` answers gets, list pages and a watch on the same
+// catalog file: the figures say how the import fares under readers, how
+// the server fares under a writer, and whether the watch saw every image.
+// It is one long run, not a comparison, so it has no rounds.
+func soakBench(ctx context.Context, c config, out io.Writer) (block, error) {
 	reg, pushed, err := seed(ctx, c, c.soakTags, out)
 	if err != nil {
-		return "", err
+		return block{}, err
 	}
 	defer reg.Close()
 	images, tags := countImages(pushed)
 	db := filepath.Join(c.work, "soak.db")
 	// A first tiny import creates the catalog, so the server can open it.
 	if _, err := runImport(ctx, c, reg, db, "--include", "^$"); err != nil {
-		return "", err
+		return block{}, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return "", err
+		return block{}, err
 	}
 	addr := ln.Addr().String()
 	ln.Close()
 	serve := exec.CommandContext(ctx, c.bin, "serve", "--db", db, "--listen", addr, "--log-level", "error")
 	serve.Stdout, serve.Stderr = io.Discard, os.Stderr
 	if err := serve.Start(); err != nil {
-		return "", err
+		return block{}, err
 	}
 	defer func() { serve.Process.Kill(); serve.Wait() }()
 	base := "http://" + addr + "/apis/image.openshift.io/v1/images"
 	if err := waitReady("http://" + addr + "/readyz"); err != nil {
-		return "", err
+		return block{}, err
 	}
 
 	loadCtx, stopLoad := context.WithCancel(ctx)
@@ -108,7 +109,7 @@ func soakBench(ctx context.Context, c config, out io.Writer) (string, error) {
 	}
 	imp, err := runImport(ctx, c, reg, db)
 	if err != nil {
-		return "", err
+		return block{}, err
 	}
 	// Give the watch its poll interval to catch up, then stop the load.
 	deadline := time.Now().Add(10 * time.Second)
@@ -120,12 +121,12 @@ func soakBench(ctx context.Context, c config, out io.Writer) (string, error) {
 	<-watchDone
 
 	if err := checkCatalog(db, images, tags); err != nil {
-		return "", fmt.Errorf("soak: %w", err)
+		return block{}, fmt.Errorf("soak: %w", err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "## Soak: import while serving (%d tags, %d images; a watch, a get loop and a list loop against `regimport serve` on the same file)\n\n", tags, images)
+	fmt.Fprintf(&b, "%d tags, %d images; a watch, a get loop and a list loop against `regimport serve` on the same file, during one import. One run: a soak, not a comparison.\n\n", tags, images)
 	b.WriteString("| what is counted | value |\n|---|---|\n")
-	fmt.Fprintf(&b, "| the import, while the server answers: images stored / the import process's wall time; its peak VmHWM | %.0f images/s (%s), peak %d MiB |\n", float64(images)/imp.took.Seconds(), imp.took.Round(time.Millisecond), imp.peakKiB/1024)
+	fmt.Fprintf(&b, "| the import, while the server answers: images stored / the import process's wall time; its peak memory (maxrss) | %.0f images/s (%s), peak %s |\n", float64(images)/imp.Wall.Seconds(), imp.Wall.Round(time.Millisecond), imp.peakText())
 	labels := map[string]string{
 		"get":  "GETs of one image by name answered 200 during the import (each after a list of 1 to pick the name; latency of the GET alone)",
 		"list": "first pages of a list of 500 answered 200 during the import (latency of the whole page)",
@@ -135,8 +136,13 @@ func soakBench(ctx context.Context, c config, out io.Writer) (string, error) {
 		fmt.Fprintf(&b, "| %s | %d requests, p50 %s, p99 %s |\n", labels[kind], len(lat[kind]), p50, p99)
 	}
 	fmt.Fprintf(&b, "| ADDED events one watch (from resourceVersion 0) received, of the images the import stored | %d of %d |\n", watchAdded.Load(), images)
-	fmt.Fprintf(&b, "| requests of the get and list loops that failed (socket error, non-200 or undecodable answer) | %d |\n\n", errs.Load())
-	return b.String(), nil
+	fmt.Fprintf(&b, "| requests of the get and list loops that failed (socket error, non-200 or undecodable answer) | %d |\n", errs.Load())
+	return block{
+		name:  "soak",
+		title: "Soak: import while serving",
+		flags: fmt.Sprintf("-soak-tags %d -concurrency %d -repos %d", c.soakTags, c.concurrency, c.repos),
+		body:  b.String(),
+	}, nil
 }
 
 func waitReady(url string) error {

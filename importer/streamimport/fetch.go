@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/catalog"
 )
 
 // fetchKey is one manifest to fetch for image stream imports. Documents
@@ -73,11 +74,7 @@ func (s *streamRun) fetchAll(ctx context.Context, keys []fetchKey) {
 		s.results[k] = f
 		mu.Unlock()
 		if prog != nil {
-			res := importer.Result{Reference: k.String(), Image: f.top, Outcome: importer.Imported, Err: f.err}
-			if f.err != nil {
-				res.Outcome = importer.Failed
-			}
-			prog.Done(res)
+			prog.Done(importer.Result{Reference: k.String(), Image: f.top, Outcome: catalog.Created, Err: f.err})
 		}
 	}
 	p := s.session.Pool(ctx)

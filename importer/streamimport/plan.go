@@ -208,16 +208,7 @@ func (d *streamDoc) importsKey(k fetchKey) bool {
 func (s *streamRun) keys() []fetchKey {
 	var keys []fetchKey
 	for _, d := range s.docs {
-		for _, it := range d.images {
-			if it.err == nil {
-				keys = append(keys, it.key)
-			}
-		}
-		if d.repo != nil {
-			for _, it := range d.repo.tags {
-				keys = append(keys, it.key)
-			}
-		}
+		keys = append(keys, s.docKeys(d)...)
 	}
 	return keys
 }

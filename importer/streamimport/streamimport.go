@@ -14,7 +14,6 @@ import (
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/registry"
-	"github.com/regimport/regimport/signatures"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -41,28 +40,6 @@ type Options struct {
 	Platform importer.Platform
 }
 
-// Summary is the outcome of Import. Each document's own
-// outcome is in its status.
-type Summary struct {
-	// RunID is the import run recorded in the catalog; 0 when every
-	// document was a preview (import: false), which writes nothing at all.
-	RunID int64
-	// Failures lists every image, repository and image stream that failed.
-	Failures []importer.Failure
-	// Interrupted is set when ctx ended before everything was fetched;
-	// documents cut short were not written.
-	Interrupted bool
-	// ImagesCreated counts images new to the catalog.
-	ImagesCreated int
-	// StreamsChanged counts image streams created or updated.
-	StreamsChanged int
-	// TagsRemoved counts registry tags removed from the catalog's current
-	// tags because a complete spec.repository listing no longer had them.
-	TagsRemoved int
-	// Verdicts counts new images by the signature policy's verdict.
-	Verdicts map[signatures.Verdict]int
-}
-
 // ErrInvalid marks documents that do not validate; nothing is imported then.
 var ErrInvalid = errors.New("invalid ImageStreamImport")
 
@@ -81,10 +58,9 @@ type streamRun struct {
 	// queued counts the keys handed to the pool, for the progress display.
 	queued int
 
-	mu                            sync.Mutex
-	imagesCreated, streamsChanged int
-	removedTags                   int
-	imageErrs                     []error
+	mu sync.Mutex
+	// writeErrs are the writes that failed, other than image streams'.
+	writeErrs []error
 }
 
 // Import imports ImageStreamImport documents as OpenShift's
@@ -96,8 +72,10 @@ type streamRun struct {
 // ErrInvalid). Previews (import: false) write nothing; imports store
 // their images and then their image stream through one writer, in document
 // order, so a stream's tag events always commit after their images. The
-// error is for the call as a whole; failed images are statuses.
-func Import(ctx context.Context, imp *importer.Importer, isis []*imagev1.ImageStreamImport, opts Options) (Summary, error) {
+// error is for the call as a whole; failed images are statuses, and
+// failures in the Summary; its Results are the images and repository tags
+// the documents asked for.
+func Import(ctx context.Context, imp *importer.Importer, isis []*imagev1.ImageStreamImport, opts Options) (importer.Summary, error) {
 	var invalid []error
 	for i, isi := range isis {
 		Default(isi, opts.DefaultImportMode)
@@ -106,7 +84,7 @@ func Import(ctx context.Context, imp *importer.Importer, isis []*imagev1.ImageSt
 		}
 	}
 	if len(invalid) > 0 {
-		return Summary{}, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(invalid...))
+		return importer.Summary{}, fmt.Errorf("%w: %w", ErrInvalid, errors.Join(invalid...))
 	}
 	if opts.Platform.Architecture == "" {
 		opts.Platform.Architecture = runtime.GOARCH
@@ -121,7 +99,7 @@ func Import(ctx context.Context, imp *importer.Importer, isis []*imagev1.ImageSt
 	// Previews (no document imports) record no run and write nothing.
 	session, err := imp.Begin(ctx, opts.Command, imports)
 	if err != nil {
-		return Summary{}, err
+		return importer.Summary{}, err
 	}
 	s := &streamRun{opts: opts, session: session, results: map[fetchKey]*fetched{}, now: session.Now()}
 	// Insecure images go through their own client, explicitly, when one is given.
@@ -130,7 +108,6 @@ func Import(ctx context.Context, imp *importer.Importer, isis []*imagev1.ImageSt
 	if opts.InsecureRegistry != nil {
 		s.insecure = session.Fetcher(opts.InsecureRegistry)
 	}
-	sum := Summary{Verdicts: map[signatures.Verdict]int{}, RunID: session.RunID()}
 	dbctx := context.WithoutCancel(ctx)
 
 	for _, isi := range isis {
@@ -143,23 +120,21 @@ func Import(ctx context.Context, imp *importer.Importer, isis []*imagev1.ImageSt
 	for _, d := range s.docs {
 		s.fillStatus(d, func(f *fetched, name string) *imagev1.Image { return f.images[name] })
 	}
-	sum.Interrupted = ctx.Err() != nil
-
-	var werr error
+	interrupted := ctx.Err() != nil
 	if imports {
-		werr = s.write(dbctx)
+		s.write(dbctx)
+	}
+	return session.Finish(dbctx, interrupted, func(sum *importer.Summary, werr error) *catalog.RunCounts {
+		s.settleStreams()
 		for _, d := range s.docs {
 			if d.written {
 				s.fillStatus(d, s.storedImage(dbctx))
 				d.isi.Status.Import = d.stream
 			}
 		}
-	}
-	s.summarize(&sum)
-	if imports {
-		werr = errors.Join(werr, s.finishRun(dbctx, sum, werr))
-	}
-	return sum, werr
+		s.summarize(sum)
+		return s.counts(sum)
+	})
 }
 
 func (s *streamRun) fetcherFor(insecure bool) *importer.Fetcher {
@@ -170,9 +145,10 @@ func (s *streamRun) fetcherFor(insecure bool) *importer.Fetcher {
 }
 
 // write queues, document by document, the images each import fetched,
-// the registry tags they came from, and then its image stream.
-func (s *streamRun) write(dbctx context.Context) error {
-	w := s.session.Writer()
+// the registry tags they came from, and then its image stream. The run's
+// Finish waits for the writes.
+func (s *streamRun) write(dbctx context.Context) {
+	q := s.session.Queue()
 	queued := map[string]bool{}
 	tagged := map[fetchKey]bool{}
 	for _, d := range s.docs {
@@ -183,10 +159,7 @@ func (s *streamRun) write(dbctx context.Context) error {
 			f := s.results[k]
 			if f != nil && importer.TagGone(f.err) && !tagged[k] {
 				tagged[k] = true
-				rec := catalog.TagRemoval{Repository: k.repo, Tags: []string{k.tag}, Reason: catalog.ReasonNotFound, MarkStream: s.session.StreamMarker()}
-				if err := w.RemoveTags(dbctx, rec, s.tagsRemoved); err != nil {
-					s.tagsRemoved(nil, err)
-				}
+				q.RemoveTags(dbctx, k.repo, []string{k.tag}, catalog.ReasonNotFound, func(_ []catalog.RemovedTag, err error) { s.writeDone(err) })
 			}
 			if f == nil || f.err != nil {
 				continue
@@ -195,33 +168,24 @@ func (s *streamRun) write(dbctx context.Context) error {
 				v := p.Verification
 				if p.Record != nil && !queued[p.Name] {
 					queued[p.Name] = true
-					if err := w.PutImage(dbctx, *p.Record, s.imageDone); err != nil {
-						s.imageDone(catalog.Unchanged, err)
-					}
+					q.PutImage(dbctx, *p.Record, func(_ catalog.Outcome, err error) { s.writeDone(err) })
 					continue
 				}
 				if p.Record != nil {
 					v = p.Record.Verification // queued by another repository's import: this one's verdict
 				}
 				if v != nil {
-					if err := w.PutVerification(dbctx, p.Name, *v, s.tagDone); err != nil {
-						s.tagDone(catalog.Unchanged, err)
-					}
+					q.PutVerification(dbctx, p.Name, *v, func(_ catalog.Outcome, err error) { s.writeDone(err) })
 				}
 			}
 			if f.registryTag != "" && !tagged[k] {
 				tagged[k] = true
 				rec := catalog.TagRecord{Repository: k.repo, Tag: k.tag, Image: f.registryTag, DockerImageReference: k.spelled + "@" + f.registryTag}
-				if err := w.PutTag(dbctx, rec, s.tagDone); err != nil {
-					s.tagDone(catalog.Unchanged, err)
-				}
+				q.PutTag(dbctx, rec, func(_ catalog.Outcome, err error) { s.writeDone(err) })
 			}
 		}
 		if rp := d.repo; rp != nil && rp.err == nil && len(rp.gone) > 0 {
-			rec := catalog.TagRemoval{Repository: rp.key.repo, Tags: rp.gone, Reason: rp.goneReason, MarkStream: s.session.StreamMarker()}
-			if err := w.RemoveTags(dbctx, rec, s.tagsRemoved); err != nil {
-				s.tagsRemoved(nil, err)
-			}
+			q.RemoveTags(dbctx, rp.key.repo, rp.gone, rp.goneReason, func(_ []catalog.RemovedTag, err error) { s.writeDone(err) })
 		}
 		d.written = true
 		updates := s.updates(d)
@@ -229,19 +193,15 @@ func (s *streamRun) write(dbctx context.Context) error {
 		apply := func(cur *imagev1.ImageStream) (*imagev1.ImageStream, error) {
 			return imagestream.Apply(cur, ns, name, updates, s.now), nil
 		}
-		done := func(is *imagev1.ImageStream, o catalog.Outcome, err error) {
+		q.PutImageStream(dbctx, catalog.StreamUpdate{Namespace: ns, Name: name, Apply: apply}, func(is *imagev1.ImageStream, _ catalog.Outcome, err error) {
 			d.stream, d.streamErr = is, err
-			if err == nil && o != catalog.Unchanged {
-				s.mu.Lock()
-				s.streamsChanged++
-				s.mu.Unlock()
-			}
-		}
-		if err := w.PutImageStream(dbctx, catalog.StreamUpdate{Namespace: ns, Name: name, Apply: apply}, done); err != nil {
-			d.streamErr = err
-		}
+		})
 	}
-	err := w.Close()
+}
+
+// settleStreams, once the queue closed, keeps as written only the
+// documents whose image stream was stored, and detaches the streams.
+func (s *streamRun) settleStreams() {
 	for _, d := range s.docs {
 		if d.written && d.streamErr != nil {
 			d.written = false
@@ -251,32 +211,13 @@ func (s *streamRun) write(dbctx context.Context) error {
 			d.stream.TypeMeta = metav1.TypeMeta{} // nested in the ImageStreamImport
 		}
 	}
-	return err
 }
 
-func (s *streamRun) imageDone(o catalog.Outcome, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err != nil {
-		s.imageErrs = append(s.imageErrs, err)
-	} else if o == catalog.Created {
-		s.imagesCreated++
-	}
-}
-
-func (s *streamRun) tagsRemoved(removed []catalog.RemovedTag, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err != nil {
-		s.imageErrs = append(s.imageErrs, err)
-	}
-	s.removedTags += len(removed)
-}
-
-func (s *streamRun) tagDone(_ catalog.Outcome, err error) {
+// writeDone keeps the error of a write other than an image stream's.
+func (s *streamRun) writeDone(err error) {
 	if err != nil {
 		s.mu.Lock()
-		s.imageErrs = append(s.imageErrs, err)
+		s.writeErrs = append(s.writeErrs, err)
 		s.mu.Unlock()
 	}
 }

@@ -17,6 +17,7 @@ import (
 )
 
 type importFlags struct {
+	maxListedTags  int
 	db             string
 	allTags        bool
 	catalog        bool
@@ -37,6 +38,7 @@ type importFlags struct {
 	spec           specFlags
 	shards         shardFlags
 	log            logFlags
+	limits         importer.Limits
 	hosts          map[string]registry.HostOptions
 	// shard is the part of a sharded import this run takes (resolved from
 	// shards); zero when unsharded.
@@ -64,6 +66,11 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	fs.BoolVar(&f.verbose, "v", false, "print one line per reference")
 	fs.StringVar(&f.cpuProfile, "cpu-profile", "", "write a Go CPU profile of the run to this file")
 	fs.StringVar(&f.memProfile, "mem-profile", "", "write a Go heap profile at the end of the run to this file")
+	fs.DurationVar(&f.limits.ReferenceTimeout, "reference-timeout", importer.DefaultReferenceTimeout, "longest one reference (a tag or digest, with a list's children and signatures) may take; then it fails and the run goes on")
+	fs.IntVar(&f.maxListedTags, "max-listed-tags", registry.DefaultMaxTags, "most tags one repository's tag list may hold (--all-tags, --catalog); a longer list fails that repository, naming the cap")
+	fs.IntVar(&f.limits.ListChildren, "max-list-children", importer.DefaultListChildren, "most entries a manifest list may have; a larger list fails its reference")
+	fs.IntVar(&f.limits.SignaturesPerImage, "max-signatures", importer.DefaultSignaturesPerImage, "most signatures and attestations stored per image, from every source together")
+	fs.Int64Var(&f.limits.SignatureBytesPerImage, "max-signature-bytes", importer.DefaultSignatureBytesPerImage, "most bytes of signatures and attestations stored per image (they are served inside the Image)")
 	f.sigs.register(fs)
 	f.spec.register(fs)
 	f.shards.register(fs)
@@ -179,14 +186,7 @@ func (f *importFlags) applyConfig(fs *flag.FlagSet, req *importer.Request) error
 		first[key] = r.Host
 		f.hosts[key] = registry.HostOptions{Concurrency: r.Concurrency, RequestsPerSecond: r.RequestsPerSecond, HTTP1: r.HTTP == "1.1", TLSVerify: r.TLSVerify}
 	}
-	req.TagFilters = map[string]importer.TagFilter{}
-	for entry, tf := range c.TagFilters() {
-		filter, err := importer.NewTagFilter(tf.Include, tf.Exclude, tf.Semver, tf.Newest, tf.MaxTags)
-		if err != nil {
-			return fmt.Errorf("config %s: source %s: tags: %w", f.config, entry, err)
-		}
-		req.TagFilters[entry] = filter
-	}
+	req.TagFilters = c.TagFilters()
 	f.mirrorJobs = c.MirrorJobs()
 	images, repos, regs := c.Requests()
 	req.References = append(req.References, images...)
@@ -200,17 +200,17 @@ func printSummary(w io.Writer, sum importer.Summary, took time.Duration, verbose
 	sort.Slice(results, func(i, j int) bool { return results[i].Reference < results[j].Reference })
 	if verbose {
 		for _, r := range results {
-			if r.Outcome == importer.Failed {
+			if r.Err != nil {
 				continue
 			}
 			extra := ""
 			if r.Children > 0 {
 				extra = fmt.Sprintf(" (list of %d)", r.Children)
 			}
-			fmt.Fprintf(w, "%-9s %s -> %s%s\n", r.Outcome, r.Reference, r.Image, extra)
+			fmt.Fprintf(w, "%-9s %s -> %s%s\n", r.State(), r.Reference, r.Image, extra)
 		}
 	}
-	failures := append([]importer.Failure(nil), sum.Failures...)
+	failures := append([]catalog.Failure(nil), sum.Failures...)
 	sort.Slice(failures, func(i, j int) bool { return failures[i].Reference < failures[j].Reference })
 	for _, f := range failures {
 		fmt.Fprintf(w, "failed    %s: %s\n", f.Reference, f.Reason)

@@ -59,6 +59,9 @@ func (f *importFlags) validate() error {
 	if f.concurrency < 1 || f.perHost < 1 {
 		return errors.New("--concurrency and --per-registry must be at least 1")
 	}
+	if l := f.limits; l.ReferenceTimeout <= 0 || l.ListChildren < 1 || l.SignaturesPerImage < 1 || l.SignatureBytesPerImage < 1 || f.maxListedTags < 1 {
+		return errors.New("--reference-timeout, --max-list-children, --max-signatures, --max-signature-bytes and --max-listed-tags must be positive")
+	}
 	if f.progress != "auto" && f.progress != "always" && f.progress != "never" {
 		return fmt.Errorf("--progress %q: want auto, always or never", f.progress)
 	}
@@ -130,7 +133,7 @@ func setupImport(ctx context.Context, f *importFlags, access catalogAccess, comm
 	}
 	sess.reg = sess.newClient(sess.sys)
 	opts := importer.Options{Catalog: sess.cat, Registry: sess.reg, Logger: log, Concurrency: f.concurrency,
-		Signatures: sigOpts, TagFilter: tagFilter, ArtifactTagsAsImages: f.sigs.artifactsAsImages}
+		Signatures: sigOpts, TagFilter: tagFilter, ArtifactTagsAsImages: f.sigs.artifactsAsImages, Limits: f.limits}
 	if sess.bar = newProgressBar(s.Err, f.progress); sess.bar != nil {
 		opts.Progress = sess.bar
 	}
@@ -186,6 +189,7 @@ func (sess *importSession) openCatalog(ctx context.Context, access catalogAccess
 			return err
 		}
 	}
+	opts.RunLock = lock
 	cat, err := catalog.Open(ctx, sess.f.db, opts)
 	release()
 	if err != nil {
@@ -197,7 +201,7 @@ func (sess *importSession) openCatalog(ctx context.Context, access catalogAccess
 }
 
 func (sess *importSession) newClient(sys *types.SystemContext) *registry.Client {
-	return registry.New(registry.Options{Sys: sys, Logger: sess.log, PerHostConcurrency: sess.f.perHost,
+	return registry.New(registry.Options{Sys: sys, Logger: sess.log, PerHostConcurrency: sess.f.perHost, MaxTags: sess.f.maxListedTags,
 		Hosts: sess.f.hosts, DockerConfig: sess.f.authFile})
 }
 

@@ -106,12 +106,12 @@ func runImportSpec(ctx context.Context, f *importFlags, args, refs []string, s S
 		printSpecEntries(s.Err, entries)
 	}
 	for _, fl := range sum.Failures {
-		fmt.Fprintf(s.Err, "failed    %s: %s: %s\n", fl.Reference, fl.Code, fl.Reason)
+		fmt.Fprintf(s.Err, "failed    %s: %s\n", fl.Reference, fl.Reason)
 	}
 	fmt.Fprintf(s.Err, "run %d: %d document(s), %d image stream(s) changed, %d new image(s), %d registry tag(s) removed, %d failed\n",
 		sum.RunID, len(isis), sum.StreamsChanged, sum.ImagesCreated, sum.TagsRemoved, len(sum.Failures))
 	code = outcomeCode(err, sum.Interrupted, len(sum.Failures), sum.Verdicts[signatures.VerdictRejected])
-	sess.finish(streamFigures(sum, entries), took, code)
+	sess.finish(summaryFigures(sum), took, code)
 	if err != nil {
 		return fail(s, ExitFatal, "import: %v", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"io"
 
 	imagev1 "github.com/openshift/api/image/v1"
-	"github.com/regimport/regimport/importer/streamimport"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -62,23 +61,5 @@ func printSpecEntries(w io.Writer, entries []specEntry) {
 			continue
 		}
 		fmt.Fprintf(w, "%-9s %s %s -> %s\n", e.outcome, e.stream, e.reference, e.image)
-	}
-}
-
-// streamFigures are the metrics figures of `import -f`: its references are
-// the images and repository tags the documents asked for. The stream path
-// does not count images it found already stored, so only new ones are
-// written.
-func streamFigures(sum streamimport.Summary, entries []specEntry) runFigures {
-	refs := map[string]int{"imported": 0, "previewed": 0, "failed": 0}
-	for _, e := range entries {
-		refs[e.outcome]++
-	}
-	return runFigures{
-		runID:       sum.RunID,
-		references:  refs,
-		images:      map[string]int{"new": sum.ImagesCreated},
-		verdicts:    sum.Verdicts,
-		interrupted: sum.Interrupted,
 	}
 }

@@ -11,8 +11,7 @@ import (
 )
 
 // runFigures are the counts of one import run, of either mode, for the
-// metrics file. references and images are keyed by label value; a mode
-// writes only the values it knows.
+// metrics file. references and images are keyed by label value.
 type runFigures struct {
 	runID       int64
 	references  map[string]int // by outcome
@@ -21,12 +20,13 @@ type runFigures struct {
 	interrupted bool
 }
 
-// summaryFigures are the figures of `import REF`.
+// summaryFigures are the figures of an import of either mode: its
+// references are what `import REF` names, or the images and repository
+// tags `import -f` documents ask for.
 func summaryFigures(sum importer.Summary) runFigures {
-	imported, unchanged, failed := sum.Counts()
 	return runFigures{
 		runID:       sum.RunID,
-		references:  map[string]int{"imported": imported, "unchanged": unchanged, "failed": failed},
+		references:  sum.States(),
 		images:      map[string]int{"new": sum.ImagesCreated, "stored": sum.ImagesUnchanged},
 		verdicts:    sum.Verdicts,
 		interrupted: sum.Interrupted,

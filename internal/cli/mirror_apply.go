@@ -11,6 +11,7 @@ import (
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
 	"github.com/regimport/regimport/mirror"
+	"github.com/regimport/regimport/registry"
 )
 
 // registerMirrorSessionFlags registers the flags `mirror apply` shares
@@ -22,6 +23,11 @@ func registerMirrorSessionFlags(fs interface {
 	IntVar(*int, string, int, string)
 	BoolVar(*bool, string, bool, string)
 }, f *importFlags) {
+	// Import's limits, which setupImport checks; a mirror apply fetches
+	// no tag lists or signatures through the importer.
+	f.limits = importer.Limits{ReferenceTimeout: importer.DefaultReferenceTimeout, ListChildren: importer.DefaultListChildren,
+		SignaturesPerImage: importer.DefaultSignaturesPerImage, SignatureBytesPerImage: importer.DefaultSignatureBytesPerImage}
+	f.maxListedTags = registry.DefaultMaxTags
 	fs.StringVar(&f.db, "db", "catalog.db", dbUsage)
 	fs.IntVar(&f.concurrency, "concurrency", 4, "tags copied at once")
 	fs.IntVar(&f.perHost, "per-registry", 0, "requests in flight to one registry host (default: --concurrency)")
@@ -177,9 +183,9 @@ type mirrorProgress struct{ bar *progressBar }
 func (p mirrorProgress) Start(total int) { p.bar.Start(total) }
 
 func (p mirrorProgress) Tag(failed bool) {
-	r := importer.Result{Outcome: importer.Imported}
+	var r importer.Result
 	if failed {
-		r.Outcome = importer.Failed
+		r.Err = errors.New("mirror failed")
 	}
 	p.bar.Done(r)
 }

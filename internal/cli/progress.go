@@ -52,7 +52,7 @@ func (b *progressBar) Start(total int) {
 func (b *progressBar) Done(r importer.Result) {
 	b.mu.Lock()
 	b.done++
-	if r.Outcome == importer.Failed {
+	if r.Err != nil {
 		b.failed++
 	}
 	b.mu.Unlock()

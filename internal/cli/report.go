@@ -2,9 +2,12 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,9 +151,11 @@ func samePath(a, b string) bool {
 
 // writeFileAtomically writes through a temporary file in the same
 // directory and renames it into place, so a failed report never leaves a
-// half-written file where an earlier good one was.
+// half-written file where an earlier good one was. The file gets the mode
+// a plain create would give it (0666 less the umask): a report is made to
+// be shared, and the umask is how its owner says how widely.
 func writeFileAtomically(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	tmp, err := createTemp(path)
 	if err != nil {
 		return err
 	}
@@ -159,12 +164,26 @@ func writeFileAtomically(path string, write func(io.Writer) error) error {
 		tmp.Close()
 		return err
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
 	if err := tmp.Close(); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// createTemp is os.CreateTemp beside path, but created 0666 so that the
+// umask decides its mode (os.CreateTemp's files are 0600 whatever the umask).
+func createTemp(path string) (*os.File, error) {
+	for range 100 {
+		var b [6]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		name := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+"."+hex.EncodeToString(b[:]))
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, err
+	}
+	return nil, fmt.Errorf("create a temporary file beside %s: too many name collisions", path)
 }

@@ -55,7 +55,7 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 		return fail(s, ExitFatal, "verify: %v", err)
 	}
 	defer lock.Unlock()
-	cat, err := catalog.Open(ctx, *db, catalog.Options{Logger: log})
+	cat, err := catalog.Open(ctx, *db, catalog.Options{Logger: log, RunLock: lock})
 	if err != nil {
 		return fail(s, ExitFatal, "verify: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	_ "github.com/mattn/go-sqlite3" // SQLite files are read with the catalog's driver
+	"github.com/regimport/regimport/internal/redact"
 )
 
 // Tables is every row of every table of a catalog database, each row
@@ -40,7 +41,7 @@ func Dump(t testing.TB, db string, skip ...string) Tables {
 		out, err = dumpSQLite(db, skip)
 	}
 	if err != nil {
-		t.Fatalf("dump %s: %v", redact(db), err)
+		t.Fatalf("dump %s: %v", redact.URL(db), err)
 	}
 	return out
 }
@@ -287,15 +288,4 @@ func renderValue(v any) string {
 	default:
 		return fmt.Sprint(x)
 	}
-}
-
-// redact drops a URL's password (dbtest cannot use package catalog, whose
-// own tests use dbtest).
-func redact(db string) string {
-	u, err := url.Parse(db)
-	if err != nil || u.User == nil {
-		return db
-	}
-	u.User = url.User(u.User.Username())
-	return u.String()
 }

@@ -35,14 +35,31 @@ type NotationSigner struct {
 }
 
 // NewNotationSigner makes a root CA and a leaf whose subject is
-// CN=name,O=org, valid for a day.
+// C=US,ST=WA,O=org,CN=name, valid for a day.
 func NewNotationSigner(name, org string) (*NotationSigner, error) {
-	return NewNotationSignerWithRevocation(name, org, "")
+	return newNotationSigner(name, org, "", time.Now().Add(24*time.Hour))
 }
 
 // NewNotationSignerWithRevocation is NewNotationSigner with a leaf that
 // names revocationURL as its OCSP responder and CRL distribution point.
 func NewNotationSignerWithRevocation(name, org, revocationURL string) (*NotationSigner, error) {
+	return newNotationSigner(name, org, revocationURL, time.Now().Add(24*time.Hour))
+}
+
+// NewNotationSignerValidUntil is NewNotationSigner with a leaf that expires
+// at notAfter (whole seconds, as X.509 stores it): sign before, verify after
+// to get a signature whose certificate has expired.
+func NewNotationSignerValidUntil(name, org string, notAfter time.Time) (*NotationSigner, error) {
+	return newNotationSigner(name, org, "", notAfter)
+}
+
+// NotationSubject is the trustedIdentities entry for the leaf of a signer
+// made by NewNotationSigner(name, org).
+func NotationSubject(name, org string) string {
+	return "x509.subject: C=US, ST=WA, O=" + org + ", CN=" + name
+}
+
+func newNotationSigner(name, org, revocationURL string, leafNotAfter time.Time) (*NotationSigner, error) {
 	now := time.Now()
 	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -63,8 +80,9 @@ func NewNotationSignerWithRevocation(name, org, revocationURL string) (*Notation
 	if err != nil {
 		return nil, err
 	}
-	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(11), Subject: pkix.Name{CommonName: name, Organization: []string{org}, Country: []string{"US"}},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), BasicConstraintsValid: true,
+	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(11),
+		Subject:   pkix.Name{CommonName: name, Organization: []string{org}, Country: []string{"US"}, Province: []string{"WA"}},
+		NotBefore: now.Add(-time.Hour), NotAfter: leafNotAfter, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
 	if revocationURL != "" {
 		leafTmpl.OCSPServer, leafTmpl.CRLDistributionPoints = []string{revocationURL + "/ocsp"}, []string{revocationURL + "/crl"}
@@ -82,11 +100,17 @@ func NewNotationSignerWithRevocation(name, org, revocationURL string) (*Notation
 // Sign makes a notation signature envelope (NotationJWS or NotationCOSE)
 // over desc, the image's manifest descriptor, with notation-go's signer.
 func (n *NotationSigner) Sign(ctx context.Context, desc imgspecv1.Descriptor, envelopeType string) ([]byte, error) {
+	return n.SignWithExpiry(ctx, desc, envelopeType, 0)
+}
+
+// SignWithExpiry is Sign with the signature's expiry attribute set to
+// expiry after the signing time (notation sign --expiry); 0 sets none.
+func (n *NotationSigner) SignWithExpiry(ctx context.Context, desc imgspecv1.Descriptor, envelopeType string, expiry time.Duration) ([]byte, error) {
 	s, err := signer.NewGenericSigner(n.key, []*x509.Certificate{n.Leaf, n.Root})
 	if err != nil {
 		return nil, err
 	}
-	env, _, err := s.Sign(ctx, desc, notation.SignerSignOptions{SignatureMediaType: envelopeType, SigningAgent: "regimport refsigtest"})
+	env, _, err := s.Sign(ctx, desc, notation.SignerSignOptions{SignatureMediaType: envelopeType, SigningAgent: "regimport refsigtest", ExpiryDuration: expiry})
 	return env, err
 }
 
@@ -108,12 +132,18 @@ func TrustPolicy(store string, scopes ...string) []byte {
 
 // TrustPolicyWith is TrustPolicy with another signatureVerification object.
 func TrustPolicyWith(store string, verification map[string]any, scopes ...string) []byte {
+	return TrustPolicyFor(store, verification, []string{"*"}, scopes...)
+}
+
+// TrustPolicyFor is TrustPolicyWith with the given trustedIdentities (see
+// NotationSubject) instead of "*".
+func TrustPolicyFor(store string, verification map[string]any, identities []string, scopes ...string) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"version": "1.0",
 		"trustPolicies": []any{map[string]any{
 			"name": "regimport-test", "registryScopes": scopes,
 			"signatureVerification": verification,
-			"trustStores":           []string{"ca:" + store}, "trustedIdentities": []string{"*"},
+			"trustStores":           []string{"ca:" + store}, "trustedIdentities": identities,
 		}},
 	})
 	return b

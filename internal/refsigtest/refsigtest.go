@@ -33,6 +33,8 @@ import (
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
 	protodsse "github.com/sigstore/protobuf-specs/gen/pb-go/dsse"
 	protorekor "github.com/sigstore/protobuf-specs/gen/pb-go/rekor/v1"
+	rekortypes "github.com/sigstore/rekor/pkg/types"
+	_ "github.com/sigstore/rekor/pkg/types/dsse/v0.0.1" // registers the dsse entry type
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
@@ -211,6 +213,17 @@ func (s *Sigstore) TrustedRootJSON() ([]byte, error) {
 // OIDC issuer), with a short-lived Fulcio certificate and a Rekor entry with
 // its inclusion proof and signed entry timestamp, as keyless cosign does.
 func (s *Sigstore) SignKeyless(identity, issuer string, statement []byte) ([]byte, error) {
+	return s.signKeyless(identity, issuer, statement, false)
+}
+
+// SignKeylessTimestamped is SignKeyless with, besides the log entry, an RFC
+// 3161 timestamp of the signature by the test sigstore's timestamp
+// authority (cosign --timestamp-server-url).
+func (s *Sigstore) SignKeylessTimestamped(identity, issuer string, statement []byte) ([]byte, error) {
+	return s.signKeyless(identity, issuer, statement, true)
+}
+
+func (s *Sigstore) signKeyless(identity, issuer string, statement []byte, timestamped bool) ([]byte, error) {
 	ent, err := s.virtual.AttestAtTime(identity, issuer, statement, time.Now().Add(time.Minute), true)
 	if err != nil {
 		return nil, err
@@ -238,28 +251,111 @@ func (s *Sigstore) SignKeyless(identity, issuer string, statement []byte) ([]byt
 	}
 	var tles []*protorekor.TransparencyLogEntry
 	for _, e := range entries {
-		// The entry as sigstore-go's test sigstore builds it lacks what a
-		// bundle carries besides: the entry kind and the signed entry
-		// timestamp, which the log signs over body, time, index and log ID.
-		tle := proto.Clone(e.TransparencyLogEntry()).(*protorekor.TransparencyLogEntry)
-		tle.KindVersion = &protorekor.KindVersion{Kind: "dsse", Version: "0.0.1"}
-		set, err := s.virtual.RekorSignPayload(tlog.RekorPayload{Body: base64.StdEncoding.EncodeToString(tle.CanonicalizedBody),
-			IntegratedTime: tle.IntegratedTime, LogIndex: tle.LogIndex, LogID: hex.EncodeToString(tle.LogId.KeyId)})
+		tle, err := s.promised(e, "dsse")
 		if err != nil {
 			return nil, err
 		}
-		tle.InclusionPromise = &protorekor.InclusionPromise{SignedEntryTimestamp: set}
 		tles = append(tles, tle)
 	}
+	material := &protobundle.VerificationMaterial{
+		Content:     &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: vc.Certificate().Raw}},
+		TlogEntries: tles,
+	}
+	if timestamped {
+		stamps, err := ent.Timestamps()
+		if err != nil {
+			return nil, err
+		}
+		tvd := &protobundle.TimestampVerificationData{}
+		for _, st := range stamps {
+			tvd.Rfc3161Timestamps = append(tvd.Rfc3161Timestamps, &protocommon.RFC3161SignedTimestamp{SignedTimestamp: st})
+		}
+		material.TimestampVerificationData = tvd
+	}
 	return protojson.Marshal(&protobundle.Bundle{
-		MediaType: BundleMediaType,
-		VerificationMaterial: &protobundle.VerificationMaterial{
-			Content:     &protobundle.VerificationMaterial_Certificate{Certificate: &protocommon.X509Certificate{RawBytes: vc.Certificate().Raw}},
-			TlogEntries: tles,
-		},
+		MediaType:            BundleMediaType,
+		VerificationMaterial: material,
 		Content: &protobundle.Bundle_DsseEnvelope{DsseEnvelope: &protodsse.Envelope{
 			Payload: payload, PayloadType: env.PayloadType, Signatures: []*protodsse.Signature{{Sig: sig}}}},
 	})
+}
+
+// promised is a log entry as a bundle carries it. The entry as sigstore-go's
+// test sigstore builds it lacks the entry kind and the signed entry
+// timestamp, which the log signs over body, time, index and log ID.
+func (s *Sigstore) promised(e *tlog.Entry, kind string) (*protorekor.TransparencyLogEntry, error) {
+	tle := proto.Clone(e.TransparencyLogEntry()).(*protorekor.TransparencyLogEntry)
+	tle.KindVersion = &protorekor.KindVersion{Kind: kind, Version: "0.0.1"}
+	set, err := s.virtual.RekorSignPayload(tlog.RekorPayload{Body: base64.StdEncoding.EncodeToString(tle.CanonicalizedBody),
+		IntegratedTime: tle.IntegratedTime, LogIndex: tle.LogIndex, LogID: hex.EncodeToString(tle.LogId.KeyId)})
+	if err != nil {
+		return nil, err
+	}
+	tle.InclusionPromise = &protorekor.InclusionPromise{SignedEntryTimestamp: set}
+	return tle, nil
+}
+
+// SignDSSEWithLog signs an in-toto statement with the key into a bundle that
+// carries a Rekor entry of ss's log (a dsse entry naming the public key, with
+// inclusion proof and signed entry timestamp, integrated at integrated), as
+// `cosign sign --key` makes by default against the public Rekor.
+func (k *Key) SignDSSEWithLog(ss *Sigstore, statement []byte, integrated time.Time) ([]byte, error) {
+	b, err := sign.Bundle(&sign.DSSEData{Data: statement, PayloadType: InTotoPayloadType}, k.kp, sign.BundleOptions{})
+	if err != nil {
+		return nil, err
+	}
+	env := b.GetDsseEnvelope()
+	if env == nil || len(env.Signatures) != 1 {
+		return nil, fmt.Errorf("sigstore-go made no DSSE envelope with one signature")
+	}
+	// The envelope as Rekor's dsse type reads it: base64 payload and signature.
+	envJSON, err := json.Marshal(map[string]any{"payloadType": env.PayloadType, "payload": env.Payload,
+		"signatures": []any{map[string]any{"keyid": "", "sig": env.Signatures[0].Sig}}})
+	if err != nil {
+		return nil, err
+	}
+	body, err := rekorDSSEBody(envJSON, k.PEM)
+	if err != nil {
+		return nil, err
+	}
+	logID, err := ss.virtual.RekorLogID()
+	if err != nil {
+		return nil, err
+	}
+	rawID, err := hex.DecodeString(logID)
+	if err != nil {
+		return nil, err
+	}
+	proof, err := ss.virtual.GetInclusionProof(body)
+	if err != nil {
+		return nil, err
+	}
+	entry, err := tlog.NewEntry(body, integrated.Unix(), 0, rawID, nil, proof)
+	if err != nil {
+		return nil, err
+	}
+	tle, err := ss.promised(entry, "dsse")
+	if err != nil {
+		return nil, err
+	}
+	b.VerificationMaterial.TlogEntries = []*protorekor.TransparencyLogEntry{tle}
+	return protojson.Marshal(b)
+}
+
+// rekorDSSEBody is the canonical body Rekor stores for a dsse entry of
+// envelope signed by the key in publicKeyPEM.
+func rekorDSSEBody(envelope, publicKeyPEM []byte) ([]byte, error) {
+	ctx := context.Background()
+	props := rekortypes.ArtifactProperties{ArtifactBytes: envelope, PublicKeyBytes: [][]byte{publicKeyPEM}, PKIFormat: "x509"}
+	proposed, err := rekortypes.NewProposedEntry(ctx, "dsse", "0.0.1", props)
+	if err != nil {
+		return nil, fmt.Errorf("rekor dsse entry: %w", err)
+	}
+	impl, err := rekortypes.CreateVersionedEntry(proposed)
+	if err != nil {
+		return nil, fmt.Errorf("rekor dsse entry: %w", err)
+	}
+	return rekortypes.CanonicalizeEntry(ctx, impl)
 }
 
 // SignWithOwnCA signs statement with a certificate from the second CA, valid

@@ -4,7 +4,10 @@
 // refresh tokens, flaky pings, Link headers in each style seen in the wild,
 // Docker Hub's RateLimit headers and pull limit, no _catalog, blob
 // redirects to another host, HEAD without Docker-Content-Digest, and tag
-// lists with entries that are not tags.
+// lists with entries that are not tags; and the hostile ones: a challenge
+// header flood, a tag list whose pages never end, a blob host that answers
+// with a challenge of its own, and a signature extension API answer of any
+// size.
 //
 // Hand-written because the real registry cannot be made to behave like
 // Docker Hub, GHCR, Quay, ECR, ACR, Harbor or Artifactory; everything else
@@ -79,6 +82,26 @@ type Options struct {
 	// ExtraTags are appended to every tag list's last page as raw JSON
 	// values (`null`, `"sha256:..."`).
 	ExtraTags []string
+
+	// FloodRepository's requests are answered 401 with a WWW-Authenticate
+	// of FloodParams (default 250,000) "a=b," parameters, 1 MB: a header no
+	// registry needs, which a parser that copies the rest of the header per
+	// parameter takes minutes over.
+	FloodRepository string
+	FloodParams     int
+	// EndlessTags is a repository whose tag list never ends: every page is
+	// the real registry's first page, linking to a "next" page that differs
+	// only in its query string. EndlessPages counts the pages served.
+	EndlessTags string
+	// BlobRealm, with RedirectBlobs, makes the blob host answer 401 with a
+	// Bearer challenge of its own naming this realm, as a hostile or
+	// misconfigured CDN might: credentials must never follow it.
+	BlobRealm string
+	// SignatureExtension, when not nil, is the body of every answer of the
+	// registry signature extension API (GET /extensions/v2/.../signatures/...),
+	// and /v2/ announces the API (X-Registry-Supports-Signatures: 1), as
+	// OpenShift's registry does. ExtensionBytes counts the bytes written.
+	SignatureExtension []byte
 }
 
 // Front is the running set of behaviours.
@@ -99,6 +122,9 @@ type Front struct {
 	Refused atomic.Int64
 	// PullLimitRefused counts manifest GETs answered 429 after the limit.
 	PullLimitRefused atomic.Int64
+	// EndlessPages counts the pages of EndlessTags served; ExtensionBytes
+	// the bytes of SignatureExtension answers written.
+	EndlessPages, ExtensionBytes atomic.Int64
 
 	mu         sync.Mutex
 	issued     map[string]issued
@@ -159,6 +185,15 @@ func (f *Front) Option() testregistry.Option {
 }
 
 func (f *Front) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	if f.opts.SignatureExtension != nil {
+		w.Header().Set("X-Registry-Supports-Signatures", "1")
+		if strings.HasPrefix(r.URL.Path, "/extensions/v2/") {
+			w.Header().Set("Content-Type", "application/json")
+			n, _ := w.Write(f.opts.SignatureExtension)
+			f.ExtensionBytes.Add(int64(n))
+			return
+		}
+	}
 	if r.URL.Path == "/v2/" || r.URL.Path == "/v2" {
 		f.mu.Lock()
 		f.pings++
@@ -180,7 +215,15 @@ func (f *Front) serve(next http.Handler, w http.ResponseWriter, r *http.Request)
 			scope += "," + f.opts.ExtraScope
 		}
 	}
+	if name != "" && name == f.opts.FloodRepository {
+		f.flood(w)
+		return
+	}
 	if !f.authorized(w, r, scope) {
+		return
+	}
+	if kind == "tags" && name == f.opts.EndlessTags {
+		f.serveEndless(next, w, r)
 		return
 	}
 	if kind == "catalog" && f.opts.NoCatalog {
@@ -354,11 +397,40 @@ func (f *Front) pull(w http.ResponseWriter, r *http.Request) bool {
 	return allowed
 }
 
+// flood answers 401 with a 1 MB challenge.
+func (f *Front) flood(w http.ResponseWriter) {
+	n := f.opts.FloodParams
+	if n <= 0 {
+		n = 250000
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="http://127.0.0.1:1/token",`+strings.Repeat("a=b,", n))
+	writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+}
+
+// serveEndless serves the real first page of a tag list with a Link to a
+// "next" page whose query string is new each time.
+func (f *Front) serveEndless(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	page := f.EndlessPages.Add(1)
+	r2 := r.Clone(r.Context())
+	r2.URL.RawQuery = ""
+	rec := httptest.NewRecorder()
+	next.ServeHTTP(rec, r2)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Link", fmt.Sprintf(`<%s?n=1000&page=%d>; rel="next"`, r.URL.Path, page+1))
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
 // serveBlob is the other host blobs are redirected to.
 func (f *Front) serveBlob(w http.ResponseWriter, r *http.Request) {
 	f.BlobRequests.Add(1)
 	if r.Header.Get("Authorization") != "" {
 		f.BlobAuthorization.Add(1)
+	}
+	if f.opts.BlobRealm != "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+f.opts.BlobRealm+`",service="cdn"`)
+		writeError(w, http.StatusUnauthorized, "UNAUTHORIZED", "authentication required")
+		return
 	}
 	f.mu.Lock()
 	next := f.next

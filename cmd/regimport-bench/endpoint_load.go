@@ -1,7 +1,7 @@
-// Package bench holds the measurements behind `make bench`. Each part builds
-// its own fixtures in a temporary directory, measures on loopback and returns
-// a report whose String is a Markdown section.
-package bench
+package main
+
+// The endpoint section's load test: catalogs of synthetic images served by
+// `regimport serve` and loaded with wrk (endpoint.go is the section).
 
 import (
 	"context"
@@ -397,7 +397,7 @@ func parseWrk(out string, res *EndpointResult) error {
 // String renders the report as a Markdown section.
 func (r EndpointReport) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## Endpoint (regimport serve)\n\nwrk on loopback, %d thread(s), %d connections, %s per run; "+
+	fmt.Fprintf(&b, "wrk on loopback, %d thread(s), %d connections, %s per run; "+
 		"each catalog is served by one `regimport serve` process; server time is its mean time to answer, from its own /metrics "+
 		"(apiserver_request_duration_seconds), so it excludes wrk's and the kernel's share.\n\n", r.Threads, r.Connections, r.Duration)
 	b.WriteString("| request | catalog | req/s | p50 | p99 | server time | answer | errors |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -422,7 +422,7 @@ func (r EndpointReport) String() string {
 	if len(big) > 0 && len(small) > 0 && mean(small) > 0 {
 		fmt.Fprintf(&b, "\nA list page at %d images takes %.2f× the server time it takes at %d.\n", bigN, float64(mean(big))/float64(mean(small)), smallN)
 	}
-	b.WriteString("\n")
+	b.WriteString("\nOne wrk run per row: a load test, not a comparison.\n")
 	return b.String()
 }
 

@@ -1,4 +1,4 @@
-package bench
+package main
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 // weighs on both alike. It reports each page's bytes, the handler's median
 // time per page (server-µs) and the ratio of the two medians.
 //
-//	go test -tags containers_image_openpgp -run '^$' -bench ListPage500 -benchtime 100x ./internal/bench/
+//	go test -tags containers_image_openpgp -run '^$' -bench ListPage500 -benchtime 100x ./cmd/regimport-bench/
 func BenchmarkListPage500(b *testing.B) {
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "catalog.db")
