@@ -2,10 +2,12 @@ package mirror
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"strings"
 
 	digest "github.com/opencontainers/go-digest"
+	specs "github.com/opencontainers/image-spec/specs-go"
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/regimport/regimport/registry"
 	"go.podman.io/image/v5/copy"
 	"go.podman.io/image/v5/docker"
@@ -40,7 +42,7 @@ func (a *Applier) copyReferrers(ctx context.Context, policy *signature.PolicyCon
 		a.Logger.Warn("more referrers than the cap; the rest are not copied", "source", c.Source, "subject", subject, "beyond", list.Beyond)
 	}
 	if list.Via == registry.ReferrersViaTag {
-		tag := strings.Replace(subject.String(), ":", "-", 1)
+		tag := registry.ReferrersTag(subject)
 		if err := a.copyRef(ctx, policy, c.Source+":"+tag, c.Destination+":"+tag, copy.CopyAllImages); err != nil {
 			return 0, fmt.Errorf("referrers index %s:%s: %w", c.Source, tag, err)
 		}
@@ -51,7 +53,62 @@ func (a *Applier) copyReferrers(ctx context.Context, policy *signature.PolicyCon
 			return 0, fmt.Errorf("referrer %s (%s): %w", r.Digest, r.ArtifactType, err)
 		}
 	}
+	if err := a.indexReferrers(ctx, c.Destination, subject, list.Items); err != nil {
+		return len(list.Items), err
+	}
 	return len(list.Items), nil
+}
+
+// indexReferrers makes referrers copied from a registry with the referrers
+// API findable at a destination without it: as clients do there, the
+// referrers tag schema's index (tagged sha256-<hex>) lists them, with the
+// entries it already had.
+func (a *Applier) indexReferrers(ctx context.Context, destination string, subject digest.Digest, items []registry.Referrer) error {
+	named, err := reference.ParseNormalizedNamed(destination)
+	if err != nil {
+		return err
+	}
+	repo, err := a.Registry.Repository(named)
+	if err != nil {
+		return err
+	}
+	have, err := a.referrers.Find(ctx, repo, repo.DigestSource(), subject)
+	if err != nil {
+		return fmt.Errorf("referrers of %s@%s at the destination: %w", destination, subject, err)
+	}
+	if have.Via == registry.ReferrersViaAPI {
+		return nil // the destination lists them itself
+	}
+	idx := imgspecv1.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: imgspecv1.MediaTypeImageIndex}
+	known := map[digest.Digest]bool{}
+	for _, r := range append(have.Items, items...) {
+		if known[r.Digest] {
+			continue
+		}
+		known[r.Digest] = true
+		idx.Manifests = append(idx.Manifests, imgspecv1.Descriptor{MediaType: r.MediaType, Digest: r.Digest, Size: r.Size,
+			ArtifactType: r.ArtifactType, Annotations: r.Annotations})
+	}
+	if len(idx.Manifests) == len(have.Items) {
+		return nil
+	}
+	raw, err := json.Marshal(idx)
+	if err != nil {
+		return err
+	}
+	ref, err := docker.ParseReference("//" + destination + ":" + registry.ReferrersTag(subject))
+	if err != nil {
+		return err
+	}
+	dst, err := ref.NewImageDestination(ctx, a.Sys)
+	if err != nil {
+		return fmt.Errorf("referrers index at %s: %w", destination, err)
+	}
+	defer dst.Close()
+	if err := dst.PutManifest(ctx, raw, nil); err != nil {
+		return fmt.Errorf("referrers index at %s: %w", destination, err)
+	}
+	return dst.Commit(ctx, nil)
 }
 
 func (a *Applier) copyRef(ctx context.Context, policy *signature.PolicyContext, from, to string, sel copy.ImageListSelection) error {

@@ -10,6 +10,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/regimport/regimport/internal/dbtest"
+	"github.com/regimport/regimport/internal/refsigtest"
 	"github.com/regimport/regimport/internal/testregistry"
 	"github.com/regimport/regimport/report"
 )
@@ -231,5 +234,60 @@ func TestMirrorApplyInterruptedResumes(t *testing.T) {
 	want := fmt.Sprintf("%d copied, %d already present, 0 failed", 3-copied, copied)
 	if code2 != ExitOK || !strings.Contains(out2, want) || headDigest(t, dst, "mirror/sig/bare", "v1") != e.bare.Digest.String() {
 		t.Fatalf("resumed apply: exit %d, want %q\n%s\n%s", code2, want, out2, errOut2)
+	}
+}
+
+// Referrers found through a source's referrers API are copied by digest
+// and, at a destination without the API, listed in the referrers tag
+// schema's index, so a client there finds them.
+func TestMirrorReferrersFromTheAPI(t *testing.T) {
+	ctx := context.Background()
+	src, err := testregistry.Start(ctx, testregistry.WithMiddleware(testregistry.ReferrersAPI()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(src.Close)
+	dst, err := testregistry.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dst.Close)
+	p, err := src.Push(ctx, testregistry.ImageSpec{Repository: "team/app", Tags: []string{"v1"}, Format: testregistry.OCI, Seed: 801})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := refsigtest.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := key.SignDSSE(refsigtest.Statement(src.Host()+"/team/app", p.Digest, refsigtest.CosignSignPredicate, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, blobs := refsigtest.BundleManifest(imgspecv1.Descriptor{MediaType: p.MediaType, Digest: p.Digest, Size: int64(len(p.Manifest))}, b, refsigtest.CosignSignPredicate)
+	ref, err := src.PushReferrer(ctx, "team/app", p.Digest, m, false, blobs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := dbtest.New(t)
+	if code, out, errOut := runCLI(t, "import", "--db", db, "--tls-verify=false", src.Host()+"/team/app:v1"); code != ExitOK {
+		t.Fatalf("import: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := runCLI(t, "mirror", "apply", "--db", db, "--tls-verify=false", "--to", dst.Host(), "--progress", "never")
+	if code != ExitOK || !strings.Contains(out, "(+1 referrers)") {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if headDigest(t, dst, "team/app", ref.String()) != ref.String() {
+		t.Fatal("the referrer was not copied")
+	}
+	resp, err := http.Get(dst.URL() + "/v2/team/app/manifests/" + "sha256-" + p.Digest.Encoded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var idx imgspecv1.Index
+	if err := json.NewDecoder(resp.Body).Decode(&idx); err != nil || len(idx.Manifests) != 1 || idx.Manifests[0].Digest != ref ||
+		idx.Manifests[0].ArtifactType != refsigtest.BundleMediaType {
+		t.Fatalf("referrers tag index at the destination: %v %+v", err, idx)
 	}
 }
