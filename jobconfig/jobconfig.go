@@ -89,6 +89,9 @@ type Source struct {
 	// Tags filter the tags of a repository or registry source; they
 	// replace the command line's filter flags for this source.
 	Tags *TagFilter `yaml:"tags"`
+	// Mirror names destinations this source's changes are copied to after
+	// each import (mirror.go).
+	Mirror []Mirror `yaml:"mirror"`
 	// filter is Tags parsed, by Parse.
 	filter importer.TagFilter
 }
@@ -205,6 +208,7 @@ func (c *Config) validate() error {
 			seen[entry] = i
 		}
 	}
+	errs = append(errs, c.validateMirrors()...)
 	return errors.Join(errs...)
 }
 

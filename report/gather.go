@@ -112,6 +112,9 @@ func (r *renderer) gather(ctx context.Context) error {
 	if err := r.attestations(ctx); err != nil {
 		return err
 	}
+	if err := r.mirrors(ctx); err != nil {
+		return err
+	}
 	d.Limitations = limitations(r)
 	return nil
 }

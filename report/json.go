@@ -46,6 +46,11 @@ func (r *renderer) writeJSON(ctx context.Context, w *bufio.Writer) error {
 			return err
 		}
 	}
+	if len(d.Mirrors) > 0 {
+		if err := value("mirrors", d.Mirrors); err != nil {
+			return err
+		}
+	}
 	streams := []struct {
 		name string
 		seq  func(yield func(any) bool)

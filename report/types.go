@@ -46,6 +46,8 @@ type Document struct {
 	UnreferencedImages []UnreferencedImage `json:"unreferencedImages"`
 	// Attestations: provenance and SBOMs found as referrers (attestations.go).
 	Attestations Attestations `json:"attestations"`
+	// Mirrors: each mirror destination's state (mirrors.go); absent when the catalog has no mirror runs.
+	Mirrors []MirrorDestination `json:"mirrors,omitempty"`
 	// RejectedImages are images the policy rejected, per repository.
 	RejectedImages []RejectedImage `json:"rejectedImages"`
 	// TagChanges are tags added, moved or removed between Filter.From and Filter.To.

@@ -17,6 +17,7 @@ import (
 // newest first, so a migration test keeps starting from a true 0003 file
 // as migrations are added.
 var undo = map[int][]string{
+	10: {`DROP TABLE IF EXISTS mirrored_tags`, `DROP TABLE IF EXISTS mirror_runs`},
 	9: {
 		`CREATE TABLE import_failures_0008 (run_id INTEGER NOT NULL REFERENCES import_runs (id), reference TEXT NOT NULL,
 			reason TEXT NOT NULL, failed_at TEXT NOT NULL)`,

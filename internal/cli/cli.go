@@ -67,6 +67,7 @@ func commands() []command {
 		{"import", "import images, repositories or whole registries into the catalog", runImport},
 		{"get", "print catalog objects in the OpenShift schema (get images [NAME...])", runGet},
 		{"verify", "re-verify stored signatures offline against a policy", runVerify},
+		{"mirror", "plan or apply a mirror of the catalog's tags to another registry (mirror plan|apply --to DEST)", runMirror},
 		{"runs", "list import runs recorded in the catalog", runRuns},
 		{"prune", "delete images nothing has referenced for a while (--unreferenced-for DURATION [--dry-run])", runPrune},
 		{"migrate", "bring a catalog to this schema (--db), or copy one into an empty one (--from SRC --to DST)", runMigrate},

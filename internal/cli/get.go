@@ -126,7 +126,7 @@ func printImages(ctx context.Context, w io.Writer, cat *catalog.Catalog, names [
 				tw = tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 				header := "NAME\tIMAGE REFERENCE"
 				if format == "wide" {
-					header += "\tSIGNATURE\tARCHITECTURE\tMEDIA TYPE\tSIZE\tLAYERS\tCREATED"
+					header += "\tSIGNATURE\tARCHITECTURE\tMEDIA TYPE\tSIZE\tLAYERS\tCREATED\tMIRRORED"
 				}
 				fmt.Fprintln(tw, header)
 			}
@@ -152,7 +152,11 @@ func printImages(ctx context.Context, w io.Writer, cat *catalog.Catalog, names [
 			default:
 				row := img.Name + "\t" + img.DockerImageReference
 				if format == "wide" {
-					row += "\t" + wideColumns(img)
+					mirrored, err := mirroredColumn(ctx, cat, img.Name)
+					if err != nil {
+						return nil, err
+					}
+					row += "\t" + wideColumns(img) + "\t" + mirrored
 				}
 				fmt.Fprintln(tw, row)
 			}

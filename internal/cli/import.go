@@ -43,6 +43,8 @@ type importFlags struct {
 	// shard is the part of a sharded import this run takes (resolved from
 	// shards); zero when unsharded.
 	shard catalog.Shard
+	// mirrorJobs are the configuration's mirror destinations (import_mirrors.go).
+	mirrorJobs []jobconfig.MirrorJob
 }
 
 func runImport(ctx context.Context, args []string, s Streams) int {
@@ -117,6 +119,7 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	took := sess.stopProgress()
 	printSummary(s.Out, sum, took, f.verbose)
 	code = importExitCode(sum, err)
+	code = runConfiguredMirrors(ctx, sess, f.mirrorJobs, sum.RunID, code, s)
 	sess.finish(summaryFigures(sum), took, code)
 	if err != nil {
 		return fail(s, ExitFatal, "import: %v", err)
@@ -184,6 +187,7 @@ func (f *importFlags) applyConfig(fs *flag.FlagSet, req *importer.Request) error
 		f.hosts[key] = registry.HostOptions{Concurrency: r.Concurrency, RequestsPerSecond: r.RequestsPerSecond, HTTP1: r.HTTP == "1.1", TLSVerify: r.TLSVerify}
 	}
 	req.TagFilters = c.TagFilters()
+	f.mirrorJobs = c.MirrorJobs()
 	images, repos, regs := c.Requests()
 	req.References = append(req.References, images...)
 	req.Repositories = append(req.Repositories, repos...)

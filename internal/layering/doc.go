@@ -1,6 +1,6 @@
 // Package layering enforces the one-way data flow README.md draws:
-// cmd -> importer -> {registry, signatures} -> catalog, with apiserver and
-// report reading catalog only. Its test reads the real import graph with
+// cmd -> importer -> {registry, signatures} -> catalog, and cmd -> mirror ->
+// {registry, catalog}, with apiserver and report reading catalog only. Its test reads the real import graph with
 // `go list -deps -json` and fails naming the import that breaks a rule.
 package layering
 
@@ -19,9 +19,9 @@ type Rule struct {
 // relative to Module.
 func Rules() []Rule {
 	return []Rule{
-		{"catalog", []string{"importer", "registry", "signatures", "apiserver", "report", "jobconfig", "internal/cli", "cmd"},
+		{"catalog", []string{"importer", "registry", "signatures", "apiserver", "report", "jobconfig", "mirror", "internal/cli", "cmd"},
 			"catalog is the bottom layer: everything writes to or reads from it, it knows none of them"},
-		{"registry", []string{"importer", "apiserver", "report", "internal/cli", "cmd"},
+		{"registry", []string{"importer", "mirror", "apiserver", "report", "internal/cli", "cmd"},
 			"registry is called by importer, never the other way"},
 		{"signatures", []string{"importer", "apiserver", "report", "internal/cli", "cmd"},
 			"signatures is called by importer, never the other way"},
@@ -29,10 +29,12 @@ func Rules() []Rule {
 			"importer is called by the command line and writes the catalog; it does not serve or report, and its core and orchestration know nothing of the ImageStreamImport mode built on them"},
 		{"importer/imagestream", []string{"importer", "registry", "signatures"},
 			"imagestream is OpenShift's image stream rules, shared by both import modes; it knows neither mode nor any registry"},
-		{"apiserver", []string{"importer", "registry", "signatures", "report", "internal/cli", "cmd"},
+		{"apiserver", []string{"importer", "registry", "signatures", "report", "mirror", "internal/cli", "cmd"},
 			"apiserver reads the catalog only and never talks to a registry"},
-		{"report", []string{"importer", "registry", "signatures", "apiserver", "internal/cli", "cmd"},
+		{"report", []string{"importer", "registry", "signatures", "apiserver", "mirror", "internal/cli", "cmd"},
 			"report reads the catalog only, offline"},
+		{"mirror", []string{"importer", "signatures", "apiserver", "report", "jobconfig", "internal/cli", "cmd"},
+			"mirror turns catalog facts into copies: cmd -> mirror -> {registry, catalog}; it imports nothing, verifies nothing, and serves and reports nothing"},
 		{"internal/imageview", []string{"importer", "registry", "signatures", "internal/cli", "cmd"},
 			"imageview renders catalog records for apiserver and get; it reads the catalog only"},
 	}

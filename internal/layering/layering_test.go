@@ -83,3 +83,17 @@ func TestCheckNamesTheOffendingImport(t *testing.T) {
 		t.Errorf("catalog importing importer passed the check: %q", msgs)
 	}
 }
+
+// mirror copies what the catalog verified: it may not reach the importer
+// (or verify on its own), and report may not reach mirror.
+func TestMirrorRule(t *testing.T) {
+	g := moduleGraph(t)
+	g[Module+"/mirror"] = append(g[Module+"/mirror"], Module+"/importer")
+	g[Module+"/report"] = append(g[Module+"/report"], Module+"/mirror")
+	joined := strings.Join(Check(g, Rules()), "\n")
+	for _, want := range []string{"mirror imports importer", "report imports mirror"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("check said:\n%s\nwant a line with %q", joined, want)
+		}
+	}
+}
