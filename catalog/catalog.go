@@ -318,31 +318,60 @@ func (c *Catalog) migrate(ctx context.Context) error {
 		if m.version <= v {
 			continue
 		}
-		tx, err := c.beginWrite(ctx)
-		if err != nil {
-			return fmt.Errorf("%s: migration %s: %w", c.path, m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("%s: migration %s: %w", c.path, m.name, err)
-		}
-		// PostgreSQL stamps the row itself: the statement was prepared
-		// on this connection before 0009 made applied_at a timestamptz,
-		// and a text parameter would stay text.
-		record, args := `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, []any{m.version, m.name, formatTime(time.Now())}
-		if c.pg {
-			record, args = `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`, args[:2]
-		}
-		if _, err := tx.ExecContext(ctx, record, args...); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("%s: migration %s: %w", c.path, m.name, err)
-		}
-		if err := tx.Commit(); err != nil {
+		if err := c.applyMigration(ctx, m); err != nil {
 			return fmt.Errorf("%s: migration %s: %w", c.path, m.name, err)
 		}
 		c.log.Info("catalog migrated", "catalog", c.path, "version", m.version, "migration", m.name)
 	}
 	return nil
+}
+
+// applyMigration runs one migration and records it, in one transaction.
+// On SQLite it runs with foreign keys off and checks them all before it
+// commits: SQLite's own procedure for schema changes, which lets a
+// migration rebuild a table other tables reference (SQLite can change few
+// things in place). The writer has a single connection, so the pragma
+// applies to the transaction's connection.
+func (c *Catalog) applyMigration(ctx context.Context, m migration) error {
+	if !c.pg {
+		if _, err := c.write.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return err
+		}
+		defer c.write.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`)
+	}
+	tx, err := c.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if !c.pg {
+		rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+		if err != nil {
+			tx.Rollback()
+			return err
+		}
+		bad := rows.Next()
+		rows.Close()
+		if bad {
+			tx.Rollback()
+			return errors.New("it leaves rows whose foreign keys point nowhere (PRAGMA foreign_key_check)")
+		}
+	}
+	// PostgreSQL stamps the row itself: the statement was prepared
+	// on this connection before 0009 made applied_at a timestamptz,
+	// and a text parameter would stay text.
+	record, args := `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, []any{m.version, m.name, formatTime(time.Now())}
+	if c.pg {
+		record, args = `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`, args[:2]
+	}
+	if _, err := tx.ExecContext(ctx, record, args...); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
 func (c *Catalog) timestamp() string { return formatTime(c.now()) }

@@ -14,6 +14,10 @@ const (
 	RunPartial     = "partial"
 	RunFailed      = "failed"
 	RunInterrupted = "interrupted"
+	// RunAbandoned is a run a later run found still 'running' while it
+	// held the lock that run would need to be alive: it died without
+	// recording its end (killed, or its machine lost).
+	RunAbandoned = "abandoned"
 )
 
 // Run is one import run.
@@ -25,6 +29,10 @@ type Run struct {
 	Imported, Unchanged, Failed int
 	// Shard is the part of a sharded import the run took; zero when unsharded.
 	Shard Shard
+	// AbandonedAt and AbandonedBy say when and by which run an abandoned
+	// run was found dead (zero otherwise).
+	AbandonedAt time.Time
+	AbandonedBy int64
 }
 
 // RunCounts are the totals a run ends with.
@@ -33,16 +41,39 @@ type RunCounts struct {
 }
 
 // BeginRun records the start of an import run, one shard of a sharded
-// import or (zero shard) a whole one, and returns its id.
+// import or (zero shard) a whole one, and returns its id. Its caller holds
+// the run lock for that shard (LockRuns), which proves some earlier runs
+// dead: an unsharded run's lock excludes every other run, a shard's its
+// own shard and every unsharded run. Those still 'running' died without
+// recording their end, and BeginRun marks them 'abandoned', when and by
+// which run, in the same transaction.
 func (c *Catalog) BeginRun(ctx context.Context, command string, shard Shard) (int64, error) {
 	if c.write == nil {
 		return 0, ErrReadOnly
 	}
-	index, count, group := shard.columns()
-	var id int64
-	err := c.write.QueryRowContext(ctx, `INSERT INTO import_runs (started_at, status, command, shard_index, shard_count, run_group)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, c.timestamp(), RunRunning, command, index, count, group).Scan(&id)
+	tx, err := c.beginWrite(ctx)
 	if err != nil {
+		return 0, fmt.Errorf("record run start: %w", err)
+	}
+	defer tx.Rollback()
+	index, count, group := shard.columns()
+	now := c.timestamp()
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO import_runs (started_at, status, command, shard_index, shard_count, run_group)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, now, RunRunning, command, index, count, group).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("record run start: %w", err)
+	}
+	dead := `UPDATE import_runs SET status = $1, abandoned_at = $2, abandoned_by = $3 WHERE status = $4 AND id <> $3`
+	args := []any{RunAbandoned, now, id, RunRunning}
+	if shard.Sharded() {
+		dead += ` AND (shard_count IS NULL OR (shard_index = $5 AND shard_count = $6))`
+		args = append(args, index, count)
+	}
+	if _, err := tx.ExecContext(ctx, dead, args...); err != nil {
+		return 0, fmt.Errorf("record run start: mark runs that died before it: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("record run start: %w", err)
 	}
 	return id, nil
@@ -82,7 +113,7 @@ func (c *Catalog) Runs(ctx context.Context, limit int) ([]Run, error) {
 		max = int64(limit)
 	}
 	rows, err := c.read.QueryContext(ctx, `SELECT id, started_at, finished_at, status, command, imported, unchanged, failed,
-		shard_index, shard_count, run_group FROM import_runs ORDER BY id DESC LIMIT $1`, max)
+		shard_index, shard_count, run_group, abandoned_at, abandoned_by FROM import_runs ORDER BY id DESC LIMIT $1`, max)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
@@ -91,12 +122,16 @@ func (c *Catalog) Runs(ctx context.Context, limit int) ([]Run, error) {
 	for rows.Next() {
 		var r Run
 		var started string
-		var finished, group sql.NullString
-		var index, count sql.NullInt64
+		var finished, group, abandonedAt sql.NullString
+		var index, count, abandonedBy sql.NullInt64
 		if err := rows.Scan(&r.ID, &started, &finished, &r.Status, &r.Command, &r.Imported, &r.Unchanged, &r.Failed,
-			&index, &count, &group); err != nil {
+			&index, &count, &group, &abandonedAt, &abandonedBy); err != nil {
 			return nil, err
 		}
+		if abandonedAt.Valid {
+			r.AbandonedAt = parseTime(abandonedAt.String)
+		}
+		r.AbandonedBy = abandonedBy.Int64
 		r.Shard = shardOf(index, count, group)
 		r.StartedAt = parseTime(started)
 		if finished.Valid {

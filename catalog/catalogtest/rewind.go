@@ -17,6 +17,16 @@ import (
 // newest first, so a migration test keeps starting from a true 0003 file
 // as migrations are added.
 var undo = map[int][]string{
+	11: {
+		`CREATE TABLE import_runs_0010 (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
+			status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'partial', 'failed', 'interrupted')),
+			command TEXT NOT NULL, imported INTEGER NOT NULL DEFAULT 0, unchanged INTEGER NOT NULL DEFAULT 0,
+			failed INTEGER NOT NULL DEFAULT 0, shard_index INTEGER, shard_count INTEGER, run_group TEXT)`,
+		`INSERT INTO import_runs_0010 SELECT id, started_at, finished_at, status, command, imported, unchanged, failed,
+			shard_index, shard_count, run_group FROM import_runs`,
+		`DROP TABLE import_runs`,
+		`ALTER TABLE import_runs_0010 RENAME TO import_runs`,
+	},
 	10: {`DROP TABLE IF EXISTS mirrored_tags`, `DROP TABLE IF EXISTS mirror_runs`},
 	9: {
 		`CREATE TABLE import_failures_0008 (run_id INTEGER NOT NULL REFERENCES import_runs (id), reference TEXT NOT NULL,

@@ -76,5 +76,9 @@ func printRun(w io.Writer, id string, r catalog.Run, command string) {
 	if !r.FinishedAt.IsZero() {
 		dur = r.FinishedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
 	}
-	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", id, r.StartedAt.Local().Format(time.DateTime), dur, r.Status, r.Imported, r.Unchanged, r.Failed, command)
+	status := r.Status
+	if r.Status == catalog.RunAbandoned && r.AbandonedBy != 0 {
+		status = fmt.Sprintf("abandoned (found dead by run %d at %s)", r.AbandonedBy, r.AbandonedAt.Local().Format(time.DateTime))
+	}
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", id, r.StartedAt.Local().Format(time.DateTime), dur, status, r.Imported, r.Unchanged, r.Failed, command)
 }

@@ -82,7 +82,7 @@ func (l runLine) firstID() int64 {
 }
 
 // statusRank orders the statuses of finished shards, worst last.
-var statusRank = map[string]int{catalog.RunSucceeded: 0, catalog.RunPartial: 1, catalog.RunInterrupted: 2, catalog.RunFailed: 3}
+var statusRank = map[string]int{catalog.RunSucceeded: 0, catalog.RunPartial: 1, catalog.RunInterrupted: 2, catalog.RunFailed: 3, catalog.RunAbandoned: 4}
 
 // statusIncomplete is a sharded run whose shards all finished but not all
 // of the N ran: it did not import all it was asked to.
@@ -109,12 +109,16 @@ func (l *runLine) combine() {
 		c.Imported += s.Imported
 		c.Unchanged += s.Unchanged
 		c.Failed += s.Failed
-		if s.Status == catalog.RunRunning || s.FinishedAt.IsZero() {
+		end := s.FinishedAt
+		if s.Status == catalog.RunAbandoned {
+			end = s.AbandonedAt // it never recorded an end; this is when it was found dead
+		}
+		if s.Status == catalog.RunRunning || end.IsZero() {
 			running = true
 			continue
 		}
-		if s.FinishedAt.After(finished) {
-			finished = s.FinishedAt
+		if end.After(finished) {
+			finished = end
 		}
 		if statusRank[s.Status] > statusRank[c.Status] {
 			c.Status = s.Status
