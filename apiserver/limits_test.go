@@ -308,7 +308,11 @@ func TestWatchesShareOnePoller(t *testing.T) {
 	rec := testImage(7)
 	f.put(t, rec)
 	for i, es := range streams {
-		if ev := es.mustNext(t); ev.Type != "ADDED" || imageOf(t, ev).Name != rec.Image.Name {
+		ev, ok := es.next(t, 10*time.Second)
+		if !ok {
+			t.Fatalf("watch %d of %d: no event for the new image; poller at %v, %d version reads, %d change reads", i, len(streams), cr.versions.Load(), cr.versions.Load(), cr.changes.Load())
+		}
+		if ev.Type != "ADDED" || imageOf(t, ev).Name != rec.Image.Name {
 			t.Errorf("watch %d: %s %s", i, ev.Type, ev.Object)
 		}
 	}

@@ -249,9 +249,14 @@ func (s imageSet) at(name string) *imagev1.Image {
 // txQuery runs a query in tx; fixed SQL goes through the statement cache.
 func (c *Catalog) txQuery(ctx context.Context, tx *sql.Tx, cached bool, query string, args ...any) (*sql.Rows, error) {
 	if cached {
-		if st, err := c.readStmts.get(ctx, query); err == nil {
+		// The transaction holds a connection of the read pool: preparing
+		// here would wait for a second one, and with every connection held
+		// by such a transaction, forever. Use the statement if it is
+		// prepared; else run the query as it is and prepare it aside.
+		if st, ok := c.readStmts.peek(query); ok {
 			return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 		}
+		c.readStmts.prepareLater(query)
 	}
 	return tx.QueryContext(ctx, query, args...)
 }

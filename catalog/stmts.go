@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
+	"time"
 )
 
 // stmtCache prepares each query once per pool. SQLite spends most of a
@@ -29,21 +30,54 @@ func newStmtCache(db *sql.DB, off bool) *stmtCache {
 	return &stmtCache{db: db, off: off, m: map[string]*sql.Stmt{}}
 }
 
+// get returns the query's statement, preparing it on the pool if needed.
+// Preparing takes a connection of the pool: never call get while holding
+// one (inside a read transaction), or a full pool waits on itself; use
+// peek there. The mutex is not held while preparing, for the same reason.
 func (s *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
-	if s.off {
-		return nil, errNoCache
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st, ok := s.m[query]; ok {
+	if st, ok := s.peek(query); ok || s.off {
+		if s.off {
+			return nil, errNoCache
+		}
 		return st, nil
 	}
 	st, err := s.db.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if had, ok := s.m[query]; ok { // prepared meanwhile by another caller
+		st.Close()
+		return had, nil
+	}
 	s.m[query] = st
 	return st, nil
+}
+
+// peek returns the query's statement if it is prepared already, without
+// touching the pool.
+func (s *stmtCache) peek(query string) (*sql.Stmt, bool) {
+	if s.off {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.m[query]
+	return st, ok
+}
+
+// prepareLater prepares the query on the pool in the background, for a
+// caller that holds a connection and so must not wait for another.
+func (s *stmtCache) prepareLater(query string) {
+	if s.off {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, _ = s.get(ctx, query) // an error leaves it unprepared: the next use tries again
+	}()
 }
 
 func (s *stmtCache) close() {
