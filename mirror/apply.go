@@ -101,11 +101,6 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) (Result, error) {
 	if a.Logger == nil {
 		a.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	policy, err := signature.NewPolicyContext(&signature.Policy{Default: signature.PolicyRequirements{signature.NewPRInsecureAcceptAnything()}})
-	if err != nil {
-		return Result{}, err
-	}
-	defer policy.Destroy()
 	total := len(p.Copies)
 	if a.Prune {
 		total += len(p.Deletions)
@@ -144,6 +139,13 @@ func (a *Applier) Apply(ctx context.Context, p *Plan) (Result, error) {
 			break
 		}
 		g.Go(func() error {
+			// A PolicyContext is not safe for concurrent use (it keeps
+			// a state across one evaluation): one per copy.
+			policy, err := copyPolicy()
+			if err != nil {
+				return err
+			}
+			defer policy.Destroy()
 			done(a.copyTag(gctx, policy, c))
 			return nil
 		})
@@ -249,6 +251,13 @@ func (a *Applier) copyImage(ctx context.Context, policy *signature.PolicyContext
 		}
 	}
 	return n, nil
+}
+
+// copyPolicy is the policy copies run under: accept anything. A mirror
+// copies bytes; which tags may be copied was decided from the catalog's
+// verdicts when the plan was made (--require accepted).
+func copyPolicy() (*signature.PolicyContext, error) {
+	return signature.NewPolicyContext(&signature.Policy{Default: signature.PolicyRequirements{signature.NewPRInsecureAcceptAnything()}})
 }
 
 func (a *Applier) copyOptions(sel copy.ImageListSelection) *copy.Options {
