@@ -42,6 +42,9 @@ type fetcher struct {
 	// pairs holds the (repository, image) pairs whose signatures this run
 	// looked up (or decided not to), so each is looked up once per run.
 	pairs sync.Map
+	// listings holds, by repository name, what this run's complete tag
+	// list of it says about artifact tags (listing.go).
+	listings sync.Map
 }
 
 func newFetcher(r *run, reg *registry.Client) *fetcher {

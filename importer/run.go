@@ -197,6 +197,7 @@ func (r *run) repositoryTags(ctx, dbctx context.Context, name reference.Named, f
 	if tags, err = repo.Tags(ctx); err != nil {
 		return nil, err
 	}
+	r.main.noteListing(name.Name(), tags)
 	if !r.imp.artifactsAsImages {
 		var artifacts []string
 		if tags, artifacts = withoutArtifactTags(tags); len(artifacts) > 0 {

@@ -146,6 +146,14 @@ func (c *Client) newSource(ref reference.Named, insecure bool) *Source {
 	return s
 }
 
+// TagsOnlyFromOrigin reports whether tags are fetched from the registry
+// the tag list comes from and nowhere else. Only then does a complete tag
+// list say that a tag missing from it does not exist: a registries.conf
+// mirror that serves tag pulls may hold tags its registry does not list.
+func (r *Repository) TagsOnlyFromOrigin() bool {
+	return len(r.byTag) == 1 && r.byTag[0].host == r.origin.host && r.byTag[0].path == r.origin.path && r.byTag[0].insecure == r.origin.insecure
+}
+
 // Name is the repository as the user wrote it (normalized, no tag).
 func (r *Repository) Name() reference.Named { return r.name }
 
