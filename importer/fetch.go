@@ -205,8 +205,10 @@ func (r *fetcher) singleImage(ctx context.Context, repo *registry.Repository, t 
 	if err != nil {
 		return nil, err
 	}
-	if err := FillLayerSizes(n.Image, func(d digest.Digest) (int64, error) { return repo.BlobSize(ctx, m.Source, d) }); err != nil {
-		return nil, err
+	if !n.sizeKnown {
+		if err := FillLayerSizes(n.Image, func(d digest.Digest) (int64, error) { return repo.BlobSize(ctx, m.Source, d) }); err != nil {
+			return nil, err
+		}
 	}
 	r.warnNonconforming(t, m, n)
 	return &pendingImage{name: m.Digest.String(), manifest: m, configDigest: desc.Digest.String(), rec: &catalog.ImageRecord{

@@ -39,6 +39,9 @@ type Normalized struct {
 	// Nonconforming says why OpenShift's importer would refuse this
 	// manifest (also in the NonconformingAnnotation); empty when it would not.
 	Nonconforming []string
+	// sizeKnown: the metadata's Size is not 0, so FillLayerSizes has
+	// nothing to do (and need not decode the metadata again to see it).
+	sizeKnown bool
 }
 
 // ManifestKind sorts a manifest by how it is imported.
@@ -70,6 +73,9 @@ type untrustedManifest struct {
 	MediaType     string                 `json:"mediaType,omitempty"`
 	Config        imgspecv1.Descriptor   `json:"config"`
 	Layers        []imgspecv1.Descriptor `json:"layers"`
+	// Signatures are schema1's; in another manifest, a value that is not
+	// an array turns the conformance check off (see schema2Conformance).
+	Signatures laxField[[]json.RawMessage] `json:"signatures"`
 }
 
 // ConfigDescriptor returns the config a schema2/OCI manifest needs, or an
@@ -170,13 +176,19 @@ func (m *ImageManifest) Normalize(repository string, dgst digest.Digest, config 
 	}
 	var meta docker10.DockerImage
 	var platform Platform
+	var reasons []string
 	var err error
 	if isSchema1(mediaType) {
 		img.DockerImageManifestMediaType = Schema1MediaType
 		meta, platform, img.DockerImageLayers, err = fromSchema1(raw)
+		reasons = conformance(raw, mediaType, nil)
 	} else {
 		img.DockerImageConfig = string(config)
-		meta, platform, img.DockerImageLayers, img.DockerImageManifestMediaType, err = fromSchema2(m.parsed, mediaType, config)
+		var doc *configDoc
+		meta, platform, img.DockerImageLayers, img.DockerImageManifestMediaType, doc, err = fromSchema2(m.parsed, mediaType, config)
+		if err == nil {
+			reasons = schema2Conformance(m.parsed, mediaType, config, doc)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -185,9 +197,8 @@ func (m *ImageManifest) Normalize(repository string, dgst digest.Digest, config 
 	if img.DockerImageMetadata.Raw, err = json.Marshal(meta); err != nil {
 		return nil, fmt.Errorf("encode dockerImageMetadata: %w", err)
 	}
-	reasons := conformance(raw, mediaType, config)
 	markNonconforming(img, reasons)
-	return &Normalized{Image: img, Platform: platform, Nonconforming: reasons}, nil
+	return &Normalized{Image: img, Platform: platform, Nonconforming: reasons, sizeKnown: meta.Size != 0}, nil
 }
 
 // untrustedConfig adds the platform fields the Docker 1.0 schema drops.
@@ -203,32 +214,37 @@ type untrustedConfig struct {
 	Manifests     json.RawMessage `json:"manifests"`
 }
 
-func fromSchema2(m *untrustedManifest, servedType string, config []byte) (docker10.DockerImage, Platform, []imagev1.ImageLayer, string, error) {
+// fromSchema2 reads a schema2/OCI image: its metadata from the config,
+// which is decoded once (configDoc) for the metadata and the conformance
+// check both.
+func fromSchema2(m *untrustedManifest, servedType string, config []byte) (docker10.DockerImage, Platform, []imagev1.ImageLayer, string, *configDoc, error) {
 	var meta docker10.DockerImage
 	mediaType := m.MediaType
 	if mediaType == "" {
 		mediaType = servedType
 	}
 	if len(config) == 0 {
-		return meta, Platform{}, nil, "", fmt.Errorf("dockerImageConfig must not be empty for manifest type %q", mediaType)
+		return meta, Platform{}, nil, "", nil, fmt.Errorf("dockerImageConfig must not be empty for manifest type %q", mediaType)
 	}
 	if got := digest.FromBytes(config); m.Config.Digest.Algorithm() == digest.SHA256 && got != m.Config.Digest {
-		return meta, Platform{}, nil, "", fmt.Errorf("content integrity error: config %s hashes to %s", m.Config.Digest, got)
+		return meta, Platform{}, nil, "", nil, fmt.Errorf("content integrity error: config %s hashes to %s", m.Config.Digest, got)
 	}
-	var c untrustedConfig
-	if err := json.Unmarshal(config, &c); err != nil {
-		return meta, Platform{}, nil, "", fmt.Errorf("failed to parse dockerImageConfig: %w", err)
+	doc := &configDoc{}
+	if err := json.Unmarshal(config, doc); err != nil {
+		return meta, Platform{}, nil, "", nil, fmt.Errorf("failed to parse dockerImageConfig: %w", err)
 	}
+	c := &doc.untrustedConfig
 	if c.SchemaVersion != nil || c.Manifests != nil {
-		return meta, Platform{}, nil, "", fmt.Errorf("config %s is a manifest, not an image config (it has schemaVersion or manifests)", m.Config.Digest)
+		return meta, Platform{}, nil, "", nil, fmt.Errorf("config %s is a manifest, not an image config (it has schemaVersion or manifests)", m.Config.Digest)
 	}
+	c.DockerImage.Created = doc.Created.t
 	meta = dockerImageOf(c.DockerImage, m.Config.Digest.String())
 	layers := make([]imagev1.ImageLayer, len(m.Layers))
 	for i, l := range m.Layers {
 		layers[i] = imagev1.ImageLayer{Name: l.Digest.String(), LayerSize: l.Size, MediaType: l.MediaType}
 	}
 	meta.Size = int64(len(config)) + uniqueSize(layers, m.Config.Digest.String())
-	return meta, Platform{Architecture: c.Architecture, OS: c.OS, Variant: c.Variant}, layers, mediaType, nil
+	return meta, Platform{Architecture: c.Architecture, OS: c.OS, Variant: c.Variant}, layers, mediaType, doc, nil
 }
 
 // uniqueSize sums layer sizes counting each digest once (and never the config's).

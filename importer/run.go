@@ -175,8 +175,9 @@ func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []referenc
 				return nil
 			}
 			ts := make([]target, len(tags))
+			spelled := spelledRepository(inputs[i], name) // once, not per image
 			for j, tag := range tags {
-				ts[j] = target{repo: name, tag: tag, input: inputs[i]}
+				ts[j] = target{repo: name, tag: tag, input: inputs[i], spelled: spelled}
 			}
 			emit(ts, nil)
 			return nil
