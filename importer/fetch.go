@@ -190,7 +190,7 @@ func (r *fetcher) singleImage(ctx context.Context, repo *registry.Repository, t 
 	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
 		return &pendingImage{name: m.Digest.String(), manifest: m}, err
 	}
-	pm, err := ParseImageManifest(m.Bytes, m.MediaType)
+	pm, err := parseFetchedManifest(m)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func (r *fetcher) listImage(ctx context.Context, t target, m *registry.Manifest)
 	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
 		return &pendingImage{name: m.Digest.String(), manifest: m}, err
 	}
-	n, err := NormalizeList(t.source(), m.Bytes, m.MediaType, m.Digest, r.imp.now())
+	n, err := normalizeList(t.source(), m.Bytes, m.MediaType, m.Digest, r.imp.now(), true)
 	if err != nil {
 		return nil, err
 	}

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	digest "github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/openshift/api/image/docker10"
 	"github.com/openshift/api/image/dockerpre012"
 	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/registry"
 	"go.podman.io/image/v5/manifest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -95,6 +97,33 @@ type ImageManifest struct {
 	raw       []byte
 	mediaType string
 	parsed    *untrustedManifest // nil for schema1, which Normalize reads itself
+	// share: the Image's manifest and config strings use the bytes given
+	// rather than copies (fetchedBytes).
+	share bool
+}
+
+// parseFetchedManifest is ParseImageManifest for a manifest as the registry
+// client returned it: its bytes, and the config's, are never written
+// again, so the Image shares them instead of copying (fetchedBytes).
+func parseFetchedManifest(m *registry.Manifest) (*ImageManifest, error) {
+	pm, err := ParseImageManifest(m.Bytes, m.MediaType)
+	if pm != nil {
+		pm.share = true
+	}
+	return pm, err
+}
+
+// fetchedBytes is b as a string. With share, the string is b's own memory,
+// not a copy: every manifest and config would otherwise be held twice
+// until its image is written (the bytes in the run's caches, the copy in
+// the Image). Only for bytes nobody writes again, which registry.Manifest
+// bytes and fetched config blobs are (they are shared read-only across
+// targets already).
+func fetchedBytes(b []byte, share bool) string {
+	if !share || len(b) == 0 {
+		return string(b)
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // ParseImageManifest checks a schema2/OCI manifest's structure; schema1 is
@@ -172,7 +201,7 @@ func (m *ImageManifest) Normalize(repository string, dgst digest.Digest, config 
 		ObjectMeta:                 metav1.ObjectMeta{Name: dgst.String(), Annotations: map[string]string{imagev1.DockerImageLayersOrderAnnotation: imagev1.DockerImageLayersOrderAscending}},
 		DockerImageReference:       repository + "@" + dgst.String(),
 		DockerImageMetadataVersion: "1.0",
-		DockerImageManifest:        string(raw),
+		DockerImageManifest:        fetchedBytes(raw, m.share),
 	}
 	var meta docker10.DockerImage
 	var platform Platform
@@ -183,7 +212,7 @@ func (m *ImageManifest) Normalize(repository string, dgst digest.Digest, config 
 		meta, platform, img.DockerImageLayers, err = fromSchema1(raw)
 		reasons = conformance(raw, mediaType, nil)
 	} else {
-		img.DockerImageConfig = string(config)
+		img.DockerImageConfig = fetchedBytes(config, m.share)
 		var doc *configDoc
 		meta, platform, img.DockerImageLayers, img.DockerImageManifestMediaType, doc, err = fromSchema2(m.parsed, mediaType, config)
 		if err == nil {
@@ -365,6 +394,12 @@ func ParseList(raw []byte) ([]imgspecv1.Descriptor, error) {
 // entry per child, and, as OpenShift does, Id = the list's own digest and
 // Created = the import time.
 func NormalizeList(repository string, raw []byte, mediaType string, dgst digest.Digest, now time.Time) (*Normalized, error) {
+	return normalizeList(repository, raw, mediaType, dgst, now, false)
+}
+
+// normalizeList is NormalizeList; with share, the Image shares raw (see
+// fetchedBytes).
+func normalizeList(repository string, raw []byte, mediaType string, dgst digest.Digest, now time.Time, share bool) (*Normalized, error) {
 	if !utf8.Valid(raw) {
 		return nil, errors.New("manifest list is not valid UTF-8")
 	}
@@ -379,7 +414,7 @@ func NormalizeList(repository string, raw []byte, mediaType string, dgst digest.
 		DockerImageReference:         repository + "@" + dgst.String(),
 		DockerImageMetadata:          runtime.RawExtension{},
 		DockerImageMetadataVersion:   "1.0",
-		DockerImageManifest:          string(raw),
+		DockerImageManifest:          fetchedBytes(raw, share),
 		DockerImageManifestMediaType: mediaType,
 	}
 	for _, e := range entries {

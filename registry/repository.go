@@ -54,6 +54,8 @@ type Repository struct {
 
 // Manifest is a manifest as served, with its computed digest.
 type Manifest struct {
+	// Bytes are the manifest as served. They are read-only: a manifest is
+	// shared across targets, and the importer's Images share its memory.
 	Bytes     []byte
 	MediaType string
 	Digest    digest.Digest
