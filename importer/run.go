@@ -44,6 +44,11 @@ type Options struct {
 	// Limits bound what one reference may cost; the zero value takes the
 	// defaults.
 	Limits Limits
+	// DiscardResults keeps no Result per target in Run's Summary, only their
+	// number by state (Counts, States) and the Failures: a run of many tags
+	// then holds nothing for the tags it has written. Progress still sees
+	// every Result.
+	DiscardResults bool
 	// ArtifactTagsAsImages imports the signature and attestation tags of
 	// repositories imported whole (see IsArtifactTag) as plain images;
 	// by default they are read only as what they are, signatures of their subject.
@@ -65,6 +70,8 @@ type Importer struct {
 	limits Limits
 	// artifactsAsImages: see Options.ArtifactTagsAsImages.
 	artifactsAsImages bool
+	// discardResults: see Options.DiscardResults.
+	discardResults bool
 }
 
 // New checks options and builds an Importer.
@@ -72,7 +79,7 @@ func New(opts Options) (*Importer, error) {
 	if opts.Catalog == nil || opts.Registry == nil {
 		return nil, errors.New("importer: Catalog and Registry are required")
 	}
-	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace, sigs: opts.Signatures, prog: opts.Progress, tags: opts.TagFilter, limits: opts.Limits.withDefaults(), artifactsAsImages: opts.ArtifactTagsAsImages}
+	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace, sigs: opts.Signatures, prog: opts.Progress, tags: opts.TagFilter, limits: opts.Limits.withDefaults(), artifactsAsImages: opts.ArtifactTagsAsImages, discardResults: opts.DiscardResults}
 	if imp.grace <= 0 {
 		imp.grace = 10 * time.Second
 	}
@@ -285,7 +292,11 @@ func (r *run) settle(res *Result, err error) {
 		r.fail(failure(res.Reference, err))
 	}
 	r.mu.Lock()
-	r.summary.Results = append(r.summary.Results, *res)
+	if r.imp.discardResults {
+		r.summary.dropped[res.State()]++
+	} else {
+		r.summary.Results = append(r.summary.Results, *res)
+	}
 	r.mu.Unlock()
 	if r.imp.prog != nil {
 		r.imp.prog.Done(*res)
