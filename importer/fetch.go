@@ -29,7 +29,7 @@ type fetcher struct {
 	repos   map[string]*registry.Repository
 
 	configs singleflight.Group
-	// seen holds the images this run already queued, so duplicates across
+	// seen holds the images this run already queued (by keyOf), so duplicates across
 	// tags and lists are fetched once.
 	seen sync.Map
 	// manifests and configBlobs hold what this run fetched, by digest,
@@ -173,7 +173,7 @@ type pendingImage struct {
 }
 
 func (r *fetcher) known(ctx context.Context, name string) (bool, error) {
-	if _, ok := r.seen.Load(name); ok {
+	if _, ok := r.seen.Load(keyOf(name)); ok {
 		return true, nil
 	}
 	if r.emptyAtStart {

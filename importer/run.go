@@ -343,14 +343,14 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 		if p.manifest != nil {
 			r.main.manifests.store(name, p.manifest)
 		}
-		r.main.seen.Store(name, true)
+		r.main.seen.Store(keyOf(name), true)
 		r.q.PutImage(dbctx, *p.rec, func(o catalog.Outcome, err error) {
 			r.main.manifests.forget(name)
 			if config != "" {
 				r.main.configBlobs.forget(config)
 			}
 			if err != nil {
-				r.main.seen.Delete(name)
+				r.main.seen.Delete(keyOf(name))
 			}
 			st.done(o, err)
 		})

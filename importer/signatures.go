@@ -275,7 +275,7 @@ func (r *fetcher) lookUpPairs(ctx context.Context, repo *registry.Repository, t 
 	}
 	repoName := t.repo.Name()
 	for _, p := range pending {
-		key := repoName + "@" + p.name
+		key := pairKey{repository: repoName, image: keyOf(p.name)}
 		if _, loaded := r.pairs.LoadOrStore(key, true); loaded {
 			continue
 		}
