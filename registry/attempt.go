@@ -31,7 +31,7 @@ type response struct {
 // read, error mapping. Non-2xx answers come back as *HTTPError.
 func (c *Client) do(ctx context.Context, h *host, r request) (*response, error) {
 	var out *response
-	err := c.retry(ctx, h, r.method+" "+redactURL(r.url), func(ctx context.Context) (time.Duration, error) {
+	err := c.retry(ctx, h, func() string { return r.method + " " + redactURL(r.url) }, func(ctx context.Context) (time.Duration, error) {
 		resp, ra, err := c.attempt(ctx, h, &r)
 		out = resp
 		return ra, err
