@@ -2,16 +2,25 @@ package importer_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/regimport/regimport/importer"
 )
 
-// countingProgress counts the results Progress is told about.
-type countingProgress struct{ done map[string]int }
+// countingProgress counts the results Progress is told about (from
+// several workers at once, as Progress must allow).
+type countingProgress struct {
+	mu   sync.Mutex
+	done map[string]int
+}
 
-func (p *countingProgress) Start(int)              {}
-func (p *countingProgress) Done(r importer.Result) { p.done[r.State()]++ }
+func (p *countingProgress) Start(int) {}
+func (p *countingProgress) Done(r importer.Result) {
+	p.mu.Lock()
+	p.done[r.State()]++
+	p.mu.Unlock()
+}
 
 // TestDiscardResultsKeepsCountsNotResults: with DiscardResults a run keeps
 // no Result per target, yet counts them by state as a run that keeps them
