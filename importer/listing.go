@@ -69,7 +69,8 @@ func (r *fetcher) listed(repository string) func(tag string) bool {
 	return v.(*tagListing).has
 }
 
-// sigstoreAttachmentTag and referrersTag are the artifact tags of image.
+// artifactTagsOf is the cosign signature tag and the referrers tag of
+// image, when image is a sha256 digest.
 func artifactTagsOf(image string) (sig, referrers string, ok bool) {
 	d := digest.Digest(image)
 	if d.Validate() != nil || d.Algorithm() != digest.SHA256 {
