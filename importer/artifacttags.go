@@ -1,6 +1,9 @@
 package importer
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 // artifactTag matches the tags that hold signatures and attestations of
 // another manifest rather than an image: cosign's sha256-<hex>.sig, .att
@@ -11,7 +14,10 @@ var artifactTag = regexp.MustCompile(`^sha256-[0-9a-f]{64}(\.(sig|att|sbom))?$`)
 // artifact of its subject (sha256-<hex>[.sig|.att|.sbom]). Such tags are not
 // imported as images (unless asked), and never count as tags added to or
 // removed from a repository.
-func IsArtifactTag(tag string) bool { return artifactTag.MatchString(tag) }
+func IsArtifactTag(tag string) bool {
+	// Every tag of a listing is asked about, twice; most are not even close.
+	return strings.HasPrefix(tag, "sha256-") && artifactTag.MatchString(tag)
+}
 
 // withoutArtifactTags splits a repository's tag list into image tags and
 // artifact tags, keeping the order of each.

@@ -9,6 +9,7 @@ import (
 
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/registry"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // NonconformingAnnotation marks an Image whose manifest or config OpenShift's
@@ -82,4 +83,85 @@ func (r *run) warnNonconforming(t target, m *registry.Manifest, n *Normalized) {
 	for _, why := range n.Nonconforming {
 		r.imp.log.Warn("accepted a manifest OpenShift's importer refuses", "reference", t.String(), "digest", m.Digest.String(), "reason", why)
 	}
+}
+
+// configDoc is a schema2/OCI config decoded in one pass for both the
+// metadata (untrustedConfig) and the conformance check: decoding the whole
+// config twice was a third of normalization's CPU. The fields OpenShift's
+// DockerImageConfig types more strictly are checked as they go by
+// (laxField); only a config that fails one of them is decoded again as
+// openshiftImageConfig, for the exact message a separate decode gives.
+type configDoc struct {
+	untrustedConfig
+	// Created shadows the embedded one: it is decoded as the metadata
+	// reads it and checked as OpenShift's time.Time would read it.
+	Created    createdField              `json:"created"`
+	RootFS     laxField[*configRootFS]   `json:"rootfs"`
+	History    laxField[[]configHistory] `json:"history"`
+	OSFeatures laxField[[]string]        `json:"os.features"`
+}
+
+type configRootFS struct {
+	Type    string   `json:"type"`
+	DiffIDs []string `json:"diff_ids,omitempty"`
+}
+
+type configHistory struct {
+	Created time.Time `json:"created"`
+}
+
+// conforms reports whether every checked field of every occurrence decoded
+// as openshiftImageConfig would decode it.
+func (d *configDoc) conforms() bool {
+	return !d.Created.bad && !d.RootFS.bad && !d.History.bad && !d.OSFeatures.bad
+}
+
+// createdField is a config's created time: metav1.Time for the metadata
+// (its error fails the decode, as before), and noted when time.Time, what
+// OpenShift's DockerImageConfig has, would refuse it.
+type createdField struct {
+	t   metav1.Time
+	bad bool
+}
+
+func (f *createdField) UnmarshalJSON(b []byte) error {
+	if err := f.t.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	var t time.Time
+	if t.UnmarshalJSON(b) != nil {
+		f.bad = true
+	}
+	return nil
+}
+
+// laxField decodes one config field as openshiftImageConfig would and
+// notes a failure, never failing the decode it is part of: the metadata
+// does not need the field.
+type laxField[T any] struct{ bad bool }
+
+func (f *laxField[T]) UnmarshalJSON(b []byte) error {
+	var v T
+	if json.Unmarshal(b, &v) != nil {
+		f.bad = true
+	}
+	return nil
+}
+
+// schema2Conformance is conformance for a schema2/OCI manifest already
+// parsed (m) and its config already decoded (doc).
+func schema2Conformance(m *untrustedManifest, servedType string, config []byte, doc *configDoc) []string {
+	if m.Signatures.bad {
+		return nil // as conformance: a body that does not decode is not judged
+	}
+	var reasons []string
+	if m.MediaType != "" && m.MediaType != servedType {
+		reasons = append(reasons, fmt.Sprintf("manifest mediaType %q disagrees with the %q the registry served", m.MediaType, servedType))
+	}
+	if len(config) > 0 && !doc.conforms() {
+		if err := json.Unmarshal(config, new(openshiftImageConfig)); err != nil {
+			reasons = append(reasons, fmt.Sprintf("config does not parse as OpenShift's DockerImageConfig: %v", err))
+		}
+	}
+	return reasons
 }

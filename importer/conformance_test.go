@@ -2,6 +2,7 @@ package importer
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
@@ -55,5 +56,61 @@ func TestNonconformingManifestsAreAcceptedAndMarked(t *testing.T) {
 	}
 	if got := n.Image.Annotations[NonconformingAnnotation]; got != "unsigned schema1 manifest: OpenShift imports only signed schema1" {
 		t.Errorf("unsigned schema1: annotation %q", got)
+	}
+}
+
+// TestOnePassConformanceAgreesWithSeparateDecode: Normalize decodes a
+// config once for the metadata and the conformance check; its reasons must
+// be exactly those of conformance, which decodes manifest and config again
+// on their own, for configs that pass, fail in one checked field, fail in
+// one occurrence of a repeated key, or hold nulls.
+func TestOnePassConformanceAgreesWithSeparateDecode(t *testing.T) {
+	const oci = "application/vnd.oci.image.manifest.v1+json"
+	configs := []string{
+		`{"architecture":"amd64","os":"linux","created":"2024-01-02T03:04:05Z","rootfs":{"type":"layers","diff_ids":["sha256:aa"]},"history":[{"created":"2024-01-02T03:04:05Z"}],"os.features":["x"]}`,
+		`{"architecture":"amd64","os":"linux","created":null,"rootfs":null,"history":null,"os.features":null}`,
+		`{"architecture":"amd64","history":[{"created":"yesterday"}]}`,
+		`{"architecture":"amd64","history":[{"created":"2024-01-02T03:04:05Z"},{"created":7}]}`,
+		`{"architecture":"amd64","rootfs":"layers"}`,
+		`{"architecture":"amd64","rootfs":{"diff_ids":"x"}}`,
+		`{"architecture":"amd64","os.features":"sse4"}`,
+		`{"architecture":"amd64","rootfs":"layers","ROOTFS":{"type":"layers"}}`,
+		`{"architecture":"amd64","history":[{"created":1}],"History":[]}`,
+		`{"architecture":"amd64","created":"2024-01-02T03:04:05+00:00"}`,
+		`{"architecture":"amd64","created":"2024-01-02T03:04:05.Z"}`,
+		`{"architecture":"amd64","Created":"2024-01-02T03:04:05Z","created":"2024-01-02T03:04:05Z"}`,
+	}
+	manifests := []string{
+		`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":%d,"digest":%q},"layers":[]}`,
+		`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":%d,"digest":%q},"layers":[],"signatures":"none"}`,
+		`{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":%d,"digest":%q},"layers":[],"signatures":[{}]}`,
+	}
+	nonconforming := 0
+	for i, cfg := range configs {
+		for j, mf := range manifests {
+			for _, body := range []string{oci, "application/vnd.docker.distribution.manifest.v2+json"} {
+				c := []byte(cfg)
+				m := []byte(fmt.Sprintf(mf, body, len(c), digest.FromBytes(c)))
+				n, err := NormalizeImage(testRepo, m, oci, digest.FromBytes(m), c)
+				want := conformance(m, oci, c)
+				if err != nil {
+					// The metadata's own decode refuses it; then nothing is judged.
+					if !strings.Contains(err.Error(), "failed to parse dockerImageConfig") {
+						t.Errorf("config %d, manifest %d: %v", i, j, err)
+					}
+					continue
+				}
+				sort.Strings(want)
+				if fmt.Sprint(n.Nonconforming) != fmt.Sprint(want) {
+					t.Errorf("config %d, manifest %d, body %s: reasons %q, separate decode %q", i, j, body, n.Nonconforming, want)
+				}
+				if len(want) > 0 {
+					nonconforming++
+				}
+			}
+		}
+	}
+	if nonconforming < 10 {
+		t.Errorf("only %d nonconforming cases: the table no longer tests the check", nonconforming)
 	}
 }

@@ -29,7 +29,7 @@ type fetcher struct {
 	repos   map[string]*registry.Repository
 
 	configs singleflight.Group
-	// seen holds the images this run already queued, so duplicates across
+	// seen holds the images this run already queued (by keyOf), so duplicates across
 	// tags and lists are fetched once.
 	seen sync.Map
 	// manifests and configBlobs hold what this run fetched, by digest,
@@ -42,6 +42,9 @@ type fetcher struct {
 	// pairs holds the (repository, image) pairs whose signatures this run
 	// looked up (or decided not to), so each is looked up once per run.
 	pairs sync.Map
+	// listings holds, by repository name, what this run's complete tag
+	// list of it says about artifact tags (listing.go).
+	listings sync.Map
 }
 
 func newFetcher(r *run, reg *registry.Client) *fetcher {
@@ -170,7 +173,7 @@ type pendingImage struct {
 }
 
 func (r *fetcher) known(ctx context.Context, name string) (bool, error) {
-	if _, ok := r.seen.Load(name); ok {
+	if _, ok := r.seen.Load(keyOf(name)); ok {
 		return true, nil
 	}
 	if r.emptyAtStart {
@@ -187,7 +190,7 @@ func (r *fetcher) singleImage(ctx context.Context, repo *registry.Repository, t 
 	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
 		return &pendingImage{name: m.Digest.String(), manifest: m}, err
 	}
-	pm, err := ParseImageManifest(m.Bytes, m.MediaType)
+	pm, err := parseFetchedManifest(m)
 	if err != nil {
 		return nil, err
 	}
@@ -202,8 +205,10 @@ func (r *fetcher) singleImage(ctx context.Context, repo *registry.Repository, t 
 	if err != nil {
 		return nil, err
 	}
-	if err := FillLayerSizes(n.Image, func(d digest.Digest) (int64, error) { return repo.BlobSize(ctx, m.Source, d) }); err != nil {
-		return nil, err
+	if !n.sizeKnown {
+		if err := FillLayerSizes(n.Image, func(d digest.Digest) (int64, error) { return repo.BlobSize(ctx, m.Source, d) }); err != nil {
+			return nil, err
+		}
 	}
 	r.warnNonconforming(t, m, n)
 	return &pendingImage{name: m.Digest.String(), manifest: m, configDigest: desc.Digest.String(), rec: &catalog.ImageRecord{
@@ -215,7 +220,7 @@ func (r *fetcher) listImage(ctx context.Context, t target, m *registry.Manifest)
 	if ok, err := r.known(ctx, m.Digest.String()); err != nil || ok {
 		return &pendingImage{name: m.Digest.String(), manifest: m}, err
 	}
-	n, err := NormalizeList(t.source(), m.Bytes, m.MediaType, m.Digest, r.imp.now())
+	n, err := normalizeList(t.source(), m.Bytes, m.MediaType, m.Digest, r.imp.now(), true)
 	if err != nil {
 		return nil, err
 	}

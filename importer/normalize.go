@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	digest "github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/openshift/api/image/docker10"
 	"github.com/openshift/api/image/dockerpre012"
 	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/registry"
 	"go.podman.io/image/v5/manifest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -39,6 +41,9 @@ type Normalized struct {
 	// Nonconforming says why OpenShift's importer would refuse this
 	// manifest (also in the NonconformingAnnotation); empty when it would not.
 	Nonconforming []string
+	// sizeKnown: the metadata's Size is not 0, so FillLayerSizes has
+	// nothing to do (and need not decode the metadata again to see it).
+	sizeKnown bool
 }
 
 // ManifestKind sorts a manifest by how it is imported.
@@ -70,6 +75,9 @@ type untrustedManifest struct {
 	MediaType     string                 `json:"mediaType,omitempty"`
 	Config        imgspecv1.Descriptor   `json:"config"`
 	Layers        []imgspecv1.Descriptor `json:"layers"`
+	// Signatures are schema1's; in another manifest, a value that is not
+	// an array turns the conformance check off (see schema2Conformance).
+	Signatures laxField[[]json.RawMessage] `json:"signatures"`
 }
 
 // ConfigDescriptor returns the config a schema2/OCI manifest needs, or an
@@ -89,6 +97,33 @@ type ImageManifest struct {
 	raw       []byte
 	mediaType string
 	parsed    *untrustedManifest // nil for schema1, which Normalize reads itself
+	// share: the Image's manifest and config strings use the bytes given
+	// rather than copies (fetchedBytes).
+	share bool
+}
+
+// parseFetchedManifest is ParseImageManifest for a manifest as the registry
+// client returned it: its bytes, and the config's, are never written
+// again, so the Image shares them instead of copying (fetchedBytes).
+func parseFetchedManifest(m *registry.Manifest) (*ImageManifest, error) {
+	pm, err := ParseImageManifest(m.Bytes, m.MediaType)
+	if pm != nil {
+		pm.share = true
+	}
+	return pm, err
+}
+
+// fetchedBytes is b as a string. With share, the string is b's own memory,
+// not a copy: every manifest and config would otherwise be held twice
+// until its image is written (the bytes in the run's caches, the copy in
+// the Image). Only for bytes nobody writes again, which registry.Manifest
+// bytes and fetched config blobs are (they are shared read-only across
+// targets already).
+func fetchedBytes(b []byte, share bool) string {
+	if !share || len(b) == 0 {
+		return string(b)
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // ParseImageManifest checks a schema2/OCI manifest's structure; schema1 is
@@ -166,17 +201,23 @@ func (m *ImageManifest) Normalize(repository string, dgst digest.Digest, config 
 		ObjectMeta:                 metav1.ObjectMeta{Name: dgst.String(), Annotations: map[string]string{imagev1.DockerImageLayersOrderAnnotation: imagev1.DockerImageLayersOrderAscending}},
 		DockerImageReference:       repository + "@" + dgst.String(),
 		DockerImageMetadataVersion: "1.0",
-		DockerImageManifest:        string(raw),
+		DockerImageManifest:        fetchedBytes(raw, m.share),
 	}
 	var meta docker10.DockerImage
 	var platform Platform
+	var reasons []string
 	var err error
 	if isSchema1(mediaType) {
 		img.DockerImageManifestMediaType = Schema1MediaType
 		meta, platform, img.DockerImageLayers, err = fromSchema1(raw)
+		reasons = conformance(raw, mediaType, nil)
 	} else {
-		img.DockerImageConfig = string(config)
-		meta, platform, img.DockerImageLayers, img.DockerImageManifestMediaType, err = fromSchema2(m.parsed, mediaType, config)
+		img.DockerImageConfig = fetchedBytes(config, m.share)
+		var doc *configDoc
+		meta, platform, img.DockerImageLayers, img.DockerImageManifestMediaType, doc, err = fromSchema2(m.parsed, mediaType, config)
+		if err == nil {
+			reasons = schema2Conformance(m.parsed, mediaType, config, doc)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -185,9 +226,8 @@ func (m *ImageManifest) Normalize(repository string, dgst digest.Digest, config 
 	if img.DockerImageMetadata.Raw, err = json.Marshal(meta); err != nil {
 		return nil, fmt.Errorf("encode dockerImageMetadata: %w", err)
 	}
-	reasons := conformance(raw, mediaType, config)
 	markNonconforming(img, reasons)
-	return &Normalized{Image: img, Platform: platform, Nonconforming: reasons}, nil
+	return &Normalized{Image: img, Platform: platform, Nonconforming: reasons, sizeKnown: meta.Size != 0}, nil
 }
 
 // untrustedConfig adds the platform fields the Docker 1.0 schema drops.
@@ -203,32 +243,37 @@ type untrustedConfig struct {
 	Manifests     json.RawMessage `json:"manifests"`
 }
 
-func fromSchema2(m *untrustedManifest, servedType string, config []byte) (docker10.DockerImage, Platform, []imagev1.ImageLayer, string, error) {
+// fromSchema2 reads a schema2/OCI image: its metadata from the config,
+// which is decoded once (configDoc) for the metadata and the conformance
+// check both.
+func fromSchema2(m *untrustedManifest, servedType string, config []byte) (docker10.DockerImage, Platform, []imagev1.ImageLayer, string, *configDoc, error) {
 	var meta docker10.DockerImage
 	mediaType := m.MediaType
 	if mediaType == "" {
 		mediaType = servedType
 	}
 	if len(config) == 0 {
-		return meta, Platform{}, nil, "", fmt.Errorf("dockerImageConfig must not be empty for manifest type %q", mediaType)
+		return meta, Platform{}, nil, "", nil, fmt.Errorf("dockerImageConfig must not be empty for manifest type %q", mediaType)
 	}
 	if got := digest.FromBytes(config); m.Config.Digest.Algorithm() == digest.SHA256 && got != m.Config.Digest {
-		return meta, Platform{}, nil, "", fmt.Errorf("content integrity error: config %s hashes to %s", m.Config.Digest, got)
+		return meta, Platform{}, nil, "", nil, fmt.Errorf("content integrity error: config %s hashes to %s", m.Config.Digest, got)
 	}
-	var c untrustedConfig
-	if err := json.Unmarshal(config, &c); err != nil {
-		return meta, Platform{}, nil, "", fmt.Errorf("failed to parse dockerImageConfig: %w", err)
+	doc := &configDoc{}
+	if err := json.Unmarshal(config, doc); err != nil {
+		return meta, Platform{}, nil, "", nil, fmt.Errorf("failed to parse dockerImageConfig: %w", err)
 	}
+	c := &doc.untrustedConfig
 	if c.SchemaVersion != nil || c.Manifests != nil {
-		return meta, Platform{}, nil, "", fmt.Errorf("config %s is a manifest, not an image config (it has schemaVersion or manifests)", m.Config.Digest)
+		return meta, Platform{}, nil, "", nil, fmt.Errorf("config %s is a manifest, not an image config (it has schemaVersion or manifests)", m.Config.Digest)
 	}
+	c.DockerImage.Created = doc.Created.t
 	meta = dockerImageOf(c.DockerImage, m.Config.Digest.String())
 	layers := make([]imagev1.ImageLayer, len(m.Layers))
 	for i, l := range m.Layers {
 		layers[i] = imagev1.ImageLayer{Name: l.Digest.String(), LayerSize: l.Size, MediaType: l.MediaType}
 	}
 	meta.Size = int64(len(config)) + uniqueSize(layers, m.Config.Digest.String())
-	return meta, Platform{Architecture: c.Architecture, OS: c.OS, Variant: c.Variant}, layers, mediaType, nil
+	return meta, Platform{Architecture: c.Architecture, OS: c.OS, Variant: c.Variant}, layers, mediaType, doc, nil
 }
 
 // uniqueSize sums layer sizes counting each digest once (and never the config's).
@@ -349,6 +394,12 @@ func ParseList(raw []byte) ([]imgspecv1.Descriptor, error) {
 // entry per child, and, as OpenShift does, Id = the list's own digest and
 // Created = the import time.
 func NormalizeList(repository string, raw []byte, mediaType string, dgst digest.Digest, now time.Time) (*Normalized, error) {
+	return normalizeList(repository, raw, mediaType, dgst, now, false)
+}
+
+// normalizeList is NormalizeList; with share, the Image shares raw (see
+// fetchedBytes).
+func normalizeList(repository string, raw []byte, mediaType string, dgst digest.Digest, now time.Time, share bool) (*Normalized, error) {
 	if !utf8.Valid(raw) {
 		return nil, errors.New("manifest list is not valid UTF-8")
 	}
@@ -363,7 +414,7 @@ func NormalizeList(repository string, raw []byte, mediaType string, dgst digest.
 		DockerImageReference:         repository + "@" + dgst.String(),
 		DockerImageMetadata:          runtime.RawExtension{},
 		DockerImageMetadataVersion:   "1.0",
-		DockerImageManifest:          string(raw),
+		DockerImageManifest:          fetchedBytes(raw, share),
 		DockerImageManifestMediaType: mediaType,
 	}
 	for _, e := range entries {

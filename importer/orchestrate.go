@@ -41,6 +41,7 @@ func (imp *Importer) newRun(ctx context.Context, command string, shard catalog.S
 	r := &run{imp: imp}
 	r.main = newFetcher(r, imp.reg)
 	r.summary.Verdicts = map[signatures.Verdict]int{}
+	r.summary.dropped = map[string]int{}
 	if record {
 		// The catalog work must outlive an interrupt so that finished images are kept.
 		dbctx := context.WithoutCancel(ctx)

@@ -22,12 +22,12 @@ import (
 // than cosign's image signature) are returned apart, as audit facts. A
 // referrer that cannot be read, and those beyond the cap, become records
 // that say so (Trusted=False), never a dropped image.
-func (imp *Importer) referrerArtifacts(ctx context.Context, repo *registry.Repository, m *registry.Manifest) ([]signatures.Signature, []referrerBlob, error) {
+func (imp *Importer) referrerArtifacts(ctx context.Context, repo *registry.Repository, m *registry.Manifest, listed func(string) bool) ([]signatures.Signature, []referrerBlob, error) {
 	lookup := imp.sigs.Referrers
 	if lookup == nil {
 		lookup = &registry.ReferrerLookup{}
 	}
-	list, err := lookup.Find(ctx, repo, m.Source, m.Digest, signatures.BundleMediaType, signatures.NotationArtifactType)
+	list, err := lookup.FindListed(ctx, repo, m.Source, m.Digest, listed, signatures.BundleMediaType, signatures.NotationArtifactType)
 	if err != nil {
 		return nil, nil, err
 	}

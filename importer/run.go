@@ -44,6 +44,11 @@ type Options struct {
 	// Limits bound what one reference may cost; the zero value takes the
 	// defaults.
 	Limits Limits
+	// DiscardResults keeps no Result per target in Run's Summary, only their
+	// number by state (Counts, States) and the Failures: a run of many tags
+	// then holds nothing for the tags it has written. Progress still sees
+	// every Result.
+	DiscardResults bool
 	// ArtifactTagsAsImages imports the signature and attestation tags of
 	// repositories imported whole (see IsArtifactTag) as plain images;
 	// by default they are read only as what they are, signatures of their subject.
@@ -65,6 +70,8 @@ type Importer struct {
 	limits Limits
 	// artifactsAsImages: see Options.ArtifactTagsAsImages.
 	artifactsAsImages bool
+	// discardResults: see Options.DiscardResults.
+	discardResults bool
 }
 
 // New checks options and builds an Importer.
@@ -72,7 +79,7 @@ func New(opts Options) (*Importer, error) {
 	if opts.Catalog == nil || opts.Registry == nil {
 		return nil, errors.New("importer: Catalog and Registry are required")
 	}
-	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace, sigs: opts.Signatures, prog: opts.Progress, tags: opts.TagFilter, limits: opts.Limits.withDefaults(), artifactsAsImages: opts.ArtifactTagsAsImages}
+	imp := &Importer{cat: opts.Catalog, reg: opts.Registry, log: opts.Logger, conc: opts.Concurrency, now: opts.Now, grace: opts.InterruptGrace, sigs: opts.Signatures, prog: opts.Progress, tags: opts.TagFilter, limits: opts.Limits.withDefaults(), artifactsAsImages: opts.ArtifactTagsAsImages, discardResults: opts.DiscardResults}
 	if imp.grace <= 0 {
 		imp.grace = 10 * time.Second
 	}
@@ -175,8 +182,9 @@ func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []referenc
 				return nil
 			}
 			ts := make([]target, len(tags))
+			spelled := spelledRepository(inputs[i], name) // once, not per image
 			for j, tag := range tags {
-				ts[j] = target{repo: name, tag: tag, input: inputs[i]}
+				ts[j] = target{repo: name, tag: tag, input: inputs[i], spelled: spelled}
 			}
 			emit(ts, nil)
 			return nil
@@ -197,6 +205,7 @@ func (r *run) repositoryTags(ctx, dbctx context.Context, name reference.Named, f
 	if tags, err = repo.Tags(ctx); err != nil {
 		return nil, err
 	}
+	r.main.noteListing(name.Name(), tags)
 	if !r.imp.artifactsAsImages {
 		var artifacts []string
 		if tags, artifacts = withoutArtifactTags(tags); len(artifacts) > 0 {
@@ -283,7 +292,11 @@ func (r *run) settle(res *Result, err error) {
 		r.fail(failure(res.Reference, err))
 	}
 	r.mu.Lock()
-	r.summary.Results = append(r.summary.Results, *res)
+	if r.imp.discardResults {
+		r.summary.dropped[res.State()]++
+	} else {
+		r.summary.Results = append(r.summary.Results, *res)
+	}
 	r.mu.Unlock()
 	if r.imp.prog != nil {
 		r.imp.prog.Done(*res)
@@ -330,14 +343,14 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 		if p.manifest != nil {
 			r.main.manifests.store(name, p.manifest)
 		}
-		r.main.seen.Store(name, true)
+		r.main.seen.Store(keyOf(name), true)
 		r.q.PutImage(dbctx, *p.rec, func(o catalog.Outcome, err error) {
 			r.main.manifests.forget(name)
 			if config != "" {
 				r.main.configBlobs.forget(config)
 			}
 			if err != nil {
-				r.main.seen.Delete(name)
+				r.main.seen.Delete(keyOf(name))
 			}
 			st.done(o, err)
 		})

@@ -144,7 +144,11 @@ func (f *Fetcher) Tags(ctx context.Context, repository string) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
-	return repo.Tags(ctx)
+	tags, err := repo.Tags(ctx)
+	if err == nil {
+		f.f.noteListing(repo.Name().Name(), tags)
+	}
+	return tags, err
 }
 
 // GoneTags works out which of a repository's current tags a complete tag

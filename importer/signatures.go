@@ -51,6 +51,10 @@ type PairLookup struct {
 	// Manifest is the image's manifest; its Source says where to ask for
 	// signatures (nil: the repository's digest source).
 	Manifest *registry.Manifest
+	// Listed, when this run listed the repository's tags completely,
+	// reports whether a tag was in that listing; artifact tags it did not
+	// have are not asked for (listing.go). Nil: every lookup is sent.
+	Listed func(tag string) bool
 }
 
 // PairResult is what a lookup found and the verdict.
@@ -77,8 +81,8 @@ func (imp *Importer) lookUpPair(ctx context.Context, reg *registry.Client, p Pai
 		mm.Source = p.Repository.DigestSource()
 		m = &mm
 	}
-	sigs, lookupErr := imp.fetchSignatures(ctx, reg, p.Repository, p.Identity, m)
-	refSigs, atts, refErr := imp.referrerArtifacts(ctx, p.Repository, m) // OCI 1.1 referrers: bundles, notation, attestations
+	sigs, lookupErr := imp.fetchSignatures(ctx, reg, p.Repository, p.Identity, m, p.Listed)
+	refSigs, atts, refErr := imp.referrerArtifacts(ctx, p.Repository, m, p.Listed) // OCI 1.1 referrers: bundles, notation, attestations
 	sigs, lookupErr = append(sigs, refSigs...), errors.Join(lookupErr, refErr)
 	sigs, atts, limitErr := imp.withinSignatureLimits(sigs, atts)
 	lookupErr = errors.Join(lookupErr, limitErr)
@@ -161,7 +165,24 @@ func (r *fetcher) verifyPair(ctx context.Context, p PairLookup) (*catalog.Verifi
 	return v, nil
 }
 
-func (imp *Importer) fetchSignatures(ctx context.Context, reg *registry.Client, repo *registry.Repository, ref reference.Named, m *registry.Manifest) ([]signatures.Signature, error) {
+// usesSigstore reports whether the sigstore attachments of ref are read:
+// its policy requires them or registries.d turns them on.
+func (imp *Importer) usesSigstore(ref reference.Named) bool {
+	so := imp.sigs
+	if so.Verifier == nil {
+		return false
+	}
+	if so.Verifier.RequiresSigstoreAttachments(ref) {
+		return true
+	}
+	if so.Registries == nil {
+		return false
+	}
+	_, attachments, err := so.Registries.LookasideBase(ref)
+	return err == nil && attachments
+}
+
+func (imp *Importer) fetchSignatures(ctx context.Context, reg *registry.Client, repo *registry.Repository, ref reference.Named, m *registry.Manifest, listed func(string) bool) ([]signatures.Signature, error) {
 	so := imp.sigs
 	var sigs []signatures.Signature
 	var errs []error
@@ -191,7 +212,7 @@ func (imp *Importer) fetchSignatures(ctx context.Context, reg *registry.Client, 
 		}
 	}
 	if useSigstore {
-		found, err := sigstoreAttachments(ctx, repo, m)
+		found, err := sigstoreAttachments(ctx, repo, m, listed)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("sigstore attachment: %w", err))
 		}
@@ -201,11 +222,16 @@ func (imp *Importer) fetchSignatures(ctx context.Context, reg *registry.Client, 
 }
 
 // sigstoreAttachments reads cosign's sha256-<hex>.sig manifest and its
-// signature payloads; a missing attachment is one 404.
-func sigstoreAttachments(ctx context.Context, repo *registry.Repository, m *registry.Manifest) ([]signatures.Signature, error) {
+// signature payloads; a missing attachment is one 404, or no request at
+// all when this run's complete tag list of the repository (listed) does
+// not have the tag.
+func sigstoreAttachments(ctx context.Context, repo *registry.Repository, m *registry.Manifest, listed func(string) bool) ([]signatures.Signature, error) {
 	tag, err := signatures.SigstoreAttachmentTag(m.Digest)
 	if err != nil {
 		return nil, err
+	}
+	if listed != nil && repo.TagsOnlyFromOrigin() && !listed(tag) {
+		return nil, nil
 	}
 	att, err := repo.GetManifest(ctx, tag)
 	if errors.Is(err, registry.ErrNotFound) {
@@ -249,7 +275,7 @@ func (r *fetcher) lookUpPairs(ctx context.Context, repo *registry.Repository, t 
 	}
 	repoName := t.repo.Name()
 	for _, p := range pending {
-		key := repoName + "@" + p.name
+		key := pairKey{repository: repoName, image: keyOf(p.name)}
 		if _, loaded := r.pairs.LoadOrStore(key, true); loaded {
 			continue
 		}
@@ -260,13 +286,22 @@ func (r *fetcher) lookUpPairs(ctx context.Context, repo *registry.Repository, t 
 				return err
 			}
 			if done {
-				continue
+				// A verdict made before a listed artifact tag existed is
+				// made again (listing.go).
+				unread, err := r.artifactTagsUnread(ctx, repoName, p.name, r.imp.usesSigstore(identity(t)))
+				if err != nil {
+					r.pairs.Delete(key)
+					return err
+				}
+				if !unread {
+					continue
+				}
 			}
 		}
 		m, err := r.manifestOf(ctx, p, src)
 		if err == nil {
 			var v *catalog.Verification
-			if v, err = r.verifyPair(ctx, PairLookup{Repository: repo, Identity: identity(t), Manifest: m}); err == nil {
+			if v, err = r.verifyPair(ctx, PairLookup{Repository: repo, Identity: identity(t), Manifest: m, Listed: r.listed(repoName)}); err == nil {
 				if p.rec != nil {
 					p.rec.Verification = v
 				} else {
@@ -305,7 +340,10 @@ func (r *fetcher) pairsOfStoredImage(ctx context.Context, t target, image string
 		return nil, nil
 	}
 	names, err := r.imp.cat.PairsToLookUp(ctx, t.repo.Name(), image)
-	if err != nil || len(names) == 0 {
+	if err != nil {
+		return nil, err
+	}
+	if names, err = r.unreadTagsOf(ctx, t, image, names); err != nil || len(names) == 0 {
 		return nil, err
 	}
 	repo, err := r.repository(t.repo)

@@ -79,6 +79,9 @@ type Summary struct {
 	VerifyTime time.Duration
 	// Registries are the per-host request totals and RateLimit figures.
 	Registries []registry.HostStats
+
+	// dropped counts by State the results not kept (Options.DiscardResults).
+	dropped map[string]int
 }
 
 // Counts of targets by outcome; failed is every Failure.
@@ -91,7 +94,7 @@ func (s *Summary) Counts() (imported, unchanged, failed int) {
 			unchanged++
 		}
 	}
-	return imported, unchanged, len(s.Failures)
+	return imported + s.dropped["imported"], unchanged + s.dropped["unchanged"], len(s.Failures)
 }
 
 // States counts the results by State, with failed as in Counts.
@@ -100,6 +103,11 @@ func (s *Summary) States() map[string]int {
 	for _, r := range s.Results {
 		if st := r.State(); st != "failed" {
 			out[st]++
+		}
+	}
+	for st, n := range s.dropped {
+		if st != "failed" {
+			out[st] += n
 		}
 	}
 	return out

@@ -31,7 +31,7 @@ type response struct {
 // read, error mapping. Non-2xx answers come back as *HTTPError.
 func (c *Client) do(ctx context.Context, h *host, r request) (*response, error) {
 	var out *response
-	err := c.retry(ctx, h, r.method+" "+redactURL(r.url), func(ctx context.Context) (time.Duration, error) {
+	err := c.retry(ctx, h, func() string { return r.method + " " + redactURL(r.url) }, func(ctx context.Context) (time.Duration, error) {
 		resp, ra, err := c.attempt(ctx, h, &r)
 		out = resp
 		return ra, err
@@ -77,7 +77,11 @@ func (c *Client) attempt(ctx context.Context, h *host, r *request) (*response, t
 	if r.method != http.MethodHead && resp.ContentLength > r.maxBody {
 		return nil, 0, fmt.Errorf("%s %s: %w: Content-Length %d, cap %d", r.method, redactURL(r.url), ErrTooLarge, resp.ContentLength, r.maxBody)
 	}
-	body, err := readCapped(resp.Body, r.maxBody)
+	size := resp.ContentLength
+	if r.method == http.MethodHead {
+		size = -1
+	}
+	body, err := readSized(resp.Body, size, r.maxBody)
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) {
 			return nil, 0, fmt.Errorf("%s %s: %w", r.method, redactURL(r.url), err)
@@ -103,6 +107,23 @@ func (c *Client) attempt(ctx context.Context, h *host, r *request) (*response, t
 		}
 	}
 	return nil, retryAfter(resp.Header.Get("Retry-After")), he
+}
+
+// readSized is readCapped for a body whose length the response announced
+// (size, -1 when unknown): a body within the cap is read into one buffer of
+// its size, not grown piece by piece and left with up to twice the room
+// (manifests and configs are kept until their image is written). The
+// transport ends the body at its Content-Length, and reports one that ends
+// early.
+func readSized(r io.Reader, size, limit int64) ([]byte, error) {
+	if size < 0 || size > limit {
+		return readCapped(r, limit)
+	}
+	b := make([]byte, size)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // readCapped reads r whole, or fails with ErrTooLarge past limit bytes:

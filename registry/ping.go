@@ -27,7 +27,7 @@ func (c *Client) ping(ctx context.Context, h *host) error {
 	var errs []string
 	for _, scheme := range schemes {
 		var resp *response
-		err := c.retry(ctx, h, "ping "+h.name, func(ctx context.Context) (time.Duration, error) {
+		err := c.retry(ctx, h, func() string { return "ping " + h.name }, func(ctx context.Context) (time.Duration, error) {
 			r, retryAfter, err := c.pingOnce(ctx, h, scheme)
 			resp = r
 			return retryAfter, err

@@ -67,6 +67,15 @@ type ReferrerLookup struct {
 // then the referrers tag schema is read,
 // and no index there means no referrers.
 func (l *ReferrerLookup) Find(ctx context.Context, r *Repository, s *Source, subject digest.Digest, artifactTypes ...string) (ReferrerList, error) {
+	return l.FindListed(ctx, r, s, subject, nil, artifactTypes...)
+}
+
+// FindListed is Find for a repository whose tags were just listed
+// completely: listed reports whether a tag was in that listing (nil: there
+// was no listing). A referrers tag the listing did not have does not
+// exist, so on a registry without the referrers API no request is sent for
+// it (see Repository.TagsOnlyFromOrigin for when a listing can say so).
+func (l *ReferrerLookup) FindListed(ctx context.Context, r *Repository, s *Source, subject digest.Digest, listed func(tag string) bool, artifactTypes ...string) (ReferrerList, error) {
 	if err := subject.Validate(); err != nil {
 		return ReferrerList{}, fmt.Errorf("referrers of %q: %w", subject, err)
 	}
@@ -77,6 +86,9 @@ func (l *ReferrerLookup) Find(ctx context.Context, r *Repository, s *Source, sub
 		}
 		l.noAPI.Store(s.host, struct{}{})
 		r.c.log.Debug("registry has no referrers API; reading the referrers tag schema", "host", s.host)
+	}
+	if listed != nil && r.TagsOnlyFromOrigin() && !listed(ReferrersTag(subject)) {
+		return ReferrerList{Via: ReferrersViaTag}, nil
 	}
 	return l.fromTag(ctx, r, subject, artifactTypes)
 }

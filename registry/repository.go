@@ -54,6 +54,8 @@ type Repository struct {
 
 // Manifest is a manifest as served, with its computed digest.
 type Manifest struct {
+	// Bytes are the manifest as served. They are read-only: a manifest is
+	// shared across targets, and the importer's Images share its memory.
 	Bytes     []byte
 	MediaType string
 	Digest    digest.Digest
@@ -144,6 +146,14 @@ func (c *Client) newSource(ref reference.Named, insecure bool) *Source {
 	// auth.json; each is resolved once per run.
 	s.creds = c.creds.forRepository(context.Background(), reference.TrimNamed(ref))
 	return s
+}
+
+// TagsOnlyFromOrigin reports whether tags are fetched from the registry
+// the tag list comes from and nowhere else. Only then does a complete tag
+// list say that a tag missing from it does not exist: a registries.conf
+// mirror that serves tag pulls may hold tags its registry does not list.
+func (r *Repository) TagsOnlyFromOrigin() bool {
+	return len(r.byTag) == 1 && r.byTag[0].host == r.origin.host && r.byTag[0].path == r.origin.path && r.byTag[0].insecure == r.origin.insecure
 }
 
 // Name is the repository as the user wrote it (normalized, no tag).

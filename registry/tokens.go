@@ -35,7 +35,7 @@ func (c *Client) bearerToken(ctx context.Context, h *host, chal *challenge, scop
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.RequestTimeout*time.Duration(c.opts.MaxRetries+1))
 		defer cancel()
 		var t *token
-		err := c.retry(fctx, h, "token for "+scope, func(ctx context.Context) (time.Duration, error) {
+		err := c.retry(fctx, h, func() string { return "token for " + scope }, func(ctx context.Context) (time.Duration, error) {
 			var err error
 			var ra time.Duration
 			t, ra, err = c.fetchToken(ctx, h, chal, scope, creds)

@@ -22,7 +22,7 @@ type limitedTransport struct {
 func (t *limitedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	h := t.c.webHost(req.URL.Host, t.insecure)
 	var out *http.Response
-	err := t.c.retry(req.Context(), h, req.Method+" "+redactURL(req.URL.String()), func(ctx context.Context) (time.Duration, error) {
+	err := t.c.retry(req.Context(), h, func() string { return req.Method + " " + redactURL(req.URL.String()) }, func(ctx context.Context) (time.Duration, error) {
 		if err := h.flow.acquire(ctx, false); err != nil {
 			return 0, err
 		}

@@ -133,7 +133,8 @@ func setupImport(ctx context.Context, f *importFlags, access catalogAccess, comm
 	}
 	sess.reg = sess.newClient(sess.sys)
 	opts := importer.Options{Catalog: sess.cat, Registry: sess.reg, Logger: log, Concurrency: f.concurrency,
-		Signatures: sigOpts, TagFilter: tagFilter, ArtifactTagsAsImages: f.sigs.artifactsAsImages, Limits: f.limits}
+		Signatures: sigOpts, TagFilter: tagFilter, ArtifactTagsAsImages: f.sigs.artifactsAsImages, Limits: f.limits,
+		DiscardResults: !f.verbose} // the summary prints one line per reference only with -v
 	if sess.bar = newProgressBar(s.Err, f.progress); sess.bar != nil {
 		opts.Progress = sess.bar
 	}
