@@ -17,7 +17,7 @@ import (
 	"github.com/regimport/regimport/catalog"
 )
 
-// Reader is the part of the catalog the server reads. *catalog.Catalog
+// Reader is the part of the catalog the server reads. catalog.Catalog
 // satisfies it; the server has no way to write or to reach a registry.
 type Reader interface {
 	// GetImage returns one image or an error wrapping catalog.ErrNotFound.

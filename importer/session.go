@@ -33,7 +33,7 @@ func (imp *Importer) Begin(ctx context.Context, command string, record bool) (*S
 func (s *Session) Queue() *Queue { return s.r.q }
 
 // Catalog is the catalog the session imports into, for reads.
-func (s *Session) Catalog() *catalog.Catalog { return s.r.imp.cat }
+func (s *Session) Catalog() catalog.Catalog { return s.r.imp.cat }
 
 // Now is the Importer's clock.
 func (s *Session) Now() time.Time { return s.r.imp.now() }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/regimport/regimport/catalog"
@@ -34,7 +36,7 @@ func TestLegacyPostgresCatalogUpgrades(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	cat, err := catalog.Open(ctx, db, catalog.Options{})
+	cat, err := catalogdb.Open(ctx, db, catalog.Options{})
 	if err != nil {
 		t.Fatalf("open the schema 8 catalog: %v", err)
 	}
