@@ -48,4 +48,3 @@ const (
 	// ReasonRepositoryRemoved: the repository was absent from a complete /v2/_catalog.
 	ReasonRepositoryRemoved = "repository not in the registry's complete catalog"
 )
-
