@@ -263,7 +263,8 @@ const pairSigCounts = `sgp AS (SELECT r.name AS repository, s.image_name, count(
 const pairStatus = `CASE WHEN coalesce(sgp.n, 0) > 0 THEN 'signed' WHEN pv.verdict IS NOT NULL THEN 'unsigned' ELSE 'not-evaluated' END`
 
 // Inventory streams the inventory ordered by repository, tag (tagless rows
-// last) and digest.
+// last) and digest. A list's Platforms are spelled in SQL, in one query,
+// by catalog.Platform's rule: os/architecture[/variant].
 func (s *ReportSnapshot) Inventory(ctx context.Context, fn func(ReportImage) error) error {
 	q := `WITH ` + pairSigCounts + `
 	SELECT report_ir.repository, coalesce(report_ir.tag, ''), i.name, i.manifest_media_type,
