@@ -1,6 +1,9 @@
 package catalog
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Run statuses as stored in import_runs.status.
 const (
@@ -30,4 +33,14 @@ type RunCounts struct {
 // Failure is one reference that failed in a run.
 type Failure struct {
 	Reference, Reason string
+}
+
+// CommandLine is the run's command, after the shard it took when sharded:
+// shards of one run share their command, so a reader needs the index and
+// group to tell them apart and put them together.
+func (r Run) CommandLine() string {
+	if !r.Shard.Sharded() {
+		return r.Command
+	}
+	return fmt.Sprintf("shard %d/%d of %q: %s", r.Shard.Index, r.Shard.Count, r.Shard.Group, r.Command)
 }

@@ -545,22 +545,22 @@ func (s *ReportSnapshot) RunActivity(ctx context.Context) ([]ReportRun, error) {
 			r.shard_index, r.shard_count, r.run_group
 		FROM import_runs r LEFT JOIN evr ON evr.run_id = r.id LEFT JOIN imr ON imr.first_run = r.id ORDER BY r.id`),
 		func(rows *sql.Rows) error {
-			var r ReportRun
+			var run catalog.Run
+			var newImages, added, moved, removed int
 			var started string
 			var finished, group sql.NullString
 			var index, count sql.NullInt64
-			if err := rows.Scan(&r.ID, &started, &finished, &r.Status, &r.Command, &r.Imported, &r.Unchanged, &r.Failed,
-				&r.NewImages, &r.TagsAdded, &r.TagsMoved, &r.TagsRemoved, &index, &count, &group); err != nil {
+			if err := rows.Scan(&run.ID, &started, &finished, &run.Status, &run.Command, &run.Imported, &run.Unchanged, &run.Failed,
+				&newImages, &added, &moved, &removed, &index, &count, &group); err != nil {
 				return err
 			}
-			if sh := shardOf(index, count, group); sh.Sharded() {
-				r.Shard = &sh
-			}
-			r.StartedAt = parseTime(started).UTC()
+			run.Shard = shardOf(index, count, group)
+			run.StartedAt = parseTime(started).UTC()
 			if t := optionalTime(finished); t != nil {
-				utc := t.UTC()
-				r.FinishedAt = &utc
+				run.FinishedAt = t.UTC()
 			}
+			r := reportRun(run)
+			r.NewImages, r.TagsAdded, r.TagsMoved, r.TagsRemoved = newImages, added, moved, removed
 			out = append(out, r)
 			return nil
 		})

@@ -1,7 +1,6 @@
 package query
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/regimport/regimport/catalog"
@@ -147,9 +146,12 @@ type ReportSharedLayer struct {
 	Images       int    `json:"images"`
 }
 
-// ReportRun is an import run. Imported, Unchanged and Failed are the run's
-// own counts (the whole run); NewImages and the tag counts are within the
-// repository filter.
+// ReportRun is an import run as the report writes it: a catalog.Run, the
+// one type for a run, with the report's counts, in the JSON layout of v1
+// (finishedAt null while running or when it died, shard absent when
+// unsharded). Imported, Unchanged and Failed are the run's own counts
+// (the whole run); NewImages and the tag counts are within the repository
+// filter. Build one with reportRun; Run gives the catalog.Run back.
 type ReportRun struct {
 	ID         int64      `json:"id"`
 	StartedAt  time.Time  `json:"startedAt"`
@@ -169,15 +171,37 @@ type ReportRun struct {
 	Shard *catalog.Shard `json:"shard,omitempty"`
 }
 
-// CommandLine is the run's command, after the shard it took when sharded:
-// shards of one run share their command, so a report reader needs the
-// index and group to tell them apart and put them together.
-func (r ReportRun) CommandLine() string {
-	if r.Shard == nil {
-		return r.Command
+// reportRun is run's row, with the report's counts left for the caller.
+func reportRun(run catalog.Run) ReportRun {
+	r := ReportRun{ID: run.ID, StartedAt: run.StartedAt, Status: run.Status, Command: run.Command,
+		Imported: run.Imported, Unchanged: run.Unchanged, Failed: run.Failed}
+	if !run.FinishedAt.IsZero() {
+		finished := run.FinishedAt
+		r.FinishedAt = &finished
 	}
-	return fmt.Sprintf("shard %d/%d of %q: %s", r.Shard.Index, r.Shard.Count, r.Shard.Group, r.Command)
+	if run.Shard.Sharded() {
+		shard := run.Shard
+		r.Shard = &shard
+	}
+	return r
 }
+
+// Run is the catalog.Run the row was built from.
+func (r ReportRun) Run() catalog.Run {
+	run := catalog.Run{ID: r.ID, StartedAt: r.StartedAt, Status: r.Status, Command: r.Command,
+		Imported: r.Imported, Unchanged: r.Unchanged, Failed: r.Failed}
+	if r.FinishedAt != nil {
+		run.FinishedAt = *r.FinishedAt
+	}
+	if r.Shard != nil {
+		run.Shard = *r.Shard
+	}
+	return run
+}
+
+// CommandLine is catalog.Run.CommandLine: the command, after the shard
+// the run took when sharded.
+func (r ReportRun) CommandLine() string { return r.Run().CommandLine() }
 
 // ReportTagChange is a tag that was added, moved or removed between two cuts.
 type ReportTagChange struct {
