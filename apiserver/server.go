@@ -39,7 +39,7 @@ type ChangeLogHorizon interface {
 }
 
 // ChangeNotifier wakes watches when the change log grows, sooner than the
-// next poll. *catalog.ChangeFeed implements it on PostgreSQL. Changed
+// next poll. *postgres.ChangeFeed (catalogdb.ListenForChanges) implements it on PostgreSQL. Changed
 // returns a channel closed at the next notice; the server takes it before
 // reading the change log, so a change committed after that read is never
 // waited on for longer than a poll.

@@ -12,8 +12,8 @@ import (
 )
 
 // Every query text of the package is shared by SQLite and PostgreSQL
-// unless dialect.go composes it, so its $N parameters must mean the same
-// on both: PostgreSQL binds $N to the N-th argument, SQLite to the slot
+// (what differs is composed from the Dialect's expressions), so its $N
+// parameters must mean the same on both: PostgreSQL binds $N to the N-th argument, SQLite to the slot
 // of $N's first appearance. They agree exactly when, in each literal,
 // the numbers first appear in increasing order without gaps. A literal
 // that continues a query built in Go may start above $1.
