@@ -66,10 +66,17 @@ func LockOpen(db string) (release func(), err error) {
 // exist yet, or has no tables, is empty. It only reads, so a caller can
 // refuse a destination before Open would migrate it.
 func CheckEmpty(ctx context.Context, db string) error {
+	var c *sqlstore.Catalog
+	var err error
 	if catalog.IsPostgres(db) {
-		return postgres.CheckEmpty(ctx, db)
+		c, err = postgres.OpenUnchecked(ctx, db)
+	} else {
+		c, err = sqlite.OpenUnchecked(ctx, db)
 	}
-	return sqlite.CheckEmpty(ctx, db)
+	if err != nil || c == nil {
+		return err
+	}
+	return checkEmpty(ctx, c)
 }
 
 // ListenForChanges follows the change log of the PostgreSQL catalog db
@@ -80,7 +87,7 @@ func ListenForChanges(ctx context.Context, db string, log *slog.Logger) (*postgr
 }
 
 // Copy copies every row of src into dst, an empty catalog opened for
-// writing, on either backend (see sqlstore.Copy).
+// writing, on either backend (copy.go).
 func Copy(ctx context.Context, src, dst catalog.Catalog) (catalog.CopyStats, error) {
 	s, ok := src.(*sqlstore.Catalog)
 	if !ok {
@@ -90,5 +97,5 @@ func Copy(ctx context.Context, src, dst catalog.Catalog) (catalog.CopyStats, err
 	if !ok {
 		return catalog.CopyStats{}, fmt.Errorf("copy to %s: not a catalog this package opened", dst.Path())
 	}
-	return sqlstore.Copy(ctx, s, d)
+	return copyCatalog(ctx, s, d)
 }

@@ -82,14 +82,14 @@ func connect(ctx context.Context, db string, readOnly bool) (sqlstore.Pools, err
 	return p, nil
 }
 
-// CheckEmpty reports catalog.ErrNotEmpty when the database at db holds
-// rows in any catalog table but schema_migrations (see sqlstore's).
-func CheckEmpty(ctx context.Context, db string) error {
+// OpenUnchecked connects read-only to the database as it is, without
+// checking its schema, for catalogdb.CheckEmpty.
+func OpenUnchecked(ctx context.Context, db string) (*sqlstore.Catalog, error) {
 	p, err := connect(ctx, db, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return sqlstore.Attach(p, Dialect{}, catalog.Options{ReadOnly: true}).CheckEmpty(ctx)
+	return sqlstore.Attach(p, Dialect{}, catalog.Options{ReadOnly: true}), nil
 }
 
 // utcTimes makes a connection return timestamptz values in UTC, whatever

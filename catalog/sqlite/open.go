@@ -67,18 +67,17 @@ func open(ctx context.Context, file string, opts catalog.Options) (*sqlstore.Cat
 	return c, nil
 }
 
-// CheckEmpty reports catalog.ErrNotEmpty when the file holds rows in any
-// catalog table but schema_migrations (see sqlstore's). A file that does
-// not exist yet is empty.
-func CheckEmpty(ctx context.Context, file string) error {
+// OpenUnchecked opens the file read-only as it is, without checking its
+// schema, for catalogdb.CheckEmpty; nil when the file does not exist.
+func OpenUnchecked(ctx context.Context, file string) (*sqlstore.Catalog, error) {
 	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	read, err := sql.Open("sqlite3", dsn(file, true))
 	if err != nil {
-		return fmt.Errorf("open catalog %s: %w", file, err)
+		return nil, fmt.Errorf("open catalog %s: %w", file, err)
 	}
-	return sqlstore.Attach(sqlstore.Pools{Path: file, Read: read}, Dialect{}, catalog.Options{ReadOnly: true}).CheckEmpty(ctx)
+	return sqlstore.Attach(sqlstore.Pools{Path: file, Read: read}, Dialect{}, catalog.Options{ReadOnly: true}), nil
 }
 
 // createPrivate creates a new catalog file readable and writable by its

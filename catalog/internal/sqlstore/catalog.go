@@ -28,8 +28,12 @@ type Catalog struct {
 	now      func() time.Time
 
 	readStmts *stmtCache
-	repoIDs   map[string]int64 // writer goroutine only
-	guard     catalog.RunLock  // checked before each write commit (Options.RunLock)
+	// driverCaches: the driver prepares and keeps each statement per
+	// connection itself (Pools.NoStmtCache), so the writer runs its
+	// statements as they are instead of preparing them per batch.
+	driverCaches bool
+	repoIDs      map[string]int64 // writer goroutine only
+	guard        catalog.RunLock  // checked before each write commit (Options.RunLock)
 }
 
 // Pools are a backend's connections to its catalog: a pool of read-only
@@ -39,8 +43,9 @@ type Pools struct {
 	// Path is the file, or the URL without its password, for messages.
 	Path        string
 	Read, Write *sql.DB
-	// NoStmtCache turns off the prepared-statement cache of the read
-	// pool (pgx keeps its own per connection).
+	// NoStmtCache: the driver keeps its own prepared statements per
+	// connection (pgx does), so the catalog prepares none, neither in
+	// the read pool's cache nor per writer batch.
 	NoStmtCache bool
 }
 
@@ -70,6 +75,7 @@ func Attach(p Pools, d Dialect, opts Options) *Catalog {
 	if p.Read != nil {
 		c.readStmts = newStmtCache(p.Read, p.NoStmtCache)
 	}
+	c.driverCaches = p.NoStmtCache
 	return c
 }
 

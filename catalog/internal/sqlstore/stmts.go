@@ -66,8 +66,8 @@ func (c *Catalog) readRow(ctx context.Context, query string, args ...any) *sql.R
 
 // batchTx is one writer transaction with its statements prepared once per
 // batch. They are prepared on the transaction itself: the write pool has a
-// single connection, which the transaction holds. On PostgreSQL (direct)
-// statements run as they are, and pgx's own per-connection cache prepares
+// single connection, which the transaction holds. On PostgreSQL (direct,
+// Pools.NoStmtCache) statements run as they are, and pgx's own per-connection cache prepares
 // them once for the life of the connection rather than once per batch.
 type batchTx struct {
 	tx     *sql.Tx

@@ -196,7 +196,7 @@ func (w *Writer) inTx(ctx context.Context, fn func(tx *batchTx) error) error {
 	if err != nil {
 		return err
 	}
-	btx := &batchTx{tx: tx, direct: w.c.pg(), stmts: map[string]*sql.Stmt{}}
+	btx := &batchTx{tx: tx, direct: w.c.driverCaches, stmts: map[string]*sql.Stmt{}}
 	if err := fn(btx); err != nil {
 		tx.Rollback()
 		return err

@@ -1,4 +1,4 @@
-package sqlstore
+package catalogdb
 
 import (
 	"context"
@@ -12,7 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/catalog/dbschema"
+	"github.com/regimport/regimport/catalog/internal/sqlstore"
 )
 
 // copyBatchParams bounds the parameters of one multi-row INSERT, well
@@ -35,43 +37,43 @@ const copyBatchRows = 500
 // a table or column on one side only is an error, not a silent loss.
 // A PostgreSQL dst is ANALYZEd afterwards, so that its planner has
 // statistics from the first query on. The caller holds dst's run lock (LockRuns).
-func Copy(ctx context.Context, src, dst *Catalog) (CopyStats, error) {
-	var stats CopyStats
-	if dst.readOnly || dst.write == nil {
-		return stats, fmt.Errorf("copy to %s: %w", dst.path, ErrReadOnly)
+func copyCatalog(ctx context.Context, src, dst *sqlstore.Catalog) (catalog.CopyStats, error) {
+	var stats catalog.CopyStats
+	if dst.ReadOnly() || dst.WritePool() == nil {
+		return stats, fmt.Errorf("copy to %s: %w", dst.Path(), catalog.ErrReadOnly)
 	}
-	srcTx, err := src.beginRead(ctx)
+	srcTx, err := src.BeginRead(ctx)
 	if err != nil {
-		return stats, fmt.Errorf("copy from %s: %w", src.path, err)
+		return stats, fmt.Errorf("copy from %s: %w", src.Path(), err)
 	}
 	defer srcTx.Rollback()
 	// The write transaction on a connection of its own, so that rows can
 	// go into PostgreSQL by COPY on that same connection (copyRowsPostgres).
-	dstConn, err := dst.write.Conn(ctx)
+	dstConn, err := dst.WritePool().Conn(ctx)
 	if err != nil {
-		return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
+		return stats, fmt.Errorf("copy to %s: %w", dst.Path(), err)
 	}
 	defer dstConn.Close()
-	if !dst.pg() {
+	if !isPostgres(dst) {
 		// The copy is one transaction as big as the catalog: a page cache
 		// of 256 MiB (instead of the writer's 16) spills index pages to
 		// the WAL less often. 100,000 images from PostgreSQL: 32 s, not 54.
 		var was int64
 		if err := dstConn.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&was); err != nil {
-			return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
+			return stats, fmt.Errorf("copy to %s: %w", dst.Path(), err)
 		}
 		if _, err := dstConn.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
-			return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
+			return stats, fmt.Errorf("copy to %s: %w", dst.Path(), err)
 		}
 		defer dstConn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA cache_size = %d`, was))
 	}
 	dstTx, err := dstConn.BeginTx(ctx, nil)
 	if err != nil {
-		return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
+		return stats, fmt.Errorf("copy to %s: %w", dst.Path(), err)
 	}
-	if err := dst.d.LockWrites(ctx, dstTx); err != nil { // as beginWrite does
+	if err := dst.SQLDialect().LockWrites(ctx, dstTx); err != nil { // as beginWrite does
 		dstTx.Rollback()
-		return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
+		return stats, fmt.Errorf("copy to %s: %w", dst.Path(), err)
 	}
 	committed := false
 	defer func() {
@@ -79,87 +81,87 @@ func Copy(ctx context.Context, src, dst *Catalog) (CopyStats, error) {
 			dstTx.Rollback()
 		}
 	}()
-	srcSchema, err := src.readSchema(ctx, srcTx)
+	srcSchema, err := readSchema(ctx, src, srcTx)
 	if err != nil {
-		return stats, fmt.Errorf("copy from %s: %w", src.path, err)
+		return stats, fmt.Errorf("copy from %s: %w", src.Path(), err)
 	}
-	dstSchema, err := dst.readSchema(ctx, dstTx)
+	dstSchema, err := readSchema(ctx, dst, dstTx)
 	if err != nil {
-		return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
+		return stats, fmt.Errorf("copy to %s: %w", dst.Path(), err)
 	}
-	plans, err := planCopy(srcSchema, dstSchema, dst.pg())
+	plans, err := planCopy(srcSchema, dstSchema, isPostgres(dst))
 	if err != nil {
-		return stats, fmt.Errorf("copy %s to %s: %w", src.path, dst.path, err)
+		return stats, fmt.Errorf("copy %s to %s: %w", src.Path(), dst.Path(), err)
 	}
 	full, err := nonEmptyTables(ctx, dstTx, dstSchema)
 	if err != nil {
-		return stats, fmt.Errorf("copy to %s: %w", dst.path, err)
+		return stats, fmt.Errorf("copy to %s: %w", dst.Path(), err)
 	}
 	if len(full) > 0 {
-		return stats, fmt.Errorf("%s: %w: tables %s have rows", dst.path, ErrNotEmpty, strings.Join(full, ", "))
+		return stats, fmt.Errorf("%s: %w: tables %s have rows", dst.Path(), catalog.ErrNotEmpty, strings.Join(full, ", "))
 	}
 	for _, p := range plans {
 		copyRows := p.copyRows
-		if dst.pg() {
+		if isPostgres(dst) {
 			copyRows = func(ctx context.Context, src, _ *sql.Tx) (int64, int64, error) {
 				return p.copyRowsPostgres(ctx, src, dstConn)
 			}
 		}
 		n, maxKey, err := copyRows(ctx, srcTx, dstTx)
 		if err != nil {
-			return stats, fmt.Errorf("copy table %s from %s to %s: %w", p.table, src.path, dst.path, err)
+			return stats, fmt.Errorf("copy table %s from %s to %s: %w", p.table, src.Path(), dst.Path(), err)
 		}
-		stats.Tables = append(stats.Tables, TableCopy{Table: p.table, Rows: n})
+		stats.Tables = append(stats.Tables, catalog.TableCopy{Table: p.table, Rows: n})
 		stats.Rows += n
-		dst.log.Info("table copied", "table", p.table, "rows", n)
+		dst.Logger().Info("table copied", "table", p.table, "rows", n)
 		if p.dstAutoKey == "" {
 			continue
 		}
-		issued, err := src.highWater(ctx, srcTx, p)
+		issued, err := highWater(ctx, src, srcTx, p)
 		if err != nil {
-			return stats, fmt.Errorf("copy table %s from %s: %w", p.table, src.path, err)
+			return stats, fmt.Errorf("copy table %s from %s: %w", p.table, src.Path(), err)
 		}
-		if err := dst.continueAfter(ctx, dstTx, p, max(issued, maxKey)); err != nil {
-			return stats, fmt.Errorf("copy table %s to %s: %w", p.table, dst.path, err)
+		if err := continueAfter(ctx, dst, dstTx, p, max(issued, maxKey)); err != nil {
+			return stats, fmt.Errorf("copy table %s to %s: %w", p.table, dst.Path(), err)
 		}
 	}
 	if err := dstTx.Commit(); err != nil {
-		return stats, fmt.Errorf("copy to %s: commit: %w", dst.path, err)
+		return stats, fmt.Errorf("copy to %s: commit: %w", dst.Path(), err)
 	}
 	committed = true
-	if dst.pg() {
+	if isPostgres(dst) {
 		// Autovacuum would analyze the new tables some time later; until
 		// then the planner guesses their sizes, and the first reports
 		// after a migrate take several times as long.
 		if _, err := dstConn.ExecContext(ctx, `ANALYZE`); err != nil {
-			return stats, fmt.Errorf("copy to %s: analyze: %w", dst.path, err)
+			return stats, fmt.Errorf("copy to %s: analyze: %w", dst.Path(), err)
 		}
 	}
 	return stats, nil
 }
 
-// CheckEmpty reports ErrNotEmpty when the catalog (attached read-only by
-// a backend's CheckEmpty, see Attach) holds rows in any table but
-// schema_migrations, and closes it. A database with no tables is empty.
+// checkEmpty reports catalog.ErrNotEmpty when the catalog (opened by a
+// backend's OpenUnchecked) holds rows in any table but schema_migrations,
+// and closes it. A database with no tables is empty.
 // It only reads, so a caller can refuse a destination before Open would
 // migrate it.
-func (c *Catalog) CheckEmpty(ctx context.Context) error {
+func checkEmpty(ctx context.Context, c *sqlstore.Catalog) error {
 	defer c.Close()
-	tx, err := c.beginRead(ctx)
+	tx, err := c.BeginRead(ctx)
 	if err != nil {
-		return fmt.Errorf("%s: %w", c.path, err)
+		return fmt.Errorf("%s: %w", c.Path(), err)
 	}
 	defer tx.Rollback()
-	schema, err := c.readSchema(ctx, tx)
+	schema, err := readSchema(ctx, c, tx)
 	if err != nil {
-		return fmt.Errorf("%s: %w: %v", c.path, ErrNotCatalog, err)
+		return fmt.Errorf("%s: %w: %v", c.Path(), catalog.ErrNotCatalog, err)
 	}
 	full, err := nonEmptyTables(ctx, tx, schema)
 	if err != nil {
-		return fmt.Errorf("%s: %w", c.path, err)
+		return fmt.Errorf("%s: %w", c.Path(), err)
 	}
 	if len(full) > 0 {
-		return fmt.Errorf("%s: %w: tables %s have rows", c.path, ErrNotEmpty, strings.Join(full, ", "))
+		return fmt.Errorf("%s: %w: tables %s have rows", c.Path(), catalog.ErrNotEmpty, strings.Join(full, ", "))
 	}
 	return nil
 }
@@ -433,7 +435,7 @@ func storedAs(v any, kind dbschema.Kind, toPostgres bool) (any, error) {
 			if toPostgres {
 				return x, nil
 			}
-			return formatTime(x), nil
+			return sqlstore.FormatTime(x), nil
 		case string:
 			if !toPostgres {
 				return x, nil
@@ -489,13 +491,13 @@ func (p *tableCopy) insertSQL(rows int) string {
 // highWater is the highest number the source's sequence for the table has
 // given out, which may exceed the highest one still stored (rows deleted,
 // transactions rolled back). 0 when the source keeps none.
-func (c *Catalog) highWater(ctx context.Context, tx *sql.Tx, p tableCopy) (int64, error) {
+func highWater(ctx context.Context, c *sqlstore.Catalog, tx *sql.Tx, p tableCopy) (int64, error) {
 	var v sql.NullInt64
 	var err error
 	switch {
 	case p.srcAuto == "":
 		return 0, nil
-	case c.pg():
+	case isPostgres(c):
 		err = tx.QueryRowContext(ctx, `SELECT pg_sequence_last_value(pg_get_serial_sequence($1, $2)::regclass)`,
 			quoteIdent(p.table), p.srcAuto).Scan(&v)
 	case p.srcInc:
@@ -514,9 +516,9 @@ func (c *Catalog) highWater(ctx context.Context, tx *sql.Tx, p tableCopy) (int64
 
 // continueAfter makes the destination give the table's next new row a
 // number above last.
-func (c *Catalog) continueAfter(ctx context.Context, tx *sql.Tx, p tableCopy, last int64) error {
+func continueAfter(ctx context.Context, c *sqlstore.Catalog, tx *sql.Tx, p tableCopy, last int64) error {
 	switch {
-	case c.pg():
+	case isPostgres(c):
 		// setval(seq, n): the next is n+1; setval(seq, 1, false): the next is 1.
 		query, args := `SELECT setval(pg_get_serial_sequence($1, $2), $3)`, []any{quoteIdent(p.table), p.dstAutoKey, last}
 		if last < 1 {

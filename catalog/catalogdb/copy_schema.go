@@ -1,10 +1,13 @@
-package sqlstore
+package catalogdb
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
+	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/catalog/dbschema"
+	"github.com/regimport/regimport/catalog/internal/sqlstore"
 )
 
 // The copy between catalogs (copy.go) reads the tables, columns, keys and
@@ -19,8 +22,8 @@ const migrationsTable = "schema_migrations"
 
 // readSchema lists the catalog's tables, by name, through q (a transaction
 // of this catalog).
-func (c *Catalog) readSchema(ctx context.Context, q querier) (map[string]*dbschema.Table, error) {
-	if c.pg() {
+func readSchema(ctx context.Context, c *sqlstore.Catalog, q querier) (map[string]*dbschema.Table, error) {
+	if isPostgres(c) {
 		return dbschema.ReadPostgres(ctx, q)
 	}
 	return dbschema.ReadSQLite(ctx, q)
@@ -30,3 +33,12 @@ func (c *Catalog) readSchema(ctx context.Context, q querier) (map[string]*dbsche
 func quoteIdent(name string) string {
 	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
+
+// querier is a transaction or a pool: what reads a schema or counts rows.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// isPostgres reports whether the catalog c lives in PostgreSQL.
+func isPostgres(c *sqlstore.Catalog) bool { return c.Dialect() == catalog.DialectPostgres }
