@@ -15,7 +15,7 @@ var (
 	ErrNeedMigrate = errors.New("catalog schema is older than this regimport")
 )
 
-// Options configure Open. The zero value opens for writing with a discarding logger.
+// Options configure catalogdb.Open (and each backend's Open). The zero value opens for writing with a discarding logger.
 type Options struct {
 	// ReadOnly opens the file without write access; it must already be a
 	// catalog at the current schema version (a read-only opener cannot migrate).

@@ -26,7 +26,7 @@ type Suite struct {
 }
 
 // Run runs every behaviour of the suite against the backend newDB gives.
-// catalog's own tests call it once per backend.
+// catalog/catalogdb's tests call it once per backend.
 func Run(t *testing.T, newDB func(testing.TB) string) {
 	s := Suite{NewDB: newDB}
 	// One database tells which backend newDB gives (a behaviour about

@@ -43,7 +43,7 @@ type ReportCut struct {
 // ReportEnd is the cut after all recorded history: the catalog as it is.
 var ReportEnd = ReportCut{RunID: math.MaxInt64, Time: time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)}
 
-// BeginReport opens a snapshot. glob (SQLite GLOB, "" for all) restricts
+// BeginReport opens a snapshot of the catalog c. glob (SQLite GLOB, "" for all) restricts
 // every query to repositories whose name (host/path) matches.
 //
 // It works out once which images belong to which repositories, and which
