@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	digest "github.com/opencontainers/go-digest"
 	"github.com/openshift/api/image/docker10"
 	imagev1 "github.com/openshift/api/image/v1"
@@ -24,8 +26,8 @@ import (
 // a read-only handle on the same file (as `regimport serve` holds).
 type fixture struct {
 	path   string
-	writer *catalog.Catalog
-	reader *catalog.Catalog
+	writer catalog.Catalog
+	reader catalog.Catalog
 }
 
 func newFixture(t *testing.T, images int) *fixture {
@@ -33,7 +35,7 @@ func newFixture(t *testing.T, images int) *fixture {
 	ctx := context.Background()
 	f := &fixture{path: dbtest.New(t)}
 	var err error
-	if f.writer, err = catalog.Open(ctx, f.path, catalog.Options{}); err != nil {
+	if f.writer, err = catalogdb.Open(ctx, f.path, catalog.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.writer.Close() })
@@ -42,7 +44,7 @@ func newFixture(t *testing.T, images int) *fixture {
 		recs[i] = testImage(i)
 	}
 	f.put(t, recs...)
-	if f.reader, err = catalog.Open(ctx, f.path, catalog.Options{ReadOnly: true}); err != nil {
+	if f.reader, err = catalogdb.Open(ctx, f.path, catalog.Options{ReadOnly: true}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.reader.Close() })
@@ -174,7 +176,7 @@ func decode[T any](t testing.TB, b []byte) T {
 }
 
 // allNames lists every image name of the catalog, in name order.
-func allNames(t testing.TB, c *catalog.Catalog) []string {
+func allNames(t testing.TB, c catalog.Catalog) []string {
 	t.Helper()
 	page, err := c.ListImages(context.Background(), catalog.ListOptions{})
 	if err != nil {

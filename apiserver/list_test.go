@@ -20,7 +20,7 @@ import (
 )
 
 // writeBatch commits images [from, from+n) from any goroutine.
-func writeBatch(ctx context.Context, c *catalog.Catalog, from, n int) error {
+func writeBatch(ctx context.Context, c catalog.Catalog, from, n int) error {
 	w, err := c.NewWriter(ctx, catalog.WriterOptions{})
 	if err != nil {
 		return err
@@ -356,8 +356,8 @@ func (s streamsOf) GetImageStream(_ context.Context, ns, name string) (*imagev1.
 // The catalog serves images and image streams; streamsOf stands in for it
 // in the tests below. Checked when the tests compile.
 var (
-	_ Reader            = (*catalog.Catalog)(nil)
-	_ ImageStreamReader = (*catalog.Catalog)(nil)
+	_ Reader            = (catalog.Catalog)(nil)
+	_ ImageStreamReader = (catalog.Catalog)(nil)
 	_ ImageStreamReader = streamsOf(nil)
 )
 

@@ -17,7 +17,7 @@ import (
 	"github.com/regimport/regimport/catalog"
 )
 
-// Reader is the part of the catalog the server reads. *catalog.Catalog
+// Reader is the part of the catalog the server reads. catalog.Catalog
 // satisfies it; the server has no way to write or to reach a registry.
 type Reader interface {
 	// GetImage returns one image or an error wrapping catalog.ErrNotFound.
@@ -39,7 +39,7 @@ type ChangeLogHorizon interface {
 }
 
 // ChangeNotifier wakes watches when the change log grows, sooner than the
-// next poll. *catalog.ChangeFeed implements it on PostgreSQL. Changed
+// next poll. *postgres.ChangeFeed (catalogdb.ListenForChanges) implements it on PostgreSQL. Changed
 // returns a channel closed at the next notice; the server takes it before
 // reading the change log, so a change committed after that read is never
 // waited on for longer than a poll.

@@ -1,10 +1,6 @@
 package catalog
 
-import (
-	"context"
-	"fmt"
-	"time"
-)
+import "time"
 
 // Change is one row of the change log: what happened to which object at
 // which resourceVersion. Watchers read it to turn the catalog into events.
@@ -14,29 +10,4 @@ type Change struct {
 	Name            string
 	Event           string // ADDED, MODIFIED, DELETED
 	ChangedAt       time.Time
-}
-
-// Changes returns up to limit changes of a resource after resourceVersion
-// `after`, oldest first.
-func (c *Catalog) Changes(ctx context.Context, resource string, after int64, limit int) ([]Change, error) {
-	if limit <= 0 {
-		limit = 1000
-	}
-	rows, err := c.read.QueryContext(ctx, `SELECT resource_version, resource, name, event, changed_at FROM changes
-		WHERE resource_version > $1 AND resource = $2 ORDER BY resource_version LIMIT $3`, after, resource, limit)
-	if err != nil {
-		return nil, fmt.Errorf("read changes after %d: %w", after, err)
-	}
-	defer rows.Close()
-	var out []Change
-	for rows.Next() {
-		var ch Change
-		var at string
-		if err := rows.Scan(&ch.ResourceVersion, &ch.Resource, &ch.Name, &ch.Event, &at); err != nil {
-			return nil, err
-		}
-		ch.ChangedAt = parseTime(at)
-		out = append(out, ch)
-	}
-	return out, rows.Err()
 }

@@ -1,7 +1,23 @@
-// Package catalog owns the catalog regimport writes and serves, a SQLite
-// file or a PostgreSQL database: its schema and versioned migrations for
-// each, the single writer that commits imports in batches, and the read
-// queries the endpoint and reports use.
+// Package catalog is the catalog's domain: the records regimport imports
+// (ImageRecord, TagRecord, Verification, ...), runs and shards, verdicts,
+// outcomes and failures, each declared once, and the store interfaces the
+// importer, the endpoint, the command line and the reports use (Catalog,
+// its parts Reader, RunStore, VerdictReader and ReportSource, and Writer),
+// with the errors they return. It holds no SQL and imports no driver.
+//
+// The catalog itself is a SQLite file or a PostgreSQL database. The
+// packages under this one implement it:
+//   - catalog/internal/sqlstore: what both databases share: the schema's
+//     queries written once, the single writer that commits imports in
+//     batches, the read queries, migrations' bookkeeping and the copy
+//     between backends; it takes a Dialect for what differs;
+//   - catalog/sqlite and catalog/postgres: each database's dialect, its
+//     migrations, its connections, and its run locks (flock files next
+//     to the SQLite file; advisory locks and LISTEN/NOTIFY on PostgreSQL);
+//   - catalog/catalogdb: the opener, which picks the backend from the
+//     --db value, and what spans both (run locks, copy, change feed);
+//   - catalog/catalogtest: the conformance suite every backend passes;
+//   - catalog/dbschema: reads either database's schema (copy, test dumps).
 //
 // The schema is normalized so that someone running `sqlite3 catalog.db` or
 // psql can audit it without regimport: images, their layers and list
@@ -16,13 +32,6 @@
 // enough. Every change to a served object gets a new row in `changes`,
 // whose number is the resourceVersion: it only grows, so list and watch
 // can resume from any number a client has seen.
-//
-// The SQL reaches each database as written; nothing is rewritten at run
-// time. A query both accept is one text with $N parameters numbered in
-// order of first appearance (params.go); where they differ, dialect.go
-// composes each database's own expression when the query is built. That
-// keeps one query set, readable in place, where sqlc would need two
-// generated copies of it for a handful of differing expressions.
 //
 // A Catalog opened for writing is safe for concurrent use; all writes go
 // through one Writer goroutine, so the database sees one writer per

@@ -1,9 +1,6 @@
 package catalog
 
-import (
-	"database/sql"
-	"fmt"
-)
+import "fmt"
 
 // Shard says which part of a sharded import a run takes: shard Index
 // (0-based) of Count, in the sharded run named Group. The zero value is an
@@ -24,21 +21,4 @@ func (s Shard) String() string {
 		return ""
 	}
 	return fmt.Sprintf("%d/%d", s.Index, s.Count)
-}
-
-// columns are the shard's import_runs columns: NULL for an unsharded run.
-func (s Shard) columns() (index, count sql.NullInt64, group sql.NullString) {
-	if !s.Sharded() {
-		return
-	}
-	return sql.NullInt64{Int64: int64(s.Index), Valid: true}, sql.NullInt64{Int64: int64(s.Count), Valid: true},
-		sql.NullString{String: s.Group, Valid: true}
-}
-
-// shardOf reads the columns back.
-func shardOf(index, count sql.NullInt64, group sql.NullString) Shard {
-	if !count.Valid {
-		return Shard{}
-	}
-	return Shard{Index: int(index.Int64), Count: int(count.Int64), Group: group.String}
 }

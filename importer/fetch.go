@@ -71,7 +71,7 @@ func (r *fetcher) repository(name reference.Named) (*registry.Repository, error)
 // whole when legacy is nil (PreserveOriginal); otherwise only the child
 // OpenShift's Legacy mode picks for legacy's platform is, and it is top
 // (res.Image still names the list the reference resolved to).
-func (r *fetcher) fetchTarget(ctx context.Context, t target, res *Result, legacy *Platform) ([]*pendingImage, digest.Digest, error) {
+func (r *fetcher) fetchTarget(ctx context.Context, t target, res *Result, legacy *catalog.Platform) ([]*pendingImage, digest.Digest, error) {
 	repo, err := r.repository(t.repo)
 	if err != nil {
 		return nil, "", err
@@ -138,7 +138,7 @@ func (r *fetcher) fetchTarget(ctx context.Context, t target, res *Result, legacy
 // listChildren is what is imported of a list: every entry (legacy nil), or
 // the one OpenShift's Legacy mode picks (manifestFromManifestList): the
 // entry for legacy's platform, else linux/amd64, else the first.
-func listChildren(entries []imgspecv1.Descriptor, legacy *Platform) []digest.Digest {
+func listChildren(entries []imgspecv1.Descriptor, legacy *catalog.Platform) []digest.Digest {
 	if legacy == nil {
 		out := make([]digest.Digest, len(entries))
 		for i, e := range entries {

@@ -146,11 +146,11 @@ func TestLegacyPicksAsOpenShift(t *testing.T) {
 		t.Fatalf("%s: %+v", isi.Name, isi.Status.Images[0].Status)
 		return ""
 	}
-	arm := streamimport.Options{Platform: importer.Platform{Architecture: "arm64", OS: "linux"}}
+	arm := streamimport.Options{Platform: catalog.Platform{Architecture: "arm64", OS: "linux"}}
 	if got := pick(arm, isiOf("host", false, fromImage(host+"/team/multi:v1"))); got != arm64.Digest.String() {
 		t.Errorf("on an arm64 apiserver Legacy picked %s, want arm64 %s", got, arm64.Digest)
 	}
-	mips := streamimport.Options{Platform: importer.Platform{Architecture: "mips64le", OS: "linux"}}
+	mips := streamimport.Options{Platform: catalog.Platform{Architecture: "mips64le", OS: "linux"}}
 	if got := pick(mips, isiOf("fallback", false, fromImage(host+"/team/multi:v1"))); got != amd64.Digest.String() {
 		t.Errorf("without a match Legacy picked %s, want linux/amd64 %s", got, amd64.Digest)
 	}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	digest "github.com/opencontainers/go-digest"
 	"github.com/openshift/api/image/docker10"
 	"github.com/regimport/regimport/catalog"
@@ -21,7 +23,7 @@ import (
 
 type env struct {
 	reg *testregistry.Registry
-	cat *catalog.Catalog
+	cat catalog.Catalog
 	imp *importer.Importer
 }
 
@@ -33,7 +35,7 @@ func newEnv(t *testing.T, opts ...testregistry.Option) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(reg.Close)
-	cat, err := catalog.Open(ctx, dbtest.New(t), catalog.Options{})
+	cat, err := catalogdb.Open(ctx, dbtest.New(t), catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +72,7 @@ func (e *env) run(t *testing.T, req importer.Request) importer.Summary {
 
 // checkImage compares a stored image with what was pushed, field by field,
 // against section 1 of the reference notes.
-func checkImage(t *testing.T, cat *catalog.Catalog, repo string, p testregistry.Pushed) {
+func checkImage(t *testing.T, cat catalog.Catalog, repo string, p testregistry.Pushed) {
 	t.Helper()
 	img, err := cat.GetImage(context.Background(), p.Digest.String())
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/openshift/api/image/docker10"
 	"github.com/openshift/api/image/dockerpre012"
 	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/registry"
 	"go.podman.io/image/v5/manifest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -28,16 +29,10 @@ const schema1LayerMediaType = "application/vnd.docker.container.image.rootfs.dif
 // dockerImageTypeMeta is the TypeMeta of dockerImageMetadata on image.openshift.io/v1.
 var dockerImageTypeMeta = metav1.TypeMeta{Kind: "DockerImage", APIVersion: "image.openshift.io/1.0"}
 
-// Platform is what a config says about where an image runs; the wire schema
-// keeps only the architecture, the catalog keeps all three.
-type Platform struct {
-	Architecture, OS, Variant string
-}
-
 // Normalized is one manifest turned into an Image.
 type Normalized struct {
 	Image    *imagev1.Image
-	Platform Platform
+	Platform catalog.Platform
 	// Nonconforming says why OpenShift's importer would refuse this
 	// manifest (also in the NonconformingAnnotation); empty when it would not.
 	Nonconforming []string
@@ -204,7 +199,7 @@ func (m *ImageManifest) Normalize(repository string, dgst digest.Digest, config 
 		DockerImageManifest:        fetchedBytes(raw, m.share),
 	}
 	var meta docker10.DockerImage
-	var platform Platform
+	var platform catalog.Platform
 	var reasons []string
 	var err error
 	if isSchema1(mediaType) {
@@ -246,25 +241,25 @@ type untrustedConfig struct {
 // fromSchema2 reads a schema2/OCI image: its metadata from the config,
 // which is decoded once (configDoc) for the metadata and the conformance
 // check both.
-func fromSchema2(m *untrustedManifest, servedType string, config []byte) (docker10.DockerImage, Platform, []imagev1.ImageLayer, string, *configDoc, error) {
+func fromSchema2(m *untrustedManifest, servedType string, config []byte) (docker10.DockerImage, catalog.Platform, []imagev1.ImageLayer, string, *configDoc, error) {
 	var meta docker10.DockerImage
 	mediaType := m.MediaType
 	if mediaType == "" {
 		mediaType = servedType
 	}
 	if len(config) == 0 {
-		return meta, Platform{}, nil, "", nil, fmt.Errorf("dockerImageConfig must not be empty for manifest type %q", mediaType)
+		return meta, catalog.Platform{}, nil, "", nil, fmt.Errorf("dockerImageConfig must not be empty for manifest type %q", mediaType)
 	}
 	if got := digest.FromBytes(config); m.Config.Digest.Algorithm() == digest.SHA256 && got != m.Config.Digest {
-		return meta, Platform{}, nil, "", nil, fmt.Errorf("content integrity error: config %s hashes to %s", m.Config.Digest, got)
+		return meta, catalog.Platform{}, nil, "", nil, fmt.Errorf("content integrity error: config %s hashes to %s", m.Config.Digest, got)
 	}
 	doc := &configDoc{}
 	if err := json.Unmarshal(config, doc); err != nil {
-		return meta, Platform{}, nil, "", nil, fmt.Errorf("failed to parse dockerImageConfig: %w", err)
+		return meta, catalog.Platform{}, nil, "", nil, fmt.Errorf("failed to parse dockerImageConfig: %w", err)
 	}
 	c := &doc.untrustedConfig
 	if c.SchemaVersion != nil || c.Manifests != nil {
-		return meta, Platform{}, nil, "", nil, fmt.Errorf("config %s is a manifest, not an image config (it has schemaVersion or manifests)", m.Config.Digest)
+		return meta, catalog.Platform{}, nil, "", nil, fmt.Errorf("config %s is a manifest, not an image config (it has schemaVersion or manifests)", m.Config.Digest)
 	}
 	c.DockerImage.Created = doc.Created.t
 	meta = dockerImageOf(c.DockerImage, m.Config.Digest.String())
@@ -273,7 +268,7 @@ func fromSchema2(m *untrustedManifest, servedType string, config []byte) (docker
 		layers[i] = imagev1.ImageLayer{Name: l.Digest.String(), LayerSize: l.Size, MediaType: l.MediaType}
 	}
 	meta.Size = int64(len(config)) + uniqueSize(layers, m.Config.Digest.String())
-	return meta, Platform{Architecture: c.Architecture, OS: c.OS, Variant: c.Variant}, layers, mediaType, doc, nil
+	return meta, catalog.Platform{Architecture: c.Architecture, OS: c.OS, Variant: c.Variant}, layers, mediaType, doc, nil
 }
 
 // uniqueSize sums layer sizes counting each digest once (and never the config's).
@@ -306,27 +301,27 @@ type v1Compatibility struct {
 	Size int64  `json:"Size"`
 }
 
-func fromSchema1(raw []byte) (docker10.DockerImage, Platform, []imagev1.ImageLayer, error) {
+func fromSchema1(raw []byte) (docker10.DockerImage, catalog.Platform, []imagev1.ImageLayer, error) {
 	var meta docker10.DockerImage
 	var m untrustedSchema1
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return meta, Platform{}, nil, fmt.Errorf("manifest is not valid JSON: %w", err)
+		return meta, catalog.Platform{}, nil, fmt.Errorf("manifest is not valid JSON: %w", err)
 	}
 	if m.SchemaVersion != 1 {
-		return meta, Platform{}, nil, fmt.Errorf("schema1 manifest has schemaVersion %d", m.SchemaVersion)
+		return meta, catalog.Platform{}, nil, fmt.Errorf("schema1 manifest has schemaVersion %d", m.SchemaVersion)
 	}
 	if len(m.History) == 0 {
-		return meta, Platform{}, nil, errors.New("schema1 manifest has no history")
+		return meta, catalog.Platform{}, nil, errors.New("schema1 manifest has no history")
 	}
 	if len(m.History) != len(m.FSLayers) {
-		return meta, Platform{}, nil, fmt.Errorf("schema1 manifest has mismatched history and fsLayers (%d != %d)", len(m.History), len(m.FSLayers))
+		return meta, catalog.Platform{}, nil, fmt.Errorf("schema1 manifest has mismatched history and fsLayers (%d != %d)", len(m.History), len(m.FSLayers))
 	}
 	// fsLayers and history are newest first; the Image lists layers base first.
 	n := len(m.FSLayers)
 	layers := make([]imagev1.ImageLayer, n)
 	for i := range m.FSLayers {
 		if err := m.FSLayers[i].BlobSum.Validate(); err != nil {
-			return meta, Platform{}, nil, fmt.Errorf("schema1 fsLayer %d: %w", i, err)
+			return meta, catalog.Platform{}, nil, fmt.Errorf("schema1 fsLayer %d: %w", i, err)
 		}
 		var size struct {
 			Size int64 `json:"Size"`
@@ -336,11 +331,11 @@ func fromSchema1(raw []byte) (docker10.DockerImage, Platform, []imagev1.ImageLay
 	}
 	var v1 v1Compatibility
 	if err := json.Unmarshal([]byte(m.History[0].V1Compatibility), &v1); err != nil {
-		return meta, Platform{}, nil, fmt.Errorf("schema1 history[0].v1Compatibility: %w", err)
+		return meta, catalog.Platform{}, nil, fmt.Errorf("schema1 history[0].v1Compatibility: %w", err)
 	}
 	meta = dockerImageOf(v1.DockerImage, v1.ID)
 	meta.Size = uniqueSize(layers, "")
-	return meta, Platform{Architecture: v1.Architecture, OS: v1.OS}, layers, nil
+	return meta, catalog.Platform{Architecture: v1.Architecture, OS: v1.OS}, layers, nil
 }
 
 // dockerImageOf converts a config (or schema1 v1Compatibility entry) to the

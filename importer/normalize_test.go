@@ -10,6 +10,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	"github.com/openshift/api/image/docker10"
 	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/catalog"
 	"go.podman.io/image/v5/manifest"
 )
 
@@ -114,7 +115,7 @@ func TestNormalizeSchema2AndOCI(t *testing.T) {
 					t.Errorf("dockerImageMetadata lacks capitalised key %s", key)
 				}
 			}
-			if n.Platform != (Platform{Architecture: "arm64", OS: "linux", Variant: "v8"}) {
+			if n.Platform != (catalog.Platform{Architecture: "arm64", OS: "linux", Variant: "v8"}) {
 				t.Errorf("platform %+v", n.Platform)
 			}
 		})

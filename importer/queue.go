@@ -16,7 +16,7 @@ import (
 // what the writes did, for the Summary. done may be nil; it runs on the
 // writer's goroutine and must be quick.
 type Queue struct {
-	w *catalog.Writer
+	w catalog.Writer
 	// mark marks removed tags in the image streams that pull them, as of now.
 	mark func() catalog.StreamMarker
 
@@ -32,7 +32,7 @@ type writeCounts struct {
 	streamsChanged                 int
 }
 
-func newQueue(w *catalog.Writer, mark func() catalog.StreamMarker) *Queue {
+func newQueue(w catalog.Writer, mark func() catalog.StreamMarker) *Queue {
 	return &Queue{w: w, mark: mark}
 }
 

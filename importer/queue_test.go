@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	digest "github.com/opencontainers/go-digest"
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
@@ -16,7 +18,7 @@ import (
 // queue through the same callback, so no caller handles a failure twice.
 func TestQueueCountsAndSettlesFailures(t *testing.T) {
 	ctx := context.Background()
-	cat, err := catalog.Open(ctx, dbtest.New(t), catalog.Options{})
+	cat, err := catalogdb.Open(ctx, dbtest.New(t), catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

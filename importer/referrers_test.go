@@ -50,7 +50,7 @@ func subjectOf(p testregistry.Pushed) imgspecv1.Descriptor {
 	return imgspecv1.Descriptor{MediaType: p.MediaType, Digest: p.Digest, Size: int64(len(p.Manifest))}
 }
 
-func verdictOf(t *testing.T, cat *catalog.Catalog, d digest.Digest) (string, string, int) {
+func verdictOf(t *testing.T, cat catalog.Catalog, d digest.Digest) (string, string, int) {
 	t.Helper()
 	img, err := cat.GetImage(context.Background(), d.String())
 	if err != nil {

@@ -31,7 +31,7 @@ type ReverifyResult struct {
 // image a new resourceVersion, and each change is recorded in the verdict
 // history. each is called once per pair, possibly from the writer's
 // goroutine, never concurrently.
-func Reverify(ctx context.Context, cat *catalog.Catalog, v *signatures.Verifier, names []string, each func(ReverifyResult)) error {
+func Reverify(ctx context.Context, cat catalog.Catalog, v *signatures.Verifier, names []string, each func(ReverifyResult)) error {
 	w, err := cat.NewWriter(context.WithoutCancel(ctx), catalog.WriterOptions{})
 	if err != nil {
 		return err
@@ -75,7 +75,7 @@ func Reverify(ctx context.Context, cat *catalog.Catalog, v *signatures.Verifier,
 	return errors.Join(walkErr, w.Close())
 }
 
-func reverifyPair(ctx context.Context, cat *catalog.Catalog, v *signatures.Verifier, repo, name string) (ReverifyResult, catalog.Verification) {
+func reverifyPair(ctx context.Context, cat catalog.Catalog, v *signatures.Verifier, repo, name string) (ReverifyResult, catalog.Verification) {
 	res := ReverifyResult{Repository: repo, Image: name}
 	manifest, _, err := cat.Manifest(ctx, name)
 	if err != nil {
@@ -132,7 +132,7 @@ func reverifyPair(ctx context.Context, cat *catalog.Catalog, v *signatures.Verif
 // identityIn is the reference a pair was verified under at import: the
 // repository with a tag of it that points at the image (or at a list
 // holding it), else the repository alone.
-func identityIn(ctx context.Context, cat *catalog.Catalog, repo, name string) (reference.Named, error) {
+func identityIn(ctx context.Context, cat catalog.Catalog, repo, name string) (reference.Named, error) {
 	named, err := reference.ParseNormalizedNamed(repo)
 	if err != nil {
 		return nil, err
@@ -145,7 +145,7 @@ func identityIn(ctx context.Context, cat *catalog.Catalog, repo, name string) (r
 }
 
 // reverifyAttestations judges the stored attestation bundles of an image again.
-func reverifyAttestations(ctx context.Context, cat *catalog.Catalog, v *signatures.Verifier, name string, img signatures.Image) ([]catalog.AttestationRecord, bool, error) {
+func reverifyAttestations(ctx context.Context, cat catalog.Catalog, v *signatures.Verifier, name string, img signatures.Image) ([]catalog.AttestationRecord, bool, error) {
 	stored, checked, err := cat.StoredAttestations(ctx, name)
 	if err != nil || !checked {
 		return nil, false, err

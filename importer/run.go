@@ -18,7 +18,7 @@ import (
 // Options configure an Importer.
 type Options struct {
 	// Catalog receives the images; it must be open for writing.
-	Catalog *catalog.Catalog
+	Catalog catalog.Catalog
 	// Registry fetches from registries; share one per run.
 	Registry *registry.Client
 	// Logger receives one line per failure and debug lines per target; nil discards.
@@ -57,7 +57,7 @@ type Options struct {
 
 // Importer runs imports into one catalog.
 type Importer struct {
-	cat   *catalog.Catalog
+	cat   catalog.Catalog
 	reg   *registry.Client
 	log   *slog.Logger
 	conc  int

@@ -33,7 +33,7 @@ func (imp *Importer) Begin(ctx context.Context, command string, record bool) (*S
 func (s *Session) Queue() *Queue { return s.r.q }
 
 // Catalog is the catalog the session imports into, for reads.
-func (s *Session) Catalog() *catalog.Catalog { return s.r.imp.cat }
+func (s *Session) Catalog() catalog.Catalog { return s.r.imp.cat }
 
 // Now is the Importer's clock.
 func (s *Session) Now() time.Time { return s.r.imp.now() }
@@ -115,7 +115,7 @@ type FetchedImage struct {
 // Fetch fetches one target: a list whole when legacy is nil
 // (PreserveOriginal), else only the child Legacy mode picks for legacy's
 // platform.
-func (f *Fetcher) Fetch(ctx context.Context, t Target, legacy *Platform) (Fetched, error) {
+func (f *Fetcher) Fetch(ctx context.Context, t Target, legacy *catalog.Platform) (Fetched, error) {
 	named, err := parseReference(t.Repository)
 	if err != nil {
 		return Fetched{}, err
@@ -164,7 +164,7 @@ func (f *Fetcher) GoneTags(ctx context.Context, repository string, listed []stri
 
 // Newest keeps the n tags whose images were created last (TagFilter.Newest),
 // reading a list's children as Fetch would (legacy).
-func (f *Fetcher) Newest(ctx context.Context, repository string, tags []string, n int, legacy *Platform) ([]string, error) {
+func (f *Fetcher) Newest(ctx context.Context, repository string, tags []string, n int, legacy *catalog.Platform) ([]string, error) {
 	named, err := parseReference(repository)
 	if err != nil {
 		return nil, err

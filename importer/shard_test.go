@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	digest "github.com/opencontainers/go-digest"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
@@ -51,7 +53,7 @@ type catalogState struct {
 	Images []string
 }
 
-func stateOf(t *testing.T, cat *catalog.Catalog, host string) catalogState {
+func stateOf(t *testing.T, cat catalog.Catalog, host string) catalogState {
 	t.Helper()
 	ctx := context.Background()
 	st := catalogState{Tags: map[string]string{}}
@@ -128,9 +130,9 @@ func shardRegistry(t *testing.T, opts ...testregistry.Option) (*env, []string) {
 	return e, names
 }
 
-func openCatalog(t *testing.T, path string) *catalog.Catalog {
+func openCatalog(t *testing.T, path string) catalog.Catalog {
 	t.Helper()
-	cat, err := catalog.Open(context.Background(), path, catalog.Options{})
+	cat, err := catalogdb.Open(context.Background(), path, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,11 +143,11 @@ func openCatalog(t *testing.T, path string) *catalog.Catalog {
 // runShard imports one shard of req into its own handle on the catalog at path.
 // Shards open it one at a time, as `regimport import --shard` does.
 func runShard(t *testing.T, path string, req importer.Request, shard catalog.Shard) (importer.Summary, error) {
-	release, err := catalog.LockOpen(path)
+	release, err := catalogdb.LockOpen(path)
 	if err != nil {
 		return importer.Summary{}, err
 	}
-	cat, err := catalog.Open(context.Background(), path, catalog.Options{})
+	cat, err := catalogdb.Open(context.Background(), path, catalog.Options{})
 	release()
 	if err != nil {
 		return importer.Summary{}, err
@@ -293,7 +295,7 @@ func TestShardRemovesOnlyItsShare(t *testing.T) {
 }
 
 // tagsOfIn is tagsOf on another catalog than the env's.
-func (e *env) tagsOfIn(t *testing.T, cat *catalog.Catalog, repo string) []string {
+func (e *env) tagsOfIn(t *testing.T, cat catalog.Catalog, repo string) []string {
 	t.Helper()
 	return (&env{cat: cat}).tagsOf(t, repo)
 }

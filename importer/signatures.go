@@ -4,8 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	digest "github.com/opencontainers/go-digest"
 	"time"
+
+	digest "github.com/opencontainers/go-digest"
 
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/registry"

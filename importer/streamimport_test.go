@@ -9,6 +9,7 @@ import (
 	"time"
 
 	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
 	"github.com/regimport/regimport/importer/streamimport"
 	"github.com/regimport/regimport/internal/testregistry"
@@ -179,7 +180,7 @@ func TestStreamImportLegacyAndPreserveOriginal(t *testing.T) {
 	host := e.reg.Host()
 	list := e.push(t, testregistry.ImageSpec{Repository: "team/multi", Tags: []string{"v1"}, Format: testregistry.DockerList, Seed: 4})
 	amd64, arm64 := list.Children[0], list.Children[1]
-	linux := streamimport.Options{Platform: importer.Platform{Architecture: "amd64", OS: "linux"}}
+	linux := streamimport.Options{Platform: catalog.Platform{Architecture: "amd64", OS: "linux"}}
 	ctx := context.Background()
 
 	legacy := isiOf("legacy", true, fromImage(host+"/team/multi:v1"))

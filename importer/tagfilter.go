@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/registry"
 	"go.podman.io/image/v5/docker/reference"
 	"golang.org/x/sync/errgroup"
@@ -280,7 +281,7 @@ func (r *fetcher) filterTags(ctx context.Context, name reference.Named, tags []s
 // TagFilter.Newest for the cost.
 //
 // legacy says which children of a list count, as in fetchTarget.
-func (r *fetcher) newest(ctx context.Context, name reference.Named, tags []string, n int, legacy *Platform) ([]string, error) {
+func (r *fetcher) newest(ctx context.Context, name reference.Named, tags []string, n int, legacy *catalog.Platform) ([]string, error) {
 	if n <= 0 || len(tags) <= n {
 		return tags, nil
 	}
@@ -320,7 +321,7 @@ func (r *fetcher) newest(ctx context.Context, name reference.Named, tags []strin
 // createdAt reads when a tag's image was created: the config's created
 // time, the newest child's for a list imported whole, the chosen child's
 // in Legacy mode.
-func (r *fetcher) createdAt(ctx context.Context, repo *registry.Repository, tag string, legacy *Platform) (time.Time, error) {
+func (r *fetcher) createdAt(ctx context.Context, repo *registry.Repository, tag string, legacy *catalog.Platform) (time.Time, error) {
 	m, err := repo.GetManifest(ctx, tag)
 	if err != nil {
 		return time.Time{}, err

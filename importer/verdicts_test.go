@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+	"github.com/regimport/regimport/report/query"
+
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/catalog/catalogtest"
@@ -111,13 +114,13 @@ func (e *sharedEnv) wantAccepted(t *testing.T, repo, image, signer string) {
 // that status and, when signer is set, that signer alone.
 func (e *sharedEnv) wantRow(t *testing.T, repo, tag, status, signer string) {
 	t.Helper()
-	snap, err := e.cat.BeginReport(context.Background(), "")
+	snap, err := query.BeginReport(context.Background(), e.cat, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer snap.Close()
-	var row *catalog.ReportImage
-	err = snap.Inventory(context.Background(), func(r catalog.ReportImage) error {
+	var row *query.ReportImage
+	err = snap.Inventory(context.Background(), func(r query.ReportImage) error {
 		if r.Repository == e.repo(repo) && r.Tag == tag {
 			row = &r
 		}
@@ -163,8 +166,8 @@ func TestSameImageInUnsignedAndGPGRepositoriesInOneRun(t *testing.T) {
 	}
 	// The report's inventory rows: one per tag, each with its repository's
 	// verdict and the signers found there.
-	e.wantRow(t, sigtest.SharedGPG, "v1", catalog.StatusSigned, e.s.GPG.Fingerprint())
-	e.wantRow(t, sigtest.SharedSeed, "v1", catalog.StatusUnsigned, "")
+	e.wantRow(t, sigtest.SharedGPG, "v1", query.StatusSigned, e.s.GPG.Fingerprint())
+	e.wantRow(t, sigtest.SharedSeed, "v1", query.StatusUnsigned, "")
 	served, err := e.cat.GetImage(context.Background(), img)
 	if err != nil {
 		t.Fatal(err)
@@ -186,8 +189,8 @@ func TestSameImageInUnsignedAndCosignRepositories(t *testing.T) {
 	img := e.s.Image.Digest.String()
 	e.wantAccepted(t, sigtest.SharedSeed, img, "")
 	e.wantAccepted(t, sigtest.SharedCosign, img, e.s.Cosign.Fingerprint())
-	e.wantRow(t, sigtest.SharedCosign, "v1", catalog.StatusSigned, e.s.Cosign.Fingerprint())
-	e.wantRow(t, sigtest.SharedSeed, "v1", catalog.StatusUnsigned, "")
+	e.wantRow(t, sigtest.SharedCosign, "v1", query.StatusSigned, e.s.Cosign.Fingerprint())
+	e.wantRow(t, sigtest.SharedSeed, "v1", query.StatusUnsigned, "")
 	for _, r := range s.Results {
 		if strings.Contains(r.Reference, ".sig") {
 			t.Errorf("the signature tag was imported: %+v", r)
@@ -222,8 +225,8 @@ func TestSecondRepositoryInALaterRunLooksUpOnlyItsSignatures(t *testing.T) {
 	e.wantAccepted(t, sigtest.SharedGPG, img, e.s.GPG.Fingerprint())
 	e.wantAccepted(t, sigtest.SharedCosign, img, e.s.Cosign.Fingerprint())
 	e.wantAccepted(t, sigtest.SharedSeed, img, "")
-	e.wantRow(t, sigtest.SharedGPG, "v1", catalog.StatusSigned, e.s.GPG.Fingerprint())
-	e.wantRow(t, sigtest.SharedCosign, "v1", catalog.StatusSigned, e.s.Cosign.Fingerprint())
+	e.wantRow(t, sigtest.SharedGPG, "v1", query.StatusSigned, e.s.GPG.Fingerprint())
+	e.wantRow(t, sigtest.SharedCosign, "v1", query.StatusSigned, e.s.Cosign.Fingerprint())
 	// The image is stored: its config is not fetched again; the only blob
 	// read is the cosign signature payload.
 	if got := e.reg.Requests().Get(testregistry.KindBlobGet); got != 1 {
@@ -321,7 +324,7 @@ func TestMigratedCatalogIsFilledInByARerun(t *testing.T) {
 	e := newSharedEnv(t)
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	old, err := catalog.Open(ctx, path, catalog.Options{})
+	old, err := catalogdb.Open(ctx, path, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +340,7 @@ func TestMigratedCatalogIsFilledInByARerun(t *testing.T) {
 	if err := catalogtest.RewindTo0003(ctx, path); err != nil {
 		t.Fatal(err)
 	}
-	cat, err := catalog.Open(ctx, path, catalog.Options{})
+	cat, err := catalogdb.Open(ctx, path, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

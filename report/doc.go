@@ -1,8 +1,9 @@
 // Package report turns a regimport catalog into an audit report: what the
 // registries hold, what is signed and by whom, what changed between runs,
-// and where the bytes are. It needs the catalog file and nothing else: no
-// network, no write access (it reads through catalog.BeginReport, one
-// read-only transaction, so every section describes the same state).
+// and where the bytes are. It needs the catalog and nothing else: no
+// network, no write access (it reads through query.BeginReport, one
+// read-only snapshot of a catalog.ReportSource, so every section
+// describes the same state). Its SQL is its own, in report/query.
 //
 // # Sections
 //

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/report/query"
 )
 
 // Top-N sizes of the bounded lists.
@@ -20,11 +20,11 @@ const (
 // renderer holds the small facts of one report and streams the long lists
 // from the snapshot while a format writes them.
 type renderer struct {
-	snap     *catalog.ReportSnapshot
+	snap     *query.ReportSnapshot
 	opts     Options
 	doc      Document // every field but the streamed lists
-	from, to catalog.ReportCut
-	perRepo  []catalog.ReportSignatureCounts
+	from, to query.ReportCut
+	perRepo  []query.ReportSignatureCounts
 }
 
 // gather reads everything but the streamed lists.
@@ -106,7 +106,7 @@ func (r *renderer) gather(ctx context.Context) error {
 	if ch.ImagesAdded, ch.VerificationChanged, err = s.ImageChangeCounts(ctx, r.from, r.to); err != nil {
 		return err
 	}
-	if err := s.Failures(ctx, r.from, r.to, func(catalog.ReportFailure) error { ch.Failures++; return nil }); err != nil {
+	if err := s.Failures(ctx, r.from, r.to, func(query.ReportFailure) error { ch.Failures++; return nil }); err != nil {
 		return err
 	}
 	if err := r.attestations(ctx); err != nil {
@@ -124,7 +124,7 @@ func reasons(in []ReasonCount, err error) ([]ReasonCount, error) {
 }
 
 // runs converts the run list and attributes verification changes to runs.
-func (r *renderer) runs(ctx context.Context, runs []catalog.ReportRun) ([]Run, error) {
+func (r *renderer) runs(ctx context.Context, runs []query.ReportRun) ([]Run, error) {
 	out := make([]Run, len(runs))
 	for i, cr := range runs {
 		out[i] = Run{ReportRun: cr, InRange: r.inRange(cr)}
@@ -140,8 +140,8 @@ func (r *renderer) runs(ctx context.Context, runs []catalog.ReportRun) ([]Run, e
 	return out, err
 }
 
-func (r *renderer) inRange(run catalog.ReportRun) bool {
-	after := func(c catalog.ReportCut) bool {
+func (r *renderer) inRange(run query.ReportRun) bool {
+	after := func(c query.ReportCut) bool {
 		if c.RunID > 0 {
 			return run.ID > c.RunID
 		}

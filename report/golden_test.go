@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/report"
 	rt "github.com/regimport/regimport/report/reporttest"
@@ -23,7 +25,7 @@ func buildGoldenScenario(t *testing.T) string {
 	path := buildScenario(t)
 	ctx := context.Background()
 	clock := rt.NewClock(time.Date(2025, 6, 5, 8, 0, 0, 0, time.UTC))
-	cat, err := catalog.Open(ctx, path, catalog.Options{Now: clock.Now})
+	cat, err := catalogdb.Open(ctx, path, catalog.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/regimport/regimport/catalog"
 )
 
 //go:embed assets/report.html assets/report.css assets/report.js
@@ -137,14 +139,11 @@ var funcs = template.FuncMap{
 		if r.Kind == "list" {
 			return strings.Join(r.Platforms, ", ")
 		}
-		p := r.OS + "/" + r.Architecture
-		if r.Variant != "" {
-			p += "/" + r.Variant
-		}
-		if p == "/" {
+		p := catalog.Platform{OS: r.OS, Architecture: r.Architecture, Variant: r.Variant}
+		if p == (catalog.Platform{}) {
 			return ""
 		}
-		return p
+		return p.String()
 	},
 	"verdict": func(v string) string {
 		if v == "" {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/regimport/regimport/report/query"
+
 	"github.com/regimport/regimport/catalog"
 )
 
@@ -71,7 +73,7 @@ type Options struct {
 // Write renders a report of cat to w. It only reads the catalog, in one
 // read transaction, and streams long lists, so memory does not grow with
 // the number of images.
-func Write(ctx context.Context, w io.Writer, cat *catalog.Catalog, opts Options) error {
+func Write(ctx context.Context, w io.Writer, cat catalog.Catalog, opts Options) error {
 	if opts.Format == "" {
 		opts.Format = FormatHTML
 	}
@@ -91,7 +93,7 @@ func Write(ctx context.Context, w io.Writer, cat *catalog.Catalog, opts Options)
 		opts.File = filepath.Base(cat.Path())
 	}
 	start := time.Now()
-	snap, err := cat.BeginReport(ctx, opts.Repository)
+	snap, err := query.BeginReport(ctx, cat, opts.Repository)
 	if err != nil {
 		return err
 	}
@@ -176,7 +178,7 @@ func parsePoint(s string, now time.Time) (Point, error) {
 }
 
 // resolve turns the asked range into catalog cuts, given the runs oldest first.
-func resolve(rg Range, runs []catalog.ReportRun, now time.Time) (from, to catalog.ReportCut, fromCut, toCut Cut, err error) {
+func resolve(rg Range, runs []query.ReportRun, now time.Time) (from, to query.ReportCut, fromCut, toCut Cut, err error) {
 	end := func(i int) time.Time { // when run i's writes were over
 		switch {
 		case runs[i].FinishedAt != nil:
@@ -186,19 +188,19 @@ func resolve(rg Range, runs []catalog.ReportRun, now time.Time) (from, to catalo
 		}
 		return now
 	}
-	point := func(p Point) (catalog.ReportCut, Cut, error) {
+	point := func(p Point) (query.ReportCut, Cut, error) {
 		if p.Run == 0 {
 			t := p.Time.UTC()
-			return catalog.ReportCut{Time: t}, Cut{Time: &t, Description: t.Format(time.RFC3339)}, nil
+			return query.ReportCut{Time: t}, Cut{Time: &t, Description: t.Format(time.RFC3339)}, nil
 		}
 		for i := range runs {
 			if runs[i].ID == p.Run {
 				t := end(i).UTC()
-				return catalog.ReportCut{RunID: p.Run, Time: t},
+				return query.ReportCut{RunID: p.Run, Time: t},
 					Cut{Run: p.Run, Time: &t, Description: fmt.Sprintf("after run %d (%s)", p.Run, t.Format(time.RFC3339))}, nil
 			}
 		}
-		return catalog.ReportCut{}, Cut{}, usagef("--since: the catalog has no run %d", p.Run)
+		return query.ReportCut{}, Cut{}, usagef("--since: the catalog has no run %d", p.Run)
 	}
 	switch {
 	case !rg.From.isZero():
@@ -208,9 +210,9 @@ func resolve(rg Range, runs []catalog.ReportRun, now time.Time) (from, to catalo
 	case len(runs) >= 2:
 		from, fromCut, _ = point(Point{Run: runs[len(runs)-2].ID})
 	default:
-		from, fromCut = catalog.ReportCut{Time: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)}, Cut{Description: "the empty catalog"}
+		from, fromCut = query.ReportCut{Time: time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)}, Cut{Description: "the empty catalog"}
 	}
-	to, toCut = catalog.ReportEnd, Cut{Description: "now"}
+	to, toCut = query.ReportEnd, Cut{Description: "now"}
 	if !rg.To.isZero() {
 		if to, toCut, err = point(rg.To); err != nil {
 			return

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"context"
 
 	"github.com/regimport/regimport/catalog"
@@ -34,7 +36,7 @@ func decode(t *testing.T, b []byte) report.Document {
 func TestJSONHasTheFacts(t *testing.T) {
 	path := buildScenario(t)
 	d := decode(t, render(t, path, report.Options{Format: report.FormatJSON}))
-	if d.APIVersion != report.APIVersion || d.Kind != "CatalogReport" || !d.GeneratedAt.Equal(reportAt) || d.Catalog.SchemaVersion != catalog.SchemaVersion() {
+	if d.APIVersion != report.APIVersion || d.Kind != "CatalogReport" || !d.GeneratedAt.Equal(reportAt) || d.Catalog.SchemaVersion != catalogdb.SchemaVersion() {
 		t.Errorf("header: %+v %+v", d.APIVersion, d.Catalog)
 	}
 	s := d.Summary
@@ -294,7 +296,7 @@ func TestMarkdownHasTheTables(t *testing.T) {
 func TestEmptyCatalogSaysSo(t *testing.T) {
 	ctx := context.Background()
 	path := dbtest.New(t)
-	cat, err := catalog.Open(ctx, path, catalog.Options{})
+	cat, err := catalogdb.Open(ctx, path, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/report"
@@ -74,7 +76,7 @@ func buildScenario(t testing.TB) string {
 	ctx := context.Background()
 	path := dbtest.New(t)
 	clock := rt.NewClock(time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC))
-	cat, err := catalog.Open(ctx, path, catalog.Options{Now: clock.Now})
+	cat, err := catalogdb.Open(ctx, path, catalog.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +106,7 @@ func buildScenario(t testing.TB) string {
 	return path
 }
 
-func run(ctx context.Context, cat *catalog.Catalog, cmd string, ops []any, failures ...catalog.Failure) error {
+func run(ctx context.Context, cat catalog.Catalog, cmd string, ops []any, failures ...catalog.Failure) error {
 	_, err := rt.Run(ctx, cat, cmd, ops, failures...)
 	return err
 }
@@ -129,7 +131,7 @@ func render(t testing.TB, path string, opts report.Options) []byte {
 
 func tryRender(path string, opts report.Options) ([]byte, error) {
 	ctx := context.Background()
-	cat, err := catalog.Open(ctx, path, catalog.Options{ReadOnly: true})
+	cat, err := catalogdb.Open(ctx, path, catalog.Options{ReadOnly: true})
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/report"
@@ -19,7 +21,7 @@ func TestReportNamesEachRunsShard(t *testing.T) {
 	ctx := context.Background()
 	path := dbtest.New(t)
 	clock := rt.NewClock(time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC))
-	cat, err := catalog.Open(ctx, path, catalog.Options{Now: clock.Now})
+	cat, err := catalogdb.Open(ctx, path, catalog.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

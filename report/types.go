@@ -3,6 +3,8 @@ package report
 import (
 	"time"
 
+	"github.com/regimport/regimport/report/query"
+
 	"github.com/regimport/regimport/catalog"
 )
 
@@ -146,36 +148,36 @@ type Bucket struct {
 // catalog/report_types.go with their JSON names and what each field means;
 // these are their names in the Document.
 type (
-	SignatureCounts   = catalog.ReportSignatureCounts
-	Signer            = catalog.ReportSigner
-	ReasonCount       = catalog.ReportReasonCount
-	LargeImage        = catalog.ReportLargeImage
-	SharedLayer       = catalog.ReportSharedLayer
-	RejectedImage     = catalog.ReportRejected
-	TagChange         = catalog.ReportTagChange
-	RepositoryChange  = catalog.ReportRepositoryChange
+	SignatureCounts   = query.ReportSignatureCounts
+	Signer            = query.ReportSigner
+	ReasonCount       = query.ReportReasonCount
+	LargeImage        = query.ReportLargeImage
+	SharedLayer       = query.ReportSharedLayer
+	RejectedImage     = query.ReportRejected
+	TagChange         = query.ReportTagChange
+	RepositoryChange  = query.ReportRepositoryChange
 	UnreferencedImage = catalog.UnreferencedImage
-	ImageChange       = catalog.ReportImageChange
-	Failure           = catalog.ReportFailure
-	InventoryRow      = catalog.ReportImage
-	AttestationImage  = catalog.ReportAttestationImage
+	ImageChange       = query.ReportImageChange
+	Failure           = query.ReportFailure
+	InventoryRow      = query.ReportImage
+	AttestationImage  = query.ReportAttestationImage
 )
 
-// Run is an import run (catalog.ReportRun: id ... tagsRemoved) with what
+// Run is an import run (query.ReportRun: id ... tagsRemoved) with what
 // the report works out about it.
 type Run struct {
-	catalog.ReportRun
+	query.ReportRun
 	// VerificationChanges were made after this run started and before the
 	// next one did (`regimport verify` is not recorded as a run).
 	VerificationChanges int  `json:"verificationChanges"`
 	InRange             bool `json:"inRange"` // after Filter.From, up to Filter.To
 }
 
-// Repository is one repository (catalog.ReportRepositoryStorage: name,
+// Repository is one repository (query.ReportRepositoryStorage: name,
 // images, tags, layers, bytes, sharedBytes) with its images' signature
 // state.
 type Repository struct {
-	catalog.ReportRepositoryStorage
+	query.ReportRepositoryStorage
 	// Signatures count this repository's own verdicts and signatures.
 	Signatures SignatureCounts `json:"signatures"`
 }

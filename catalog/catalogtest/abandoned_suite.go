@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/catalog/catalogdb"
 )
 
 // AbandonedRuns: a run that died without recording its end stays
@@ -15,7 +16,7 @@ import (
 func (s Suite) AbandonedRuns(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	c, err := catalog.Open(ctx, s.NewDB(t), catalog.Options{Now: func() time.Time { return at }})
+	c, err := catalogdb.Open(ctx, s.NewDB(t), catalog.Options{Now: func() time.Time { return at }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 
 	digest "github.com/opencontainers/go-digest"
@@ -23,10 +25,10 @@ import (
 )
 
 // openTest opens a new catalog of the backend under test (see dbtest).
-func (s Suite) open(t *testing.T) (*catalog.Catalog, string) {
+func (s Suite) open(t *testing.T) (catalog.Catalog, string) {
 	t.Helper()
 	path := s.NewDB(t)
-	c, err := catalog.Open(context.Background(), path, catalog.Options{})
+	c, err := catalogdb.Open(context.Background(), path, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func testImage(i int) catalog.ImageRecord {
 }
 
 // put writes records through a Writer and returns their outcomes.
-func put(t *testing.T, c *catalog.Catalog, ops ...any) []catalog.Outcome {
+func put(t *testing.T, c catalog.Catalog, ops ...any) []catalog.Outcome {
 	t.Helper()
 	ctx := context.Background()
 	w, err := c.NewWriter(ctx, catalog.WriterOptions{BatchSize: 3})
@@ -216,17 +218,17 @@ func (s Suite) OpenRefusesWhatIsNotACatalog(t *testing.T) {
 	dir := t.TempDir()
 	text := filepath.Join(dir, "notes.txt")
 	os.WriteFile(text, []byte("hello, this is not sqlite at all, just some text that is long enough"), 0o644)
-	if _, err := catalog.Open(ctx, text, catalog.Options{ReadOnly: true}); !errors.Is(err, catalog.ErrNotCatalog) {
+	if _, err := catalogdb.Open(ctx, text, catalog.Options{ReadOnly: true}); !errors.Is(err, catalog.ErrNotCatalog) {
 		t.Errorf("text file: %v, want ErrNotCatalog", err)
 	}
 	other := filepath.Join(dir, "other.db")
 	db, _ := sql.Open("sqlite3", other)
 	db.Exec(`CREATE TABLE t (x)`)
 	db.Close()
-	if _, err := catalog.Open(ctx, other, catalog.Options{}); !errors.Is(err, catalog.ErrNotCatalog) {
+	if _, err := catalogdb.Open(ctx, other, catalog.Options{}); !errors.Is(err, catalog.ErrNotCatalog) {
 		t.Errorf("foreign SQLite file: %v, want ErrNotCatalog", err)
 	}
-	if _, err := catalog.Open(ctx, filepath.Join(dir, "missing.db"), catalog.Options{ReadOnly: true}); err == nil {
+	if _, err := catalogdb.Open(ctx, filepath.Join(dir, "missing.db"), catalog.Options{ReadOnly: true}); err == nil {
 		t.Error("read-only open of a missing file succeeded")
 	}
 
@@ -235,7 +237,7 @@ func (s Suite) OpenRefusesWhatIsNotACatalog(t *testing.T) {
 	db, _ = sql.Open("sqlite3", path)
 	db.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'future', '2030-01-01T00:00:00Z')`)
 	db.Close()
-	if _, err := catalog.Open(ctx, path, catalog.Options{}); !errors.Is(err, catalog.ErrTooNew) {
+	if _, err := catalogdb.Open(ctx, path, catalog.Options{}); !errors.Is(err, catalog.ErrTooNew) {
 		t.Errorf("newer schema: %v, want ErrTooNew", err)
 	}
 }
@@ -250,7 +252,7 @@ func (s Suite) OpenRefusesNewerSchema(t *testing.T) {
 	}
 	c.Close()
 	for _, ro := range []bool{false, true} {
-		if _, err := catalog.Open(ctx, db, catalog.Options{ReadOnly: ro}); !errors.Is(err, catalog.ErrTooNew) {
+		if _, err := catalogdb.Open(ctx, db, catalog.Options{ReadOnly: ro}); !errors.Is(err, catalog.ErrTooNew) {
 			t.Errorf("newer schema, read-only %v: %v, want ErrTooNew", ro, err)
 		}
 	}
@@ -289,45 +291,45 @@ func (s Suite) ReadConnectionsCannotWrite(t *testing.T) {
 // A second run on one catalog is refused at once, and told who holds it.
 func (s Suite) RunLockNamesItsHolder(t *testing.T) {
 	_, db := s.open(t)
-	first, err := catalog.LockRuns(db, "regimport import first", catalog.Shard{})
+	first, err := catalogdb.LockRuns(db, "regimport import first", catalog.Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = catalog.LockRuns(db, "regimport import second", catalog.Shard{})
+	_, err = catalogdb.LockRuns(db, "regimport import second", catalog.Shard{})
 	if !errors.Is(err, catalog.ErrLocked) || !strings.Contains(err.Error(), fmt.Sprintf("pid %d", os.Getpid())) {
 		t.Fatalf("second lock: %v, want ErrLocked naming pid %d", err, os.Getpid())
 	}
 	if err := first.Unlock(); err != nil {
 		t.Fatal(err)
 	}
-	again, err := catalog.LockRuns(db, "regimport import third", catalog.Shard{})
+	again, err := catalogdb.LockRuns(db, "regimport import third", catalog.Shard{})
 	if err != nil {
 		t.Fatalf("after unlock: %v", err)
 	}
-	if _, err := catalog.LockRuns(db, "shard", catalog.Shard{Index: 0, Count: 2}); !errors.Is(err, catalog.ErrLocked) {
+	if _, err := catalogdb.LockRuns(db, "shard", catalog.Shard{Index: 0, Count: 2}); !errors.Is(err, catalog.ErrLocked) {
 		t.Errorf("a shard while an unsharded run holds the lock: %v", err)
 	}
 	again.Unlock()
 
 	// Shards hold it together; a second copy of one is refused, and so is
 	// an unsharded run while any shard runs.
-	s0, err := catalog.LockRuns(db, "shard 0", catalog.Shard{Index: 0, Count: 2})
+	s0, err := catalogdb.LockRuns(db, "shard 0", catalog.Shard{Index: 0, Count: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s1, err := catalog.LockRuns(db, "shard 1", catalog.Shard{Index: 1, Count: 2})
+	s1, err := catalogdb.LockRuns(db, "shard 1", catalog.Shard{Index: 1, Count: 2})
 	if err != nil {
 		t.Fatalf("two different shards: %v", err)
 	}
-	if _, err := catalog.LockRuns(db, "shard 0 again", catalog.Shard{Index: 0, Count: 2}); !errors.Is(err, catalog.ErrLocked) {
+	if _, err := catalogdb.LockRuns(db, "shard 0 again", catalog.Shard{Index: 0, Count: 2}); !errors.Is(err, catalog.ErrLocked) {
 		t.Errorf("a second copy of shard 0: %v", err)
 	}
 	s0.Unlock()
-	if _, err := catalog.LockRuns(db, "unsharded", catalog.Shard{}); !errors.Is(err, catalog.ErrLocked) {
+	if _, err := catalogdb.LockRuns(db, "unsharded", catalog.Shard{}); !errors.Is(err, catalog.ErrLocked) {
 		t.Errorf("an unsharded run while shard 1 runs: %v", err)
 	}
 	s1.Unlock()
-	all, err := catalog.LockRuns(db, "unsharded", catalog.Shard{})
+	all, err := catalogdb.LockRuns(db, "unsharded", catalog.Shard{})
 	if err != nil {
 		t.Fatalf("after the shards: %v", err)
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 // putStream runs one StreamUpdate through a Writer and returns what done got.
-func putStream(t *testing.T, c *catalog.Catalog, ns, name string, apply func(*imagev1.ImageStream) (*imagev1.ImageStream, error)) (*imagev1.ImageStream, catalog.Outcome, error) {
+func putStream(t *testing.T, c catalog.Catalog, ns, name string, apply func(*imagev1.ImageStream) (*imagev1.ImageStream, error)) (*imagev1.ImageStream, catalog.Outcome, error) {
 	t.Helper()
 	ctx := context.Background()
 	w, err := c.NewWriter(ctx, catalog.WriterOptions{})

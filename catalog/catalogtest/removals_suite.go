@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/regimport/regimport/catalog/catalogdb"
 
 	"github.com/regimport/regimport/catalog"
 
@@ -30,11 +33,11 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func (s Suite) openClocked(t *testing.T) (*catalog.Catalog, string, *clock) {
+func (s Suite) openClocked(t *testing.T) (catalog.Catalog, string, *clock) {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	path := s.NewDB(t)
-	c, err := catalog.Open(context.Background(), path, catalog.Options{Now: clk.now})
+	c, err := catalogdb.Open(context.Background(), path, catalog.Options{Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +46,7 @@ func (s Suite) openClocked(t *testing.T) (*catalog.Catalog, string, *clock) {
 }
 
 // write runs fn with a fresh Writer of run runID and closes it.
-func write(t *testing.T, c *catalog.Catalog, runID int64, fn func(w *catalog.Writer)) {
+func write(t *testing.T, c catalog.Catalog, runID int64, fn func(w catalog.Writer)) {
 	t.Helper()
 	w, err := c.NewWriter(context.Background(), catalog.WriterOptions{RunID: runID})
 	if err != nil {
@@ -55,11 +58,11 @@ func write(t *testing.T, c *catalog.Catalog, runID int64, fn func(w *catalog.Wri
 	}
 }
 
-func removeTags(t *testing.T, c *catalog.Catalog, runID int64, rec catalog.TagRemoval) []catalog.RemovedTag {
+func removeTags(t *testing.T, c catalog.Catalog, runID int64, rec catalog.TagRemoval) []catalog.RemovedTag {
 	t.Helper()
 	var got []catalog.RemovedTag
 	var gotErr error
-	write(t, c, runID, func(w *catalog.Writer) {
+	write(t, c, runID, func(w catalog.Writer) {
 		if err := w.RemoveTags(context.Background(), rec, func(r []catalog.RemovedTag, err error) { got, gotErr = r, err }); err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +78,7 @@ type eventRow struct {
 	run                       sql.NullInt64
 }
 
-func events(t *testing.T, c *catalog.Catalog) []eventRow {
+func events(t *testing.T, c catalog.Catalog) []eventRow {
 	t.Helper()
 	rows, err := readDB(t, c).Query(`SELECT tag, image_name, event, coalesce(reason, ''), run_id FROM tag_events ORDER BY id`)
 	if err != nil {
@@ -153,7 +156,7 @@ func (s Suite) RemoveRepositoryMarksItAndItsTags(t *testing.T) {
 	a := testImage(1)
 	put(t, c, a, tagOf("v1", a), tagOf("v2", a))
 	var got []catalog.RemovedTag
-	write(t, c, 0, func(w *catalog.Writer) {
+	write(t, c, 0, func(w catalog.Writer) {
 		w.RemoveRepository(ctx, repo, nil, func(r []catalog.RemovedTag, err error) {
 			if err != nil {
 				t.Error(err)
@@ -237,7 +240,7 @@ func (s Suite) UnreferencedSinceAndPrune(t *testing.T) {
 	clk.add(30 * time.Minute)
 	rvBefore, _ := c.ResourceVersion(ctx)
 	var pruned []catalog.UnreferencedImage
-	write(t, c, 0, func(w *catalog.Writer) {
+	write(t, c, 0, func(w catalog.Writer) {
 		w.Prune(ctx, clk.now().Add(-time.Hour), func(p []catalog.UnreferencedImage, err error) {
 			if err != nil {
 				t.Error(err)
@@ -274,7 +277,7 @@ func digestOfConfig(rec catalog.ImageRecord) string {
 // The README's sqlite3 examples run on the current schema, and the one
 // about removed tags finds a removal.
 func (s Suite) READMEQueriesRun(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile(filepath.Join(moduleRoot(t), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,5 +327,25 @@ func (s Suite) READMEQueriesRun(t *testing.T) {
 	}
 	if ran < 6 || !found {
 		t.Errorf("ran %d README queries; the removed-tags query found the removal: %v", ran, found)
+	}
+}
+
+// moduleRoot is the directory of the module's go.mod, above the test's
+// working directory (the package that runs the suite).
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
 	}
 }

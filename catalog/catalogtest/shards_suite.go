@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 )
 
@@ -19,8 +21,8 @@ import (
 func (s Suite) ShardLocks(t *testing.T) {
 	s.sqliteOnly(t, "lock files beside the SQLite file (PostgreSQL's advisory locks: RunLockNamesItsHolder and package catalog's lock tests)")
 	path := filepath.Join(t.TempDir(), "catalog.db")
-	lock := func(command string, shard catalog.Shard) (*catalog.RunLock, error) {
-		return catalog.LockRuns(path, command, shard)
+	lock := func(command string, shard catalog.Shard) (catalog.RunLock, error) {
+		return catalogdb.LockRuns(path, command, shard)
 	}
 	// A run killed before its Unlock left its holder in the file.
 	if err := os.WriteFile(path+".lock", []byte(`{"pid":99999,"host":"gone","command":"killed run"}`+"\n"), 0o644); err != nil {

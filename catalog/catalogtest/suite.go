@@ -26,7 +26,7 @@ type Suite struct {
 }
 
 // Run runs every behaviour of the suite against the backend newDB gives.
-// catalog's own tests call it once per backend.
+// catalog/catalogdb's tests call it once per backend.
 func Run(t *testing.T, newDB func(testing.TB) string) {
 	s := Suite{NewDB: newDB}
 	// One database tells which backend newDB gives (a behaviour about
@@ -46,10 +46,10 @@ func Run(t *testing.T, newDB func(testing.TB) string) {
 
 // readDB is a plain read-only connection to the catalog's database, for
 // a behaviour that must look under the API; closed with the test.
-func readDB(t *testing.T, c *catalog.Catalog) *sql.DB { return rawDB(t, c.Path(), true) }
+func readDB(t *testing.T, c catalog.Catalog) *sql.DB { return rawDB(t, c.Path(), true) }
 
 // writeDB is readDB with write access.
-func writeDB(t *testing.T, c *catalog.Catalog) *sql.DB { return rawDB(t, c.Path(), false) }
+func writeDB(t *testing.T, c catalog.Catalog) *sql.DB { return rawDB(t, c.Path(), false) }
 
 func rawDB(t *testing.T, db string, readOnly bool) *sql.DB {
 	t.Helper()

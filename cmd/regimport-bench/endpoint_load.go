@@ -22,6 +22,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	digest "github.com/opencontainers/go-digest"
 	"github.com/openshift/api/image/docker10"
 	imagev1 "github.com/openshift/api/image/v1"
@@ -454,7 +456,7 @@ func kib(n int64) string {
 // buildCatalog writes size synthetic images of realistic shape (five
 // layers, a config with environment and labels) through the catalog writer.
 func buildCatalog(ctx context.Context, path string, size int) error {
-	cat, err := catalog.Open(ctx, path, catalog.Options{})
+	cat, err := catalogdb.Open(ctx, path, catalog.Options{})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/apiserver"
 	"github.com/regimport/regimport/catalog"
 )
@@ -30,7 +32,7 @@ func BenchmarkListPage500(b *testing.B) {
 	if err := buildCatalog(ctx, path, 1000); err != nil {
 		b.Fatal(err)
 	}
-	cat, err := catalog.Open(ctx, path, catalog.Options{ReadOnly: true})
+	cat, err := catalogdb.Open(ctx, path, catalog.Options{ReadOnly: true})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/report/reporttest"
 )
@@ -23,7 +25,7 @@ const reportRepositories = 50
 // SQLite file path, through the catalog's own writer (reporttest.Generate).
 func reportCatalog(ctx context.Context, path string, images, runs int) error {
 	clock := reporttest.NewClock(time.Now().Add(-time.Duration(runs) * 7 * time.Hour))
-	cat, err := catalog.Open(ctx, path, catalog.Options{Now: clock.Now})
+	cat, err := catalogdb.Open(ctx, path, catalog.Options{Now: clock.Now})
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/testregistry"
 )
@@ -101,7 +103,7 @@ func freshCatalog(ctx context.Context, path string) error {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	c, err := catalog.Open(ctx, path, catalog.Options{ReadOnly: true, Logger: slog.New(slog.DiscardHandler)})
+	c, err := catalogdb.Open(ctx, path, catalog.Options{ReadOnly: true, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil && !errors.Is(err, catalog.ErrNeedMigrate) {
 		return fmt.Errorf("%s exists and is not a regimport catalog; move it away or pass --db: %w", path, err)
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/cli"
 )
@@ -166,7 +168,7 @@ func TestServeManifestServesProbes(t *testing.T) {
 	}
 
 	db := filepath.Join(root, "catalog.db")
-	cat, err := catalog.Open(context.Background(), db, catalog.Options{})
+	cat, err := catalogdb.Open(context.Background(), db, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

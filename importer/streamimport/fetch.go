@@ -3,8 +3,9 @@ package streamimport
 import (
 	"context"
 	"fmt"
-	"github.com/regimport/regimport/importer"
 	"sync"
+
+	"github.com/regimport/regimport/importer"
 
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
@@ -57,11 +58,11 @@ type fetched struct {
 
 // legacy is the platform whose child a Legacy import picks from a list;
 // nil for PreserveOriginal, which imports the whole list.
-func (k fetchKey) legacy() *importer.Platform {
+func (k fetchKey) legacy() *catalog.Platform {
 	if k.mode == imagev1.ImportModePreserveOriginal {
 		return nil
 	}
-	return &importer.Platform{Architecture: k.arch, OS: k.os}
+	return &catalog.Platform{Architecture: k.arch, OS: k.os}
 }
 
 // fetchAll fetches every key once, on the run's pool. Keys not started

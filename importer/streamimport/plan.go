@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+
+	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
 	"github.com/regimport/regimport/importer/imagestream"
-	"sort"
 
 	imagev1 "github.com/openshift/api/image/v1"
 	"go.podman.io/image/v5/docker/reference"
@@ -118,7 +120,7 @@ func (s *streamRun) plan(ctx context.Context, isi *imagev1.ImageStreamImport) *s
 
 // preferredPlatform reads the prefer-arch and prefer-os annotations of the
 // stream's spec tag to; each one missing is host's.
-func preferredPlatform(existing *imagev1.ImageStream, to string, host importer.Platform) (arch, os string) {
+func preferredPlatform(existing *imagev1.ImageStream, to string, host catalog.Platform) (arch, os string) {
 	arch, os = host.Architecture, host.OS
 	if existing == nil || to == "" {
 		return arch, os

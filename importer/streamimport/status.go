@@ -3,6 +3,7 @@ package streamimport
 import (
 	"errors"
 	"fmt"
+
 	"github.com/regimport/regimport/importer"
 	"github.com/regimport/regimport/importer/imagestream"
 

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/regimport/regimport/importer"
-	"github.com/regimport/regimport/importer/imagestream"
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/importer/imagestream"
 
 	"github.com/google/uuid"
 	imagev1 "github.com/openshift/api/image/v1"
@@ -37,7 +38,7 @@ type Options struct {
 	// Platform stands in for the apiserver's own platform, which Legacy
 	// mode prefers when it picks one child of a list (OpenShift's
 	// runtime.GOOS/GOARCH); the zero value is regimport's own.
-	Platform importer.Platform
+	Platform catalog.Platform
 }
 
 // ErrInvalid marks documents that do not validate; nothing is imported then.

@@ -2,10 +2,11 @@ package streamimport
 
 import (
 	"fmt"
-	"github.com/regimport/regimport/importer"
-	"github.com/regimport/regimport/importer/imagestream"
 	"regexp"
 	"strings"
+
+	"github.com/regimport/regimport/importer"
+	"github.com/regimport/regimport/importer/imagestream"
 
 	imagev1 "github.com/openshift/api/image/v1"
 	corev1 "k8s.io/api/core/v1"

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/catalog/catalogdb"
 	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/internal/testregistry"
 )
@@ -22,7 +23,7 @@ func TestKilledRunIsMarkedAbandonedByTheNextRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := dbtest.New(t)
-	cat, err := catalog.Open(ctx, db, catalog.Options{})
+	cat, err := catalogdb.Open(ctx, db, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/regimport/regimport/internal/imageview"
 	"io"
 	"text/tabwriter"
+
+	"github.com/regimport/regimport/catalog/catalogdb"
+	"github.com/regimport/regimport/internal/imageview"
 
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
@@ -50,7 +52,7 @@ func runGet(ctx context.Context, args []string, s Streams) int {
 		return fail(s, ExitUsage, "get: unable to match a printer suitable for the output format %q, allowed formats are: json,name,wide,yaml", *output)
 	}
 	names := pos[1:]
-	cat, err := catalog.Open(ctx, *db, catalog.Options{ReadOnly: true})
+	cat, err := catalogdb.Open(ctx, *db, catalog.Options{ReadOnly: true})
 	if err != nil {
 		return fail(s, ExitFatal, "get: %v", err)
 	}
@@ -105,7 +107,7 @@ func printObject(w io.Writer, format string, obj any) error {
 
 // printImages walks the catalog a page at a time; json is streamed item by
 // item so memory stays flat however large the catalog is.
-func printImages(ctx context.Context, w io.Writer, cat *catalog.Catalog, names []string, format string, withRaw bool) ([]string, error) {
+func printImages(ctx context.Context, w io.Writer, cat catalog.Catalog, names []string, format string, withRaw bool) ([]string, error) {
 	found := map[string]bool{}
 	var all []imagev1.Image // yaml only: it cannot be streamed as one document
 	var tw *tabwriter.Writer

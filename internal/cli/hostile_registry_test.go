@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/regfront"
 	"github.com/regimport/regimport/internal/testregistry"
@@ -41,7 +43,7 @@ func hostileImport(t *testing.T, opts regfront.Options, hostile string, args fun
 	if !strings.Contains(out, "failed    "+reg.Host()+"/"+hostile) || !strings.Contains(out, wantReason) {
 		t.Fatalf("the summary does not fail %s naming %q:\n%s", hostile, wantReason, out)
 	}
-	cat, err := catalog.Open(context.Background(), db, catalog.Options{})
+	cat, err := catalogdb.Open(context.Background(), db, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
 	"github.com/regimport/regimport/registry"
@@ -38,7 +40,7 @@ type importSession struct {
 	f   *importFlags
 	log *slog.Logger
 	sys *types.SystemContext
-	cat *catalog.Catalog
+	cat catalog.Catalog
 	imp *importer.Importer
 	// reg is the registry client of the run; insecure, made on demand by
 	// insecureClient, fetches what `import -f` documents mark insecure.
@@ -154,7 +156,7 @@ func (sess *importSession) openCatalog(ctx context.Context, access catalogAccess
 		if fileExists(sess.f.db) || catalog.IsPostgres(sess.f.db) {
 			ro := opts
 			ro.ReadOnly = true
-			cat, err := catalog.Open(ctx, sess.f.db, ro)
+			cat, err := catalogdb.Open(ctx, sess.f.db, ro)
 			if err == nil {
 				sess.cat = cat
 				sess.closers = append(sess.closers, func() { cat.Close() })
@@ -170,7 +172,7 @@ func (sess *importSession) openCatalog(ctx context.Context, access catalogAccess
 			return err
 		}
 		sess.closers = append(sess.closers, func() { os.RemoveAll(dir) })
-		cat, err := catalog.Open(ctx, filepath.Join(dir, "preview.db"), opts)
+		cat, err := catalogdb.Open(ctx, filepath.Join(dir, "preview.db"), opts)
 		if err != nil {
 			return err
 		}
@@ -178,7 +180,7 @@ func (sess *importSession) openCatalog(ctx context.Context, access catalogAccess
 		sess.closers = append(sess.closers, func() { cat.Close() })
 		return nil
 	}
-	lock, err := catalog.LockRuns(sess.f.db, command, sess.f.shard)
+	lock, err := catalogdb.LockRuns(sess.f.db, command, sess.f.shard)
 	if err != nil {
 		return err
 	}
@@ -186,12 +188,12 @@ func (sess *importSession) openCatalog(ctx context.Context, access catalogAccess
 	release := func() {}
 	if sess.f.shard.Sharded() {
 		// Shards started together must not all migrate a new catalog.
-		if release, err = catalog.LockOpen(sess.f.db); err != nil {
+		if release, err = catalogdb.LockOpen(sess.f.db); err != nil {
 			return err
 		}
 	}
 	opts.RunLock = lock
-	cat, err := catalog.Open(ctx, sess.f.db, opts)
+	cat, err := catalogdb.Open(ctx, sess.f.db, opts)
 	release()
 	if err != nil {
 		return err

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/dbtest"
@@ -153,7 +155,7 @@ func TestImportSpecExamplesImport(t *testing.T) {
 		t.Errorf("repository tags %v + %v", tags, rs.AdditionalTags)
 	}
 
-	cat, err := catalog.Open(ctx, db, catalog.Options{ReadOnly: true})
+	cat, err := catalogdb.Open(ctx, db, catalog.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +240,7 @@ spec:
 	if code, _, errOut := runCLIWithInput(t, doc, "import", "--db", db, "--tls-verify=false", "-f", "-"); code != ExitOK {
 		t.Fatalf("preview on an empty database: exit %d: %s", code, errOut)
 	}
-	if _, err := catalog.Open(ctx, db, catalog.Options{ReadOnly: true}); !errors.Is(err, catalog.ErrNotCatalog) {
+	if _, err := catalogdb.Open(ctx, db, catalog.Options{ReadOnly: true}); !errors.Is(err, catalog.ErrNotCatalog) {
 		t.Errorf("after a preview the database is not empty: %v", err)
 	}
 }

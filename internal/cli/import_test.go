@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/internal/testregistry"
@@ -125,7 +127,7 @@ func TestSecondRunOnALockedCatalogSaysWhoHoldsIt(t *testing.T) {
 	db := dbtest.New(t)
 	// A short command: PostgreSQL keeps 63 bytes of the holder's
 	// application_name, where its pid, host and command are written.
-	lock, err := catalog.LockRuns(db, "import -c n.yaml", catalog.Shard{})
+	lock, err := catalogdb.LockRuns(db, "import -c n.yaml", catalog.Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/regimport/regimport/catalog"
@@ -35,7 +37,7 @@ func TestLegacyPostgresCatalogUpgrades(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	cat, err := catalog.Open(ctx, db, catalog.Options{})
+	cat, err := catalogdb.Open(ctx, db, catalog.Options{})
 	if err != nil {
 		t.Fatalf("open the schema 8 catalog: %v", err)
 	}
@@ -55,7 +57,7 @@ func TestLegacyPostgresCatalogUpgrades(t *testing.T) {
 	for table, rows := range after {
 		got[table] = rows
 	}
-	if len(got["schema_migrations"]) != len(want["schema_migrations"])+catalog.SchemaVersion()-8 {
+	if len(got["schema_migrations"]) != len(want["schema_migrations"])+catalogdb.SchemaVersion()-8 {
 		t.Errorf("schema_migrations after the upgrade: %v", got["schema_migrations"])
 	}
 	delete(got, "schema_migrations")

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 )
 
@@ -52,19 +54,19 @@ func runMigrate(ctx context.Context, args []string, s Streams) int {
 	if !catalog.IsPostgres(*db) && !fileExists(*db) {
 		return fail(s, ExitUsage, "migrate: %s: no such file", *db)
 	}
-	lock, err := catalog.LockRuns(*db, "regimport migrate", catalog.Shard{})
+	lock, err := catalogdb.LockRuns(*db, "regimport migrate", catalog.Shard{})
 	if err != nil {
 		return fail(s, ExitLocked, "migrate: %v", err)
 	}
 	defer lock.Unlock()
-	cat, err := catalog.Open(ctx, *db, catalog.Options{})
+	cat, err := catalogdb.Open(ctx, *db, catalog.Options{})
 	if err != nil {
 		return fail(s, ExitFatal, "migrate: %v", err)
 	}
 	if err := cat.Close(); err != nil {
 		return fail(s, ExitFatal, "migrate: %v", err)
 	}
-	fmt.Fprintf(s.Out, "%s is at schema version %d\n", catalog.RedactDB(*db), catalog.SchemaVersion())
+	fmt.Fprintf(s.Out, "%s is at schema version %d\n", catalog.RedactDB(*db), catalogdb.SchemaVersion())
 	return ExitOK
 }
 
@@ -82,7 +84,7 @@ func copyCatalog(ctx context.Context, s Streams, from, to string, log *slog.Logg
 	if !catalog.IsPostgres(from) && !fileExists(from) {
 		return fail(s, ExitUsage, "migrate: --from %s: no such file", from)
 	}
-	src, err := catalog.Open(ctx, from, catalog.Options{ReadOnly: true})
+	src, err := catalogdb.Open(ctx, from, catalog.Options{ReadOnly: true})
 	if err != nil {
 		if errors.Is(err, catalog.ErrNeedMigrate) {
 			return fail(s, ExitUsage, "migrate: --from: %v; or copy it and migrate the copy, if this one must stay as it is", err)
@@ -92,14 +94,14 @@ func copyCatalog(ctx context.Context, s Streams, from, to string, log *slog.Logg
 	defer src.Close()
 	// Refuse a destination with data before Open, which would migrate an
 	// older one: a refused destination is left exactly as it was.
-	if err := catalog.CheckEmpty(ctx, to); err != nil {
+	if err := catalogdb.CheckEmpty(ctx, to); err != nil {
 		if errors.Is(err, catalog.ErrNotEmpty) {
 			return fail(s, ExitUsage, "migrate: --to: %v; a copy only fills an empty catalog (give a new file or an empty database)", err)
 		}
 		return fail(s, openExit(err), "migrate: --to: %v", err)
 	}
 	created := !catalog.IsPostgres(to) && !fileExists(to)
-	lock, err := catalog.LockRuns(to, "regimport migrate --from "+shownFrom+" --to "+shownTo, catalog.Shard{})
+	lock, err := catalogdb.LockRuns(to, "regimport migrate --from "+shownFrom+" --to "+shownTo, catalog.Shard{})
 	if err != nil {
 		return fail(s, ExitLocked, "migrate: --to: %v", err)
 	}
@@ -119,7 +121,7 @@ func copyCatalog(ctx context.Context, s Streams, from, to string, log *slog.Logg
 		return fail(s, code, "migrate: %v", err)
 	}
 	log.Info("catalog copied", "from", shownFrom, "to", shownTo, "rows", stats.Rows, "seconds", time.Since(start).Seconds())
-	fmt.Fprintf(s.Out, "copied %s to %s (schema version %d) in %s\n", shownFrom, shownTo, catalog.SchemaVersion(),
+	fmt.Fprintf(s.Out, "copied %s to %s (schema version %d) in %s\n", shownFrom, shownTo, catalogdb.SchemaVersion(),
 		time.Since(start).Round(time.Millisecond))
 	for _, t := range stats.Tables {
 		fmt.Fprintf(s.Out, "  %-24s %10d\n", t.Table, t.Rows)
@@ -129,12 +131,12 @@ func copyCatalog(ctx context.Context, s Streams, from, to string, log *slog.Logg
 }
 
 // copyInto opens (creating and migrating) the destination and copies src into it.
-func copyInto(ctx context.Context, src *catalog.Catalog, to string, log *slog.Logger) (catalog.CopyStats, error) {
-	dst, err := catalog.Open(ctx, to, catalog.Options{Logger: log})
+func copyInto(ctx context.Context, src catalog.Catalog, to string, log *slog.Logger) (catalog.CopyStats, error) {
+	dst, err := catalogdb.Open(ctx, to, catalog.Options{Logger: log})
 	if err != nil {
 		return catalog.CopyStats{}, fmt.Errorf("--to: %w", err)
 	}
-	stats, err := catalog.Copy(ctx, src, dst)
+	stats, err := catalogdb.Copy(ctx, src, dst)
 	if cerr := dst.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("--to: %w", cerr)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/catalog/catalogtest"
 	"github.com/regimport/regimport/internal/dbtest"
@@ -80,7 +82,7 @@ spec:
 func reportJSON(t *testing.T, db string) []byte {
 	t.Helper()
 	ctx := context.Background()
-	cat, err := catalog.Open(ctx, db, catalog.Options{ReadOnly: true})
+	cat, err := catalogdb.Open(ctx, db, catalog.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +163,7 @@ func TestMigrateCopiesACatalogToPostgreSQLAndBack(t *testing.T) {
 	// resourceVersion is above every copied one.
 	ctx := context.Background()
 	for _, db := range []string{pg, last} {
-		cat, err := catalog.Open(ctx, db, catalog.Options{})
+		cat, err := catalogdb.Open(ctx, db, catalog.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,7 +234,7 @@ func TestMigrateCopyRefusesBadInput(t *testing.T) {
 	if _, err := os.Stat(fresh); err == nil {
 		t.Errorf("a refused copy created %s", fresh)
 	}
-	if code, out, errOut := runCLI(t, "migrate", "--db", older); code != ExitOK || !strings.Contains(out, fmt.Sprintf("schema version %d", catalog.SchemaVersion())) {
+	if code, out, errOut := runCLI(t, "migrate", "--db", older); code != ExitOK || !strings.Contains(out, fmt.Sprintf("schema version %d", catalogdb.SchemaVersion())) {
 		t.Fatalf("migrate --db: exit %d\n%s%s", code, out, errOut)
 	}
 	if code, out, errOut := runCLI(t, "migrate", "--from", older, "--to", fresh); code != ExitOK || !strings.Contains(out, "images ") {
@@ -262,7 +264,7 @@ func TestMigrateCopyRefusesBadInput(t *testing.T) {
 
 	// The destination's run lock is held: exit 5.
 	locked := filepath.Join(dir, "locked.db")
-	lock, err := catalog.LockRuns(locked, "test", catalog.Shard{})
+	lock, err := catalogdb.LockRuns(locked, "test", catalog.Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/catalog/catalogdb"
 	"github.com/regimport/regimport/mirror"
 )
 
@@ -108,7 +109,7 @@ func runMirrorPlan(ctx context.Context, args []string, s Streams) int {
 	if !contains(mirror.Formats, format) {
 		return fail(s, ExitUsage, "mirror plan: --format %q: want one of %s", format, strings.Join(mirror.Formats, ", "))
 	}
-	cat, err := catalog.Open(ctx, db, catalog.Options{ReadOnly: true})
+	cat, err := catalogdb.Open(ctx, db, catalog.Options{ReadOnly: true})
 	if err != nil {
 		return fail(s, ExitFatal, "mirror plan: %v", err)
 	}

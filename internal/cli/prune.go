@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 )
 
@@ -45,7 +47,7 @@ func runPrune(ctx context.Context, args []string, s Streams) int {
 	if err != nil {
 		return fail(s, ExitUsage, "prune: %v", err)
 	}
-	lock, err := catalog.LockRuns(*db, "regimport prune "+quoteArgs(args), catalog.Shard{})
+	lock, err := catalogdb.LockRuns(*db, "regimport prune "+quoteArgs(args), catalog.Shard{})
 	if errors.Is(err, catalog.ErrLocked) {
 		return fail(s, ExitLocked, "prune: %v", err)
 	}
@@ -53,7 +55,7 @@ func runPrune(ctx context.Context, args []string, s Streams) int {
 		return fail(s, ExitFatal, "prune: %v", err)
 	}
 	defer lock.Unlock()
-	cat, err := catalog.Open(ctx, *db, catalog.Options{Logger: log, RunLock: lock})
+	cat, err := catalogdb.Open(ctx, *db, catalog.Options{Logger: log, RunLock: lock})
 	if err != nil {
 		return fail(s, ExitFatal, "prune: %v", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/dbtest"
@@ -65,7 +67,7 @@ func TestKeylessBundleThroughTheCommandLine(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("import: exit %d\n%s\n%s", code, out, errOut)
 	}
-	cat, err := catalog.Open(ctx, db, catalog.Options{ReadOnly: true})
+	cat, err := catalogdb.Open(ctx, db, catalog.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/internal/regfront"
@@ -75,7 +77,7 @@ func TestImportThroughARealWorldRegistryFront(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
-	cat, err := catalog.Open(context.Background(), db, catalog.Options{})
+	cat, err := catalogdb.Open(context.Background(), db, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/dbtest"
@@ -143,7 +145,7 @@ spec:
 	if code, out, _ := runCLI(t, "prune", "--db", db, "--unreferenced-for", "30d"); code != ExitOK || !strings.Contains(out, "deleted 0 images") {
 		t.Errorf("prune 30d: %d %s", code, out)
 	}
-	lock, err := catalog.LockRuns(db, "test", catalog.Shard{})
+	lock, err := catalogdb.LockRuns(db, "test", catalog.Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +190,7 @@ sources:
 	if code != ExitOK || !strings.Contains(out, "tags: 2 new") {
 		t.Fatalf("per-registry tlsVerify false, include ^v[12]$: %d\n%s%s", code, out, errOut)
 	}
-	cat, err := catalog.Open(context.Background(), filepath.Join(dir, "lab.yaml.db"), catalog.Options{ReadOnly: true})
+	cat, err := catalogdb.Open(context.Background(), filepath.Join(dir, "lab.yaml.db"), catalog.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/report"
 )
@@ -76,7 +78,7 @@ func runReport(ctx context.Context, args []string, s Streams) int {
 	if *out != "" && samePath(*out, *db) {
 		return fail(s, ExitUsage, "report: -o %s would overwrite the catalog", *out)
 	}
-	cat, err := catalog.Open(ctx, *db, catalog.Options{ReadOnly: true, Logger: log})
+	cat, err := catalogdb.Open(ctx, *db, catalog.Options{ReadOnly: true, Logger: log})
 	if errors.Is(err, catalog.ErrNeedMigrate) {
 		return fail(s, ExitFatal, "report: %v\nregimport report never writes to a catalog; a command that opens it for writing "+
 			"(regimport import, regimport verify) migrates it, on a copy if this file must stay as it is", err)

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/report"
@@ -31,7 +33,7 @@ func TestReportRowsHaveOneOrderOnBothBackends(t *testing.T) {
 	base := time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC)
 	var ticks atomic.Int64
 	now := func() time.Time { return base.Add(time.Duration(ticks.Add(1)) * 70 * time.Microsecond) }
-	cat, err := catalog.Open(ctx, file, catalog.Options{Now: now})
+	cat, err := catalogdb.Open(ctx, file, catalog.Options{Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +50,7 @@ func TestReportRowsHaveOneOrderOnBothBackends(t *testing.T) {
 	}
 
 	render := func(db string) []byte {
-		c, err := catalog.Open(ctx, db, catalog.Options{ReadOnly: true})
+		c, err := catalogdb.Open(ctx, db, catalog.Options{ReadOnly: true})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/report"
@@ -27,7 +29,7 @@ func reportCatalog(t *testing.T) string {
 	ctx := context.Background()
 	path := dbtest.New(t)
 	clock := rt.NewClock(time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC))
-	cat, err := catalog.Open(ctx, path, catalog.Options{Now: clock.Now})
+	cat, err := catalogdb.Open(ctx, path, catalog.Options{Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +152,7 @@ func TestReportCommandBadInput(t *testing.T) {
 	dir := t.TempDir()
 
 	empty := dbtest.New(t)
-	cat, err := catalog.Open(context.Background(), empty, catalog.Options{})
+	cat, err := catalogdb.Open(context.Background(), empty, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 )
 
@@ -21,7 +23,7 @@ func runRuns(ctx context.Context, args []string, s Streams) int {
 		}
 		return ExitUsage
 	}
-	cat, err := catalog.Open(ctx, *db, catalog.Options{ReadOnly: true})
+	cat, err := catalogdb.Open(ctx, *db, catalog.Options{ReadOnly: true})
 	if err != nil {
 		return fail(s, ExitFatal, "runs: %v", err)
 	}

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/apiserver"
 	"github.com/regimport/regimport/catalog"
 )
@@ -111,7 +113,7 @@ func runServe(ctx context.Context, args []string, s Streams) int {
 		return fail(s, ExitUsage, "serve: %v", err)
 	}
 
-	cat, err := catalog.Open(ctx, f.db, catalog.Options{ReadOnly: true, Logger: log})
+	cat, err := catalogdb.Open(ctx, f.db, catalog.Options{ReadOnly: true, Logger: log})
 	if err != nil {
 		return fail(s, ExitFatal, "serve: %v", err)
 	}
@@ -125,7 +127,7 @@ func runServe(ctx context.Context, args []string, s Streams) int {
 		// Writers in any process NOTIFY at commit: watches wake at once, and
 		// poll as before should the listening connection be lost.
 		feedCtx, stopFeed := context.WithCancel(context.WithoutCancel(ctx))
-		feed, err := catalog.ListenForChanges(feedCtx, f.db, log)
+		feed, err := catalogdb.ListenForChanges(feedCtx, f.db, log)
 		if err != nil {
 			stopFeed()
 			return fail(s, ExitFatal, "serve: %v", err)

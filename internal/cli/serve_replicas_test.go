@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/dbtest"
@@ -94,7 +96,7 @@ func watchEvents(t *testing.T, ctx context.Context, base string, from int64) <-c
 // shardWriter adds images [from, to) through a catalog of its own, as one
 // shard of an import does, a few at a time.
 func shardWriter(ctx context.Context, db string, from, to int) error {
-	c, err := catalog.Open(ctx, db, catalog.Options{})
+	c, err := catalogdb.Open(ctx, db, catalog.Options{})
 	if err != nil {
 		return err
 	}
@@ -247,7 +249,7 @@ func TestServeReplicasAgreeWhileShardsWrite(t *testing.T) {
 	}
 
 	// The watches: the change log after r0, in order, on both replicas.
-	reader, err := catalog.Open(context.Background(), db, catalog.Options{ReadOnly: true})
+	reader, err := catalogdb.Open(context.Background(), db, catalog.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	digest "github.com/opencontainers/go-digest"
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
@@ -75,7 +77,7 @@ func serveTestImage(i int) catalog.ImageRecord {
 func serveTestCatalog(t *testing.T, path string, from, to int) {
 	t.Helper()
 	ctx := context.Background()
-	c, err := catalog.Open(ctx, path, catalog.Options{})
+	c, err := catalogdb.Open(ctx, path, catalog.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

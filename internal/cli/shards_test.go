@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
 	"github.com/regimport/regimport/internal/dbtest"
@@ -40,7 +42,7 @@ func runCLIEnv(t *testing.T, env map[string]string, args ...string) (int, string
 func holdings(t *testing.T, db, host string) (map[string]string, []string) {
 	t.Helper()
 	ctx := context.Background()
-	cat, err := catalog.Open(ctx, db, catalog.Options{ReadOnly: true})
+	cat, err := catalogdb.Open(ctx, db, catalog.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +238,7 @@ func TestShardLocksFromTheCommandLine(t *testing.T) {
 	db := dbtest.New(t)
 	// A short command: PostgreSQL keeps 63 bytes of the holder's
 	// application_name, where its pid, host and command are written.
-	held, err := catalog.LockRuns(db, "import --shard 1/3 nightly", catalog.Shard{Index: 1, Count: 3, Group: "g"})
+	held, err := catalogdb.LockRuns(db, "import --shard 1/3 nightly", catalog.Shard{Index: 1, Count: 3, Group: "g"})
 	if err != nil {
 		t.Fatal(err)
 	}

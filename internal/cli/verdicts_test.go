@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/dbtest"
@@ -117,7 +119,7 @@ func TestVerifyReevaluatesPerRepositoryUnderTheRunLock(t *testing.T) {
 	}
 	img := s.Image.Digest.String()
 
-	lock, err := catalog.LockRuns(db, "test", catalog.Shard{})
+	lock, err := catalogdb.LockRuns(db, "test", catalog.Shard{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/regimport/regimport/catalog/catalogdb"
+
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/importer"
 	"github.com/regimport/regimport/signatures"
@@ -47,7 +49,7 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 	}
 	// verify writes verdicts: it holds the run lock like an import, and
 	// writes through the catalog's single writer.
-	lock, err := catalog.LockRuns(*db, "regimport verify", catalog.Shard{})
+	lock, err := catalogdb.LockRuns(*db, "regimport verify", catalog.Shard{})
 	if errors.Is(err, catalog.ErrLocked) {
 		return fail(s, ExitLocked, "verify: %v", err)
 	}
@@ -55,7 +57,7 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 		return fail(s, ExitFatal, "verify: %v", err)
 	}
 	defer lock.Unlock()
-	cat, err := catalog.Open(ctx, *db, catalog.Options{Logger: log, RunLock: lock})
+	cat, err := catalogdb.Open(ctx, *db, catalog.Options{Logger: log, RunLock: lock})
 	if err != nil {
 		return fail(s, ExitFatal, "verify: %v", err)
 	}

@@ -42,11 +42,7 @@ func Of(img *imagev1.Image) Columns {
 	if len(img.DockerImageManifests) > 0 {
 		platforms := make([]string, 0, len(img.DockerImageManifests))
 		for _, m := range img.DockerImageManifests {
-			p := m.OS + "/" + m.Architecture
-			if m.Variant != "" {
-				p += "/" + m.Variant
-			}
-			platforms = append(platforms, p)
+			platforms = append(platforms, catalog.Platform{OS: m.OS, Architecture: m.Architecture, Variant: m.Variant}.String())
 		}
 		c.Platform = strings.Join(platforms, ",")
 	}

@@ -21,11 +21,11 @@ func Check(g Graph, rules []Rule) []string {
 	sort.Strings(pkgs)
 	for _, r := range rules {
 		for _, p := range pkgs {
-			if !within(p, Module+"/"+r.Package) {
+			if !within(p, Module+"/"+r.Package) || (r.Exact && p != Module+"/"+r.Package) {
 				continue
 			}
 			for _, f := range r.Forbidden {
-				if chain := path(g, p, Module+"/"+f); chain != nil {
+				if chain := path(g, p, Module+"/"+f, r.Direct); chain != nil {
 					broken = append(broken, fmt.Sprintf("%s imports %s (%s): %s may not depend on %s: %s",
 						trim(chain[0]), trim(chain[1]), strings.Join(trimAll(chain), " -> "), r.Package, f, r.Why))
 				}
@@ -41,8 +41,8 @@ func within(pkg, prefix string) bool {
 }
 
 // path finds the shortest chain of imports from one package to a package
-// within target, or nil.
-func path(g Graph, from, target string) []string {
+// within target, or nil; direct: only from's own imports.
+func path(g Graph, from, target string, direct bool) []string {
 	prev := map[string]string{from: ""}
 	queue := []string{from}
 	for len(queue) > 0 {
@@ -60,7 +60,9 @@ func path(g Graph, from, target string) []string {
 				}
 				return chain
 			}
-			queue = append(queue, imp)
+			if !direct {
+				queue = append(queue, imp)
+			}
 		}
 	}
 	return nil

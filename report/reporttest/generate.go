@@ -31,7 +31,7 @@ type Generated struct {
 // ten is a two-platform list; images share base layers across repositories
 // and middle layers within one; verdicts and signatures cycle through every
 // state the report distinguishes.
-func Generate(ctx context.Context, cat *catalog.Catalog, clock *Clock, spec Spec) (Generated, error) {
+func Generate(ctx context.Context, cat catalog.Catalog, clock *Clock, spec Spec) (Generated, error) {
 	if spec.Runs < 1 || spec.Repositories < 1 || spec.Images < 1 {
 		return Generated{}, fmt.Errorf("reporttest: spec %+v", spec)
 	}

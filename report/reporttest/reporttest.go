@@ -187,7 +187,7 @@ type RepositoryRemoval string
 // Run records one import run that writes ops (ImageRecord, TagRecord,
 // TagRemoval or RepositoryRemoval)
 // and ends with the given failures; it returns the run id.
-func Run(ctx context.Context, cat *catalog.Catalog, command string, ops []any, failures ...catalog.Failure) (int64, error) {
+func Run(ctx context.Context, cat catalog.Catalog, command string, ops []any, failures ...catalog.Failure) (int64, error) {
 	id, err := cat.BeginRun(ctx, command, catalog.Shard{})
 	if err != nil {
 		return 0, err
@@ -204,7 +204,7 @@ func Run(ctx context.Context, cat *catalog.Catalog, command string, ops []any, f
 
 // Write puts ops through one Writer tied to run id (0: none) and returns
 // the first error any of them met.
-func Write(ctx context.Context, cat *catalog.Catalog, run int64, ops []any) error {
+func Write(ctx context.Context, cat catalog.Catalog, run int64, ops []any) error {
 	w, err := cat.NewWriter(ctx, catalog.WriterOptions{RunID: run, BatchSize: 512})
 	if err != nil {
 		return err

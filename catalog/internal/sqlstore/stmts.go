@@ -1,0 +1,146 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"time"
+)
+
+// stmtCache prepares each query once per pool. SQLite spends most of a
+// small insert or lookup parsing its SQL, and go-sqlite3 does not cache
+// statements, so the importer's lookups go through here.
+//
+// On PostgreSQL it is off: pgx already prepares each query once per
+// connection and keeps it, and a database/sql statement would cost a
+// Parse and a Deallocate round trip of its own on every connection it
+// lands on.
+type stmtCache struct {
+	db  *sql.DB
+	off bool
+	mu  sync.Mutex
+	m   map[string]*sql.Stmt
+}
+
+// errNoCache makes callers run the query directly.
+var errNoCache = errors.New("statement cache is off")
+
+func newStmtCache(db *sql.DB, off bool) *stmtCache {
+	return &stmtCache{db: db, off: off, m: map[string]*sql.Stmt{}}
+}
+
+// get returns the query's statement, preparing it on the pool if needed.
+// Preparing takes a connection of the pool: never call get while holding
+// one (inside a read transaction), or a full pool waits on itself; use
+// peek there. The mutex is not held while preparing, for the same reason.
+func (s *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := s.peek(query); ok || s.off {
+		if s.off {
+			return nil, errNoCache
+		}
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if had, ok := s.m[query]; ok { // prepared meanwhile by another caller
+		st.Close()
+		return had, nil
+	}
+	s.m[query] = st
+	return st, nil
+}
+
+// peek returns the query's statement if it is prepared already, without
+// touching the pool.
+func (s *stmtCache) peek(query string) (*sql.Stmt, bool) {
+	if s.off {
+		return nil, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.m[query]
+	return st, ok
+}
+
+// prepareLater prepares the query on the pool in the background, for a
+// caller that holds a connection and so must not wait for another.
+func (s *stmtCache) prepareLater(query string) {
+	if s.off {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_, _ = s.get(ctx, query) // an error leaves it unprepared: the next use tries again
+	}()
+}
+
+func (s *stmtCache) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.m {
+		st.Close()
+	}
+	s.m = map[string]*sql.Stmt{}
+}
+
+// readRow runs a cached single-row query on the read pool.
+func (c *Catalog) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := c.readStmts.get(ctx, query)
+	if err != nil {
+		return c.read.QueryRowContext(ctx, query, args...) // Scan reports the prepare error
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// batchTx is one writer transaction with its statements prepared once per
+// batch. They are prepared on the transaction itself: the write pool has a
+// single connection, which the transaction holds. On PostgreSQL (direct,
+// Pools.NoStmtCache) statements run as they are, and pgx's own per-connection cache prepares
+// them once for the life of the connection rather than once per batch.
+type batchTx struct {
+	tx     *sql.Tx
+	direct bool
+	stmts  map[string]*sql.Stmt
+	// changed: a change was recorded, so listeners are notified at commit.
+	changed bool
+}
+
+func (b *batchTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := b.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := b.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	b.stmts[query] = st
+	return st, nil
+}
+
+func (b *batchTx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if b.direct {
+		return b.tx.ExecContext(ctx, query, args...)
+	}
+	st, err := b.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (b *batchTx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if b.direct {
+		return b.tx.QueryRowContext(ctx, query, args...)
+	}
+	st, err := b.stmt(ctx, query)
+	if err != nil {
+		return b.tx.QueryRowContext(ctx, query, args...) // Scan reports the prepare error
+	}
+	return st.QueryRowContext(ctx, args...)
+}

@@ -1,0 +1,115 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"syscall"
+
+	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/catalog/internal/sqlstore"
+)
+
+// Open opens (creating and migrating if needed) the SQLite catalog file:
+// a pool of readers and, unless read-only, one writer connection (SQLite
+// allows one writer).
+func Open(ctx context.Context, file string, opts catalog.Options) (catalog.Catalog, error) {
+	c, err := open(ctx, file, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func open(ctx context.Context, file string, opts catalog.Options) (*sqlstore.Catalog, error) {
+	if opts.ReadOnly {
+		if _, err := os.Stat(file); err != nil {
+			return nil, fmt.Errorf("open catalog %s: %w", file, err)
+		}
+	}
+	read, err := sql.Open("sqlite3", dsn(file, true))
+	if err != nil {
+		return nil, fmt.Errorf("open catalog %s: %w", file, err)
+	}
+	// Enough readers for the importer's workers and the endpoint's requests
+	// not to queue for a connection; each holds at most a 2 MiB page cache.
+	read.SetMaxOpenConns(16)
+	read.SetMaxIdleConns(16)
+	p := sqlstore.Pools{Path: file, Read: read}
+	if opts.ReadOnly {
+		return sqlstore.Open(ctx, p, Dialect{}, opts)
+	}
+	if err := createPrivate(file); err != nil {
+		read.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", file, err)
+	}
+	write, err := sql.Open("sqlite3", dsn(file, false))
+	if err != nil {
+		read.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", file, err)
+	}
+	write.SetMaxOpenConns(1)
+	p.Write = write
+	c, err := sqlstore.Open(ctx, p, Dialect{}, opts)
+	if err != nil {
+		return nil, err
+	}
+	// Checkpoint less often than every 1,000 pages: an import writes in
+	// bursts, and each checkpoint costs a copy and an fsync.
+	if _, err := write.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 8192`); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("open catalog %s: %w", file, err)
+	}
+	return c, nil
+}
+
+// OpenUnchecked opens the file read-only as it is, without checking its
+// schema, for catalogdb.CheckEmpty; nil when the file does not exist.
+func OpenUnchecked(ctx context.Context, file string) (*sqlstore.Catalog, error) {
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	read, err := sql.Open("sqlite3", dsn(file, true))
+	if err != nil {
+		return nil, fmt.Errorf("open catalog %s: %w", file, err)
+	}
+	return sqlstore.Attach(sqlstore.Pools{Path: file, Read: read}, Dialect{}, catalog.Options{ReadOnly: true}), nil
+}
+
+// createPrivate creates a new catalog file readable and writable by its
+// owner only (0600, less whatever the umask removes). The catalog holds
+// private images' manifests and configs; SQLite would create it 0644, and
+// gives its -wal and -shm files the main file's permissions, so creating
+// the file first covers all three. An existing file keeps its mode: its
+// owner chose it.
+func createPrivate(file string) error {
+	f, err := os.OpenFile(file, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_CLOEXEC, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func dsn(file string, readOnly bool) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", "10000")
+	q.Set("_foreign_keys", "on")
+	if readOnly {
+		q.Set("mode", "ro")
+	} else {
+		q.Set("_journal_mode", "WAL")
+		q.Set("_synchronous", "NORMAL")
+		q.Set("_txlock", "immediate")
+		// A bigger page cache for the writer: image names are random
+		// digests, so index inserts touch pages all over the file.
+		q.Set("_cache_size", "-16384")
+	}
+	return "file:" + (&url.URL{Path: file}).EscapedPath() + "?" + q.Encode()
+}
