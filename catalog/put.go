@@ -119,6 +119,9 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 			return Unchanged, fmt.Errorf("store list entry %d of %s: %w", i, img.Name, err)
 		}
 	}
+	if err := c.putIndexAttestations(ctx, tx, img.Name, rec.IndexAttestations); err != nil {
+		return Unchanged, err
+	}
 	return Created, nil
 }
 
