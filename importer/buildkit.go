@@ -131,12 +131,16 @@ type inTotoStatement struct {
 	Type          string `json:"_type"`
 	PredicateType string `json:"predicateType"`
 	Predicate     struct {
-		Builder   struct{ ID string `json:"id"` } `json:"builder"`
+		Builder struct {
+			ID string `json:"id"`
+		} `json:"builder"`
 		Materials []struct {
 			URI string `json:"uri"`
 		} `json:"materials"`
 		RunDetails struct {
-			Builder struct{ ID string `json:"id"` } `json:"builder"`
+			Builder struct {
+				ID string `json:"id"`
+			} `json:"builder"`
 		} `json:"runDetails"`
 		BuildDefinition struct {
 			ResolvedDependencies []struct {
