@@ -97,3 +97,37 @@ func (c *Catalog) PullVerdictOfImage(ctx context.Context, repository, image stri
 	v, why := PullVerdictOf(own, reason, instances)
 	return v, why, nil
 }
+
+// RepositoryPullVerdict is an image's pull verdict in one repository.
+type RepositoryPullVerdict struct {
+	Repository string
+	Verdict    Verdict
+	Reason     string
+}
+
+// ImagePullVerdicts are the pull verdicts of image (as a tag or digest
+// naming it would have) in every repository with a verdict for it or for
+// one of its instances, by repository name.
+func (c *Catalog) ImagePullVerdicts(ctx context.Context, image string) ([]RepositoryPullVerdict, error) {
+	rows, err := c.read.QueryContext(ctx, `SELECT r.name, coalesce(v.verdict, ''), coalesce(v.reason, ''), coalesce(`+instanceVerdicts("r.id", "$1")+`, '')
+		FROM repositories r LEFT JOIN image_verdicts v ON v.repository_id = r.id AND v.image_name = $1
+		WHERE r.id IN (SELECT repository_id FROM image_verdicts WHERE image_name = $1
+			OR image_name IN (SELECT digest FROM image_manifests WHERE list_name = $1))
+		ORDER BY r.name`, image)
+	if err != nil {
+		return nil, fmt.Errorf("pull verdicts of %s: %w", image, err)
+	}
+	defer rows.Close()
+	var out []RepositoryPullVerdict
+	for rows.Next() {
+		var p RepositoryPullVerdict
+		var own Verdict
+		var reason, instances string
+		if err := rows.Scan(&p.Repository, &own, &reason, &instances); err != nil {
+			return nil, fmt.Errorf("pull verdicts of %s: %w", image, err)
+		}
+		p.Verdict, p.Reason = PullVerdictOf(own, reason, instances)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -154,6 +155,21 @@ func TestPullVerdictsOfLists(t *testing.T) {
 	}
 	if seen != 3 {
 		t.Errorf("%d tagged rows, want 3\n%s", seen, rep)
+	}
+	// get images -o wide: the index-only signed list reads accepted under
+	// SIGNATURE (its own signature verified) and rejected under PULL.
+	code, wide, errOut := runCLI(t, "get", "images", "--db", db, "-o", "wide", idx.Digest.String(), amd.Digest.String())
+	if code != ExitOK {
+		t.Fatalf("get images -o wide: exit %d\n%s", code, errOut)
+	}
+	lines := strings.Split(wide, "\n")
+	if !strings.Contains(lines[0], "SIGNATURE   PULL ") {
+		t.Errorf("wide header %q", lines[0])
+	}
+	for _, want := range []string{idx.Digest.String() + " .* accepted +rejected ", amd.Digest.String() + " .* rejected +partial "} {
+		if !regexp.MustCompile(want).MatchString(wide) {
+			t.Errorf("get images -o wide: no line matching %q\n%s", want, wide)
+		}
 	}
 	prov := false
 	for _, a := range doc.Attestations.Images {
