@@ -85,14 +85,18 @@ func PullVerdictOf(own Verdict, ownReason, instances string) (Verdict, string) {
 func (c *Catalog) PullVerdictOfImage(ctx context.Context, repository, image string) (Verdict, string, error) {
 	var own Verdict
 	var reason, instances string
-	err := c.read.QueryRowContext(ctx, `SELECT coalesce(v.verdict, ''), coalesce(v.reason, ''), coalesce(`+instanceVerdicts("r.id", "$1")+`, '')
+	var artifact bool
+	err := c.read.QueryRowContext(ctx, `SELECT coalesce(v.verdict, ''), coalesce(v.reason, ''), coalesce(`+instanceVerdicts("r.id", "$1")+`, ''), `+isArtifact("$1")+`
 		FROM repositories r LEFT JOIN image_verdicts v ON v.repository_id = r.id AND v.image_name = $1
-		WHERE r.name = $2`, image, repository).Scan(&own, &reason, &instances)
+		WHERE r.name = $2`, image, repository).Scan(&own, &reason, &instances, &artifact)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", "", nil
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("pull verdict of %s in %s: %w", image, repository, err)
+	}
+	if artifact {
+		return "", "", nil // an artifact is not pulled to run: no pull verdict
 	}
 	v, why := PullVerdictOf(own, reason, instances)
 	return v, why, nil
@@ -112,7 +116,7 @@ func (c *Catalog) ImagePullVerdicts(ctx context.Context, image string) ([]Reposi
 	rows, err := c.read.QueryContext(ctx, `SELECT r.name, coalesce(v.verdict, ''), coalesce(v.reason, ''), coalesce(`+instanceVerdicts("r.id", "$1")+`, '')
 		FROM repositories r LEFT JOIN image_verdicts v ON v.repository_id = r.id AND v.image_name = $1
 		WHERE r.id IN (SELECT repository_id FROM image_verdicts WHERE image_name = $1
-			OR image_name IN (SELECT digest FROM image_manifests WHERE list_name = $1))
+			OR image_name IN (SELECT digest FROM image_manifests WHERE list_name = $1)) AND NOT `+isArtifact("$1")+`
 		ORDER BY r.name`, image)
 	if err != nil {
 		return nil, fmt.Errorf("pull verdicts of %s: %w", image, err)

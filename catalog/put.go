@@ -122,6 +122,9 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 	if err := c.putIndexAttestations(ctx, tx, img.Name, rec.IndexAttestations); err != nil {
 		return Unchanged, err
 	}
+	if err := c.putArtifactType(ctx, tx, img.Name, rec.ArtifactType); err != nil {
+		return Unchanged, err
+	}
 	return Created, nil
 }
 

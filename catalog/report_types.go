@@ -41,6 +41,9 @@ type ReportImage struct {
 	// partial, unevaluated, no-policy or "" (never evaluated).
 	PullVerdict string `json:"pullVerdict"`
 	PullReason  string `json:"pullReason"`
+	// ArtifactType is an artifact's type (kind artifact): artifactType,
+	// else its config media type.
+	ArtifactType string `json:"artifactType"`
 	// SignatureStatus is signed, unsigned (looked for, none found) or
 	// not-evaluated (never looked for): StatusSigned and its kin.
 	SignatureStatus   string     `json:"signatureStatus"`

@@ -215,9 +215,11 @@ func (r *fetcher) singleImage(ctx context.Context, repo *registry.Repository, t 
 		return nil, err
 	}
 	r.warnNonconforming(t, m, n)
-	return &pendingImage{name: m.Digest.String(), manifest: m, configDigest: desc.Digest.String(), rec: &catalog.ImageRecord{
+	rec := &catalog.ImageRecord{
 		Image: n.Image, LookupReference: t.lookupReference(m.Digest.String()), ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant,
-	}}, nil
+	}
+	markArtifact(rec, n.Image, ArtifactTypeOf(m.Bytes, desc.MediaType)) // artifacts.go
+	return &pendingImage{name: m.Digest.String(), manifest: m, configDigest: desc.Digest.String(), rec: rec}, nil
 }
 
 func (r *fetcher) listImage(ctx context.Context, t target, m *registry.Manifest) (*pendingImage, error) {

@@ -179,3 +179,49 @@ func TestPullVerdictsOfLists(t *testing.T) {
 		t.Errorf("the BuildKit image has no provenance in the report: %+v", doc.Attestations.Images)
 	}
 }
+
+// A Helm chart pushed with `helm push` is an artifact: kind artifact with
+// its type in the report and on the served Image, no platform, no pull
+// verdict, never a reason for exit 4, its signatures (none) still looked up.
+func TestHelmChartIsAnArtifact(t *testing.T) {
+	e := newCosignEnv(t)
+	db := dbtest.New(t)
+	config := []byte(`{"name":"app","version":"0.1.0","apiVersion":"v2","description":"A Helm chart","type":"application"}`)
+	chart := []byte("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03not really a tarball")
+	manifest := fmt.Sprintf(`{"schemaVersion":2,"config":{"mediaType":"application/vnd.cncf.helm.config.v1+json","digest":%q,"size":%d},`+
+		`"layers":[{"mediaType":"application/vnd.cncf.helm.chart.content.v1.tar+gzip","digest":%q,"size":%d}],`+
+		`"annotations":{"org.opencontainers.image.title":"app","org.opencontainers.image.version":"0.1.0"}}`,
+		digest.FromBytes(config), len(config), digest.FromBytes(chart), len(chart))
+	if err := e.reg.PushRaw(context.Background(), "prod/charts/app", "0.1.0", "application/vnd.oci.image.manifest.v1+json", []byte(manifest), config, chart); err != nil {
+		t.Fatal(err)
+	}
+	d := digest.FromString(manifest)
+	code, out := e.importRef(t, db, "prod/charts/app:0.1.0")
+	if code != ExitOK || !strings.Contains(out, "0 accepted, 1 rejected") {
+		t.Fatalf("unsigned chart under a signature-requiring policy: exit %d, want 0 with its pair rejected\n%s", code, out)
+	}
+	code, img, errOut := runCLI(t, "get", "images", "--db", db, "-o", "json", d.String())
+	if code != ExitOK || !strings.Contains(img, `"regimport.io/artifact-type": "application/vnd.cncf.helm.config.v1+json"`) {
+		t.Errorf("served Image lacks its artifact type: exit %d\n%s%s", code, img, errOut)
+	}
+	code, rep, errOut := runCLI(t, "report", "--db", db, "--format", "json")
+	if code != ExitOK {
+		t.Fatalf("report: exit %d\n%s", code, errOut)
+	}
+	var doc struct {
+		Inventory []struct {
+			Digest, Kind, ArtifactType, PullVerdict, SignatureVerdict, Architecture string
+		} `json:"inventory"`
+	}
+	if err := json.Unmarshal([]byte(rep), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Inventory) != 1 {
+		t.Fatalf("inventory %+v, want the chart", doc.Inventory)
+	}
+	r := doc.Inventory[0]
+	if r.Digest != d.String() || r.Kind != "artifact" || r.ArtifactType != "application/vnd.cncf.helm.config.v1+json" ||
+		r.PullVerdict != "" || r.SignatureVerdict != "rejected" || r.Architecture != "" {
+		t.Errorf("chart row %+v", r)
+	}
+}

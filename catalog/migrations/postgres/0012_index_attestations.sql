@@ -16,3 +16,8 @@ CREATE TABLE index_attestations (
     PRIMARY KEY (list_name, manifest, position)
 );
 CREATE INDEX index_attestations_by_image ON index_attestations (image_name);
+
+CREATE TABLE image_artifacts (
+    image_name    TEXT COLLATE "C" PRIMARY KEY REFERENCES images (name) ON DELETE CASCADE,
+    artifact_type TEXT COLLATE "C" NOT NULL
+);

@@ -19,3 +19,12 @@ CREATE TABLE index_attestations (
     PRIMARY KEY (list_name, manifest, position)
 ) WITHOUT ROWID;
 CREATE INDEX index_attestations_by_image ON index_attestations (image_name);
+
+-- OCI artifacts (Helm charts, WASM modules, Flux artifacts, SBOM documents,
+-- ...): manifests classified by artifactType and config media type as not
+-- runnable images. They keep their signatures and verdicts, but have no
+-- platform and no pull verdict.
+CREATE TABLE image_artifacts (
+    image_name    TEXT PRIMARY KEY REFERENCES images (name) ON DELETE CASCADE,
+    artifact_type TEXT NOT NULL                   -- artifactType, else the config media type
+) WITHOUT ROWID;
