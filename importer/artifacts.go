@@ -8,10 +8,14 @@ import (
 	"github.com/regimport/regimport/catalog"
 )
 
-// imageConfigTypes are the config media types of runnable images (schema1
-// has no config: "").
-var imageConfigTypes = map[string]bool{
-	"": true, imgspecv1.MediaTypeImageConfig: true, "application/vnd.docker.container.image.v1+json": true,
+// isImageConfig reports whether a config media type is a runnable image's
+// (schema1 has no config: "").
+func isImageConfig(mediaType string) bool {
+	switch mediaType {
+	case "", imgspecv1.MediaTypeImageConfig, "application/vnd.docker.container.image.v1+json":
+		return true
+	}
+	return false
 }
 
 // ArtifactTypeOf classifies a single manifest: "" for a runnable image, else
@@ -22,7 +26,7 @@ var imageConfigTypes = map[string]bool{
 // An artifactType beside a real image config leaves it an image: a
 // runtime can run it.
 func ArtifactTypeOf(raw []byte, configMediaType string) string {
-	if imageConfigTypes[configMediaType] {
+	if isImageConfig(configMediaType) {
 		return ""
 	}
 	var m struct {
