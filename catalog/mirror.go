@@ -20,6 +20,8 @@ type MirrorSourceTag struct {
 	// verdict; "" when never evaluated.
 	Verdict       Verdict
 	VerdictReason string
+	// Instances are a list's packed instance verdicts (pullverdict.go).
+	Instances string
 }
 
 // MirrorRemovedTag is a tag the catalog saw removed from its registry and
@@ -65,14 +67,14 @@ type MirroredTag struct {
 }
 
 // PullVerdict is the verdict a mirror gates on for this tag, with its
-// reason. Today it is the (repository, image) pair's stored verdict; a
-// per-tag pull verdict over a list's platform instances will replace it
-// here, in one place, for both `mirror plan` and the report.
+// reason: the tag's pull verdict (pullverdict.go), over a list's platform
+// instances.
 func (t MirrorSourceTag) PullVerdict() (verdict Verdict, reason string) {
-	if t.Verdict == "" {
+	v, why := PullVerdictOf(t.Verdict, t.VerdictReason, t.Instances)
+	if v == "" {
 		return VerdictUnevaluated, "no signature verdict recorded for this repository and image"
 	}
-	return t.Verdict, t.VerdictReason
+	return v, why
 }
 
 // PullAccepted reports whether the tag's pull verdict is accepted.

@@ -21,6 +21,10 @@ type ImageRecord struct {
 	// Verification is the policy's verdict and the signatures found; nil
 	// when signatures were not looked at.
 	Verification *Verification
+	// IndexAttestations are a list's BuildKit attestations (index_attestations.go).
+	IndexAttestations []IndexAttestation
+	// ArtifactType is set for an OCI artifact, not a runnable image (artifacts.go).
+	ArtifactType string
 }
 
 // TagRecord says that a repository's tag pointed at an image in this run.

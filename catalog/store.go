@@ -27,6 +27,7 @@ type Catalog interface {
 	VerdictReader
 	ReportSource
 	MirrorStore
+	PullVerdicts
 
 	// NewWriter starts the catalog's single writer.
 	NewWriter(ctx context.Context, opts WriterOptions) (Writer, error)
@@ -90,6 +91,20 @@ type ReportSource interface {
 	UnreferencedImagesIn(ctx context.Context, tx *sql.Tx) ([]UnreferencedImage, error)
 	// MirrorStatusIn is MirrorStore.MirrorStatus as the snapshot tx sees it.
 	MirrorStatusIn(ctx context.Context, tx *sql.Tx, repositoryGlob string) ([]MirrorDestinationStatus, error)
+}
+
+// PullVerdicts are the verdicts a pull of a tag would get, as
+// containers/image decides one (pullverdict.go), and the BuildKit
+// attestations an index carries for its images.
+type PullVerdicts interface {
+	// PullVerdictOfImage is the pull verdict, in repository, of a tag or
+	// digest naming image ("" when never evaluated, or an artifact).
+	PullVerdictOfImage(ctx context.Context, repository, image string) (Verdict, string, error)
+	// ImagePullVerdicts are image's pull verdicts in every repository
+	// with a verdict for it or its instances, by repository name.
+	ImagePullVerdicts(ctx context.Context, image string) ([]RepositoryPullVerdict, error)
+	// IndexAttestations are the BuildKit attestations stored for image.
+	IndexAttestations(ctx context.Context, image string) ([]IndexAttestation, error)
 }
 
 // MirrorStore is what `regimport mirror` plans from and records in: the

@@ -102,6 +102,9 @@ func (r *fetcher) fetchTarget(ctx context.Context, t target, res *Result, legacy
 		if len(entries) == 0 {
 			return nil, "", fmt.Errorf("no manifests in manifest list %s", m.Digest)
 		}
+		if entries = imageEntries(entries); len(entries) == 0 {
+			return nil, "", fmt.Errorf("no image manifests in manifest list %s, only attestations", m.Digest)
+		}
 		if m, err = r.child(ctx, repo, listChildren(entries, legacy)[0]); err != nil {
 			return nil, "", err
 		}
@@ -120,6 +123,12 @@ func (r *fetcher) fetchTarget(ctx context.Context, t target, res *Result, legacy
 		p, err := r.listImage(ctx, t, m)
 		if err != nil {
 			return nil, "", err
+		}
+		if p.rec != nil {
+			p.rec.IndexAttestations, err = r.listAttestations(ctx, repo, m)
+			if err != nil {
+				return nil, "", err
+			}
 		}
 		pending = append(pending, p)
 	default:
@@ -211,9 +220,11 @@ func (r *fetcher) singleImage(ctx context.Context, repo *registry.Repository, t 
 		}
 	}
 	r.warnNonconforming(t, m, n)
-	return &pendingImage{name: m.Digest.String(), manifest: m, configDigest: desc.Digest.String(), rec: &catalog.ImageRecord{
+	rec := &catalog.ImageRecord{
 		Image: n.Image, LookupReference: t.lookupReference(m.Digest.String()), ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant,
-	}}, nil
+	}
+	markArtifact(rec, n.Image, ArtifactTypeOf(m.Bytes, desc.MediaType)) // artifacts.go
+	return &pendingImage{name: m.Digest.String(), manifest: m, configDigest: desc.Digest.String(), rec: rec}, nil
 }
 
 func (r *fetcher) listImage(ctx context.Context, t target, m *registry.Manifest) (*pendingImage, error) {
@@ -234,6 +245,7 @@ func (r *fetcher) fetchChildren(ctx context.Context, repo *registry.Repository, 
 	if err != nil {
 		return nil, err
 	}
+	entries = imageEntries(entries) // attestation manifests are not images (buildkit.go)
 	out := make([]*pendingImage, 0, len(entries))
 	for _, e := range entries {
 		if ok, err := r.known(ctx, e.Digest.String()); err != nil {

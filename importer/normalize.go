@@ -412,7 +412,7 @@ func normalizeList(repository string, raw []byte, mediaType string, dgst digest.
 		DockerImageManifest:          fetchedBytes(raw, share),
 		DockerImageManifestMediaType: mediaType,
 	}
-	for _, e := range entries {
+	for _, e := range imageEntries(entries) { // BuildKit attestations are not images (buildkit.go)
 		m := imagev1.ImageManifest{Digest: e.Digest.String(), MediaType: e.MediaType, ManifestSize: e.Size}
 		if e.Platform != nil {
 			m.Architecture, m.OS, m.Variant = e.Platform.Architecture, e.Platform.OS, e.Platform.Variant

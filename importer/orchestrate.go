@@ -90,6 +90,9 @@ func (r *run) finish(ctx context.Context, interrupted bool, complete func(*Summa
 		r.q.addTo(&sum)
 	}
 	sum.RunID, sum.Interrupted, sum.Registries = r.runID, interrupted, r.imp.reg.Stats()
+	if r.q != nil && werr == nil {
+		sum.PullBlocked = r.blockedPulls(ctx, sum.Results)
+	}
 	var counts *catalog.RunCounts
 	if complete != nil {
 		counts = complete(&sum, werr)

@@ -151,7 +151,7 @@ func reverifyAttestations(ctx context.Context, cat catalog.Catalog, v *signature
 		return nil, false, err
 	}
 	for i, a := range stored {
-		r := v.VerifyAttestation(ctx, img, a.Content)
+		r := v.VerifyStoredAttestation(ctx, img, a.Content) // bundles and legacy DSSE envelopes
 		stored[i].PredicateType, stored[i].Signer, stored[i].Verified, stored[i].Reason, stored[i].Message = r.PredicateType, r.Signer, r.Verified, r.Reason, r.Message
 	}
 	return stored, true, nil

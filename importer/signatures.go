@@ -93,8 +93,13 @@ func (imp *Importer) lookUpPair(ctx context.Context, reg *registry.Client, p Pai
 	if err != nil {
 		return PairResult{}, fmt.Errorf("verify signatures: %w", err)
 	}
+	legacy, attErr := imp.legacyAttestations(ctx, p.Repository, p.Identity, m) // cosign's .att (legacyatt.go)
 	v := &catalog.Verification{Repository: p.Repository.Name().Name(), Verdict: res.Verdict, Reason: res.Reason,
-		ReferrersChecked: refErr == nil || len(refSigs)+len(atts) > 0, Attestations: imp.verifyAttestations(ctx, p.Identity, m, atts)}
+		ReferrersChecked: (refErr == nil && attErr == nil) || len(refSigs)+len(atts)+len(legacy) > 0,
+		Attestations:     append(imp.verifyAttestations(ctx, p.Identity, m, atts), legacy...)}
+	if attErr != nil {
+		imp.log.Warn("cosign attestations not read", "repository", v.Repository, "image", m.Digest, "error", attErr)
+	}
 	if lookupErr != nil {
 		imp.log.Warn("signature lookup failed", "repository", v.Repository, "image", m.Digest, "error", lookupErr)
 		if res.Verdict != signatures.VerdictAccepted {

@@ -75,6 +75,9 @@ type Summary struct {
 	Interrupted bool
 	// Verdicts counts new images by the signature policy's verdict.
 	Verdicts map[signatures.Verdict]int
+	// PullBlocked are the references whose pull verdict is rejected or
+	// partial (pullverdicts.go): exit code 4.
+	PullBlocked []PullBlock
 	// VerifyTime is the time spent verifying signatures, summed over workers.
 	VerifyTime time.Duration
 	// Registries are the per-host request totals and RateLimit figures.

@@ -334,6 +334,7 @@ func (r *fetcher) createdAt(ctx context.Context, repo *registry.Repository, tag 
 		return r.configCreated(ctx, repo, m)
 	}
 	entries, err := r.listEntries(m)
+	entries = imageEntries(entries) // BuildKit attestations are not images
 	if err != nil || len(entries) == 0 {
 		return time.Time{}, fmt.Errorf("list %s: %v", m.Digest, err)
 	}

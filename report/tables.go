@@ -154,12 +154,12 @@ func (r *renderer) tables(ctx context.Context, errp *error) []table {
 		{name: "size-histogram", title: "Image sizes", columns: []string{"label", "min", "max", "count"}, rows: sliceRows(d.Storage.SizeHistogram, bucketCells)},
 		{name: "age-histogram", title: "Image ages (days since build)", note: fmt.Sprintf("%d images state no usable build time.", d.Storage.ImagesWithoutCreated),
 			columns: []string{"label", "min", "max", "count"}, rows: sliceRows(d.Storage.AgeHistogram, bucketCells)},
-		{name: "inventory", title: "Inventory", columns: []string{"repository", "tag", "digest", "mediaType", "kind", "architecture", "os", "variant",
-			"platforms", "created", "size", "layers", "signatureVerdict", "signatureReason", "signatureStatus", "signatures", "trustedSignatures",
+		{name: "inventory", title: "Inventory", columns: []string{"repository", "tag", "digest", "mediaType", "kind", "artifactType", "architecture", "os", "variant",
+			"platforms", "created", "size", "layers", "signatureVerdict", "signatureReason", "pullVerdict", "pullReason", "signatureStatus", "signatures", "trustedSignatures",
 			"signers", "firstSeen", "firstRun", "tagUpdated", "parentLists"},
 			rows: seqRows(r.inventory(ctx, errp), func(v InventoryRow) []string {
-				return []string{v.Repository, v.Tag, v.Digest, v.MediaType, v.Kind, v.Architecture, v.OS, v.Variant, list(v.Platforms),
-					stampPtr(v.Created), itoa(v.Size), itoa(v.Layers), v.SignatureVerdict, v.SignatureReason, v.SignatureStatus,
+				return []string{v.Repository, v.Tag, v.Digest, v.MediaType, v.Kind, v.ArtifactType, v.Architecture, v.OS, v.Variant, list(v.Platforms),
+					stampPtr(v.Created), itoa(v.Size), itoa(v.Layers), v.SignatureVerdict, v.SignatureReason, v.PullVerdict, v.PullReason, v.SignatureStatus,
 					itoa(v.Signatures), itoa(v.TrustedSignatures), list(v.Signers), stamp(v.FirstSeen), itoa(v.FirstRun), stampPtr(v.TagUpdated), list(v.ParentLists)}
 			})},
 	}, append(r.attestationTables(), r.mirrorTables()...)...)

@@ -17,6 +17,7 @@ import (
 // newest first, so a migration test keeps starting from a true 0003 file
 // as migrations are added.
 var undo = map[int][]string{
+	12: {`DROP TABLE IF EXISTS image_artifacts`, `DROP TABLE IF EXISTS index_attestations`},
 	11: {
 		`CREATE TABLE import_runs_0010 (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
 			status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'partial', 'failed', 'interrupted')),

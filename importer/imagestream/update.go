@@ -86,7 +86,7 @@ func withoutDerivedConditions(stream *imagev1.ImageStream) {
 	for i := range stream.Status.Tags {
 		conds := stream.Status.Tags[i].Conditions[:0]
 		for _, c := range stream.Status.Tags[i].Conditions {
-			if c.Type != catalog.ConditionSignatureVerified {
+			if !catalog.IsDerivedCondition(c.Type) {
 				conds = append(conds, c)
 			}
 		}

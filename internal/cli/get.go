@@ -128,7 +128,7 @@ func printImages(ctx context.Context, w io.Writer, cat catalog.Catalog, names []
 				tw = tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 				header := "NAME\tIMAGE REFERENCE"
 				if format == "wide" {
-					header += "\tSIGNATURE\tARCHITECTURE\tMEDIA TYPE\tSIZE\tLAYERS\tCREATED\tMIRRORED"
+					header += "\tSIGNATURE\tPULL\tARCHITECTURE\tMEDIA TYPE\tSIZE\tLAYERS\tCREATED\tMIRRORED"
 				}
 				fmt.Fprintln(tw, header)
 			}
@@ -158,7 +158,11 @@ func printImages(ctx context.Context, w io.Writer, cat catalog.Catalog, names []
 					if err != nil {
 						return nil, err
 					}
-					row += "\t" + wideColumns(img) + "\t" + mirrored
+					pull, err := pullColumn(ctx, cat, img.Name)
+					if err != nil {
+						return nil, err
+					}
+					row += "\t" + withPull(wideColumns(img), pull) + "\t" + mirrored
 				}
 				fmt.Fprintln(tw, row)
 			}

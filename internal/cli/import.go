@@ -118,6 +118,7 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 	sum, err := sess.imp.Run(ctx, req)
 	took := sess.stopProgress()
 	printSummary(s.Out, sum, took, f.verbose)
+	printPullBlocked(s.Out, sum)
 	code = importExitCode(sum, err)
 	code = runConfiguredMirrors(ctx, sess, f.mirrorJobs, sum.RunID, code, s)
 	sess.finish(summaryFigures(sum), took, code)
@@ -129,7 +130,7 @@ func runImport(ctx context.Context, args []string, s Streams) int {
 
 // importExitCode ranks outcomes: fatal, interrupted, partial, rejected, ok.
 func importExitCode(sum importer.Summary, err error) int {
-	return outcomeCode(err, sum.Interrupted, len(sum.Failures), sum.Verdicts[signatures.VerdictRejected])
+	return outcomeCode(err, sum.Interrupted, len(sum.Failures), len(sum.PullBlocked)) // pull verdicts: exit 4
 }
 
 // outcomeCode is the exit code of an import of either kind (references or

@@ -15,7 +15,6 @@ import (
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/importer"
 	"github.com/regimport/regimport/importer/streamimport"
-	"github.com/regimport/regimport/signatures"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -110,7 +109,7 @@ func runImportSpec(ctx context.Context, f *importFlags, args, refs []string, s S
 	}
 	fmt.Fprintf(s.Err, "run %d: %d document(s), %d image stream(s) changed, %d new image(s), %d registry tag(s) removed, %d failed\n",
 		sum.RunID, len(isis), sum.StreamsChanged, sum.ImagesCreated, sum.TagsRemoved, len(sum.Failures))
-	code = outcomeCode(err, sum.Interrupted, len(sum.Failures), sum.Verdicts[signatures.VerdictRejected])
+	code = outcomeCode(err, sum.Interrupted, len(sum.Failures), len(sum.PullBlocked)) // pull verdicts: exit 4
 	sess.finish(summaryFigures(sum), took, code)
 	if err != nil {
 		return fail(s, ExitFatal, "import: %v", err)

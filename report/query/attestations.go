@@ -18,22 +18,22 @@ import (
 func (s *ReportSnapshot) AttestationCoverage(ctx context.Context) (rows []ReportAttestationImage, notChecked int, err error) {
 	q := `SELECT m.repository, m.image_name,
 			COALESCE((SELECT string_agg(a.predicate_type || '` + unitSep + `' || CASE WHEN a.verified THEN '1' ELSE '0' END || '` + unitSep + `' || a.signer,
-				'` + recordSep + `' ORDER BY a.position) FROM attestations a WHERE a.image_name = m.image_name), '')
-		FROM report_mem m JOIN referrer_lookups l ON l.image_name = m.image_name ORDER BY m.repository, m.image_name`
+				'` + recordSep + `' ORDER BY a.position) FROM attestations a WHERE a.image_name = m.image_name), '')` + indexAttestationsPacked + `
+		FROM report_mem m WHERE ` + attestationsKnown + ` ORDER BY m.repository, m.image_name`
 	err = s.each(ctx, "attestations", s.query().with(q), func(res *sql.Rows) error {
 		var row ReportAttestationImage
-		var packed string
-		if err := res.Scan(&row.Repository, &row.Digest, &packed); err != nil {
+		var packed, indexPacked string
+		if err := res.Scan(&row.Repository, &row.Digest, &packed, &indexPacked); err != nil {
 			return err
 		}
-		row.fill(packed)
+		row.fill(packed + recordSep + indexPacked)
 		rows = append(rows, row)
 		return nil
 	})
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := s.tx.QueryRowContext(ctx, `SELECT count(*) FROM report_scope WHERE image_name NOT IN (SELECT image_name FROM referrer_lookups)`).Scan(&notChecked); err != nil {
+	if err := s.tx.QueryRowContext(ctx, `SELECT count(*) FROM report_scope WHERE image_name NOT IN (SELECT image_name FROM referrer_lookups)`+indexAttestationsUnknown).Scan(&notChecked); err != nil {
 		return nil, 0, fmt.Errorf("report attestations: %w", err)
 	}
 	return rows, notChecked, nil

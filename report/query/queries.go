@@ -274,7 +274,7 @@ const pairStatus = `CASE WHEN coalesce(sgp.n, 0) > 0 THEN 'signed' WHEN pv.verdi
 func (s *ReportSnapshot) Inventory(ctx context.Context, fn func(ReportImage) error) error {
 	q := `WITH ` + pairSigCounts + `
 	SELECT report_ir.repository, coalesce(report_ir.tag, ''), i.name, i.manifest_media_type,
-		CASE WHEN i.manifest_media_type IN ` + listTypes + ` THEN 'list' ELSE 'image' END,
+		CASE WHEN i.manifest_media_type IN ` + listTypes + ` THEN 'list' WHEN ` + isArtifact("i.name") + ` THEN 'artifact' ELSE 'image' END,
 		coalesce(i.architecture, ''), coalesce(i.os, ''), coalesce(i.variant, ''),
 		(SELECT string_agg(os || '/' || architecture || CASE WHEN variant != '' THEN '/' || variant ELSE '' END, ` + nl + ` ORDER BY position)
 			FROM image_manifests WHERE list_name = i.name),
@@ -285,7 +285,9 @@ func (s *ReportSnapshot) Inventory(ctx context.Context, fn func(ReportImage) err
 		(SELECT string_agg(signer, ` + nl + ` ORDER BY signer) FROM (SELECT DISTINCT s.signer FROM signatures s JOIN repositories r ON r.id = s.repository_id
 			WHERE s.image_name = i.name AND r.name = report_ir.repository AND s.signer != '') AS sub),
 		i.creation_timestamp, coalesce(i.first_run, 0), report_ir.updated_at,
-		(SELECT string_agg(list_name, ` + nl + ` ORDER BY list_name) FROM (SELECT DISTINCT list_name FROM image_manifests WHERE digest = i.name) AS sub)
+		(SELECT string_agg(list_name, ` + nl + ` ORDER BY list_name) FROM (SELECT DISTINCT list_name FROM image_manifests WHERE digest = i.name) AS sub),
+		coalesce(` + instanceVerdicts("(SELECT id FROM repositories WHERE name = report_ir.repository)", "i.name") + `, ''),
+		coalesce((SELECT artifact_type FROM image_artifacts WHERE image_name = i.name), '')
 	FROM report_ir JOIN images i ON i.name = report_ir.image_name
 	LEFT JOIN sgp ON sgp.repository = report_ir.repository AND sgp.image_name = i.name
 	LEFT JOIN pv ON pv.repository = report_ir.repository AND pv.image_name = i.name
@@ -293,11 +295,15 @@ func (s *ReportSnapshot) Inventory(ctx context.Context, fn func(ReportImage) err
 	return s.each(ctx, "inventory", s.query().with(q), func(rows *sql.Rows) error {
 		var r ReportImage
 		var platforms, created, signers, updated, parents sql.NullString
-		var seen string
+		var seen, instances string
 		if err := rows.Scan(&r.Repository, &r.Tag, &r.Digest, &r.MediaType, &r.Kind, &r.Architecture, &r.OS, &r.Variant,
 			&platforms, &created, &r.Size, &r.Layers, &r.SignatureVerdict, &r.SignatureReason, &r.SignatureStatus,
-			&r.Signatures, &r.TrustedSignatures, &signers, &seen, &r.FirstRun, &updated, &parents); err != nil {
+			&r.Signatures, &r.TrustedSignatures, &signers, &seen, &r.FirstRun, &updated, &parents, &instances, &r.ArtifactType); err != nil {
 			return err
+		}
+		if r.ArtifactType == "" { // an artifact has no pull verdict
+			v, why := catalog.PullVerdictOf(catalog.Verdict(r.SignatureVerdict), r.SignatureReason, instances)
+			r.PullVerdict, r.PullReason = string(v), why
 		}
 		r.Platforms, r.Signers, r.ParentLists = lines(platforms), lines(signers), lines(parents)
 		r.Created, r.TagUpdated = optionalTime(created), optionalTime(updated)

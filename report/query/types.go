@@ -37,6 +37,14 @@ type ReportImage struct {
 	Layers           int        `json:"layers"`
 	SignatureVerdict string     `json:"signatureVerdict"` // accepted, rejected, no-policy, "" = never evaluated
 	SignatureReason  string     `json:"signatureReason"`
+	// PullVerdict is the tag's pull verdict (pullverdict.go): a list's over
+	// its platform instances in this repository; accepted, rejected,
+	// partial, unevaluated, no-policy or "" (never evaluated).
+	PullVerdict string `json:"pullVerdict"`
+	PullReason  string `json:"pullReason"`
+	// ArtifactType is an artifact's type (kind artifact): artifactType,
+	// else its config media type.
+	ArtifactType string `json:"artifactType"`
 	// SignatureStatus is signed, unsigned (looked for, none found) or
 	// not-evaluated (never looked for): StatusSigned and its kin.
 	SignatureStatus   string     `json:"signatureStatus"`

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/regimport/regimport/catalog"
 	"sort"
 	"strconv"
 	"strings"
@@ -238,7 +239,7 @@ func putStatusTags(ctx context.Context, tx *batchTx, id int64, old, next []image
 			}
 		}
 		for i, cond := range t.Conditions {
-			if cond.Type == ConditionSignatureVerified {
+			if catalog.IsDerivedCondition(cond.Type) {
 				continue // derived from the verdicts when read
 			}
 			var at any
@@ -383,6 +384,9 @@ func loadStatusTags(ctx context.Context, q querier, d Dialect, selected string, 
 		return err
 	}
 	if err := loadTagVerdicts(ctx, q, d, selected, args, entry); err != nil {
+		return err
+	}
+	if err := loadTagPullVerdicts(ctx, q, d, selected, args, entry); err != nil {
 		return err
 	}
 	crows, err := q.QueryContext(ctx, `SELECT stream_id, tag, type, status, last_transition_time, reason, message, generation

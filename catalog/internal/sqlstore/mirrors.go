@@ -22,7 +22,7 @@ func (c *Catalog) MirrorSourceTags(ctx context.Context) ([]MirrorSourceTag, erro
 func mirrorSourceTags(ctx context.Context, q querier) ([]MirrorSourceTag, error) {
 	rows, err := q.QueryContext(ctx, `SELECT r.name, t.tag, t.image_name, i.manifest_media_type,
 		       coalesce(e.created, t.updated_at), coalesce(e.run_id, 0),
-		       coalesce(v.verdict, ''), coalesce(v.reason, '')
+		       coalesce(v.verdict, ''), coalesce(v.reason, ''), coalesce(`+instanceVerdicts("t.repository_id", "t.image_name")+`, '')
 		  FROM tags t
 		  JOIN repositories r ON r.id = t.repository_id
 		  JOIN images i ON i.name = t.image_name
@@ -38,7 +38,7 @@ func mirrorSourceTags(ctx context.Context, q querier) ([]MirrorSourceTag, error)
 	for rows.Next() {
 		var t MirrorSourceTag
 		var changed string
-		if err := rows.Scan(&t.Repository, &t.Tag, &t.Image, &t.MediaType, &changed, &t.ChangedRun, &t.Verdict, &t.VerdictReason); err != nil {
+		if err := rows.Scan(&t.Repository, &t.Tag, &t.Image, &t.MediaType, &changed, &t.ChangedRun, &t.Verdict, &t.VerdictReason, &t.Instances); err != nil {
 			return nil, fmt.Errorf("tags to mirror: %w", err)
 		}
 		t.ChangedAt = parseTime(changed)

@@ -119,6 +119,12 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 			return Unchanged, fmt.Errorf("store list entry %d of %s: %w", i, img.Name, err)
 		}
 	}
+	if err := c.putIndexAttestations(ctx, tx, img.Name, rec.IndexAttestations); err != nil {
+		return Unchanged, err
+	}
+	if err := c.putArtifactType(ctx, tx, img.Name, rec.ArtifactType); err != nil {
+		return Unchanged, err
+	}
 	return Created, nil
 }
 
