@@ -27,7 +27,7 @@ type env struct {
 	imp *importer.Importer
 }
 
-func newEnv(t *testing.T, opts ...testregistry.Option) *env {
+func newEnv(t testing.TB, opts ...testregistry.Option) *env {
 	t.Helper()
 	ctx := context.Background()
 	reg, err := testregistry.Start(ctx, opts...)
@@ -52,7 +52,7 @@ func newClient() *registry.Client {
 	return registry.New(registry.Options{Sys: &types.SystemContext{DockerInsecureSkipTLSVerify: types.OptionalBoolTrue}})
 }
 
-func (e *env) push(t *testing.T, spec testregistry.ImageSpec) testregistry.Pushed {
+func (e *env) push(t testing.TB, spec testregistry.ImageSpec) testregistry.Pushed {
 	t.Helper()
 	p, err := e.reg.Push(context.Background(), spec)
 	if err != nil {

@@ -3,11 +3,9 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	"net/url"
+	"github.com/regimport/regimport/internal/redact"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -102,13 +100,4 @@ func utcTimes(_ context.Context, conn *pgx.Conn) error {
 }
 
 // redactErr keeps a connection error from repeating the password.
-func redactErr(err error, db string) error {
-	u, perr := url.Parse(db)
-	if perr != nil || u.User == nil {
-		return err
-	}
-	if pw, ok := u.User.Password(); ok && pw != "" && strings.Contains(err.Error(), pw) {
-		return errors.New(strings.ReplaceAll(err.Error(), pw, "xxxxx"))
-	}
-	return err
-}
+func redactErr(err error, db string) error { return redact.Error(err, db) }

@@ -9,6 +9,7 @@
 package redact
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 	"unicode"
@@ -124,4 +125,48 @@ func Text(s string) string {
 
 func unsafeRune(r rune) bool {
 	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || r == '\u2028' || r == '\u2029'
+}
+
+// Secrets are the credentials a URL carries, its password and the values
+// of its credential query parameters, so that an error a library wrote
+// with them in it (a connection error quoting its DSN) can lose them:
+// see Error.
+func Secrets(s string) []string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	if u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			out = append(out, pw)
+		}
+	}
+	for name, values := range u.Query() {
+		if IsCredentialParam(name) {
+			for _, v := range values {
+				if v != "" {
+					out = append(out, v)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// Error is err's text with every secret of the URL s masked; err itself
+// when it holds none.
+func Error(err error, s string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	masked := msg
+	for _, secret := range Secrets(s) {
+		masked = strings.ReplaceAll(masked, secret, Mask)
+	}
+	if masked == msg {
+		return err
+	}
+	return errors.New(masked)
 }

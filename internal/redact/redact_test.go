@@ -1,6 +1,7 @@
 package redact_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -43,5 +44,26 @@ func TestText(t *testing.T) {
 		if got := redact.Text(in); got != want {
 			t.Errorf("Text(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// An error a library wrote with the DSN's credentials in it loses every
+// one of them, the userinfo password and credential parameters alike; an
+// error without them is returned as it is.
+func TestError(t *testing.T) {
+	dsn := "postgres://alice:pw-user@db.example/cat?sslmode=require&password=pw-param&sslpassword=pw-ssl"
+	err := errors.New("failed to connect to `user=alice password=pw-user` (sslpassword pw-ssl, password pw-param): sslmode=require")
+	got := redact.Error(err, dsn).Error()
+	for _, secret := range []string{"pw-user", "pw-param", "pw-ssl"} {
+		if strings.Contains(got, secret) {
+			t.Errorf("Error kept %q: %s", secret, got)
+		}
+	}
+	if !strings.Contains(got, "sslmode=require") || !strings.Contains(got, "user=alice") {
+		t.Errorf("Error lost what is not a secret: %s", got)
+	}
+	plain := errors.New("connection refused")
+	if redact.Error(plain, dsn) != plain {
+		t.Error("an error without secrets was rewritten")
 	}
 }
