@@ -28,6 +28,11 @@ type run struct {
 
 	mu      sync.Mutex
 	summary Summary
+	// stored are the references the run stored, with their images, for
+	// the pull verdicts read once the writes are committed (blockedPulls):
+	// kept even when the Summary discards its Results, since exit code 4
+	// depends on them. Only while signatures are looked up.
+	stored []storedRef
 
 	// emptyAtStart skips catalog lookups that cannot hit: a first import of
 	// a whole registry asks SQLite nothing per image.
@@ -91,7 +96,7 @@ func (r *run) finish(ctx context.Context, interrupted bool, complete func(*Summa
 	}
 	sum.RunID, sum.Interrupted, sum.Registries = r.runID, interrupted, r.imp.reg.Stats()
 	if r.q != nil && werr == nil {
-		sum.PullBlocked = r.blockedPulls(ctx, sum.Results)
+		sum.PullBlocked = r.blockedPulls(ctx, r.stored)
 	}
 	var counts *catalog.RunCounts
 	if complete != nil {

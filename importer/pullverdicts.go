@@ -21,27 +21,27 @@ type PullBlock struct {
 // of every reference the run stored, and returns those that block a pull.
 // A verdict that cannot be read is logged and skipped: it blocks nothing
 // it has not proven.
-func (r *run) blockedPulls(ctx context.Context, results []Result) []PullBlock {
+func (r *run) blockedPulls(ctx context.Context, stored []storedRef) []PullBlock {
 	if !r.imp.sigs.enabled() {
 		return nil
 	}
 	var out []PullBlock
-	for _, res := range results {
-		if res.Err != nil || res.Previewed || res.Image == "" {
-			continue
-		}
-		ref, err := reference.ParseNormalizedNamed(res.Reference)
+	for _, res := range stored {
+		ref, err := reference.ParseNormalizedNamed(res.reference)
 		if err != nil {
 			continue
 		}
-		v, why, err := r.imp.cat.PullVerdictOfImage(ctx, ref.Name(), res.Image)
+		v, why, err := r.imp.cat.PullVerdictOfImage(ctx, ref.Name(), res.image)
 		if err != nil {
-			r.imp.log.Warn("pull verdict not read", "reference", res.Reference, "error", err)
+			r.imp.log.Warn("pull verdict not read", "reference", res.reference, "error", err)
 			continue
 		}
 		if catalog.PullBlocks(v) {
-			out = append(out, PullBlock{Reference: strings.TrimSpace(res.Reference), Verdict: v, Reason: why})
+			out = append(out, PullBlock{Reference: strings.TrimSpace(res.reference), Verdict: v, Reason: why})
 		}
 	}
 	return out
 }
+
+// storedRef is a reference the run stored and the image it named.
+type storedRef struct{ reference, image string }

@@ -297,6 +297,9 @@ func (r *run) settle(res *Result, err error) {
 	} else {
 		r.summary.Results = append(r.summary.Results, *res)
 	}
+	if res.Err == nil && !res.Previewed && res.Image != "" && r.imp.sigs.enabled() {
+		r.stored = append(r.stored, storedRef{reference: res.Reference, image: res.Image})
+	}
 	r.mu.Unlock()
 	if r.imp.prog != nil {
 		r.imp.prog.Done(*res)
