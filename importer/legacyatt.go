@@ -23,8 +23,11 @@ const maxLegacyAttestations = 32
 // against the keys of the policy's sigstoreSigned requirements in scope,
 // and kept with the reason when it does not verify. Read where sigstore
 // attachments are (registries.d use-sigstore-attachments, or a policy
-// that requires them); a missing .att tag is one 404.
-func (imp *Importer) legacyAttestations(ctx context.Context, repo *registry.Repository, ref reference.Named, m *registry.Manifest) ([]catalog.AttestationRecord, error) {
+// that requires them); a missing .att tag is one 404. Each envelope counts
+// within the image's signature limits (budget), by its descriptor's size
+// before it is fetched: one that does not fit is neither fetched nor
+// recorded, and budget.err says so.
+func (imp *Importer) legacyAttestations(ctx context.Context, repo *registry.Repository, ref reference.Named, m *registry.Manifest, budget *signatureBudget) ([]catalog.AttestationRecord, error) {
 	if !imp.usesSigstoreAttachments(ref) {
 		return nil, nil
 	}
@@ -53,15 +56,24 @@ func (imp *Importer) legacyAttestations(ctx context.Context, repo *registry.Repo
 		}
 		rec := catalog.AttestationRecord{Referrer: att.Digest.String()}
 		if l.Size < 0 || l.Size > signatures.MaxSignatureSize {
-			rec.Reason, rec.Message = signatures.ReasonTooLarge, fmt.Sprintf("DSSE envelope of %d bytes, over the cap of %d", l.Size, signatures.MaxSignatureSize)
-			out = append(out, rec)
+			if budget.fits(0) { // recorded without its content
+				rec.Reason, rec.Message = signatures.ReasonTooLarge, fmt.Sprintf("DSSE envelope of %d bytes, over the cap of %d", l.Size, signatures.MaxSignatureSize)
+				out = append(out, rec)
+			}
 			continue
 		}
-		env, err := repo.GetBlob(ctx, att.Source, l.Digest, signatures.MaxSignatureSize)
+		if !budget.fits(l.Size) {
+			continue
+		}
+		// The fetch may take what the descriptor reserved and what is
+		// left, never more: a blob larger than it says cannot overdraw.
+		env, err := repo.GetBlob(ctx, att.Source, l.Digest, min(signatures.MaxSignatureSize, l.Size+budget.bytesLeft()))
 		if err != nil {
+			budget.release(l.Size) // not stored: said by the error, not the limit
 			errs = append(errs, fmt.Errorf("cosign attestation %s layer %s: %w", tag, l.Digest, err))
 			continue
 		}
+		budget.total += int64(len(env)) - l.Size
 		res := imp.sigs.Verifier.VerifyDSSEAttestation(ctx, img, env)
 		rec.PredicateType, rec.Signer, rec.Verified, rec.Reason, rec.Message, rec.Content = res.PredicateType, res.Signer, res.Verified, res.Reason, res.Message, env
 		if rec.PredicateType == "" {

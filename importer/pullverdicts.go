@@ -2,6 +2,8 @@ package importer
 
 import (
 	"context"
+	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/regimport/regimport/catalog"
@@ -45,3 +47,51 @@ func (r *run) blockedPulls(ctx context.Context, stored []storedRef) []PullBlock 
 
 // storedRef is a reference the run stored and the image it named.
 type storedRef struct{ reference, image string }
+
+// CurrentPullBlocks reads the pull verdict of every tag the catalog holds
+// now, for `regimport verify` after it has written its verdicts, and
+// returns those that block a pull, sorted by reference. names, when
+// given, restricts it to tags naming one of those images or a list
+// holding one. Unlike a run's, a verdict that cannot be read is an error:
+// verify's exit code would otherwise say nothing blocks.
+func CurrentPullBlocks(ctx context.Context, cat catalog.Catalog, names []string) ([]PullBlock, error) {
+	var only map[string]bool
+	if len(names) > 0 {
+		only = map[string]bool{}
+		for _, n := range names {
+			only[n] = true
+			lists, err := cat.ListsContaining(ctx, n)
+			if err != nil {
+				return nil, fmt.Errorf("lists holding %s: %w", n, err)
+			}
+			for _, l := range lists {
+				only[l] = true
+			}
+		}
+	}
+	repos, err := cat.KnownRepositories(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []PullBlock
+	for _, repo := range repos {
+		tags, err := cat.CurrentTags(ctx, repo)
+		if err != nil {
+			return nil, err
+		}
+		for tag, image := range tags {
+			if only != nil && !only[image] {
+				continue
+			}
+			v, why, err := cat.PullVerdictOfImage(ctx, repo, image)
+			if err != nil {
+				return nil, fmt.Errorf("pull verdict of %s:%s: %w", repo, tag, err)
+			}
+			if catalog.PullBlocks(v) {
+				out = append(out, PullBlock{Reference: repo + ":" + tag, Verdict: v, Reason: why})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Reference < out[j].Reference })
+	return out, nil
+}

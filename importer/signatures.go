@@ -85,15 +85,15 @@ func (imp *Importer) lookUpPair(ctx context.Context, reg *registry.Client, p Pai
 	sigs, lookupErr := imp.fetchSignatures(ctx, reg, p.Repository, p.Identity, m, p.Listed)
 	refSigs, atts, refErr := imp.referrerArtifacts(ctx, p.Repository, m, p.Listed) // OCI 1.1 referrers: bundles, notation, attestations
 	sigs, lookupErr = append(sigs, refSigs...), errors.Join(lookupErr, refErr)
-	sigs, atts, limitErr := imp.withinSignatureLimits(sigs, atts)
-	lookupErr = errors.Join(lookupErr, limitErr)
+	sigs, atts, budget := imp.withinSignatureLimits(sigs, atts)
+	legacy, attErr := imp.legacyAttestations(ctx, p.Repository, p.Identity, m, budget) // cosign's .att (legacyatt.go), within the same limits
+	lookupErr = errors.Join(lookupErr, budget.err())
 	start := time.Now()
 	res, err := so.Verifier.Verify(ctx, signatures.Image{Reference: p.Identity, Manifest: m.Bytes, ManifestDigest: m.Digest}, sigs)
 	spent := time.Since(start)
 	if err != nil {
 		return PairResult{}, fmt.Errorf("verify signatures: %w", err)
 	}
-	legacy, attErr := imp.legacyAttestations(ctx, p.Repository, p.Identity, m) // cosign's .att (legacyatt.go)
 	v := &catalog.Verification{Repository: p.Repository.Name().Name(), Verdict: res.Verdict, Reason: res.Reason,
 		ReferrersChecked: (refErr == nil && attErr == nil) || len(refSigs)+len(atts)+len(legacy) > 0,
 		Attestations:     append(imp.verifyAttestations(ctx, p.Identity, m, atts), legacy...)}
@@ -120,36 +120,60 @@ func (imp *Importer) lookUpPair(ctx context.Context, reg *registry.Client, p Pai
 // withinSignatureLimits keeps, in the order found, the signatures and
 // then the attestations of one image that fit the per-image limits on
 // count and total bytes: every source has its own cap, but together they
-// could reach hundreds of MiB, stored and served inside every Image. What
-// is left out is said by the error; a verdict that needs it is not
-// accepted.
-func (imp *Importer) withinSignatureLimits(sigs []signatures.Signature, atts []referrerBlob) ([]signatures.Signature, []referrerBlob, error) {
-	maxN, maxBytes := imp.limits.SignaturesPerImage, imp.limits.SignatureBytesPerImage
-	n, total := 0, int64(0)
-	fits := func(size int) bool {
-		if n+1 > maxN || total+int64(size) > maxBytes {
-			return false
-		}
-		n, total = n+1, total+int64(size)
-		return true
-	}
+// could reach hundreds of MiB, stored and served inside every Image. The
+// budget it returns is what is left for cosign's .att envelopes
+// (legacyatt.go), read next; its err says what was left out, and a
+// verdict that needs it is not accepted.
+func (imp *Importer) withinSignatureLimits(sigs []signatures.Signature, atts []referrerBlob) ([]signatures.Signature, []referrerBlob, *signatureBudget) {
+	b := &signatureBudget{maxN: imp.limits.SignaturesPerImage, maxBytes: imp.limits.SignatureBytesPerImage}
 	keptSigs := sigs[:0:0]
 	for _, sg := range sigs {
-		if fits(len(sg.Content) + len(sg.SigstoreSignature) + len(sg.Certificate) + len(sg.Chain) + len(sg.Bundle)) {
+		if b.fits(int64(len(sg.Content) + len(sg.SigstoreSignature) + len(sg.Certificate) + len(sg.Chain) + len(sg.Bundle))) {
 			keptSigs = append(keptSigs, sg)
 		}
 	}
 	keptAtts := atts[:0:0]
 	for _, a := range atts {
-		if fits(len(a.content)) {
+		if b.fits(int64(len(a.content))) {
 			keptAtts = append(keptAtts, a)
 		}
 	}
-	if left := len(sigs) + len(atts) - len(keptSigs) - len(keptAtts); left > 0 {
-		return keptSigs, keptAtts, fmt.Errorf("%w: %d of %d signatures and attestations left out, over the signatures-per-image limit of %d or the signature-bytes-per-image limit of %d bytes",
-			ErrLimit, left, len(sigs)+len(atts), maxN, maxBytes)
+	return keptSigs, keptAtts, b
+}
+
+// signatureBudget counts the signatures and attestations of one image,
+// every source together, against Limits.SignaturesPerImage and
+// SignatureBytesPerImage.
+type signatureBudget struct {
+	maxN, n, seen   int
+	maxBytes, total int64
+}
+
+// fits takes one more item of size bytes if it fits, else counts it as
+// left out.
+func (b *signatureBudget) fits(size int64) bool {
+	b.seen++
+	if b.n+1 > b.maxN || size < 0 || b.total+size > b.maxBytes {
+		return false
 	}
-	return keptSigs, keptAtts, nil
+	b.n, b.total = b.n+1, b.total+size
+	return true
+}
+
+// release gives back an item fits took, of size bytes, that was not kept
+// after all.
+func (b *signatureBudget) release(size int64) { b.seen, b.n, b.total = b.seen-1, b.n-1, b.total-size }
+
+// bytesLeft is how many more bytes fit.
+func (b *signatureBudget) bytesLeft() int64 { return b.maxBytes - b.total }
+
+// err wraps ErrLimit and names both limits when anything was left out.
+func (b *signatureBudget) err() error {
+	if left := b.seen - b.n; left > 0 {
+		return fmt.Errorf("%w: %d of %d signatures and attestations left out, over the signatures-per-image limit of %d or the signature-bytes-per-image limit of %d bytes",
+			ErrLimit, left, b.seen, b.maxN, b.maxBytes)
+	}
+	return nil
 }
 
 // verifyPair runs lookUpPair for the run and counts its verdict. A pair

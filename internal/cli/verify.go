@@ -93,12 +93,21 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 	unevaluated := counts[signatures.Verdict(catalog.VerdictUnevaluated)]
 	fmt.Fprintf(s.Out, "verified %d (repository, image) pairs: %d accepted, %d rejected, %d unevaluated, %d changed, %d errors\n",
 		total, counts[signatures.VerdictAccepted], counts[signatures.VerdictRejected], unevaluated, changed, failed)
-	switch {
-	case err != nil:
+	if err != nil {
 		return fail(s, ExitFatal, "verify: %v", err)
+	}
+	// As for import, exit 4 means a node could not pull some tag (wholly
+	// or on some platforms), as containers/image decides a pull: a
+	// rejected pair alone, such as a list's own signature, is no reason.
+	blocked, err := importer.CurrentPullBlocks(ctx, cat, names)
+	if err != nil {
+		return fail(s, ExitFatal, "verify: %v", err)
+	}
+	printPullBlocks(s.Out, blocked)
+	switch {
 	case failed > 0 || unevaluated > 0:
 		return ExitPartial
-	case counts[signatures.VerdictRejected] > 0:
+	case len(blocked) > 0:
 		return ExitRejected
 	}
 	return ExitOK
