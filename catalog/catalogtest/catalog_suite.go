@@ -3,25 +3,20 @@ package catalogtest
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/regimport/regimport/catalog/internal/testimages"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/regimport/regimport/catalog/catalogdb"
 
 	"github.com/regimport/regimport/catalog"
 
-	digest "github.com/opencontainers/go-digest"
-	"github.com/openshift/api/image/docker10"
 	imagev1 "github.com/openshift/api/image/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // openTest opens a new catalog of the backend under test (see dbtest).
@@ -36,61 +31,12 @@ func (s Suite) open(t *testing.T) (catalog.Catalog, string) {
 	return c, path
 }
 
-func testImage(i int) catalog.ImageRecord {
-	config := fmt.Sprintf(`{"architecture":"amd64","os":"linux","n":%d}`, i)
-	manifest := fmt.Sprintf(`{"schemaVersion":2,"n":%d}`, i)
-	meta, _ := json.Marshal(docker10.DockerImage{TypeMeta: metav1.TypeMeta{Kind: "DockerImage", APIVersion: "image.openshift.io/1.0"},
-		ID: digest.FromString(config).String(), Architecture: "amd64", Size: int64(100 + i), Created: metav1.NewTime(time.Date(2024, 1, 1, 0, 0, i, 0, time.UTC))})
-	name := digest.FromString(manifest).String()
-	return catalog.ImageRecord{
-		Image: &imagev1.Image{
-			ObjectMeta:                   metav1.ObjectMeta{Name: name, Annotations: map[string]string{imagev1.DockerImageLayersOrderAnnotation: "ascending"}},
-			DockerImageReference:         "registry.example.com/app@" + name,
-			DockerImageMetadata:          runtime.RawExtension{Raw: meta},
-			DockerImageMetadataVersion:   "1.0",
-			DockerImageManifest:          manifest,
-			DockerImageConfig:            config,
-			DockerImageManifestMediaType: "application/vnd.oci.image.manifest.v1+json",
-			DockerImageLayers: []imagev1.ImageLayer{
-				{Name: digest.FromString("base").String(), LayerSize: 10, MediaType: "application/vnd.oci.image.layer.v1.tar+gzip"},
-				{Name: digest.FromString(fmt.Sprint("top", i)).String(), LayerSize: int64(i), MediaType: "application/vnd.oci.image.layer.v1.tar+gzip"},
-			},
-		},
-		ConfigMediaType: "application/vnd.oci.image.config.v1+json", OS: "linux",
-	}
-}
+// testImage and put are the records and writes the backends' own tests use.
+func testImage(i int) catalog.ImageRecord { return testimages.Image(i) }
 
-// put writes records through a Writer and returns their outcomes.
 func put(t *testing.T, c catalog.Catalog, ops ...any) []catalog.Outcome {
 	t.Helper()
-	ctx := context.Background()
-	w, err := c.NewWriter(ctx, catalog.WriterOptions{BatchSize: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs := make([]catalog.Outcome, len(ops))
-	errs := make([]error, len(ops))
-	for i, o := range ops {
-		cb := func(out catalog.Outcome, err error) { outs[i], errs[i] = out, err }
-		switch rec := o.(type) {
-		case catalog.ImageRecord:
-			err = w.PutImage(ctx, rec, cb)
-		case catalog.TagRecord:
-			err = w.PutTag(ctx, rec, cb)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("op %d: %v", i, err)
-		}
-	}
-	return outs
+	return testimages.Put(t, c, ops...)
 }
 
 func (s Suite) ImageRoundTripAndIdempotence(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 
 // The facts `regimport mirror` plans from, and the record of what mirror
 // runs copied (tables mirror_runs and mirrored_tags, migration 0010). Times
-// are TEXT (RFC 3339) in SQLite and timestamptz in PostgreSQL; flags INTEGER
-// 0/1 and boolean: timeArg and scanTime bridge the two.
+// and flags are written and read as everywhere in the catalog: RFC 3339 text
+// and Go booleans, which both databases store in their own types.
 
 // MirrorSourceTags lists every current tag, by repository and tag.
 func (c *Catalog) MirrorSourceTags(ctx context.Context) ([]MirrorSourceTag, error) {
@@ -86,33 +86,6 @@ func (c *Catalog) RunStarted(ctx context.Context, id int64) (time.Time, error) {
 	return parseTime(s), nil
 }
 
-// timeArg is a time as this dialect's mirror columns store it.
-func (c *Catalog) timeArg(t time.Time) any {
-	if c.pg() {
-		return t.UTC()
-	}
-	return formatTime(t)
-}
-
-// scanTime reads a time column of either dialect: TEXT or timestamptz.
-type scanTime struct{ t time.Time }
-
-func (s *scanTime) Scan(v any) error {
-	switch x := v.(type) {
-	case nil:
-		s.t = time.Time{}
-	case time.Time:
-		s.t = x.UTC()
-	case string:
-		s.t = parseTime(x)
-	case []byte:
-		s.t = parseTime(string(x))
-	default:
-		return fmt.Errorf("time column: unexpected %T", v)
-	}
-	return nil
-}
-
 // BeginMirrorRun records the start of a mirror run and returns its id.
 func (c *Catalog) BeginMirrorRun(ctx context.Context, spec MirrorRunSpec) (int64, error) {
 	if c.write == nil {
@@ -120,23 +93,12 @@ func (c *Catalog) BeginMirrorRun(ctx context.Context, spec MirrorRunSpec) (int64
 	}
 	var id int64
 	err := c.write.QueryRowContext(ctx, `INSERT INTO mirror_runs (started_at, status, command, destination, repository_glob, require_accepted, dry_run)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, c.timeArg(c.now()), RunRunning, spec.Command, spec.Destination,
-		spec.RepositoryGlob, c.flag(spec.RequireAccepted), c.flag(spec.DryRun)).Scan(&id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`, c.timestamp(), RunRunning, spec.Command, spec.Destination,
+		spec.RepositoryGlob, spec.RequireAccepted, spec.DryRun).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("record mirror run start: %w", err)
 	}
 	return id, nil
-}
-
-// flag is a boolean as this dialect's mirror columns store it.
-func (c *Catalog) flag(b bool) any {
-	if c.pg() {
-		return b
-	}
-	if b {
-		return int64(1)
-	}
-	return int64(0)
 }
 
 // RecordMirrored records one tag a mirror run acted on. It commits at once,
@@ -147,7 +109,7 @@ func (c *Catalog) RecordMirrored(ctx context.Context, runID int64, t MirroredTag
 	}
 	if _, err := c.write.ExecContext(ctx, `INSERT INTO mirrored_tags (run_id, source_repository, tag, destination_repository,
 		destination_tag, image_name, action, reason, mirrored_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		runID, t.SourceRepository, t.Tag, t.DestinationRepository, t.DestTag, t.Image, t.Action, t.Reason, c.timeArg(c.now())); err != nil {
+		runID, t.SourceRepository, t.Tag, t.DestinationRepository, t.DestTag, t.Image, t.Action, t.Reason, c.timestamp()); err != nil {
 		return fmt.Errorf("record mirrored %s:%s: %w", t.SourceRepository, t.Tag, err)
 	}
 	return nil
@@ -159,7 +121,7 @@ func (c *Catalog) FinishMirrorRun(ctx context.Context, id int64, status string, 
 		return ErrReadOnly
 	}
 	if _, err := c.write.ExecContext(ctx, `UPDATE mirror_runs SET finished_at = $1, status = $2, copied = $3, present = $4, failed = $5, deleted = $6
-		WHERE id = $7`, c.timeArg(c.now()), status, n.Copied, n.Present, n.Failed, n.Deleted, id); err != nil {
+		WHERE id = $7`, c.timestamp(), status, n.Copied, n.Present, n.Failed, n.Deleted, id); err != nil {
 		return fmt.Errorf("record end of mirror run %d: %w", id, err)
 	}
 	return nil
@@ -194,11 +156,11 @@ func scanMirrored(rows rowsScanner) ([]MirroredTag, error) {
 	var out []MirroredTag
 	for rows.Next() {
 		var t MirroredTag
-		var at scanTime
+		var at string
 		if err := rows.Scan(&t.SourceRepository, &t.Tag, &t.DestinationRepository, &t.DestTag, &t.Image, &t.Action, &t.Reason, &at, &t.RunID); err != nil {
 			return nil, err
 		}
-		t.At = at.t
+		t.At = parseTime(at)
 		out = append(out, t)
 	}
 	return out, rows.Err()
@@ -226,12 +188,12 @@ func mirrorStatus(ctx context.Context, q querier, repositoryGlob string) ([]Mirr
 	var dests []MirrorDestinationStatus
 	for rows.Next() {
 		var d MirrorDestinationStatus
-		var at scanTime
+		var at string
 		if err := rows.Scan(&d.Destination, &d.LastRun, &d.LastRunStatus, &at, &d.RepositoryGlob, &d.RequireAccepted); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("mirror destinations: %w", err)
 		}
-		d.LastRunAt = at.t
+		d.LastRunAt = parseTime(at)
 		dests = append(dests, d)
 	}
 	rows.Close()
