@@ -56,7 +56,7 @@ func importBench(ctx context.Context, c config, out io.Writer) (block, error) {
 // importSizeRounds measures the cold import at one size; it returns the
 // last round's catalog.
 func importSizeRounds(ctx context.Context, c config, reg *testregistry.Registry, pushed []testregistry.Pushed, n int, out io.Writer) (importSize, string, error) {
-	images, tags := countImages(pushed)
+	images, tags := testregistry.Count(pushed)
 	s := importSize{tags: tags, images: images}
 	targets := filepath.Join(c.work, fmt.Sprintf("targets-%d.json", n))
 	if err := writeTargets(targets, pushed); err != nil {

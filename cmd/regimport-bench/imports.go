@@ -14,26 +14,6 @@ import (
 
 func numCPU() int { return runtime.NumCPU() }
 
-// countImages counts manifests the seed pushed (lists and their children).
-func countImages(pushed []testregistry.Pushed) (images, tags int) {
-	seen := map[string]bool{}
-	var walk func(p testregistry.Pushed)
-	walk = func(p testregistry.Pushed) {
-		if !seen[p.Digest.String()] {
-			seen[p.Digest.String()] = true
-			images++
-		}
-		for _, c := range p.Children {
-			walk(c)
-		}
-	}
-	for _, p := range pushed {
-		walk(p)
-		tags += len(p.Tags)
-	}
-	return images, tags
-}
-
 // runImport runs one measured `regimport import --catalog` of reg into db.
 func runImport(ctx context.Context, c config, reg *testregistry.Registry, db string, extra ...string) (measuredRun, error) {
 	return runImportCapture(ctx, c, reg, db, io.Discard, extra...)
@@ -85,7 +65,7 @@ func seed(ctx context.Context, c config, tags int, out io.Writer) (*testregistry
 		reg.Close()
 		return nil, nil, err
 	}
-	images, _ := countImages(pushed)
+	images, _ := testregistry.Count(pushed)
 	fmt.Fprintf(out, "seeded %d tags (%d images) over %d repositories in %s\n", tags, images, c.repos, time.Since(start).Round(time.Millisecond))
 	return reg, pushed, nil
 }

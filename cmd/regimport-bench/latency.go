@@ -59,7 +59,7 @@ func seedLatencyRegistry(ctx context.Context, c config, out io.Writer) (*latency
 		reg.Close()
 		return nil, err
 	}
-	images, tags := countImages(pushed)
+	images, tags := testregistry.Count(pushed)
 	fmt.Fprintf(out, "seeded %d tags (%d images) over %d repositories in %s\n", tags, images, c.repos, time.Since(start).Round(time.Millisecond))
 	return &latencyRegistry{Registry: reg, pushed: pushed, images: images, tags: tags, delay: delay}, nil
 }

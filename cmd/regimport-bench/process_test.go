@@ -103,7 +103,7 @@ func TestBareClientFetchesWhatAnImportCannotAvoid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	images, tags := countImages(pushed)
+	images, tags := testregistry.Count(pushed)
 	targets := filepath.Join(t.TempDir(), "targets.json")
 	if err := writeTargets(targets, pushed); err != nil {
 		t.Fatal(err)

@@ -131,7 +131,7 @@ func shardCase(ctx context.Context, c config, pg *pgServer, reg *latencyRegistry
 func shardShares(reg *latencyRegistry, n int) []float64 {
 	per := make([]int, n)
 	for _, p := range reg.pushed {
-		images, _ := countImages([]testregistry.Pushed{p})
+		images, _ := testregistry.Count([]testregistry.Pushed{p})
 		per[importer.ShardOf(reg.Host()+"/"+p.Repository, n)] += images
 	}
 	shares := make([]float64, n)

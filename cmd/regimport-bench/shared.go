@@ -42,11 +42,11 @@ func (s sharedCase) run(ctx context.Context, c config, dir string, out io.Writer
 		if err := s.sign(inRepository(p, mirror), s.reg.Host()+"/"+mirror+":"+p.Tags[0]); err != nil {
 			return "", err
 		}
-		n, _ := countImages([]testregistry.Pushed{p})
+		n, _ := testregistry.Count([]testregistry.Pushed{p})
 		sharedImages += n
 		copied++
 	}
-	images, tags := countImages(s.pushed)
+	images, tags := testregistry.Count(s.pushed)
 	pairs := images + sharedImages
 	var runs []measuredRun
 	var reqs testregistry.RequestCounts

@@ -28,7 +28,7 @@ func signedBench(ctx context.Context, c config, out io.Writer) (block, error) {
 		return block{}, err
 	}
 	defer reg.Close()
-	images, tags := countImages(pushed)
+	images, tags := testregistry.Count(pushed)
 	dir := filepath.Join(c.work, "signed")
 	lookaside := filepath.Join(dir, "lookaside")
 	key, err := sigtest.NewGPGKey("Bench Release", "bench@example.com")

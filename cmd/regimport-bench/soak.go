@@ -16,6 +16,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/regimport/regimport/internal/testregistry"
 )
 
 // soakBench is the soak section: it imports a large registry while
@@ -29,7 +31,7 @@ func soakBench(ctx context.Context, c config, out io.Writer) (block, error) {
 		return block{}, err
 	}
 	defer reg.Close()
-	images, tags := countImages(pushed)
+	images, tags := testregistry.Count(pushed)
 	db := filepath.Join(c.work, "soak.db")
 	// A first tiny import creates the catalog, so the server can open it.
 	if _, err := runImport(ctx, c, reg, db, "--include", "^$"); err != nil {

@@ -181,7 +181,7 @@ func TestInterruptedImportAtTheCommandLine(t *testing.T) {
 	if n := count(t, db, `SELECT count(*) FROM import_runs WHERE finished_at IS NULL`); n != 0 {
 		t.Errorf("%d runs without an end", n)
 	}
-	images, _ := countImagesPushed(pushed)
+	images, _ := testregistry.Count(pushed)
 	final := count(t, db, `SELECT count(*) FROM images`)
 	if final < stored || final >= images {
 		t.Errorf("%d images stored at SIGINT, %d after; the registry holds %d: want what was fetched kept and the rest skipped", stored, final, images)
@@ -208,25 +208,4 @@ func countLenient(path, q string) int {
 	var n int
 	db.QueryRow(q).Scan(&n)
 	return n
-}
-
-// countImagesPushed counts the distinct manifests the seed pushed (lists
-// and their children) and its tags.
-func countImagesPushed(pushed []testregistry.Pushed) (images, tags int) {
-	seen := map[string]bool{}
-	var walk func(p testregistry.Pushed)
-	walk = func(p testregistry.Pushed) {
-		if !seen[p.Digest.String()] {
-			seen[p.Digest.String()] = true
-			images++
-		}
-		for _, c := range p.Children {
-			walk(c)
-		}
-	}
-	for _, p := range pushed {
-		walk(p)
-		tags += len(p.Tags)
-	}
-	return images, tags
 }

@@ -273,3 +273,24 @@ func ociDescriptor(mediaType string, d digest.Digest, size int64, p *Platform) i
 	}
 	return desc
 }
+
+// Count counts the distinct manifests pushed (lists and their children,
+// each once) and the tags they were pushed under.
+func Count(pushed []Pushed) (images, tags int) {
+	seen := map[digest.Digest]bool{}
+	var walk func(p Pushed)
+	walk = func(p Pushed) {
+		if !seen[p.Digest] {
+			seen[p.Digest] = true
+			images++
+		}
+		for _, c := range p.Children {
+			walk(c)
+		}
+	}
+	for _, p := range pushed {
+		walk(p)
+		tags += len(p.Tags)
+	}
+	return images, tags
+}
