@@ -43,22 +43,62 @@ func buildClient(t *testing.T) string {
 	return clientPath
 }
 
+// allocatorSource is a child of known size: it touches argv[1] MiB, waits
+// 0.2 s and exits. It is built on its own, without the race detector this
+// test may run under, whose shadow memory would double what it touches.
+const allocatorSource = `package main
+
+import (
+	"os"
+	"strconv"
+	"time"
+)
+
+func main() {
+	n, err := strconv.Atoi(os.Args[1])
+	if err != nil {
+		os.Exit(2)
+	}
+	b := make([]byte, n<<20)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n > 0 && b[0] != 1 {
+		os.Exit(1)
+	}
+}
+`
+
+func buildAllocator(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	src, bin := filepath.Join(dir, "alloc.go"), filepath.Join(dir, "alloc")
+	if err := os.WriteFile(src, []byte(allocatorSource), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "build", "-o", bin, src)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the allocating child: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // TestLauncherMeasuresTheProcessAlone: the launcher times a process start
 // to exit, reports its exit code, and its peak memory is the process's own:
 // neither this test's large heap, which a child started directly would
 // show through vfork, nor less than what the process touched.
 func TestLauncherMeasuresTheProcessAlone(t *testing.T) {
 	client := buildClient(t)
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 (to allocate a known amount in a child) is not installed")
-	}
+	alloc := buildAllocator(t)
 	ctx := context.Background()
 	ballast := make([]byte, 200<<20) // 200 MiB touched in this process
 	for i := range ballast {
 		ballast[i] = 1
 	}
-	small, err := runMeasured(ctx, client, []string{py, "-c", "import time; time.sleep(0.2)"}, io.Discard, nil)
+	small, err := runMeasured(ctx, client, []string{alloc, "0"}, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,12 +106,12 @@ func TestLauncherMeasuresTheProcessAlone(t *testing.T) {
 		t.Errorf("wall time %s for a 0.2 s sleep", small.Wall)
 	}
 	if small.PeakKiB > 100<<10 {
-		t.Errorf("a sleeping python3 peaked at %d KiB: this process's 200 MiB leaked into its maxrss", small.PeakKiB)
+		t.Errorf("a sleeping child peaked at %d KiB: this process's 200 MiB leaked into its maxrss", small.PeakKiB)
 	}
 	if small.FloorKiB <= 0 || small.FloorKiB > 50<<10 {
 		t.Errorf("the launcher's own peak is %d KiB; it must be small and known", small.FloorKiB)
 	}
-	big, err := runMeasured(ctx, client, []string{py, "-c", "b = bytearray(300 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1"}, io.Discard, nil)
+	big, err := runMeasured(ctx, client, []string{alloc, "300"}, io.Discard, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
