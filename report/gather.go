@@ -115,6 +115,11 @@ func (r *renderer) gather(ctx context.Context) error {
 	if err := r.mirrors(ctx); err != nil {
 		return err
 	}
+	if p := r.opts.PolicyPreview; p != nil {
+		if d.PolicyPreview, err = p.only(r.opts.Repository); err != nil {
+			return err
+		}
+	}
 	d.Limitations = limitations(r)
 	return nil
 }

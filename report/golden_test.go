@@ -68,6 +68,8 @@ func TestReportOutputMatchesGolden(t *testing.T) {
 			Range: report.Range{From: report.Point{Run: 1}, To: report.Point{Run: 3}}}},
 		{"all.md", report.Options{Format: report.FormatMarkdown}},
 		{"all.html", report.Options{Format: report.FormatHTML}},
+		{"policy-preview.json", report.Options{Format: report.FormatJSON, Table: "", PolicyPreview: goldenPolicyPreview()}},
+		{"policy-preview.md", report.Options{Format: report.FormatMarkdown, Table: "policy-preview", PolicyPreview: goldenPolicyPreview()}},
 	}
 	for _, table := range report.Tables {
 		variants = append(variants, variant{"table-" + table + ".csv", report.Options{Format: report.FormatCSV, Table: table}})
@@ -106,4 +108,17 @@ func TestReportOutputMatchesGolden(t *testing.T) {
 			}
 		})
 	}
+}
+
+// goldenPolicyPreview is what a caller evaluating a stricter policy hands
+// the report (report --policy): the report shows it, never computes it.
+func goldenPolicyPreview() *report.PolicyPreview {
+	p := &report.PolicyPreview{Policy: "strict.json"}
+	p.Add(report.PolicyChange{Repository: app, Tags: []string{"2.0"}, Digest: imgA3.Digest(), From: "accepted", To: "rejected",
+		Reason: "A signature was required, but no signature exists"}, nil)
+	p.Add(report.PolicyChange{Repository: imgT1.Repository, Tags: []string{"1.0"}, Digest: imgT1.Digest(), From: "accepted", To: "accepted"}, nil)
+	p.Add(report.PolicyChange{Repository: multi, Digest: imgM1.Digest(), From: "", To: "unevaluated", Reason: "signatures could not be fetched"}, nil)
+	p.PullBlocked = []report.PolicyPullBlock{{Repository: app, Reference: app + ":2.0", Verdict: "rejected", Reason: "A signature was required, but no signature exists"}}
+	p.Finish()
+	return p
 }

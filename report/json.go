@@ -51,6 +51,11 @@ func (r *renderer) writeJSON(ctx context.Context, w *bufio.Writer) error {
 			return err
 		}
 	}
+	if d.PolicyPreview != nil {
+		if err := value("policyPreview", d.PolicyPreview); err != nil {
+			return err
+		}
+	}
 	streams := []struct {
 		name string
 		seq  func(yield func(any) bool)

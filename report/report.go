@@ -68,6 +68,10 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives progress at debug level; nil discards.
 	Logger *slog.Logger
+	// PolicyPreview, when set, adds what a policy would change beside what
+	// is (policypreview.go), restricted to Repository. The caller
+	// evaluates the policy: a report never does.
+	PolicyPreview *PolicyPreview
 }
 
 // Write renders a report of cat to w. It only reads the catalog, in one

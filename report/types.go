@@ -50,6 +50,8 @@ type Document struct {
 	Attestations Attestations `json:"attestations"`
 	// Mirrors: each mirror destination's state (mirrors.go); absent when the catalog has no mirror runs.
 	Mirrors []MirrorDestination `json:"mirrors,omitempty"`
+	// PolicyPreview: what a policy would change (policypreview.go); absent unless asked for (report --policy FILE).
+	PolicyPreview *PolicyPreview `json:"policyPreview,omitempty"`
 	// RejectedImages are images the policy rejected, per repository.
 	RejectedImages []RejectedImage `json:"rejectedImages"`
 	// TagChanges are tags added, moved or removed between Filter.From and Filter.To.

@@ -17,10 +17,12 @@ import (
 
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/report"
+	"github.com/regimport/regimport/signatures"
 )
 
 const reportUsage = `Usage: regimport report [--db FILE] [--format html|json|csv|md] [-o FILE]
                         [--since RUN|TIME[..RUN|TIME]] [--repository GLOB] [--table NAME]
+                        [--policy FILE]
 
 Writes an audit report of the catalog: inventory, signatures and signers,
 changes between runs, sizes and shared layers. It reads the catalog file only
@@ -33,6 +35,9 @@ changes between runs, sizes and shared layers. It reads the catalog file only
               any characters, "/" included, ? one, [abc] a set.
   --table     csv: the table to write (default inventory); md: only this table.
               One of: %s.
+  --policy    add what this policy (and --notation-trust-policy) would change
+              beside what is: the policy-preview table, as regimport verify
+              --dry-run evaluates it (offline, against the stored signatures).
 
 Flags:
 `
@@ -46,6 +51,9 @@ func runReport(ctx context.Context, args []string, s Streams) int {
 	since := fs.String("since", "", "compare FROM[..TO]: run ids, times or ages (default: the run before the last, and now)")
 	repo := fs.String("repository", "", "only repositories matching this glob")
 	table := fs.String("table", "", "csv: which table (default inventory); md: only this table")
+	policy := fs.String("policy", "", "containers-policy.json whose changes to show beside the stored verdicts (policy-preview)")
+	var modern modernSignatureFlags
+	modern.register(fs)
 	var lf logFlags
 	lf.register(fs)
 	fs.Usage = func() {
@@ -78,6 +86,14 @@ func runReport(ctx context.Context, args []string, s Streams) int {
 	if *out != "" && samePath(*out, *db) {
 		return fail(s, ExitUsage, "report: -o %s would overwrite the catalog", *out)
 	}
+	var verifier *signatures.Verifier
+	if *policy != "" || modern.notationPolicy != "" {
+		vo := signatures.Options{PolicyPath: *policy, Logger: log, TempDir: fastTempDir()}
+		modern.apply(&vo)
+		if verifier, err = signatures.NewVerifier(vo); err != nil {
+			return fail(s, ExitUsage, "report: %v", err)
+		}
+	}
 	cat, err := catalogdb.Open(ctx, *db, catalog.Options{ReadOnly: true, Logger: log})
 	if errors.Is(err, catalog.ErrNeedMigrate) {
 		return fail(s, ExitFatal, "report: %v\nregimport report never writes to a catalog; a command that opens it for writing "+
@@ -88,6 +104,13 @@ func runReport(ctx context.Context, args []string, s Streams) int {
 	}
 	defer cat.Close()
 	opts := report.Options{Format: f, Repository: *repo, Range: rng, Table: *table, Now: func() time.Time { return now }, Logger: log}
+	if verifier != nil {
+		// A report reads the catalog only: the policy is evaluated here,
+		// and its result handed to the report as data.
+		if opts.PolicyPreview, err = previewPolicy(ctx, cat, verifier, policyName(*policy, modern), nil); err != nil {
+			return fail(s, ExitFatal, "report: %v", err)
+		}
+	}
 	write := func(w io.Writer) error { return report.Write(ctx, w, cat, opts) }
 	if *out == "" {
 		err = write(s.Out)

@@ -18,12 +18,14 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 	db := fs.String("db", "catalog.db", dbUsage)
 	policy := fs.String("policy", "", "containers-policy.json to verify against (required)")
 	quiet := fs.Bool("q", false, "print only the summary")
+	dryRun := fs.Bool("dry-run", false, "write nothing: print each (repository, image) pair whose verdict would change, and exit as the real run would")
+	format := fs.String("format", "text", "with --dry-run: text, json or csv")
 	var modern modernSignatureFlags
 	modern.register(fs)
 	var lf logFlags
 	lf.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintln(s.Err, "Usage: regimport verify --policy FILE [--db FILE] [NAME...]\n\nRe-evaluates each repository's stored signatures of each image, with no network at all.\n\nFlags:")
+		fmt.Fprintln(s.Err, "Usage: regimport verify --policy FILE [--db FILE] [--dry-run [--format text|json|csv]] [NAME...]\n\nRe-evaluates each repository's stored signatures of each image, with no network at all.\nWith --dry-run it writes nothing and takes no run lock: it lists the pairs whose verdict\nwould change (repository, tags, digest, old -> new, reason), then a summary per repository.\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	names, err := parseInterspersed(fs, args)
@@ -37,6 +39,12 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 		fs.Usage()
 		return fail(s, ExitUsage, "verify: --policy is required")
 	}
+	switch {
+	case *format != "text" && *format != "json" && *format != "csv":
+		return fail(s, ExitUsage, "verify: --format %q: want text, json or csv", *format)
+	case *format != "text" && !*dryRun:
+		return fail(s, ExitUsage, "verify: --format %s is for --dry-run", *format)
+	}
 	log, err := lf.logger(s.Err)
 	if err != nil {
 		return fail(s, ExitUsage, "verify: %v", err)
@@ -46,6 +54,9 @@ func runVerify(ctx context.Context, args []string, s Streams) int {
 	v, err := signatures.NewVerifier(vo)
 	if err != nil {
 		return fail(s, ExitUsage, "verify: %v", err)
+	}
+	if *dryRun {
+		return verifyDryRun(ctx, s, *db, v, policyName(*policy, modern), names, *format, *quiet)
 	}
 	// verify writes verdicts: it holds the run lock like an import, and
 	// writes through the catalog's single writer.

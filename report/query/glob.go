@@ -5,6 +5,9 @@ import (
 	"strings"
 )
 
+// GlobRegexp is globRegexp for matching in Go what the queries match in SQL.
+func GlobRegexp(pattern string) string { return globRegexp(pattern) }
+
 // globRegexp is the anchored regular expression (PostgreSQL's ~) that
 // matches what the SQLite GLOB pattern does: * any text, ? one character,
 // [...] and [^...] a class; case-sensitive.
