@@ -15,9 +15,11 @@ import (
 	"strings"
 	"testing"
 
+	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/catalog/catalogdb"
 	"github.com/regimport/regimport/internal/dbtest"
+	"github.com/regimport/regimport/internal/refsigtest"
 	"github.com/regimport/regimport/internal/testregistry"
 	"github.com/regimport/regimport/report"
 )
@@ -303,4 +305,78 @@ func runCLIOut(t *testing.T, args ...string) string {
 		t.Fatalf("%v: exit %d: %s", args, code, errOut)
 	}
 	return out
+}
+
+// The same for a notation trust policy: images imported under one whose
+// scope covers both repositories; a trust policy that drops other/app
+// would change that pair only, and the dry run writes nothing.
+func TestVerifyDryRunUnderANotationTrustPolicy(t *testing.T) {
+	ctx := context.Background()
+	reg, err := testregistry.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(reg.Close)
+	n, err := refsigtest.NewNotationSigner("Release Signer", "Example Corp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pushed []testregistry.Pushed
+	for i, repo := range []string{"team/app", "other/app"} {
+		p, err := reg.Push(ctx, testregistry.ImageSpec{Repository: repo, Tags: []string{"v1"}, Format: testregistry.OCI, Seed: int64(71 + i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject := imgspecv1.Descriptor{MediaType: p.MediaType, Digest: p.Digest, Size: int64(len(p.Manifest))}
+		env, err := n.Sign(ctx, subject, refsigtest.NotationJWS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, blobs := refsigtest.NotationManifest(subject, refsigtest.NotationJWS, env)
+		if _, err := reg.PushReferrer(ctx, repo, p.Digest, m, true, blobs...); err != nil {
+			t.Fatal(err)
+		}
+		pushed = append(pushed, p)
+	}
+	dir := t.TempDir()
+	store := filepath.Join(dir, "truststore")
+	if err := n.WriteTrustStore(store, "release"); err != nil {
+		t.Fatal(err)
+	}
+	team, other := reg.Host()+"/team/app", reg.Host()+"/other/app"
+	both, narrow := filepath.Join(dir, "both.json"), filepath.Join(dir, "narrow.json")
+	writePolicy(t, both, string(refsigtest.TrustPolicy("release", team, other)))
+	writePolicy(t, narrow, string(refsigtest.TrustPolicy("release", team)))
+	db := dbtest.New(t)
+	if code, out, errOut := runCLI(t, "import", "--db", db, "--tls-verify=false", "--progress", "never", "--notation-trust-policy", both,
+		"--notation-trust-store", store, team+":v1", other+":v1"); code != ExitOK {
+		t.Fatalf("import under the trust policy: exit %d\n%s%s", code, out, errOut)
+	}
+	before := catalogState(t, db)
+	dry := func(policy string) (int, report.PolicyPreview) {
+		t.Helper()
+		code, out, errOut := runCLI(t, "verify", "--db", db, "--dry-run", "--format", "json", "--notation-trust-policy", policy, "--notation-trust-store", store)
+		var p report.PolicyPreview
+		if err := json.Unmarshal([]byte(out), &p); err != nil {
+			t.Fatalf("dry run under %s: exit %d, %v\n%s%s", policy, code, err, out, errOut)
+		}
+		return code, p
+	}
+	if code, p := dry(both); code != ExitOK || p.Pairs != 2 || len(p.Changes) != 0 {
+		t.Errorf("dry run under the import's trust policy: exit %d, %+v; want 0, 2 pairs, no change", code, p)
+	}
+	code, p := dry(narrow)
+	if len(p.Changes) != 1 || p.Changes[0].Repository != other || p.Changes[0].Digest != pushed[1].Digest.String() ||
+		p.Changes[0].From != "accepted" || p.Changes[0].To != "no-policy" || code != ExitOK {
+		t.Errorf("dry run under the narrower trust policy: exit %d, %+v; want 0, other/app's pair alone accepted -> no-policy (no trust policy scope covers it)", code, p)
+	}
+	if after := catalogState(t, db); !reflect.DeepEqual(before, after) {
+		t.Fatalf("the dry runs changed the catalog:\nbefore %v\nafter  %v", before, after)
+	}
+	// The real run agrees.
+	code, out, _ := runCLI(t, "verify", "--db", db, "--notation-trust-policy", narrow, "--notation-trust-store", store)
+	if code != ExitOK || !strings.Contains(out, "no-policy   "+other+"@"+pushed[1].Digest.String()+" (changed)") ||
+		!strings.Contains(out, "accepted    "+team+"@"+pushed[0].Digest.String()) {
+		t.Errorf("verify under the narrower trust policy: exit %d\n%s", code, out)
+	}
 }
