@@ -20,6 +20,7 @@ import (
 	"github.com/regimport/regimport/catalog/catalogdb"
 	"github.com/regimport/regimport/internal/dbtest"
 	"github.com/regimport/regimport/internal/refsigtest"
+	"github.com/regimport/regimport/internal/sigtest"
 	"github.com/regimport/regimport/internal/testregistry"
 	"github.com/regimport/regimport/report"
 )
@@ -378,5 +379,42 @@ func TestVerifyDryRunUnderANotationTrustPolicy(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "no-policy   "+other+"@"+pushed[1].Digest.String()+" (changed)") ||
 		!strings.Contains(out, "accepted    "+team+"@"+pushed[0].Digest.String()) {
 		t.Errorf("verify under the narrower trust policy: exit %d\n%s", code, out)
+	}
+}
+
+// Pairs imported without signatures were never evaluated: the dry run
+// shows them as none -> the policy's verdict, and -q leaves the pair
+// lines out but keeps the totals.
+func TestVerifyDryRunOfPairsNeverEvaluated(t *testing.T) {
+	reg := startRegistry(t)
+	db := dbtest.New(t)
+	if code, out, errOut := runCLI(t, "import", "--db", db, "--tls-verify=false", "--progress", "never", "--no-signatures", reg.Host()+"/team/app:v0"); code != ExitOK {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errOut)
+	}
+	policy := filepath.Join(t.TempDir(), "policy.json")
+	writePolicy(t, policy, `{"default":[{"type":"insecureAcceptAnything"}]}`)
+	code, out, _ := runCLI(t, "verify", "--db", db, "--policy", policy, "--dry-run")
+	if code != ExitOK || len(dryRunPairs(t, out, "none", "accepted")) != 1 || !strings.Contains(out, "1 of 1 (repository, image) pairs would change") {
+		t.Errorf("dry run of a pair never evaluated: exit %d, want 0 and one pair none -> accepted\n%s", code, out)
+	}
+	code, out, _ = runCLI(t, "verify", "--db", db, "--policy", policy, "--dry-run", "-q")
+	if code != ExitOK || strings.Contains(out, "->") || strings.Contains(out, "pair,") || !strings.Contains(out, "1 of 1 (repository, image) pairs would change") {
+		t.Errorf("dry run -q: exit %d, want the totals alone\n%s", code, out)
+	}
+}
+
+// A pair whose signatures could not be fetched stays unevaluated offline:
+// the dry run exits 3, as verify would, and lists no change for it.
+func TestVerifyDryRunExitsPartialOnUnevaluatedPairs(t *testing.T) {
+	reg, s := sharedRegistry(t)
+	db := dbtest.New(t)
+	ref := reg.Host() + "/" + sigtest.SharedBroken + ":v1"
+	if code, out, errOut := runCLI(t, "import", "--db", db, "--tls-verify=false", "--progress", "never", "--policy", s.Policy,
+		"--registries.d", s.RegistriesD, ref); code != ExitPartial {
+		t.Fatalf("import: exit %d, want 3\n%s%s", code, out, errOut)
+	}
+	code, out, _ := runCLI(t, "verify", "--db", db, "--policy", s.Policy, "--dry-run")
+	if code != ExitPartial || strings.Contains(out, "->") || !strings.Contains(out, "0 accepted, 0 rejected, 1 unevaluated") {
+		t.Errorf("dry run of an unevaluated pair: exit %d, want 3 and no change\n%s", code, out)
 	}
 }
