@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -148,20 +149,31 @@ func TestKeySignedBundleWithRekorEntry(t *testing.T) {
 
 // Forged log evidence on a key-signed bundle under a policy that names the
 // Rekor key: the integrated time moved after the log signed the entry (a
-// forged signed entry timestamp), and an inclusion proof for another tree.
-// Guards verifyBundle's sgverify.WithTransparencyLog(1) and
+// forged signed entry timestamp), an inclusion proof for another tree, and
+// the genuine log entry of another signature of the same statement by the
+// same key (a signature that was never logged, borrowing an entry). Guards
+// verifyBundle's sgverify.WithTransparencyLog(1) and
 // WithIntegratedTimestamps(1) for a policy with rekorPublicKey*: with
-// WithNoObserverTimestamps in their place, both bundles are trusted.
+// WithNoObserverTimestamps in their place, all are trusted. Within
+// sigstore-go, the first is guarded by the SET check (tlog.VerifySET), the
+// second by tlog.VerifyInclusion, the third by the comparison of the entry's
+// signature with the bundle's.
 func TestKeySignedBundleWithForgedLogEvidence(t *testing.T) {
 	f := newKeyWithLog(t)
 	m, d := testManifest("key-with-forged-log")
-	good, err := f.key.SignDSSEWithLog(f.ss, refsigtest.Statement("registry.example.com/team/app", d, refsigtest.CosignSignPredicate, nil), time.Now().Add(-time.Minute))
+	statement := refsigtest.Statement("registry.example.com/team/app", d, refsigtest.CosignSignPredicate, nil)
+	good, err := f.key.SignDSSEWithLog(f.ss, statement, time.Now().Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := f.key.SignDSSEWithLog(f.ss, statement, time.Now().Add(-time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, b := range map[string][]byte{
-		"forged signed entry timestamp": forgeIntegratedTime(t, good, -24*time.Hour),
-		"forged inclusion proof":        forgeInclusionProof(t, good),
+		"forged signed entry timestamp":  forgeIntegratedTime(t, good, -24*time.Hour),
+		"forged inclusion proof":         forgeInclusionProof(t, good),
+		"log entry of another signature": withTlogEntriesOf(t, good, again),
 	} {
 		res := verify(t, f.withRekor, "registry.example.com/team/app:v1", m, d, bundleSig(b))
 		if res.Verdict != VerdictRejected {
@@ -175,6 +187,27 @@ func TestKeySignedBundleWithForgedLogEvidence(t *testing.T) {
 		}
 		t.Logf("%s: %s", name, condition(t, res.Signatures[0], ConditionTrusted).Message)
 	}
+}
+
+// withTlogEntriesOf is b with the transparency-log entries of from.
+func withTlogEntriesOf(t testing.TB, b, from []byte) []byte {
+	t.Helper()
+	var doc, src map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(from, &src); err != nil {
+		t.Fatal(err)
+	}
+	if reflect.DeepEqual(doc["verificationMaterial"].(map[string]any)["tlogEntries"], src["verificationMaterial"].(map[string]any)["tlogEntries"]) {
+		t.Fatal("the two bundles have the same log entries")
+	}
+	doc["verificationMaterial"].(map[string]any)["tlogEntries"] = src["verificationMaterial"].(map[string]any)["tlogEntries"]
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // rewriteStatementDigest rewrites the subject digest of a DSSE bundle's

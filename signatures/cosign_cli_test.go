@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -396,5 +397,83 @@ func TestCosignCLICertificateBundleWithoutLogEntry(t *testing.T) {
 	}
 	if e := evidenceOf(t, res, 0); !e.TimestampPresent || e.TLogPresent {
 		t.Errorf("evidence %+v", e)
+	}
+}
+
+// cosign sign --key with a signing config naming a Rekor log (the
+// generator's loopback log, standing in for the public Rekor): what cosign
+// does by default, a bundle with a Rekor entry (inclusion proof, checkpoint
+// and signed entry timestamp). Under a policy naming the key and the log's
+// key (rekor.pub) it is trusted and dated by the log; under the key alone it
+// is trusted with the entry present but unverified, and verified when a
+// trusted root names the log (rekor.trusted_root.json). Under the log's key,
+// forged copies (the integrated time moved after the log signed it, an
+// inclusion proof for another tree) and the genuine bundle under another
+// log's key are rejected: guarded by sigstore-go's SET and inclusion-proof
+// checks that verifyBundle asks for (see testdata/README.md).
+func TestCosignCLIBundleWithRekorEntry(t *testing.T) {
+	f := loadCLIFixture(t)
+	b := readCLIFile(t, "sign.rekor.bundle.json")
+	if kind, err := BundleKind(b); err != nil || kind != CosignSignPredicate {
+		t.Fatalf("BundleKind = %q, %v", kind, err)
+	}
+	it, err := strconv.ParseInt(tlogEntry(t, b)["integratedTime"].(string), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	integrated := time.Unix(it, 0).UTC()
+	rekorPolicy := func(rekorPub []byte) *Verifier {
+		dir := t.TempDir()
+		writeFile(t, dir, "cosign.pub", f.pub)
+		writeFile(t, dir, "rekor.pub", rekorPub)
+		return newTestVerifier(t, writePolicy(t, dir, `{"default":[{"type":"sigstoreSigned","keyPath":"{{DIR}}/cosign.pub",
+			"rekorPublicKeyPath":"{{DIR}}/rekor.pub","signedIdentity":{"type":"matchRepository"}}]}`))
+	}
+	const ref = "registry.example.com/team/app:v1"
+	withRekor := rekorPolicy(readCLIFile(t, "rekor.pub"))
+	res := verify(t, withRekor, ref, f.manifest, f.digest, bundleSig(b))
+	if res.Verdict != VerdictAccepted {
+		t.Fatalf("with Rekor: verdict %s (%s); %+v", res.Verdict, res.Reason, res.Signatures[0].Conditions)
+	}
+	verified := Evidence{KeyFingerprint: f.pubFP, SigningTime: integrated, TimeSource: TimeSourceTransparencyLog, TimeVerified: true, TLogPresent: true, TLogVerified: true}
+	if e := evidenceOf(t, res, 0); e != verified {
+		t.Errorf("with Rekor: evidence\n %+v, want\n %+v", e, verified)
+	}
+
+	res = verify(t, newTestVerifier(t, keyPolicy(t, t.TempDir(), f.pub)), ref, f.manifest, f.digest, bundleSig(b))
+	if e, want := evidenceOf(t, res, 0), (Evidence{KeyFingerprint: f.pubFP, TimeSource: TimeSourceNone, TLogPresent: true}); res.Verdict != VerdictAccepted || e != want {
+		t.Errorf("key only: verdict %s, evidence\n %+v, want\n %+v", res.Verdict, e, want)
+	}
+	dir := t.TempDir()
+	withRoot, err := NewVerifier(Options{PolicyPath: keyPolicy(t, dir, f.pub), SigstoreTrustedRoot: writeFile(t, dir, "trusted_root.json", readCLIFile(t, "rekor.trusted_root.json")),
+		Now: func() time.Time { return testNow }, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = verify(t, withRoot, ref, f.manifest, f.digest, bundleSig(b))
+	if e := evidenceOf(t, res, 0); res.Verdict != VerdictAccepted || e != verified {
+		t.Errorf("key with a trusted root naming the log: verdict %s, evidence\n %+v, want\n %+v", res.Verdict, e, verified)
+	}
+
+	otherLog, err := refsigtest.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		v    *Verifier
+		b    []byte
+	}{
+		{"forged signed entry timestamp", withRekor, forgeIntegratedTime(t, b, -time.Hour)},
+		{"forged inclusion proof", withRekor, forgeInclusionProof(t, b)},
+		{"another log's key", rekorPolicy(otherLog.PEM), b},
+	} {
+		res := verify(t, c.v, ref, f.manifest, f.digest, bundleSig(c.b))
+		if res.Verdict != VerdictRejected {
+			t.Errorf("%s: verdict %s", c.name, res.Verdict)
+		}
+		assertNotTrusted(t, res.Signatures[0], corev1.ConditionFalse, ReasonRekorNotVerified, corev1.ConditionUnknown)
+		assertNoSignerEvidence(t, c.name, evidenceOf(t, res, 0))
+		t.Logf("%s: %s", c.name, condition(t, res.Signatures[0], ConditionTrusted).Message)
 	}
 }

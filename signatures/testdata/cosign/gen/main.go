@@ -48,6 +48,7 @@ func main() {
 type generator struct {
 	cosign, work, out string
 	host, tsaURL      string
+	rekorURL          string
 	commands          []string
 }
 
@@ -80,6 +81,12 @@ func run(ctx context.Context, cosign, out string) error {
 	}
 	defer auth.close()
 	g.tsaURL = auth.url()
+	rekor, err := startRekor()
+	if err != nil {
+		return err
+	}
+	defer rekor.close()
+	g.rekorURL = rekor.url()
 
 	if err := g.cosignRun("generate-key-pair"); err != nil {
 		return err
@@ -117,9 +124,22 @@ func run(ctx context.Context, cosign, out string) error {
 		// does not allow there.
 		{"sign", "--key", "cosign.key", "--certificate", "leaf.pem", "--certificate-chain", "chain.pem",
 			"--signing-config", "tsa.json", "--allow-http-registry", "--yes", ref},
+		// What `cosign sign --key` does by default, with a log of our own on
+		// loopback for the public Rekor: a bundle with a Rekor entry.
+		{"signing-config", "create", "--rekor", "url=" + g.rekorURL + ",api-version=1,start-time=2024-01-01T00:00:00Z,operator=regimport-fixture",
+			"--rekor-config", "ANY", "--out", "rekor.json"},
+		{"sign", "--key", "cosign.key", "--signing-config", "rekor.json", "--allow-http-registry", "--yes", ref},
 		// What cosign checks of each, offline.
 		{"verify", "--key", "cosign.pub", "--insecure-ignore-tlog=true", "--allow-http-registry", ref},
 		{"verify", "--key", "cosign.pub", "--trusted-root", "tsa.trusted_root.json", "--insecure-ignore-tlog=true", "--allow-http-registry", ref},
+		{"verify", "--key", "cosign.pub", "--trusted-root", "rekor.trusted_root.json", "--allow-http-registry", ref},
+	}
+	rekorRoot, err := rekor.trustedRoot()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(work, "rekor.trusted_root.json"), rekorRoot, 0o600); err != nil {
+		return err
 	}
 	trustedRoot, err := auth.trustedRoot()
 	if err != nil {
@@ -152,7 +172,11 @@ func run(ctx context.Context, cosign, out string) error {
 	if err != nil {
 		return err
 	}
-	files := map[string][]byte{"cosign.pub": pub, "image.manifest.json": manifest, "tsa.trusted_root.json": trustedRoot,
+	rekorPub, err := rekor.publicKeyPEM()
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{"cosign.pub": pub, "rekor.pub": rekorPub, "rekor.trusted_root.json": rekorRoot, "image.manifest.json": manifest, "tsa.trusted_root.json": trustedRoot,
 		"ca.pem": caPEM, "cert.trusted_root.json": certRoot}
 	if err := g.export(d, files); err != nil {
 		return err
@@ -182,7 +206,7 @@ func (g *generator) cosignRun(args ...string) error {
 		"NO_PROXY=127.0.0.1,localhost", "HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9"}
 	var outBuf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &outBuf, &outBuf
-	line := "cosign " + strings.NewReplacer(g.tsaURL, "$TSA_URL", g.host, "$REGISTRY").Replace(strings.Join(args, " "))
+	line := "cosign " + strings.NewReplacer(g.tsaURL, "$TSA_URL", g.rekorURL, "$REKOR_URL", g.host, "$REGISTRY").Replace(strings.Join(args, " "))
 	g.commands = append(g.commands, line)
 	log.Print(line)
 	if err := cmd.Run(); err != nil {
@@ -221,6 +245,8 @@ func (g *generator) export(d digest.Digest, files map[string][]byte) error {
 		}
 		name := "sign"
 		switch {
+		case hasTlogEntries(layer):
+			name = "sign.rekor"
 		case art.Annotations["dev.sigstore.bundle.predicateType"] != "https://sigstore.dev/cosign/sign/v1":
 			name = "attest"
 		case bytes.Contains(layer, []byte(`"x509CertificateChain"`)):
@@ -235,7 +261,7 @@ func (g *generator) export(d digest.Digest, files map[string][]byte) error {
 		}
 		files[name+".manifest.json"], files[name+".bundle.json"] = m, layer
 	}
-	for _, name := range []string{"sign", "sign.tsa", "sign.cert", "sign.certchain", "attest"} {
+	for _, name := range []string{"sign", "sign.rekor", "sign.tsa", "sign.cert", "sign.certchain", "attest"} {
 		if files[name+".bundle.json"] == nil {
 			return fmt.Errorf("the referrers index lists no %s bundle", name)
 		}
@@ -259,6 +285,16 @@ func (g *generator) export(d digest.Digest, files map[string][]byte) error {
 	}
 	files["legacy.sig.manifest.json"], files["legacy.sig.payload.json"] = sig, payload
 	return nil
+}
+
+// hasTlogEntries tells a bundle with transparency-log entries.
+func hasTlogEntries(bundle []byte) bool {
+	var b struct {
+		VerificationMaterial struct {
+			TlogEntries []json.RawMessage `json:"tlogEntries"`
+		} `json:"verificationMaterial"`
+	}
+	return json.Unmarshal(bundle, &b) == nil && len(b.VerificationMaterial.TlogEntries) > 0
 }
 
 // gitVersion is the GitVersion line of `cosign version`.
