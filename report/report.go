@@ -68,6 +68,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives progress at debug level; nil discards.
 	Logger *slog.Logger
+	// KeyRetired lists retired keys: the report lists their signatures
+	// not proven to predate the retirement (evidence.go).
+	KeyRetired []KeyRetirement
 }
 
 // Write renders a report of cat to w. It only reads the catalog, in one
