@@ -41,7 +41,7 @@ var (
 		Evidence: catalog.SignatureEvidence{KeyFingerprint: "9f86d081884c7d65", CertificateSubject: "ci@example.com", CertificateIssuer: "sigstore-intermediate",
 			OIDCIssuer: "https://token.actions.githubusercontent.com", CertificateNotBefore: day(2024, 1, 2), CertificateNotAfter: day(2024, 1, 2).Add(10 * time.Minute),
 			SigningTime: day(2024, 1, 2).Add(time.Minute), TimeSource: "transparency-log", TimeVerified: true, TLogPresent: true, TLogVerified: true}}
-	unknown = rt.Sig{Reason: "UnknownKey", Evidence: catalog.SignatureEvidence{TimeSource: "none", TLogPresent: true}}
+	unknown  = rt.Sig{Reason: "UnknownKey", Evidence: catalog.SignatureEvidence{TimeSource: "none", TLogPresent: true}}
 	reportAt = time.Date(2025, 6, 2, 12, 0, 0, 0, time.UTC)
 	// hostileReason is free text from a registry: a formula, a comma, markup.
 	hostileReason = "=1+1 injected, with a comma <script>alert(1)</script>"
