@@ -34,14 +34,14 @@ func ParseKeyRetirement(s string) (KeyRetirement, error) {
 	key, date, ok := strings.Cut(s, "=")
 	key, date = strings.TrimSpace(key), strings.TrimSpace(date)
 	if !ok || key == "" || date == "" {
-		return KeyRetirement{}, usagef("--key-retired %q: want KEY=DATE, KEY a key fingerprint as the report's keyFingerprint column shows it, DATE RFC 3339 or YYYY-MM-DD", s)
+		return KeyRetirement{}, usagef("%q: want KEY=DATE, KEY a key fingerprint as the report's keyFingerprint column shows it, DATE RFC 3339 or YYYY-MM-DD", s)
 	}
 	for _, layout := range []string{time.RFC3339Nano, time.DateOnly} {
 		if t, err := time.Parse(layout, date); err == nil {
 			return KeyRetirement{Key: key, At: t.UTC()}, nil
 		}
 	}
-	return KeyRetirement{}, usagef("--key-retired %q: date %q is neither RFC 3339 (2006-01-02T15:04:05Z) nor YYYY-MM-DD", s, date)
+	return KeyRetirement{}, usagef("%q: date %q is neither RFC 3339 (2006-01-02T15:04:05Z) nor YYYY-MM-DD", s, date)
 }
 
 // The streamed lists of the evidence section, with [] for empty lists.

@@ -21,6 +21,7 @@ import (
 
 const reportUsage = `Usage: regimport report [--db FILE] [--format html|json|csv|md] [-o FILE]
                         [--since RUN|TIME[..RUN|TIME]] [--repository GLOB] [--table NAME]
+                        [--key-retired KEY=DATE]...
 
 Writes an audit report of the catalog: inventory, signatures and signers,
 changes between runs, sizes and shared layers. It reads the catalog file only
@@ -33,6 +34,11 @@ changes between runs, sizes and shared layers. It reads the catalog file only
               any characters, "/" included, ? one, [abc] a set.
   --table     csv: the table to write (default inventory); md: only this table.
               One of: %s.
+  --key-retired  KEY (a key fingerprint, as the signatures table's
+              keyFingerprint) was retired at DATE (RFC 3339 or YYYY-MM-DD): the
+              key-retired table lists its signatures with a verified time after
+              DATE, a signer-claimed time after it, or no verified time at all
+              (nothing proves they predate it). Repeatable.
 
 Flags:
 `
@@ -46,6 +52,12 @@ func runReport(ctx context.Context, args []string, s Streams) int {
 	since := fs.String("since", "", "compare FROM[..TO]: run ids, times or ages (default: the run before the last, and now)")
 	repo := fs.String("repository", "", "only repositories matching this glob")
 	table := fs.String("table", "", "csv: which table (default inventory); md: only this table")
+	var retired []report.KeyRetirement
+	fs.Func("key-retired", "KEY=DATE: list KEY's signatures not proven to predate DATE (RFC 3339 or YYYY-MM-DD); repeatable", func(v string) error {
+		k, err := report.ParseKeyRetirement(v)
+		retired = append(retired, k)
+		return err
+	})
 	var lf logFlags
 	lf.register(fs)
 	fs.Usage = func() {
@@ -87,7 +99,8 @@ func runReport(ctx context.Context, args []string, s Streams) int {
 		return fail(s, ExitFatal, "report: %v", err)
 	}
 	defer cat.Close()
-	opts := report.Options{Format: f, Repository: *repo, Range: rng, Table: *table, Now: func() time.Time { return now }, Logger: log}
+	opts := report.Options{Format: f, Repository: *repo, Range: rng, Table: *table, Now: func() time.Time { return now }, Logger: log,
+		KeyRetired: retired}
 	write := func(w io.Writer) error { return report.Write(ctx, w, cat, opts) }
 	if *out == "" {
 		err = write(s.Out)
