@@ -68,11 +68,11 @@ func TestReportOutputMatchesGolden(t *testing.T) {
 			Range: report.Range{From: report.Point{Run: 1}, To: report.Point{Run: 3}}}},
 		{"all.md", report.Options{Format: report.FormatMarkdown}},
 		{"all.html", report.Options{Format: report.FormatHTML}},
-		// A release key retired after A1 was signed (by the signer's own
-		// unverified time): both its signatures are listed, unverified;
-		// ci's key retired before its verified time: signed-after.
+		// The release key retired after its signatures' own (unverified)
+		// time: all listed, unverified-time; ci's key retired before its
+		// verified time: signed-after; and retired after it: not listed.
 		{"key-retired.md", report.Options{Format: report.FormatMarkdown, Table: "key-retired", KeyRetired: []report.KeyRetirement{
-			{Key: release.KeyID, At: day(2025, 6, 1)}, {Key: ci.KeyID, At: day(2024, 1, 1)}}}},
+			{Key: release.KeyID, At: day(2025, 6, 1)}, {Key: ci.KeyID, At: day(2024, 1, 1)}, {Key: ci.KeyID, At: day(2024, 2, 1)}}}},
 	}
 	for _, table := range report.Tables {
 		variants = append(variants, variant{"table-" + table + ".csv", report.Options{Format: report.FormatCSV, Table: table}})
