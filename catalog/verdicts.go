@@ -19,6 +19,8 @@ type SignatureRecord struct {
 	Bundle            string
 	// Object is the ImageSignature as served (name, conditions, claims).
 	Object imagev1.ImageSignature
+	// Evidence is who signed it, when and on what evidence (evidence.go).
+	Evidence SignatureEvidence
 }
 
 // Verification is one repository's policy answer for an image and the

@@ -122,7 +122,7 @@ func reverifyPair(ctx context.Context, cat catalog.Catalog, v *signatures.Verifi
 		return res, catalog.Verification{}
 	}
 	for i, s := range stored {
-		s.Object = out.Signatures[i]
+		s.Object, s.Evidence = out.Signatures[i], evidenceAt(out, i)
 		ver.Signatures = append(ver.Signatures, s)
 	}
 	res.Verdict, res.Reason = signatures.Verdict(ver.Verdict), ver.Reason

@@ -111,7 +111,7 @@ func (imp *Importer) lookUpPair(ctx context.Context, reg *registry.Client, p Pai
 	for i, s := range sigs {
 		v.Signatures = append(v.Signatures, catalog.SignatureRecord{
 			Source: s.Source, Type: s.Type, Content: s.Content, SigstoreSignature: s.SigstoreSignature,
-			Certificate: s.Certificate, Chain: s.Chain, Bundle: s.Bundle, Object: res.Signatures[i],
+			Certificate: s.Certificate, Chain: s.Chain, Bundle: s.Bundle, Object: res.Signatures[i], Evidence: evidenceAt(res, i),
 		})
 	}
 	return PairResult{Verification: v, LookupErr: lookupErr, VerifyTime: spent}, nil

@@ -13,7 +13,12 @@
 //     with no policy; signed, unsigned (looked for, none found) and not
 //     evaluated (never looked for) are kept apart. Signers with the
 //     identities their signatures name; signatures by result and reason;
-//     rejected images with the policy's reason.
+//     rejected images with the policy's reason. Every signature with the
+//     evidence behind it (signer key or certificate, signing time and its
+//     source, whether a third party attested it, certificate validity, log
+//     and RFC 3161 evidence); trusted signatures whose time is unverified;
+//     with --key-retired KEY=DATE, the key's signatures not proven to
+//     predate DATE (evidence.go).
 //   - Changes between two cuts (--since FROM[..TO], runs or times; by default
 //     the run before the last and now): tags added, moved and removed,
 //     repositories removed, images added,
@@ -44,7 +49,8 @@
 //
 // Aggregates are computed in SQL and are bounded by the number of
 // repositories, signers and runs; the lists that grow with the catalog
-// (inventory, rejected images, tag and image changes, failures) are streamed
+// (inventory, rejected images, tag and image changes, failures, signatures
+// and their evidence) are streamed
 // from SQLite to the output one row at a time, in every format.
 //
 // Write is safe to call concurrently on one catalog; each call has its own

@@ -25,6 +25,9 @@ type renderer struct {
 	doc      Document // every field but the streamed lists
 	from, to query.ReportCut
 	perRepo  []query.ReportSignatureCounts
+	// unknownEvidence counts signatures stored before the catalog
+	// recorded evidence (evidence.go).
+	unknownEvidence int
 }
 
 // gather reads everything but the streamed lists.
@@ -119,6 +122,9 @@ func (r *renderer) gather(ctx context.Context) error {
 		if d.PolicyPreview, err = p.only(r.opts.Repository); err != nil {
 			return err
 		}
+	}
+	if err := r.evidence(ctx); err != nil {
+		return err
 	}
 	d.Limitations = limitations(r)
 	return nil

@@ -70,6 +70,11 @@ func TestReportOutputMatchesGolden(t *testing.T) {
 		{"all.html", report.Options{Format: report.FormatHTML}},
 		{"policy-preview.json", report.Options{Format: report.FormatJSON, Table: "", PolicyPreview: goldenPolicyPreview()}},
 		{"policy-preview.md", report.Options{Format: report.FormatMarkdown, Table: "policy-preview", PolicyPreview: goldenPolicyPreview()}},
+		// The release key retired after its signatures' own (unverified)
+		// time: all listed, unverified-time; ci's key retired before its
+		// verified time: signed-after; and retired after it: not listed.
+		{"key-retired.md", report.Options{Format: report.FormatMarkdown, Table: "key-retired", KeyRetired: []report.KeyRetirement{
+			{Key: release.KeyID, At: day(2025, 6, 1)}, {Key: ci.KeyID, At: day(2024, 1, 1)}, {Key: ci.KeyID, At: day(2024, 2, 1)}}}},
 	}
 	for _, table := range report.Tables {
 		variants = append(variants, variant{"table-" + table + ".csv", report.Options{Format: report.FormatCSV, Table: table}})

@@ -35,6 +35,10 @@ type page struct {
 	ImageRows     iter.Seq[ImageChange]
 	FailureRows   iter.Seq[Failure]
 	InventoryRows iter.Seq[InventoryRow]
+	// The evidence section (evidence.go); RetiredRows only with --key-retired.
+	SignatureRows  iter.Seq[SignatureRow]
+	UnverifiedRows iter.Seq[SignatureRow]
+	RetiredRows    iter.Seq[RetiredKeySignature]
 }
 
 // htmlAssets is the parsed template and its inline style and script.
@@ -81,15 +85,20 @@ func (r *renderer) writeHTML(ctx context.Context, w *bufio.Writer) error {
 		// page's own style and script run.
 		CSP: "default-src 'none'; style-src " + cspHash(a.css) + "; script-src " + cspHash(a.js) +
 			"; img-src data:; form-action 'none'; base-uri 'none'",
-		SignedChart:   signedChart(d.Repositories),
-		SizeChart:     histogram("Image sizes", d.Storage.SizeHistogram, colNew),
-		AgeChart:      histogram("Age of images (since their stated build time)", d.Storage.AgeHistogram, colMoved),
-		RunsChart:     runsChart(d.Runs),
-		RejectedRows:  r.rejected(ctx, &streamErr),
-		TagRows:       r.tagChanges(ctx, &streamErr),
-		ImageRows:     r.imageChanges(ctx, &streamErr),
-		FailureRows:   r.failures(ctx, &streamErr),
-		InventoryRows: r.inventory(ctx, &streamErr),
+		SignedChart:    signedChart(d.Repositories),
+		SizeChart:      histogram("Image sizes", d.Storage.SizeHistogram, colNew),
+		AgeChart:       histogram("Age of images (since their stated build time)", d.Storage.AgeHistogram, colMoved),
+		RunsChart:      runsChart(d.Runs),
+		RejectedRows:   r.rejected(ctx, &streamErr),
+		TagRows:        r.tagChanges(ctx, &streamErr),
+		ImageRows:      r.imageChanges(ctx, &streamErr),
+		FailureRows:    r.failures(ctx, &streamErr),
+		InventoryRows:  r.inventory(ctx, &streamErr),
+		SignatureRows:  r.signatureRows(ctx, &streamErr),
+		UnverifiedRows: r.unverifiedTimes(ctx, &streamErr),
+	}
+	if len(r.opts.KeyRetired) > 0 {
+		p.RetiredRows = r.retiredKeySignatures(ctx, &streamErr)
 	}
 	if err := a.tmpl.Execute(w, p); err != nil {
 		return fmt.Errorf("render html: %w", err)
@@ -145,6 +154,7 @@ var funcs = template.FuncMap{
 		}
 		return p.String()
 	},
+	"signer": signer,
 	"verdict": func(v string) string {
 		if v == "" {
 			return "not evaluated"

@@ -164,10 +164,20 @@ func firstCells(rows [][]string, from, to int) []string {
 func TestHTMLIsSelfContained(t *testing.T) {
 	page := string(render(t, buildScenario(t), report.Options{Format: report.FormatHTML}))
 	for _, re := range []string{`(?i)<(script|img|iframe|link|source|embed|object)[^>]*\s(src|href)=`, `(?i)url\(`, `(?i)@import`,
-		`(?i)(src|href)\s*=\s*["']?\s*(https?:|//|file:)`, `(?i)https?://`} {
+		`(?i)(src|href)\s*=\s*["']?\s*(https?:|//|file:)`, `(?i)<[^>]*https?://`} {
 		if m := regexp.MustCompile(re).FindString(page); m != "" {
 			t.Errorf("the report refers to something outside itself: %q", m)
 		}
+	}
+	// A URL may appear only as text a reader sees (an OIDC issuer, in a
+	// table cell): never inside a tag, the style or the script.
+	for _, block := range regexp.MustCompile(`(?is)<(script|style)[^>]*>.*?</(script|style)>`).FindAllString(page, -1) {
+		if m := regexp.MustCompile(`(?i)https?://`).FindString(block); m != "" {
+			t.Errorf("the report's style or script names %q", m)
+		}
+	}
+	if !strings.Contains(page, "OIDC https://token.actions.githubusercontent.com") {
+		t.Error("the keyless signer's OIDC issuer is not shown")
 	}
 	csp := regexp.MustCompile(`<meta http-equiv="Content-Security-Policy" content="([^"]+)">`).FindStringSubmatch(page)
 	if csp == nil || !strings.Contains(html.UnescapeString(csp[1]), "default-src 'none'") {

@@ -65,6 +65,14 @@ func (r *renderer) writeJSON(ctx context.Context, w *bufio.Writer) error {
 		{"imageChanges", anySeq(r.imageChanges(ctx, &streamErr))},
 		{"failures", anySeq(r.failures(ctx, &streamErr))},
 		{"inventory", anySeq(r.inventory(ctx, &streamErr))},
+		{"signatures", anySeq(r.signatureRows(ctx, &streamErr))},
+		{"unverifiedTimes", anySeq(r.unverifiedTimes(ctx, &streamErr))},
+	}
+	if len(r.opts.KeyRetired) > 0 {
+		streams = append(streams, struct {
+			name string
+			seq  func(yield func(any) bool)
+		}{"keyRetired", anySeq(r.retiredKeySignatures(ctx, &streamErr))})
 	}
 	for _, s := range streams {
 		key(s.name)

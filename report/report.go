@@ -72,6 +72,9 @@ type Options struct {
 	// is (policypreview.go), restricted to Repository. The caller
 	// evaluates the policy: a report never does.
 	PolicyPreview *PolicyPreview
+	// KeyRetired lists retired keys: the report lists their signatures
+	// not proven to predate the retirement (evidence.go).
+	KeyRetired []KeyRetirement
 }
 
 // Write renders a report of cat to w. It only reads the catalog, in one

@@ -31,10 +31,17 @@ const (
 )
 
 var (
-	release  = rt.Sig{Trusted: true, KeyID: "0F8A7B1C2D3E4F5A6B7C8D9E0F1A2B3C4D5E6F70", CN: "Release Engineering", Org: "Example Corp"}
+	// Evidence: release's time is the signer's claim, ci's a verified
+	// transparency-log time; platform's was stored before the catalog
+	// recorded evidence (unknown).
+	release = rt.Sig{Trusted: true, KeyID: "0F8A7B1C2D3E4F5A6B7C8D9E0F1A2B3C4D5E6F70", CN: "Release Engineering", Org: "Example Corp",
+		Evidence: catalog.SignatureEvidence{KeyFingerprint: "0F8A7B1C2D3E4F5A6B7C8D9E0F1A2B3C4D5E6F70", SigningTime: day(2025, 5, 30), TimeSource: "signer"}}
 	platform = rt.Sig{Trusted: true, KeyID: "A1B2C3D4E5F60718293A4B5C6D7E8F9012345678"}
-	ci       = rt.Sig{Trusted: true, Type: "sigstore", KeyID: "9f86d081884c7d65", CN: "ci@example.com", Issuer: "sigstore-intermediate"}
-	unknown  = rt.Sig{Reason: "UnknownKey"}
+	ci       = rt.Sig{Trusted: true, Type: "sigstore", KeyID: "9f86d081884c7d65", CN: "ci@example.com", Issuer: "sigstore-intermediate",
+		Evidence: catalog.SignatureEvidence{KeyFingerprint: "9f86d081884c7d65", CertificateSubject: "ci@example.com", CertificateIssuer: "sigstore-intermediate",
+			OIDCIssuer: "https://token.actions.githubusercontent.com", CertificateNotBefore: day(2024, 1, 2), CertificateNotAfter: day(2024, 1, 2).Add(10 * time.Minute),
+			SigningTime: day(2024, 1, 2).Add(time.Minute), TimeSource: "transparency-log", TimeVerified: true, TLogPresent: true, TLogVerified: true}}
+	unknown  = rt.Sig{Reason: "UnknownKey", Evidence: catalog.SignatureEvidence{TimeSource: "none", TLogPresent: true}}
 	reportAt = time.Date(2025, 6, 2, 12, 0, 0, 0, time.UTC)
 	// hostileReason is free text from a registry: a formula, a comma, markup.
 	hostileReason = "=1+1 injected, with a comma <script>alert(1)</script>"

@@ -22,7 +22,8 @@ type table struct {
 // Tables are the names --table accepts, in report order.
 var Tables = []string{"summary", "repositories", "signers", "signature-results", "rejection-reasons", "rejected-images",
 	"tag-changes", "repository-changes", "image-changes", "failures", "runs", "largest-images", "shared-layers", "unreferenced-images", "size-histogram", "age-histogram", "inventory",
-	"attestations", "no-provenance", "no-sbom", "mirrors", "mirror-lag", "policy-preview"}
+	"attestations", "no-provenance", "no-sbom", "mirrors", "mirror-lag", "policy-preview",
+	"signatures", "unverified-times", "key-retired"}
 
 func checkTable(f Format, name string) error {
 	if name == "" {
@@ -162,7 +163,7 @@ func (r *renderer) tables(ctx context.Context, errp *error) []table {
 					stampPtr(v.Created), itoa(v.Size), itoa(v.Layers), v.SignatureVerdict, v.SignatureReason, v.PullVerdict, v.PullReason, v.SignatureStatus,
 					itoa(v.Signatures), itoa(v.TrustedSignatures), list(v.Signers), stamp(v.FirstSeen), itoa(v.FirstRun), stampPtr(v.TagUpdated), list(v.ParentLists)}
 			})},
-	}, append(append(r.attestationTables(), r.mirrorTables()...), r.policyPreviewTables()...)...)
+	}, append(append(append(r.attestationTables(), r.mirrorTables()...), r.policyPreviewTables()...), r.evidenceTables(ctx, errp)...)...)
 }
 
 func reasonCells(v ReasonCount) []string {
@@ -232,6 +233,10 @@ func limitations(r *renderer) []string {
 		"An image never evaluated (imported without signature lookup) is shown as not evaluated, distinct from unsigned (looked for, none found).",
 		"Sizes are those registries report (compressed layers plus the config); manifest lists have no size or build time of their own. Build times are what image configs state; times before 1980 (reproducible builds use 1970) count as unknown.",
 		"Verification changes are attributed to the last run that started before them (regimport verify is not recorded as a run).",
+	}
+	out = append(out, "A signing time is verified only when a transparency log's signed entry timestamp or an RFC 3161 timestamp attests it; the time in a simple signature, a cosign payload or notation's signingTime is the signer's own claim. Evidence is recorded for trusted signatures only: what a signature that did not verify says of itself proves nothing.")
+	if n := r.unknownEvidence; n > 0 {
+		out = append(out, itoa(n)+" signatures were stored before the catalog recorded evidence (schema 13): their signer, time and log evidence are unknown until `regimport verify` re-verifies them, and --key-retired cannot match them.")
 	}
 	if r.opts.Repository != "" {
 		out = append(out, "Run totals (imported, unchanged, failed) are for whole runs; the other figures are limited to repositories matching "+r.opts.Repository+".")

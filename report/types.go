@@ -63,6 +63,16 @@ type Document struct {
 	// Inventory has one row per tag, and one per image of a repository
 	// that no tag of that repository points at, by repository and tag.
 	Inventory []InventoryRow `json:"inventory"`
+	// Signatures are every stored signature of the pairs in the filter with
+	// the evidence behind it (evidence.go), by repository, image and the
+	// order found.
+	Signatures []SignatureRow `json:"signatures"`
+	// UnverifiedTimes are the trusted signatures whose time no third party
+	// attested (or whose evidence is unknown), as Signatures.
+	UnverifiedTimes []SignatureRow `json:"unverifiedTimes"`
+	// KeyRetired, only with --key-retired, are each retired key's
+	// signatures not proven to predate its retirement, with why.
+	KeyRetired []RetiredKeySignature `json:"keyRetired,omitempty"`
 }
 
 // Catalog describes the file the report was made from.

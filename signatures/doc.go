@@ -59,7 +59,8 @@
 // the key fingerprint, or the certificate's subject, CA, OIDC issuer and
 // validity; the signing time with its [TimeSource] and whether a third party
 // attested it (a transparency-log entry or an RFC 3161 timestamp the verifier
-// checked) or only the signer claims it (OpenPGP creation time, cosign's
+// checked, notation's countersignature included when notation-go verified it
+// against a tsa trust store) or only the signer claims it (OpenPGP creation time, cosign's
 // optional.timestamp, notation's signing time); and whether log entries and
 // timestamps were present and verified. Like the claims, the signer and time
 // fields are only filled for Trusted signatures. Evidence is computed from the

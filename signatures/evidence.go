@@ -81,10 +81,13 @@ type Evidence struct {
 	TLogVerified bool
 	// TimestampPresent: the signature carries an RFC 3161 timestamp (a
 	// sigstore bundle's, or a notation envelope's countersignature).
-	// TimestampVerified: it was checked against a timestamp authority of the
-	// sigstore trusted root. Notation timestamps are never reported verified:
-	// notation-go's outcome does not say whether it checked one (it skips the
-	// check when the trust policy names no tsa trust store).
+	// TimestampVerified: it was checked, against a timestamp authority of
+	// the sigstore trusted root, or by notation-go against the trust
+	// policy's tsa trust store. notation-go's outcome does not say whether
+	// it checked one (it skips the check without a tsa trust store, and
+	// under verifyTimestamp afterCertExpiry while the certificate is
+	// valid), so notationVerifier.notationTimestamp reads that from the
+	// trust policy (notation_timestamp.go).
 	TimestampPresent  bool
 	TimestampVerified bool
 }

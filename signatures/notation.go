@@ -12,6 +12,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/notaryproject/notation-core-go/revocation"
 	"github.com/notaryproject/notation-core-go/revocation/crl"
@@ -177,6 +178,12 @@ func (n *notationVerifier) check(ctx context.Context, artifact string, desc imgs
 	c := n.judge(artifact, desc, mediaType, outcome, err)
 	if outcome != nil && outcome.EnvelopeContent != nil {
 		c.timestampPresent = len(outcome.EnvelopeContent.SignerInfo.UnsignedAttributes.TimestampSignature) > 0
+		if c.stage == stageAccepted && c.claims != nil {
+			if at, ok := n.notationTimestamp(artifact, outcome, time.Now()); ok {
+				c.claims.evidence.TimestampVerified = true
+				c.claims.evidence.setTime(at, TimeSourceRFC3161, true)
+			}
+		}
 	}
 	return c
 }

@@ -17,6 +17,14 @@ import (
 // newest first, so a migration test keeps starting from a true 0003 file
 // as migrations are added.
 var undo = map[int][]string{
+	13: {`DROP INDEX IF EXISTS signatures_by_key`, `ALTER TABLE signatures DROP COLUMN key_fingerprint`,
+		`ALTER TABLE signatures DROP COLUMN certificate_subject`, `ALTER TABLE signatures DROP COLUMN certificate_issuer`,
+		`ALTER TABLE signatures DROP COLUMN oidc_issuer`, `ALTER TABLE signatures DROP COLUMN certificate_not_before`,
+		`ALTER TABLE signatures DROP COLUMN certificate_not_after`, `ALTER TABLE signatures DROP COLUMN signing_time`,
+		`ALTER TABLE signatures DROP COLUMN time_source`, `ALTER TABLE signatures DROP COLUMN time_verified`,
+		`ALTER TABLE signatures DROP COLUMN signature_expiry`, `ALTER TABLE signatures DROP COLUMN tlog_present`,
+		`ALTER TABLE signatures DROP COLUMN tlog_verified`, `ALTER TABLE signatures DROP COLUMN timestamp_present`,
+		`ALTER TABLE signatures DROP COLUMN timestamp_verified`},
 	12: {`DROP TABLE IF EXISTS image_artifacts`, `DROP TABLE IF EXISTS index_attestations`},
 	11: {
 		`CREATE TABLE import_runs_0010 (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
@@ -82,7 +90,11 @@ var undo = map[int][]string{
 // alone (those of the image's dockerImageReference repository), no
 // per-repository verdicts or history, no removal events, attestations,
 // source spellings, shards of runs or failure ids.
-func RewindTo0003(ctx context.Context, path string) error {
+func RewindTo0003(ctx context.Context, path string) error { return RewindTo(ctx, path, 3) }
+
+// RewindTo rewrites a closed catalog file at a newer schema version as
+// regimport wrote it at version target (3 or later).
+func RewindTo(ctx context.Context, path string, target int) error {
 	db, err := sql.Open("sqlite3", "file:"+path+"?_foreign_keys=off")
 	if err != nil {
 		return err
@@ -92,10 +104,10 @@ func RewindTo0003(ctx context.Context, path string) error {
 	if err := db.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil {
 		return fmt.Errorf("rewind %s: schema version: %w", path, err)
 	}
-	for v := version; v > 3; v-- {
+	for v := version; v > max(target, 3); v-- {
 		steps, ok := undo[v]
 		if !ok {
-			return fmt.Errorf("rewind %s to 0003: no undo steps for migration %04d; add them to catalogtest", path, v)
+			return fmt.Errorf("rewind %s to %04d: no undo steps for migration %04d; add them to catalogtest", path, target, v)
 		}
 		for _, q := range append(steps, fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, v)) {
 			if _, err := db.ExecContext(ctx, q); err != nil {

@@ -44,11 +44,25 @@ func TestLegacyPostgresCatalogUpgrades(t *testing.T) {
 	cat.Close()
 	// Columns later migrations add to legacy tables are left out of the
 	// comparison; they must be empty for every legacy row (checked below).
-	after := dbtest.Dump(t, db, skip, "import_runs.abandoned_at", "import_runs.abandoned_by")
-	added := dbtest.Dump(t, db)["import_runs"]
-	for _, r := range added {
+	evidence := []string{"key_fingerprint", "certificate_subject", "certificate_issuer", "oidc_issuer", "certificate_not_before",
+		"certificate_not_after", "signing_time", "time_source", "time_verified", "signature_expiry", "tlog_present", "tlog_verified",
+		"timestamp_present", "timestamp_verified"} // migration 0013
+	left := []string{skip, "import_runs.abandoned_at", "import_runs.abandoned_by"}
+	for _, c := range evidence {
+		left = append(left, "signatures."+c)
+	}
+	after := dbtest.Dump(t, db, left...)
+	all := dbtest.Dump(t, db)
+	for _, r := range all["import_runs"] {
 		if !strings.Contains(r, "abandoned_at=NULL, abandoned_by=NULL") {
 			t.Errorf("a legacy run got an abandoned mark from the upgrade: %s", r)
+		}
+	}
+	for _, r := range all["signatures"] {
+		if !strings.Contains(r, "key_fingerprint='', certificate_subject='', certificate_issuer='', oidc_issuer='', certificate_not_before=NULL, "+
+			"certificate_not_after=NULL, signing_time=NULL, time_source='', time_verified=0, signature_expiry=NULL, tlog_present=0, "+
+			"tlog_verified=0, timestamp_present=0, timestamp_verified=0") {
+			t.Errorf("a legacy signature's evidence is not unknown after the upgrade: %s", r)
 		}
 	}
 

@@ -76,6 +76,17 @@ func TestKeylessBundleThroughTheCommandLine(t *testing.T) {
 	if err != nil || img.Annotations[catalog.AnnotationSignatureVerdict] != "accepted" || len(img.Signatures) != 1 || img.Signatures[0].IssuedTo.CommonName != "release@example.com" {
 		t.Fatalf("stored: %v %+v", err, img)
 	}
+	// The keyless signer's evidence: the certificate's subject and OIDC
+	// issuer, and the log's integrated time, verified.
+	if e := storedEvidence(t, db, repo, p.Digest.String()); len(e) != 1 || e[0].CertificateSubject != "release@example.com" ||
+		e[0].OIDCIssuer != "https://issuer.example.com" || e[0].CertificateNotAfter.IsZero() || e[0].TimeSource != "transparency-log" ||
+		!e[0].TimeVerified || e[0].SigningTime.IsZero() || !e[0].TLogPresent || !e[0].TLogVerified {
+		t.Errorf("keyless evidence %+v", e)
+	}
+	code, out, errOut = runCLI(t, "report", "--db", db, "--format", "csv", "--table", "unverified-times")
+	if code != ExitOK || strings.Contains(out, p.Digest.String()) {
+		t.Errorf("a signature with a verified log time is listed as unverified: exit %d\n%s%s", code, out, errOut)
+	}
 	code, out, errOut = runCLI(t, "verify", "--db", db, "--policy", policy("p2.json", "someone@example.com"), "--sigstore-trusted-root", tr)
 	if code != ExitRejected || !strings.Contains(out, p.Digest.String()) {
 		t.Fatalf("verify with another identity: exit %d\n%s\n%s", code, out, errOut)

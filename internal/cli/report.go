@@ -23,6 +23,7 @@ import (
 const reportUsage = `Usage: regimport report [--db FILE] [--format html|json|csv|md] [-o FILE]
                         [--since RUN|TIME[..RUN|TIME]] [--repository GLOB] [--table NAME]
                         [--policy FILE]
+                        [--key-retired KEY=DATE]...
 
 Writes an audit report of the catalog: inventory, signatures and signers,
 changes between runs, sizes and shared layers. It reads the catalog file only
@@ -38,6 +39,11 @@ changes between runs, sizes and shared layers. It reads the catalog file only
   --policy    add what this policy (and --notation-trust-policy) would change
               beside what is: the policy-preview table, as regimport verify
               --dry-run evaluates it (offline, against the stored signatures).
+  --key-retired  KEY (a key fingerprint, as the signatures table's
+              keyFingerprint) was retired at DATE (RFC 3339 or YYYY-MM-DD): the
+              key-retired table lists its signatures with a verified time after
+              DATE, a signer-claimed time after it, or no verified time at all
+              (nothing proves they predate it). Repeatable.
 
 Flags:
 `
@@ -54,6 +60,12 @@ func runReport(ctx context.Context, args []string, s Streams) int {
 	policy := fs.String("policy", "", "containers-policy.json whose changes to show beside the stored verdicts (policy-preview)")
 	var modern modernSignatureFlags
 	modern.register(fs)
+	var retired []report.KeyRetirement
+	fs.Func("key-retired", "KEY=DATE: list KEY's signatures not proven to predate DATE (RFC 3339 or YYYY-MM-DD); repeatable", func(v string) error {
+		k, err := report.ParseKeyRetirement(v)
+		retired = append(retired, k)
+		return err
+	})
 	var lf logFlags
 	lf.register(fs)
 	fs.Usage = func() {
@@ -103,7 +115,8 @@ func runReport(ctx context.Context, args []string, s Streams) int {
 		return fail(s, ExitFatal, "report: %v", err)
 	}
 	defer cat.Close()
-	opts := report.Options{Format: f, Repository: *repo, Range: rng, Table: *table, Now: func() time.Time { return now }, Logger: log}
+	opts := report.Options{Format: f, Repository: *repo, Range: rng, Table: *table, Now: func() time.Time { return now }, Logger: log,
+		KeyRetired: retired}
 	if verifier != nil {
 		// A report reads the catalog only: the policy is evaluated here,
 		// and its result handed to the report as data.

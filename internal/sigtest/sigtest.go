@@ -41,8 +41,15 @@ type GPGKey struct {
 }
 
 // NewGPGKey generates a key for name <email>.
-func NewGPGKey(name, email string) (*GPGKey, error) {
-	e, err := openpgp.NewEntity(name, "", email, &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Curve: packet.Curve25519})
+func NewGPGKey(name, email string) (*GPGKey, error) { return NewGPGKeyAt(name, email, time.Now()) }
+
+// NewGPGKeyAt is NewGPGKey for a key created at created: OpenPGP signs
+// only after a key's creation, and a verifier takes a signature made later
+// than now as expired, so a test of signatures made in the past needs a key
+// older than they are.
+func NewGPGKeyAt(name, email string, created time.Time) (*GPGKey, error) {
+	e, err := openpgp.NewEntity(name, "", email, &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA, Curve: packet.Curve25519,
+		Time: func() time.Time { return created }})
 	if err != nil {
 		return nil, err
 	}
@@ -86,12 +93,18 @@ func Payload(sigType, dockerReference string, d digest.Digest, creator string, a
 // SignSimple makes a simple signature: a non-detached OpenPGP message over
 // the payload, as containers/image and gpg make them.
 func (k *GPGKey) SignSimple(dockerReference string, d digest.Digest) ([]byte, error) {
+	return k.SignSimpleAt(dockerReference, d, time.Now())
+}
+
+// SignSimpleAt is SignSimple with the signature's creation time (the
+// signer's own claim of when it signed) and the payload's timestamp at.
+func (k *GPGKey) SignSimpleAt(dockerReference string, d digest.Digest, at time.Time) ([]byte, error) {
 	var buf bytes.Buffer
-	w, err := openpgp.Sign(&buf, k.Entity, nil, nil)
+	w, err := openpgp.Sign(&buf, k.Entity, nil, &packet.Config{Time: func() time.Time { return at }})
 	if err != nil {
 		return nil, err
 	}
-	if _, err := w.Write(Payload(SimpleSigningType, dockerReference, d, "regimport sigtest", time.Now())); err != nil {
+	if _, err := w.Write(Payload(SimpleSigningType, dockerReference, d, "regimport sigtest", at)); err != nil {
 		return nil, err
 	}
 	if err := w.Close(); err != nil {

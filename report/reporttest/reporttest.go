@@ -59,6 +59,8 @@ type Sig struct {
 	CN, Org string // issuedTo names (trusted only)
 	Issuer  string // issuedBy.commonName (trusted only)
 	Signed  time.Time
+	// Evidence is stored as it is (zero: unknown, as before schema 13).
+	Evidence catalog.SignatureEvidence
 }
 
 // Image describes one single-platform image.
@@ -150,7 +152,7 @@ func Signatures(image string, sigs []Sig) []catalog.SignatureRecord {
 			}
 			obj.ImageIdentity = "signed"
 		}
-		out = append(out, catalog.SignatureRecord{Source: "lookaside", Type: typ, Content: obj.Content, Object: obj})
+		out = append(out, catalog.SignatureRecord{Source: "lookaside", Type: typ, Content: obj.Content, Object: obj, Evidence: s.Evidence})
 	}
 	return out
 }

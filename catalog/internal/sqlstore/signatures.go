@@ -37,13 +37,13 @@ func (c *Catalog) putSignatures(ctx context.Context, tx *batchTx, image string, 
 			return fmt.Errorf("encode signature %s: %w", s.Object.Name, err)
 		}
 		trusted, reason := conditionOf(s.Object, "Trusted")
+		args := append([]any{image, repo, s.Object.Name, i, s.Source, s.Type, s.Content, nullable(s.SigstoreSignature), nullable(s.Certificate),
+			nullable(s.Chain), nullable(s.Bundle), trusted, reason, signerOf(s.Object), string(obj)}, evidenceArgs(s.Evidence)...)
 		if _, err := tx.exec(ctx, `INSERT INTO signatures (image_name, repository_id, name, position, source, type, content,
-			sigstore_signature, certificate, chain, bundle, trusted, reason, signer, object)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			sigstore_signature, certificate, chain, bundle, trusted, reason, signer, object, `+evidenceColumns+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, `+placeholders(16, evidenceCount)+`)
 			ON CONFLICT (image_name, repository_id, name) DO UPDATE SET trusted = excluded.trusted, reason = excluded.reason,
-				signer = excluded.signer, object = excluded.object`,
-			image, repo, s.Object.Name, i, s.Source, s.Type, s.Content, nullable(s.SigstoreSignature), nullable(s.Certificate),
-			nullable(s.Chain), nullable(s.Bundle), trusted, reason, signerOf(s.Object), string(obj)); err != nil {
+				signer = excluded.signer, object = excluded.object, `+evidenceUpdate+``, args...); err != nil {
 			return fmt.Errorf("store signature %s: %w", s.Object.Name, err)
 		}
 	}
@@ -53,8 +53,8 @@ func (c *Catalog) putSignatures(ctx context.Context, tx *batchTx, image string, 
 // StoredSignatures returns the signatures of an image found in a
 // repository, in the order found.
 func (c *Catalog) StoredSignatures(ctx context.Context, repository, image string) ([]SignatureRecord, error) {
-	rows, err := c.read.QueryContext(ctx, `SELECT s.source, s.type, s.content, s.sigstore_signature, s.certificate, s.chain, s.bundle, s.object
-		FROM signatures s JOIN repositories r ON r.id = s.repository_id WHERE s.image_name = $1 AND r.name = $2 ORDER BY s.position`, image, repository)
+	rows, err := c.read.QueryContext(ctx, `SELECT s.source, s.type, s.content, s.sigstore_signature, s.certificate, s.chain, s.bundle, s.object,
+		`+evidenceColumns+` FROM signatures s JOIN repositories r ON r.id = s.repository_id WHERE s.image_name = $1 AND r.name = $2 ORDER BY s.position`, image, repository)
 	if err != nil {
 		return nil, fmt.Errorf("signatures of %s: %w", image, err)
 	}
@@ -64,9 +64,11 @@ func (c *Catalog) StoredSignatures(ctx context.Context, repository, image string
 		var s SignatureRecord
 		var sig, cert, chain, bundle sql.NullString
 		var obj string
-		if err := rows.Scan(&s.Source, &s.Type, &s.Content, &sig, &cert, &chain, &bundle, &obj); err != nil {
+		var ev evidenceScan
+		if err := rows.Scan(append([]any{&s.Source, &s.Type, &s.Content, &sig, &cert, &chain, &bundle, &obj}, ev.targets()...)...); err != nil {
 			return nil, err
 		}
+		s.Evidence = ev.evidence()
 		s.SigstoreSignature, s.Certificate, s.Chain, s.Bundle = sig.String, cert.String, chain.String, bundle.String
 		if err := json.Unmarshal([]byte(obj), &s.Object); err != nil {
 			return nil, fmt.Errorf("signature of %s: %w", image, err)

@@ -34,8 +34,9 @@ func (w *Writer) PutVerification(ctx context.Context, image string, v Verificati
 }
 
 type storedSignature struct {
-	name   string
-	object imagev1.ImageSignature
+	name     string
+	object   imagev1.ImageSignature
+	evidence SignatureEvidence
 }
 
 // putVerification writes one pair. bump gives the image a new
@@ -67,7 +68,13 @@ func (c *Catalog) putVerification(ctx context.Context, tx *batchTx, image string
 		annotateRepository(&v.Signatures[i].Object, v.Repository)
 	}
 	if existed && !migrated && Verdict(oldVerdict) == v.Verdict && oldReason == v.Reason && sameSignatures(old, v.Signatures) {
-		return Unchanged, nil
+		// Evidence is not part of the served Image: new evidence for the
+		// same results (a signature stored before 0013, re-verified) is
+		// written in place, with no new resourceVersion or history.
+		if sameEvidences(old, v.Signatures) {
+			return Unchanged, nil
+		}
+		return Unchanged, c.updateEvidence(ctx, tx, image, repo, v.Signatures)
 	}
 	run := runOrNull(runID)
 	now := c.timestamp()
@@ -143,7 +150,7 @@ func annotateRepository(s *imagev1.ImageSignature, repo string) {
 }
 
 func (c *Catalog) pairSignatures(ctx context.Context, tx *batchTx, repo int64, image string) ([]storedSignature, error) {
-	st, err := tx.stmt(ctx, `SELECT name, object FROM signatures WHERE image_name = $1 AND repository_id = $2 ORDER BY position`)
+	st, err := tx.stmt(ctx, `SELECT name, object, `+evidenceColumns+` FROM signatures WHERE image_name = $1 AND repository_id = $2 ORDER BY position`)
 	if err != nil {
 		return nil, err
 	}
@@ -156,9 +163,11 @@ func (c *Catalog) pairSignatures(ctx context.Context, tx *batchTx, repo int64, i
 	for rows.Next() {
 		var s storedSignature
 		var obj string
-		if err := rows.Scan(&s.name, &obj); err != nil {
+		var ev evidenceScan
+		if err := rows.Scan(append([]any{&s.name, &obj}, ev.targets()...)...); err != nil {
 			return nil, err
 		}
+		s.evidence = ev.evidence()
 		if err := json.Unmarshal([]byte(obj), &s.object); err != nil {
 			return nil, fmt.Errorf("signature %s: %w", s.name, err)
 		}
@@ -173,6 +182,17 @@ func sameSignatures(old []storedSignature, next []SignatureRecord) bool {
 	}
 	for i := range next {
 		if !sameSignature(old[i].object, next[i].Object) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameEvidences compares the evidence of signatures sameSignatures found
+// the same.
+func sameEvidences(old []storedSignature, next []SignatureRecord) bool {
+	for i := range next {
+		if !sameEvidence(old[i].evidence, next[i].Evidence) {
 			return false
 		}
 	}
