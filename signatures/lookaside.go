@@ -116,18 +116,20 @@ func (r *Registries) LookasideBase(ref reference.Named) (*url.URL, bool, error) 
 	if r.tagScoped {
 		key = imgRef.PolicyConfigurationIdentity()
 	}
+	// Looked up under the lock: containers/image reads and parses all of
+	// registries.d for each lookup, and the workers that start on one
+	// repository together would otherwise each do it.
 	r.mu.Lock()
 	base, ok := r.bases[key]
-	r.mu.Unlock()
 	if !ok {
 		base, err = docker.SignatureStorageBaseURL(&r.sys, imgRef, false)
 		if err != nil {
+			r.mu.Unlock()
 			return nil, false, fmt.Errorf("lookaside for %s: %w", ref, err)
 		}
-		r.mu.Lock()
 		r.bases[key] = base
-		r.mu.Unlock()
 	}
+	r.mu.Unlock()
 	u := *base
 	return &u, r.useSigstoreAttachments(imgRef), nil
 }
