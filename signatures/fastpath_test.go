@@ -3,6 +3,7 @@ package signatures
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -178,4 +179,49 @@ func libAllows(t *testing.T, policy *signature.Policy, ref types.ImageReference,
 	defer func() { _ = pc.Destroy() }()
 	ok, _ := pc.IsRunningImageAllowed(context.Background(), image.UnparsedInstance(src, &d))
 	return ok
+}
+
+// TestVerifiedSimpleClaimsMatchCheckSimple: the one-verification path of a
+// good signature reports the same signer, time and claims as the step-by-step
+// path, armored key or not, and declines what the step-by-step path rejects.
+func TestVerifiedSimpleClaimsMatchCheckSimple(t *testing.T) {
+	for _, armored := range []bool{false, true} {
+		v, keys := newGPGFixture(t, gpgPolicy, armored)
+		var r *requirement
+		for _, req := range v.reqs {
+			if req.kind == kindSignedBy {
+				r = req
+			}
+		}
+		m, d := testManifest("claims")
+		_, other := testManifest("other")
+		good := signSimple(t, keys.release, "registry.example.com/ns/app:v1", d)
+		info, err := signature.GetUntrustedSignatureInformationWithoutVerifying(good.Content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, ok := verifiedSimple(r, good, m, info.UntrustedDockerReference)
+		if !ok {
+			t.Fatalf("armored=%v: a good signature is not verified", armored)
+		}
+		slow := checkSimple(r, good, m, info)
+		if fast.stage != slow.stage || fast.claims == nil || slow.claims == nil || !reflect.DeepEqual(*fast.claims, *slow.claims) {
+			t.Errorf("armored=%v: one verification %+v %+v, step by step %+v %+v", armored, fast, fast.claims, slow, slow.claims)
+		}
+		if !fast.claims.created.Equal(testSignAt) || fast.claims.issuedTo.PublicKeyID != gpgFingerprint(keys.release) {
+			t.Errorf("armored=%v: claims %+v", armored, fast.claims)
+		}
+		for name, bad := range map[string]Signature{
+			"stranger":         signSimple(t, keys.stranger, "registry.example.com/ns/app:v1", d),
+			"another manifest": signSimple(t, keys.release, "registry.example.com/ns/app:v1", other),
+		} {
+			info, err := signature.GetUntrustedSignatureInformationWithoutVerifying(bad.Content)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := verifiedSimple(r, bad, m, info.UntrustedDockerReference); ok {
+				t.Errorf("armored=%v: %s accepted by the one-verification path", armored, name)
+			}
+		}
+	}
 }
