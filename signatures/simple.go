@@ -24,12 +24,12 @@ import (
 // again step by step to say why (checkSimple). The identity rule is left to the
 // policy evaluation that follows.
 func verifySimple(r *requirement, s Signature, manifestBlob []byte) check {
+	if c, ok := verifiedSimple(r, s, manifestBlob); ok {
+		return c
+	}
 	untrustedInfo, err := signature.GetUntrustedSignatureInformationWithoutVerifying(s.Content)
 	if err != nil {
 		return failed(stageParse, ReasonCorruptSignature, "not a simple signing signature: %v", err)
-	}
-	if c, ok := verifiedSimple(r, s, manifestBlob, untrustedInfo.UntrustedDockerReference); ok {
-		return c
 	}
 	return checkSimple(r, s, manifestBlob, untrustedInfo)
 }
@@ -79,27 +79,14 @@ func checkSimple(r *requirement, s Signature, manifestBlob []byte, untrustedInfo
 
 // verifiedSimple is verifySimple's path for a signature that verifies: one
 // OpenPGP verification, containers/image's, instead of ours and then its.
-// The signer is the key of r it names, the signing time and the payload are
-// read from the same bytes again without checking (deterministic parsing: the
-// signature packet go-crypto would have checked is the last one from the
-// key of the last one-pass header). Any failure, or anything unexpected,
-// is false: verifySimple then checks step by step to say why.
-func verifiedSimple(r *requirement, s Signature, manifestBlob []byte, untrustedRef string) (check, bool) {
-	verified, keyIdentity, err := signature.VerifyImageManifestSignatureUsingKeyIdentityList(
-		s.Content, manifestBlob, untrustedRef, r.mech, r.keyIDs)
-	if err != nil {
-		return check{}, false
-	}
-	var signer *openpgp.Entity
-	for _, e := range r.keyring {
-		if fingerprint(e) == keyIdentity {
-			signer = e
-			break
-		}
-	}
-	if signer == nil {
-		return check{}, false
-	}
+// The payload and the signature packet are read first without checking, for
+// the identity to hand containers/image (which compares it with the one it
+// parses from the verified payload, so a wrong guess is only a false here)
+// and for the signing time (deterministic parsing of the same bytes: the
+// packet go-crypto checks is the last one from the key of the last one-pass
+// header). The signer is the key of r that containers/image names. Any
+// failure is false: verifySimple then checks step by step to say why.
+func verifiedSimple(r *requirement, s Signature, manifestBlob []byte) (check, bool) {
 	md, err := openpgp.ReadMessage(bytes.NewReader(s.Content), openpgp.EntityList{}, nil, nil)
 	if err != nil || !md.IsSigned {
 		return check{}, false
@@ -114,10 +101,27 @@ func verifiedSimple(r *requirement, s Signature, manifestBlob []byte, untrustedR
 			sig = p
 		}
 	}
-	if sig == nil {
+	var claimed struct {
+		Critical struct {
+			Identity struct {
+				DockerReference string `json:"docker-reference"`
+			} `json:"identity"`
+		} `json:"critical"`
+	}
+	if sig == nil || json.Unmarshal(payload, &claimed) != nil {
 		return check{}, false
 	}
-	return simpleClaims(verified, signer, sig, payload), true
+	verified, keyIdentity, err := signature.VerifyImageManifestSignatureUsingKeyIdentityList(
+		s.Content, manifestBlob, claimed.Critical.Identity.DockerReference, r.mech, r.keyIDs)
+	if err != nil {
+		return check{}, false
+	}
+	for _, e := range r.keyring {
+		if fingerprint(e) == keyIdentity {
+			return simpleClaims(verified, e, sig, payload), true
+		}
+	}
+	return check{}, false
 }
 
 // simpleClaims are the claims of a verified simple signature, before the
