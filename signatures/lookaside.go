@@ -94,7 +94,9 @@ func LoadRegistries(sys *types.SystemContext) (*Registries, error) {
 				return nil, fmt.Errorf(`registries.d: "docker" namespace %q defined both in %s and %s`, ns, prev, path)
 			}
 			r.docker[ns], nsFrom[ns] = cfg, path
-			if strings.ContainsAny(ns[strings.LastIndex(ns, "/")+1:], ":@") {
+			// A tag or digest follows the last path segment; a namespace
+			// without one is a host, whose ":" is a port's.
+			if i := strings.LastIndex(ns, "/"); i >= 0 && strings.ContainsAny(ns[i+1:], ":@") {
 				r.tagScoped = true
 			}
 		}
@@ -116,17 +118,27 @@ func (r *Registries) LookasideBase(ref reference.Named) (*url.URL, bool, error) 
 	if r.tagScoped {
 		key = imgRef.PolicyConfigurationIdentity()
 	}
+	// Per repository, looked up under the lock: containers/image reads and
+	// parses all of registries.d for each lookup, and the workers that start
+	// on one repository together would otherwise each do it. Per tag, the
+	// lookups are as many as the images, so they are made outside the lock.
 	r.mu.Lock()
 	base, ok := r.bases[key]
-	r.mu.Unlock()
+	if !ok && !r.tagScoped {
+		defer r.mu.Unlock()
+	} else {
+		r.mu.Unlock()
+	}
 	if !ok {
 		base, err = docker.SignatureStorageBaseURL(&r.sys, imgRef, false)
 		if err != nil {
 			return nil, false, fmt.Errorf("lookaside for %s: %w", ref, err)
 		}
-		r.mu.Lock()
+		if r.tagScoped {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+		}
 		r.bases[key] = base
-		r.mu.Unlock()
 	}
 	u := *base
 	return &u, r.useSigstoreAttachments(imgRef), nil

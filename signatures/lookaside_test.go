@@ -70,6 +70,60 @@ docker:
 	}
 }
 
+// TestRegistriesLookasideCacheScope: a namespace that is a host with a port
+// keeps the cache per repository (one registries.d lookup per repository,
+// not per tag); one that names a tag caches per tag, and still finds the
+// tag's own lookaside.
+func TestRegistriesLookasideCacheScope(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "bench.yaml", []byte(`
+docker:
+  127.0.0.1:5000:
+    lookaside: http://127.0.0.1:6000
+  127.0.0.1:5000/ns/app:pinned:
+    lookaside: http://127.0.0.1:7000
+`))
+	writeFile(t, dir, "host.yaml", []byte(`
+docker:
+  localhost:5000:
+    lookaside: http://127.0.0.1:8000
+`))
+	tagged, err := LoadRegistries(&types.SystemContext{RegistriesDirPath: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tagged.tagScoped {
+		t.Error("a namespace naming a tag: the cache should be per tag")
+	}
+	for ref, want := range map[string]string{
+		"127.0.0.1:5000/ns/app:pinned": "http://127.0.0.1:7000/ns/app",
+		"127.0.0.1:5000/ns/app:v1":     "http://127.0.0.1:6000/ns/app",
+		"localhost:5000/ns/app:v1":     "http://127.0.0.1:8000/ns/app",
+	} {
+		base, _, err := tagged.LookasideBase(mustRef(t, ref))
+		if err != nil || base.String() != want {
+			t.Errorf("%s: %v %v, want %s", ref, base, err, want)
+		}
+	}
+
+	os.Remove(filepath.Join(dir, "bench.yaml"))
+	hosts, err := LoadRegistries(&types.SystemContext{RegistriesDirPath: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hosts.tagScoped {
+		t.Error("only a host with a port: the cache should be per repository")
+	}
+	for _, tag := range []string{"v1", "v2", "v3"} {
+		if base, _, err := hosts.LookasideBase(mustRef(t, "localhost:5000/ns/app:"+tag)); err != nil || base.String() != "http://127.0.0.1:8000/ns/app" {
+			t.Errorf("%s: %v %v", tag, base, err)
+		}
+	}
+	if len(hosts.bases) != 1 {
+		t.Errorf("%d cached lookaside bases for three tags of one repository, want 1", len(hosts.bases))
+	}
+}
+
 func TestLoadRegistriesErrors(t *testing.T) {
 	if _, err := LoadRegistries(&types.SystemContext{}); err == nil {
 		t.Error("no RegistriesDirPath: no error")

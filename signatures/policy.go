@@ -57,6 +57,10 @@ type requirement struct {
 	keyring openpgp.EntityList
 	mech    signature.SigningMechanism
 	keyIDs  []string // upper-case primary-key fingerprints
+	// exactMech: mech was built by containers/image from exactly the bytes its
+	// own evaluation of lib reads (one key source), so it may stand in for the
+	// mechanism that evaluation builds per signature (fastpath.go).
+	exactMech bool
 
 	// sigstoreSigned
 	keys      []sigstoreKey // public keys; empty in a certificate mode
@@ -203,12 +207,17 @@ func (r *requirement) loadGPG(j reqJSON) error {
 		r.keyring = append(r.keyring, list...)
 	}
 	// One mechanism over all keys (containers/image takes one blob; armored files
-	// cannot simply be concatenated, re-serialized binary packets can).
-	mech, ids, err := signature.NewEphemeralGPGSigningMechanism(serialized.Bytes())
+	// cannot simply be concatenated, re-serialized binary packets can). With one
+	// source, the source's own bytes: what containers/image's evaluation loads.
+	blob := serialized.Bytes()
+	if len(sources) == 1 {
+		blob = sources[0].data
+	}
+	mech, ids, err := signature.NewEphemeralGPGSigningMechanism(blob)
 	if err != nil {
 		return fmt.Errorf("loading OpenPGP keys into containers/image: %w", err)
 	}
-	r.mech, r.keyIDs = mech, ids
+	r.mech, r.keyIDs, r.exactMech = mech, ids, len(sources) == 1
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	imagev1 "github.com/openshift/api/image/v1"
 	"go.podman.io/image/v5/manifest"
 	"go.podman.io/image/v5/signature"
@@ -18,14 +19,24 @@ import (
 )
 
 // verifySimple checks a simple-signing blob against the GPG keys of r: the OpenPGP
-// signature (ourselves, to learn the signer, the signing time and why it fails), then
-// the payload and the manifest digest (containers/image's strict parser). The
-// identity rule is left to the policy evaluation that follows.
+// signature, the payload (containers/image's strict parser) and the manifest digest,
+// with containers/image's code and r's mechanism (verifiedSimple); when that fails,
+// again step by step to say why (checkSimple). The identity rule is left to the
+// policy evaluation that follows.
 func verifySimple(r *requirement, s Signature, manifestBlob []byte) check {
+	if c, ok := verifiedSimple(r, s, manifestBlob); ok {
+		return c
+	}
 	untrustedInfo, err := signature.GetUntrustedSignatureInformationWithoutVerifying(s.Content)
 	if err != nil {
 		return failed(stageParse, ReasonCorruptSignature, "not a simple signing signature: %v", err)
 	}
+	return checkSimple(r, s, manifestBlob, untrustedInfo)
+}
+
+// checkSimple is verifySimple step by step, to say why a signature fails:
+// the OpenPGP signature with go-crypto, then containers/image's checks.
+func checkSimple(r *requirement, s Signature, manifestBlob []byte, untrustedInfo *signature.UntrustedSignatureInformation) check {
 	md, err := openpgp.ReadMessage(bytes.NewReader(s.Content), r.keyring, nil, nil)
 	if err != nil {
 		return failed(stageParse, ReasonCorruptSignature, "reading the OpenPGP message: %v", err)
@@ -63,19 +74,73 @@ func verifySimple(r *requirement, s Signature, manifestBlob []byte) check {
 		return failed(stageSignature, ReasonInvalidSignature, "containers/image attributes the signature to key %s, go-crypto to %s", keyIdentity, fp)
 	}
 
+	return simpleClaims(verified, md.SignedBy.Entity, md.Signature, payload)
+}
+
+// verifiedSimple is verifySimple's path for a signature that verifies: one
+// OpenPGP verification, containers/image's, instead of ours and then its.
+// The payload and the signature packet are read first without checking, for
+// the identity to hand containers/image (which compares it with the one it
+// parses from the verified payload, so a wrong guess is only a false here)
+// and for the signing time (deterministic parsing of the same bytes: the
+// packet go-crypto checks is the last one from the key of the last one-pass
+// header). The signer is the key of r that containers/image names. Any
+// failure is false: verifySimple then checks step by step to say why.
+func verifiedSimple(r *requirement, s Signature, manifestBlob []byte) (check, bool) {
+	md, err := openpgp.ReadMessage(bytes.NewReader(s.Content), openpgp.EntityList{}, nil, nil)
+	if err != nil || !md.IsSigned {
+		return check{}, false
+	}
+	payload, err := io.ReadAll(io.LimitReader(md.UnverifiedBody, MaxSignatureSize+1))
+	if err != nil {
+		return check{}, false
+	}
+	var sig *packet.Signature
+	for _, p := range md.UnverifiedSignatures {
+		if p.IssuerKeyId != nil && *p.IssuerKeyId == md.SignedByKeyId {
+			sig = p
+		}
+	}
+	var claimed struct {
+		Critical struct {
+			Identity struct {
+				DockerReference string `json:"docker-reference"`
+			} `json:"identity"`
+		} `json:"critical"`
+	}
+	if sig == nil || json.Unmarshal(payload, &claimed) != nil {
+		return check{}, false
+	}
+	verified, keyIdentity, err := signature.VerifyImageManifestSignatureUsingKeyIdentityList(
+		s.Content, manifestBlob, claimed.Critical.Identity.DockerReference, r.mech, r.keyIDs)
+	if err != nil {
+		return check{}, false
+	}
+	for _, e := range r.keyring {
+		if fingerprint(e) == keyIdentity {
+			return simpleClaims(verified, e, sig, payload), true
+		}
+	}
+	return check{}, false
+}
+
+// simpleClaims are the claims of a verified simple signature, before the
+// identity rule.
+func simpleClaims(verified *signature.Signature, signer *openpgp.Entity, sig *packet.Signature, payload []byte) check {
+	fp := fingerprint(signer)
 	cl := &claims{
 		sigType:  simpleSigningSignatureType,
 		digest:   verified.DockerManifestDigest,
 		identity: verified.DockerReference,
 		issuedTo: imagev1.SignatureSubject{PublicKeyID: fp},
 	}
-	if id := md.SignedBy.Entity.PrimaryIdentity(); id != nil {
+	if id := signer.PrimaryIdentity(); id != nil {
 		cl.issuedTo.CommonName = id.Name
 	}
 	cl.evidence.KeyFingerprint = fp
-	if md.Signature != nil {
-		cl.created = md.Signature.CreationTime
-		cl.evidence.setTime(md.Signature.CreationTime, TimeSourceSigner, false)
+	if sig != nil {
+		cl.created = sig.CreationTime
+		cl.evidence.setTime(sig.CreationTime, TimeSourceSigner, false)
 	}
 	cl.creator, cl.timestamp = optionalClaims(payload)
 	return check{stage: stagePolicy, trusted: corev1.ConditionFalse, forImage: corev1.ConditionUnknown, claims: cl}

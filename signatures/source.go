@@ -71,6 +71,7 @@ type evaluation struct {
 	next     int
 	closers  []types.ImageSource
 	images   map[string]types.UnparsedImage // by signature list: a one-signature image is evaluated twice
+	contexts int                            // PolicyContext evaluations, for Verifier.policyContexts
 }
 
 // close releases the sources and removes the directory; errors only matter for logs.
@@ -92,6 +93,7 @@ func (e *evaluation) allowed(ctx context.Context, policy *signature.Policy, sigs
 	if err != nil {
 		return false, "", err
 	}
+	e.contexts++
 	pc, err := signature.NewPolicyContext(policy)
 	if err != nil {
 		return false, "", fmt.Errorf("creating a policy context: %w", err)

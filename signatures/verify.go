@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -33,6 +34,9 @@ type Verifier struct {
 	trustedRoot *root.TrustedRoot
 	// notation verifies notation signatures; nil when no trust policy is configured.
 	notation *notationVerifier
+	// policyContexts counts containers/image PolicyContext evaluations, so
+	// that tests see what the fast path (fastpath.go) saved.
+	policyContexts atomic.Int64
 }
 
 // NewVerifier loads opts.PolicyPath and every key file its default and "docker"
@@ -185,6 +189,7 @@ func (v *Verifier) Verify(ctx context.Context, img Image, sigs []Signature) (Res
 	}
 	ev := &evaluation{ref: ref, img: img, mimeType: manifestMIMEType(img.Manifest), tempRoot: v.tempDir}
 	defer func() {
+		v.policyContexts.Add(int64(ev.contexts))
 		if err := ev.close(); err != nil {
 			v.log.Warn("cleaning up after signature evaluation", "image", imageName, "err", err)
 		}
@@ -196,17 +201,10 @@ func (v *Verifier) Verify(ctx context.Context, img Image, sigs []Signature) (Res
 			input = append(input, sigs[i])
 		}
 	}
-	allowed, reason, err := ev.allowed(ctx, v.policy, input)
-	if err != nil {
-		return Result{}, fmt.Errorf("evaluating signature policy for %s: %w", img.Reference, err)
-	}
-	res := Result{Verdict: VerdictAccepted}
-	if !allowed {
-		res = Result{Verdict: VerdictRejected, Reason: reason}
-	}
-
-	reqs := v.prepared(scope(v.policy, ref))
+	inScope := scope(v.policy, ref)
+	reqs := v.prepared(inScope)
 	bundleAccepted := map[*requirement]bool{}
+	simpleAccepted := map[*requirement]bool{}
 	for _, i := range evaluable {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
@@ -219,8 +217,23 @@ func (v *Verifier) Verify(ctx context.Context, img Image, sigs []Signature) (Res
 		if c.stage == stageAccepted && normalizeType(sigs[i].Type) == TypeSigstoreBundle {
 			bundleAccepted[c.by] = true
 		}
+		if c.stage == stageAccepted && normalizeType(sigs[i].Type) == TypeAtomic {
+			simpleAccepted[c.by] = true
+		}
 		v.log.Debug("signature checked", "image", imageName, "reference", ref.DockerReference().String(),
 			"index", i, "source", sigs[i].Source, "type", sigs[i].Type, "trusted", c.trusted, "reason", c.reason, "message", c.message)
+	}
+	// The whole policy, on all signatures: the fast path when it can prove
+	// containers/image's acceptance (fastpath.go), else containers/image.
+	allowed, reason := v.fastAllowed(inScope, input, simpleAccepted), ""
+	if !allowed {
+		if allowed, reason, err = ev.allowed(ctx, v.policy, input); err != nil {
+			return Result{}, fmt.Errorf("evaluating signature policy for %s: %w", img.Reference, err)
+		}
+	}
+	res := Result{Verdict: VerdictAccepted}
+	if !allowed {
+		res = Result{Verdict: VerdictRejected, Reason: reason}
 	}
 	if !allowed && len(bundleAccepted) > 0 {
 		if allowed, reason, err = v.allowedWithBundles(ctx, ev, reqs, input, bundleAccepted); err != nil {
@@ -301,9 +314,12 @@ func (v *Verifier) checkAgainst(ctx context.Context, ev *evaluation, r *requirem
 	if c.claims == nil {
 		return c, nil
 	}
-	ok, msg, err := ev.allowed(ctx, &signature.Policy{Default: signature.PolicyRequirements{r.lib}}, []Signature{s})
-	if err != nil {
-		return check{}, err
+	ok, msg := fastAccepts(r, ev, c.claims), ""
+	if !ok {
+		var err error
+		if ok, msg, err = ev.allowed(ctx, &signature.Policy{Default: signature.PolicyRequirements{r.lib}}, []Signature{s}); err != nil {
+			return check{}, err
+		}
 	}
 	if ok {
 		if r.rekor { // accepted, so the SET is for this signature: date it by the log

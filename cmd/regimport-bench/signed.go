@@ -115,6 +115,11 @@ func signedBench(ctx context.Context, c config, out io.Writer) (block, error) {
 	if err := alternate(c.rounds, plainRun, signedRun); err != nil {
 		return block{}, err
 	}
+	if c.profile != "" {
+		if err := profileSigned(ctx, c, reg, dir, policy, regd); err != nil {
+			return block{}, err
+		}
+	}
 	for i := range plain {
 		share = append(share, (signed[i].CPU-plain[i].CPU).Seconds()/signed[i].CPU.Seconds())
 		fmt.Fprintf(out, "signed round %d: unsigned %s, signed %s (%s accepted, %s rejected)\n", i+1, plain[i].Wall.Round(time.Millisecond), signed[i].Wall.Round(time.Millisecond), accepted, rejected)
@@ -147,4 +152,20 @@ func signedBench(ctx context.Context, c config, out io.Writer) (block, error) {
 		flags: fmt.Sprintf("-tags %d -rounds %d -concurrency %d -repos %d", c.tags, c.rounds, c.concurrency, c.repos),
 		body:  b.String(),
 	}, nil
+}
+
+// profileSigned runs one more import of reg each way, without and with
+// signatures, with regimport's CPU profiles written to c.profile as
+// unsigned-cpu.pprof and signed-cpu.pprof. It is not one of the figures.
+func profileSigned(ctx context.Context, c config, reg *testregistry.Registry, dir, policy, regd string) error {
+	if err := os.MkdirAll(c.profile, 0o755); err != nil {
+		return err
+	}
+	if _, err := runImport(ctx, c, reg, filepath.Join(dir, "profile-unsigned.db"), "--no-signatures",
+		"--cpu-profile", filepath.Join(c.profile, "unsigned-cpu.pprof")); err != nil {
+		return err
+	}
+	_, err := runImport(ctx, c, reg, filepath.Join(dir, "profile-signed.db"), "--policy", policy, "--registries.d", regd,
+		"--cpu-profile", filepath.Join(c.profile, "signed-cpu.pprof"))
+	return err
 }
