@@ -35,6 +35,8 @@ type page struct {
 	ImageRows     iter.Seq[ImageChange]
 	FailureRows   iter.Seq[Failure]
 	InventoryRows iter.Seq[InventoryRow]
+	Lineage       lineageSummary
+	DerivedRows   iter.Seq[LineageRow]
 }
 
 // htmlAssets is the parsed template and its inline style and script.
@@ -90,6 +92,11 @@ func (r *renderer) writeHTML(ctx context.Context, w *bufio.Writer) error {
 		ImageRows:     r.imageChanges(ctx, &streamErr),
 		FailureRows:   r.failures(ctx, &streamErr),
 		InventoryRows: r.inventory(ctx, &streamErr),
+		Lineage:       r.lineageBases(ctx, &streamErr),
+		DerivedRows:   r.derivedRows(ctx, &streamErr),
+	}
+	if streamErr != nil {
+		return streamErr
 	}
 	if err := a.tmpl.Execute(w, p); err != nil {
 		return fmt.Errorf("render html: %w", err)
@@ -130,7 +137,13 @@ var funcs = template.FuncMap{
 		}
 		return strconv.FormatFloat(float64(a)/float64(b), 'f', 4, 64)
 	},
-	"join":   func(s []string) string { return strings.Join(s, ", ") },
+	"join": func(s []string) string { return strings.Join(s, ", ") },
+	"ref": func(repo, tag string) string {
+		if tag == "" {
+			return repo
+		}
+		return repo + ":" + tag
+	},
 	"lines":  func(s []string) string { return strings.Join(s, "\n") },
 	"mt":     shortMediaType,
 	"minus":  func(a, b int) int { return a - b },

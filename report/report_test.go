@@ -284,6 +284,9 @@ func TestMarkdownHasTheTables(t *testing.T) {
 		}
 	}
 	inv := md[strings.Index(md, "## Inventory"):]
+	if end := strings.Index(inv[1:], "\n## "); end >= 0 { // the tables after it
+		inv = inv[:end+1]
+	}
 	if n := strings.Count(inv, "\n| registry."); n != 11 {
 		t.Errorf("inventory table has %d rows, want 11", n)
 	}

@@ -22,7 +22,7 @@ type table struct {
 // Tables are the names --table accepts, in report order.
 var Tables = []string{"summary", "repositories", "signers", "signature-results", "rejection-reasons", "rejected-images",
 	"tag-changes", "repository-changes", "image-changes", "failures", "runs", "largest-images", "shared-layers", "unreferenced-images", "size-histogram", "age-histogram", "inventory",
-	"attestations", "no-provenance", "no-sbom", "mirrors", "mirror-lag"}
+	"attestations", "no-provenance", "no-sbom", "mirrors", "mirror-lag", "lineage"}
 
 func checkTable(f Format, name string) error {
 	if name == "" {
@@ -162,7 +162,7 @@ func (r *renderer) tables(ctx context.Context, errp *error) []table {
 					stampPtr(v.Created), itoa(v.Size), itoa(v.Layers), v.SignatureVerdict, v.SignatureReason, v.PullVerdict, v.PullReason, v.SignatureStatus,
 					itoa(v.Signatures), itoa(v.TrustedSignatures), list(v.Signers), stamp(v.FirstSeen), itoa(v.FirstRun), stampPtr(v.TagUpdated), list(v.ParentLists)}
 			})},
-	}, append(r.attestationTables(), r.mirrorTables()...)...)
+	}, append(append(r.attestationTables(), r.mirrorTables()...), r.lineageTable(ctx, errp))...)
 }
 
 func reasonCells(v ReasonCount) []string {

@@ -61,6 +61,10 @@ type Document struct {
 	// Inventory has one row per tag, and one per image of a repository
 	// that no tag of that repository points at, by repository and tag.
 	Inventory []InventoryRow `json:"inventory"`
+	// Lineage has one row per tag of a single image (a list's tags one
+	// per platform image) and per untagged image, with the base it is
+	// built on and whether that base's tag has moved on (lineage.go).
+	Lineage []LineageRow `json:"lineage"`
 }
 
 // Catalog describes the file the report was made from.
@@ -161,6 +165,7 @@ type (
 	Failure           = query.ReportFailure
 	InventoryRow      = query.ReportImage
 	AttestationImage  = query.ReportAttestationImage
+	LineageRow        = query.ReportLineage
 )
 
 // Run is an import run (query.ReportRun: id ... tagsRemoved) with what
