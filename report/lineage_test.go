@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -231,5 +233,111 @@ func TestLineageEqualLayersAndLists(t *testing.T) {
 		if r.Repository == lnApp && r.Tag == "multi" && (!r.BaseOutdated || r.BaseCurrentDigest != nList.Image.Name) {
 			t.Errorf("after python:3 moved: %+v", r)
 		}
+	}
+}
+
+// The HTML report shows each base with the images built on it, outdated
+// bases first and flagged, and filters images to those on outdated bases.
+func TestLineageHTMLInChromium(t *testing.T) {
+	bin := chromium(t)
+	ctx := context.Background()
+	path := dbtest.New(t)
+	clock := rt.NewClock(time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC))
+	cat, err := catalogdb.Open(ctx, path, catalog.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := func(seeds ...string) []rt.Layer {
+		var out []rt.Layer
+		for _, s := range seeds {
+			out = append(out, rt.Layer{Seed: s, Size: 1 << 20})
+		}
+		return out
+	}
+	d1 := rt.Image{Seed: "h-d1", Repository: lnDebian, Layers: l("h-deb-1")}
+	d2 := rt.Image{Seed: "h-d2", Repository: lnDebian, Layers: l("h-deb-2")}
+	p1 := rt.Image{Seed: "h-p1", Repository: lnPython, Layers: l("h-deb-1", "h-py")}
+	a1 := rt.Image{Seed: "h-a1", Repository: lnApp, Layers: l("h-deb-1", "h-py", "h-a1")}
+	a2 := rt.Image{Seed: "h-a2", Repository: lnApp, Layers: l("h-deb-1", "h-a2")}
+	z := rt.Image{Seed: "h-z", Repository: lnApp, Layers: l("h-z")}
+	must(t, run(ctx, cat, "regimport import", []any{d1.Record(), p1.Record(), a1.Record(), a2.Record(), z.Record(),
+		rt.Tag(lnDebian, "12", d1.Digest()), rt.Tag(lnPython, "3.12", p1.Digest()),
+		rt.Tag(lnApp, "1", a1.Digest()), rt.Tag(lnApp, "2", a2.Digest()), rt.Tag(lnApp, "z", z.Digest())}))
+	clock.Skip(time.Hour)
+	must(t, run(ctx, cat, "regimport import", []any{d2.Record(), rt.Tag(lnDebian, "12", d2.Digest())}))
+	cat.Close()
+	file := filepath.Join(t.TempDir(), "report.html")
+	if err := os.WriteFile(file, render(t, path, report.Options{Format: report.FormatHTML}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	dom := browse(t, bin, file, "", "")
+	if got := textOf(t, dom, "lineage-counts"); !strings.HasPrefix(got, "3 of 6 rows") && !strings.Contains(got, "3</b> of 6 rows") {
+		t.Errorf("lineage counts: %q", got)
+	}
+	if !strings.Contains(dom, "2</b> are built on an outdated base (1 of 2 bases)") {
+		t.Errorf("lineage counts do not say 2 images on 1 outdated base of 2")
+	}
+	bases := visibleRows(t, dom, "bases")
+	if len(bases) != 2 || bases[0][0] != lnDebian+":12" || bases[0][2] != "outdated" || bases[0][3] != d2.Digest() || bases[0][4] != "2" ||
+		!strings.Contains(bases[0][5], lnApp+":2") || !strings.Contains(bases[0][5], lnPython+":3.12") {
+		t.Errorf("bases table: %v", bases)
+	}
+	if len(bases) == 2 && (bases[1][0] != lnPython+":3.12" || bases[1][2] != "current" || bases[1][5] != lnApp+":1") {
+		t.Errorf("second base: %v", bases[1])
+	}
+	if rows := visibleRows(t, browse(t, bin, file, "#bases.f=outdated", ""), "bases"); len(rows) != 1 || rows[0][0] != lnDebian+":12" {
+		t.Errorf("outdated bases: %v", rows)
+	}
+	rows := visibleRows(t, browse(t, bin, file, "#lineage.f=outdated", ""), "lineage")
+	var got []string
+	for _, r := range rows {
+		got = append(got, r[0]+":"+r[1])
+		if !strings.HasPrefix(r[5], "outdated: its tag now points at "+d2.Digest()) {
+			t.Errorf("row %v does not say where the base's tag points now", r)
+		}
+	}
+	if strings.Join(got, " ") != lnPython+":3.12 "+lnApp+":2" && strings.Join(got, " ") != lnApp+":2 "+lnPython+":3.12" {
+		t.Errorf("images on outdated bases: %v", got)
+	}
+	if rows := visibleRows(t, browse(t, bin, file, "#lineage.q=h-nothing", ""), "lineage"); len(rows) != 0 {
+		t.Errorf("filter matching nothing shows %v", rows)
+	}
+}
+
+// A generated catalog of bases, runtimes and applications (the benchmark's,
+// smaller): every application has a base, and exactly those on a base
+// whose tag moved are outdated.
+func TestLineageOfAGeneratedCatalog(t *testing.T) {
+	ctx := context.Background()
+	path := dbtest.New(t)
+	clock := rt.NewClock(time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC))
+	cat, err := catalogdb.Open(ctx, path, catalog.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := rt.GenerateLineage(ctx, cat, clock, rt.LineageSpec{Images: 1500, Repositories: 20, Seed: 3})
+	cat.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(render(t, path, report.Options{Format: report.FormatCSV, Table: "lineage"}))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, outdated := 0, 0
+	for _, r := range recs[1:] {
+		if !strings.Contains(r[0], "/apps-") {
+			continue
+		}
+		if r[5] != "" {
+			apps++
+		}
+		if r[7] == "true" {
+			outdated++
+		}
+	}
+	if g.Images != 1500 || apps != g.Apps || outdated != g.OnMovedBases || outdated == 0 {
+		t.Errorf("%d images; %d applications with a base, want %d; %d on an outdated base, want %d", g.Images, apps, g.Apps, outdated, g.OnMovedBases)
 	}
 }
