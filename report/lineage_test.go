@@ -341,3 +341,28 @@ func TestLineageOfAGeneratedCatalog(t *testing.T) {
 		t.Errorf("%d images; %d applications with a base, want %d; %d on an outdated base, want %d", g.Images, apps, g.Apps, outdated, g.OnMovedBases)
 	}
 }
+
+// A base whose only tag was removed keeps that tag's name, points nowhere
+// now and is not called outdated; a base never tagged is named by the
+// repository it was imported from.
+func TestLineageRemovedAndUntaggedBases(t *testing.T) {
+	ctx := context.Background()
+	path := dbtest.New(t)
+	clock := rt.NewClock(time.Date(2025, 6, 1, 8, 0, 0, 0, time.UTC))
+	cat, err := catalogdb.Open(ctx, path, catalog.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	gone := rt.Image{Seed: "rm-base", Repository: lnDebian, Layers: []rt.Layer{{Seed: "rm-1", Size: 100}}}
+	never := rt.Image{Seed: "rm-never", Repository: lnPython, Layers: []rt.Layer{{Seed: "rm-2", Size: 100}}}
+	a := rt.Image{Seed: "rm-a", Repository: lnApp, Layers: []rt.Layer{{Seed: "rm-1", Size: 100}, {Seed: "rm-a", Size: 100}}}
+	b := rt.Image{Seed: "rm-b", Repository: lnApp, Layers: []rt.Layer{{Seed: "rm-2", Size: 100}, {Seed: "rm-b", Size: 100}}}
+	must(t, run(ctx, cat, "regimport import", []any{gone.Record(), never.Record(), a.Record(), b.Record(),
+		rt.Tag(lnDebian, "old", gone.Digest()), rt.Tag(lnApp, "a", a.Digest()), rt.Tag(lnApp, "b", b.Digest())}))
+	clock.Skip(time.Hour)
+	must(t, run(ctx, cat, "regimport import", []any{catalog.TagRemoval{Repository: lnDebian, Tags: []string{"old"}, Reason: catalog.ReasonNotListed}}))
+	rows := lineageOf(t, path)
+	wantBase(t, rows, lnApp+":a", report.LineageRow{BaseRepository: lnDebian, BaseTag: "old", BaseDigest: gone.Digest()})
+	wantBase(t, rows, lnApp+":b", report.LineageRow{BaseRepository: lnPython, BaseDigest: never.Digest()})
+}

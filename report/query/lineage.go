@@ -16,8 +16,8 @@ import (
 // been superseded under its tag.
 //
 // An image's base is, first, what its manifest says
-// (org.opencontainers.image.base.digest and .base.name, the OCI
-// annotations BuildKit, ko and Docker's official images write); else the
+// (org.opencontainers.image.base.digest and .base.name, the OCI image
+// spec's annotations); else the
 // image of the catalog whose layers are the longest proper prefix of its
 // own (by layer digest, in order). An image whose layers equal another's is
 // not that image's base, nor the other way round: equal layer lists are
