@@ -51,7 +51,7 @@
 // (inventory, rejected images, tag and image changes, failures) are streamed
 // from SQLite to the output one row at a time, in every format. Lineage is
 // the exception: it indexes the layer lists of every image of the catalog
-// in memory (a small integer per layer) before its rows stream.
+// in memory (16 bytes per layer) before its rows stream.
 //
 // Write is safe to call concurrently on one catalog; each call has its own
 // snapshot. The package logs through the *slog.Logger in Options.

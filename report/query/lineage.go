@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 
@@ -31,9 +33,9 @@ import (
 // image looks up the chained hash of each of its proper prefixes (a
 // lookup per layer; a hit is confirmed by comparing the layers), so a
 // catalog of n images of at most L layers costs O(n·L), whatever the
-// number of images that share a base. The index holds one small integer
-// per layer of each image in memory (layer digests are interned), which
-// is the one part of the report whose memory grows with the catalog.
+// number of images that share a base. The index holds 16 bytes per layer
+// of each image in memory (layerKey), which is the one part of the report
+// whose memory grows with the catalog.
 
 // ReportLineage is one row of the lineage table: an image under a tag of
 // a repository (or under none, Tag ""), its base, and where the base's tag
@@ -298,13 +300,49 @@ func (s *ReportSnapshot) buildLineage(ctx context.Context) (*lineageIndex, error
 	return x, nil
 }
 
+// layerKey is a layer digest as 128 bits: for sha256 digests (every
+// layer a registry serves), the first 32 hex digits of the hash; for any
+// other spelling, FNV-128a of the text. Two different layers share a key
+// with a probability of about n²/2¹²⁹ for n layers: none in any catalog.
+// Keys instead of the digests' text keep the index to 16 bytes a layer,
+// with no table of distinct digests.
+type layerKey [2]uint64
+
+func keyOf(d []byte) layerKey {
+	const prefix = "sha256:"
+	if len(d) == len(prefix)+64 && string(d[:len(prefix)]) == prefix {
+		var k layerKey
+		ok := true
+		for i := range 32 {
+			c := d[len(prefix)+i]
+			var v uint64
+			switch {
+			case c >= '0' && c <= '9':
+				v = uint64(c - '0')
+			case c >= 'a' && c <= 'f':
+				v = uint64(c-'a') + 10
+			default:
+				ok = false
+			}
+			k[i/16] = k[i/16]<<4 | v
+		}
+		if ok {
+			return k
+		}
+	}
+	h := fnv.New128a()
+	h.Write(d)
+	var sum [16]byte
+	h.Sum(sum[:0])
+	return layerKey{binary.BigEndian.Uint64(sum[:8]), binary.BigEndian.Uint64(sum[8:])}
+}
+
 // readLayers reads every single image's layer list (artifacts' blobs are
-// not layers), interning layer digests as small integers. Each image's
-// list comes as one row, its digests joined in SQL: a row per image
-// rather than per layer is most of what reading them costs.
-func (s *ReportSnapshot) readLayers(ctx context.Context, x *lineageIndex) ([][]int32, error) {
-	ids := map[string]int32{}
-	var layers [][]int32
+// not layers) as layer keys. Each image's list comes as one row, its
+// digests joined in SQL: a row per image rather than per layer is most of
+// what reading them costs.
+func (s *ReportSnapshot) readLayers(ctx context.Context, x *lineageIndex) ([][]layerKey, error) {
+	var layers [][]layerKey
 	err := s.each(ctx, "lineage layers", s.query().with(`SELECT l.image_name, string_agg(l.digest, ',' ORDER BY l.position) FROM image_layers l
 		WHERE NOT EXISTS (SELECT 1 FROM image_artifacts a WHERE a.image_name = l.image_name) GROUP BY l.image_name`), func(rows *sql.Rows) error {
 		var name string
@@ -312,7 +350,7 @@ func (s *ReportSnapshot) readLayers(ctx context.Context, x *lineageIndex) ([][]i
 		if err := rows.Scan(&name, &list); err != nil {
 			return err
 		}
-		l := make([]int32, 0, bytes.Count(list, []byte{','})+1)
+		l := make([]layerKey, 0, bytes.Count(list, []byte{','})+1)
 		for rest := list; len(rest) > 0; {
 			var layer []byte
 			if i := bytes.IndexByte(rest, ','); i >= 0 {
@@ -320,12 +358,7 @@ func (s *ReportSnapshot) readLayers(ctx context.Context, x *lineageIndex) ([][]i
 			} else {
 				layer, rest = rest, nil
 			}
-			id, ok := ids[string(layer)]
-			if !ok {
-				id = int32(len(ids))
-				ids[string(layer)] = id
-			}
-			l = append(l, id)
+			l = append(l, keyOf(layer))
 		}
 		x.byName[name] = int32(len(x.names))
 		x.names = append(x.names, name)
@@ -337,7 +370,7 @@ func (s *ReportSnapshot) readLayers(ctx context.Context, x *lineageIndex) ([][]i
 
 // basesByPrefix returns, for each image, the image whose layer list is the
 // longest proper prefix of its own (-1: none). Ties go to the first name.
-func basesByPrefix(names []string, layers [][]int32) []int32 {
+func basesByPrefix(names []string, layers [][]layerKey) []int32 {
 	// Every image by the hash of its whole layer list; a bucket's images
 	// are chained through next.
 	head := make(map[uint64]int32, len(layers))
@@ -379,7 +412,7 @@ func basesByPrefix(names []string, layers [][]int32) []int32 {
 	return base
 }
 
-func prefixHash(l []int32) uint64 {
+func prefixHash(l []layerKey) uint64 {
 	h := uint64(0)
 	for _, id := range l {
 		h = chain(h, id)
@@ -390,8 +423,11 @@ func prefixHash(l []int32) uint64 {
 // chain extends the hash of a prefix by one layer (splitmix64's finalizer
 // over the pair): hits are confirmed by comparing layers, so it needs to
 // spread, not to resist collisions made on purpose.
-func chain(h uint64, id int32) uint64 {
-	z := h ^ (uint64(uint32(id))+1)*0x9e3779b97f4a7c15
+func chain(h uint64, k layerKey) uint64 {
+	z := h ^ (k[0]+1)*0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	z ^= (z >> 31) ^ k[1]
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
 	return z ^ (z >> 31)
