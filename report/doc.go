@@ -27,6 +27,10 @@
 //   - Sizes: per repository unique and shared bytes, the largest images, the
 //     layers shared across repositories, the images no tag references any
 //     more and since when.
+//   - Lineage: the base each image is built on (its manifest's base
+//     annotations, else the longest proper prefix of its layers among the
+//     catalog's images), the tag the base was seen under, and whether that
+//     tag has moved on (report/query/lineage.go).
 //   - Inventory: one row per tag, and one per image that no tag of its
 //     repository points at (e.g. the entries of a manifest list).
 //   - Limitations: what the catalog cannot tell (removals before schema 5,
@@ -50,8 +54,10 @@
 // Aggregates are computed in SQL and are bounded by the number of
 // repositories, signers and runs; the lists that grow with the catalog
 // (inventory, rejected images, tag and image changes, failures, signatures
-// and their evidence) are streamed
-// from SQLite to the output one row at a time, in every format.
+// and their evidence) are streamed from SQLite to the output one row at a
+// time, in every format. Lineage is the exception: it indexes the layer lists
+// of every image of the catalog in memory (16 bytes per layer) before its
+// rows stream.
 //
 // Write is safe to call concurrently on one catalog; each call has its own
 // snapshot. The package logs through the *slog.Logger in Options.

@@ -307,6 +307,10 @@ func (r *renderer) inventory(ctx context.Context, errp *error) iter.Seq[Inventor
 	}, errp)
 }
 
+func (r *renderer) lineage(ctx context.Context, errp *error) iter.Seq[LineageRow] {
+	return stream(ctx, r.snap.Lineage, nil, errp)
+}
+
 func (r *renderer) rejected(ctx context.Context, errp *error) iter.Seq[RejectedImage] {
 	return stream(ctx, r.snap.Rejected, func(v *RejectedImage) {
 		v.Tags, v.SignatureReasons = nonNil(v.Tags), nonNil(v.SignatureReasons)

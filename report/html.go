@@ -39,6 +39,8 @@ type page struct {
 	SignatureRows  iter.Seq[SignatureRow]
 	UnverifiedRows iter.Seq[SignatureRow]
 	RetiredRows    iter.Seq[RetiredKeySignature]
+	Lineage        lineageSummary
+	DerivedRows    iter.Seq[LineageRow]
 }
 
 // htmlAssets is the parsed template and its inline style and script.
@@ -96,9 +98,14 @@ func (r *renderer) writeHTML(ctx context.Context, w *bufio.Writer) error {
 		InventoryRows:  r.inventory(ctx, &streamErr),
 		SignatureRows:  r.signatureRows(ctx, &streamErr),
 		UnverifiedRows: r.unverifiedTimes(ctx, &streamErr),
+		Lineage:        r.lineageBases(ctx, &streamErr),
+		DerivedRows:    r.derivedRows(ctx, &streamErr),
 	}
 	if len(r.opts.KeyRetired) > 0 {
 		p.RetiredRows = r.retiredKeySignatures(ctx, &streamErr)
+	}
+	if streamErr != nil {
+		return streamErr
 	}
 	if err := a.tmpl.Execute(w, p); err != nil {
 		return fmt.Errorf("render html: %w", err)
@@ -139,7 +146,13 @@ var funcs = template.FuncMap{
 		}
 		return strconv.FormatFloat(float64(a)/float64(b), 'f', 4, 64)
 	},
-	"join":   func(s []string) string { return strings.Join(s, ", ") },
+	"join": func(s []string) string { return strings.Join(s, ", ") },
+	"ref": func(repo, tag string) string {
+		if tag == "" {
+			return repo
+		}
+		return repo + ":" + tag
+	},
 	"lines":  func(s []string) string { return strings.Join(s, "\n") },
 	"mt":     shortMediaType,
 	"minus":  func(a, b int) int { return a - b },

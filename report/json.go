@@ -65,6 +65,7 @@ func (r *renderer) writeJSON(ctx context.Context, w *bufio.Writer) error {
 		{"imageChanges", anySeq(r.imageChanges(ctx, &streamErr))},
 		{"failures", anySeq(r.failures(ctx, &streamErr))},
 		{"inventory", anySeq(r.inventory(ctx, &streamErr))},
+		{"lineage", anySeq(r.lineage(ctx, &streamErr))},
 		{"signatures", anySeq(r.signatureRows(ctx, &streamErr))},
 		{"unverifiedTimes", anySeq(r.unverifiedTimes(ctx, &streamErr))},
 	}

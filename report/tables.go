@@ -23,7 +23,7 @@ type table struct {
 var Tables = []string{"summary", "repositories", "signers", "signature-results", "rejection-reasons", "rejected-images",
 	"tag-changes", "repository-changes", "image-changes", "failures", "runs", "largest-images", "shared-layers", "unreferenced-images", "size-histogram", "age-histogram", "inventory",
 	"attestations", "no-provenance", "no-sbom", "mirrors", "mirror-lag", "policy-preview",
-	"signatures", "unverified-times", "key-retired"}
+	"signatures", "unverified-times", "key-retired", "lineage"}
 
 func checkTable(f Format, name string) error {
 	if name == "" {
@@ -163,7 +163,7 @@ func (r *renderer) tables(ctx context.Context, errp *error) []table {
 					stampPtr(v.Created), itoa(v.Size), itoa(v.Layers), v.SignatureVerdict, v.SignatureReason, v.PullVerdict, v.PullReason, v.SignatureStatus,
 					itoa(v.Signatures), itoa(v.TrustedSignatures), list(v.Signers), stamp(v.FirstSeen), itoa(v.FirstRun), stampPtr(v.TagUpdated), list(v.ParentLists)}
 			})},
-	}, append(append(append(r.attestationTables(), r.mirrorTables()...), r.policyPreviewTables()...), r.evidenceTables(ctx, errp)...)...)
+	}, append(append(append(append(r.attestationTables(), r.mirrorTables()...), r.policyPreviewTables()...), r.evidenceTables(ctx, errp)...), r.lineageTable(ctx, errp))...)
 }
 
 func reasonCells(v ReasonCount) []string {

@@ -73,6 +73,10 @@ type Document struct {
 	// KeyRetired, only with --key-retired, are each retired key's
 	// signatures not proven to predate its retirement, with why.
 	KeyRetired []RetiredKeySignature `json:"keyRetired,omitempty"`
+	// Lineage has one row per tag of a single image (a list's tags one
+	// per platform image) and per untagged image, with the base it is
+	// built on and whether that base's tag has moved on (lineage.go).
+	Lineage []LineageRow `json:"lineage"`
 }
 
 // Catalog describes the file the report was made from.
@@ -173,6 +177,7 @@ type (
 	Failure           = query.ReportFailure
 	InventoryRow      = query.ReportImage
 	AttestationImage  = query.ReportAttestationImage
+	LineageRow        = query.ReportLineage
 )
 
 // Run is an import run (query.ReportRun: id ... tagsRemoved) with what

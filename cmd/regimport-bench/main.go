@@ -16,7 +16,7 @@
 // The sections: import (import.go, baseline.go), signed (signed.go,
 // shared.go), tokens (tokens.go), postgres and shards (postgres.go,
 // shards.go, pgserver.go, latency.go, contents.go), report (report.go,
-// report_formats.go), endpoint (endpoint.go, endpoint_load.go) and soak
+// report_formats.go), lineage (lineage.go), endpoint (endpoint.go, endpoint_load.go) and soak
 // (soak.go). imports.go runs and checks imports; readme.go turns a
 // section's figures into its block and puts the block into README.md.
 // listpage_test.go is a Go benchmark of one list page, outside make bench.
@@ -37,26 +37,27 @@ import (
 )
 
 type config struct {
-	bin          string
-	client       string // regimport-bench-client: the launcher and the baseline
-	importTags   []int  // sizes of the import section
-	repos        int
-	rounds       int
-	concurrency  int
-	tags         int // registry size of the signed, postgres and shards sections
-	reportImages []int
-	reportRuns   int
-	out          string
-	readme       string
-	work         string
-	soakTags     int
-	endpointSize int           // images of the endpoint section's large catalog (the small one is a tenth)
-	endpointRun  time.Duration // each wrk run of the endpoint section
-	profile      string
-	only, skip   map[string]bool
-	pgURL        string        // a PostgreSQL server to use instead of starting one
-	pgCluster    string        // scripts/pg-cluster, which starts a throwaway one
-	shardLatency time.Duration // the delay per registry request of the shards' latency case
+	bin           string
+	client        string // regimport-bench-client: the launcher and the baseline
+	importTags    []int  // sizes of the import section
+	repos         int
+	rounds        int
+	concurrency   int
+	tags          int // registry size of the signed, postgres and shards sections
+	reportImages  []int
+	lineageImages []int // catalog sizes of the lineage section
+	reportRuns    int
+	out           string
+	readme        string
+	work          string
+	soakTags      int
+	endpointSize  int           // images of the endpoint section's large catalog (the small one is a tenth)
+	endpointRun   time.Duration // each wrk run of the endpoint section
+	profile       string
+	only, skip    map[string]bool
+	pgURL         string        // a PostgreSQL server to use instead of starting one
+	pgCluster     string        // scripts/pg-cluster, which starts a throwaway one
+	shardLatency  time.Duration // the delay per registry request of the shards' latency case
 }
 
 // section is one named part of `make bench`, which -only and -skip name
@@ -75,6 +76,7 @@ func sections() []section {
 		{"postgres", postgresBench},
 		{"shards", shardsBench},
 		{"report", reportBench},
+		{"lineage", lineageBench},
 		{"endpoint", endpointBench},
 		{"soak", soakBench},
 	}
@@ -96,7 +98,7 @@ func main() {
 
 func parseFlags(args []string) (config, error) {
 	var c config
-	var importTags, reportImages, only, skip string
+	var importTags, reportImages, lineageImages, only, skip string
 	var skipPostgres bool
 	fs := flag.NewFlagSet("regimport-bench", flag.ContinueOnError)
 	fs.StringVar(&c.bin, "regimport", "bin/regimport", "regimport binary")
@@ -107,6 +109,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.rounds, "rounds", 5, "rounds of every comparison; the median and the spread are reported")
 	fs.IntVar(&c.concurrency, "concurrency", 16, "concurrency of both the importer and the baseline client")
 	fs.StringVar(&reportImages, "report-images", "700,7000", "report section: catalog sizes in images, comma-separated")
+	fs.StringVar(&lineageImages, "lineage-images", "10000,100000", "lineage section: catalog sizes in images, comma-separated (the growth figure compares the last with the first)")
 	fs.IntVar(&c.reportRuns, "report-runs", 20, "report section: import runs in each catalog")
 	fs.StringVar(&c.out, "out", ".bench/latest.md", "Markdown report (also printed)")
 	fs.StringVar(&c.readme, "readme", "", "also rewrite this README's blocks of the sections that ran, between <!-- bench:NAME --> and <!-- /bench:NAME -->")
@@ -128,6 +131,9 @@ func parseFlags(args []string) (config, error) {
 		return c, err
 	}
 	if c.reportImages, err = parseInts("-report-images", reportImages); err != nil {
+		return c, err
+	}
+	if c.lineageImages, err = parseInts("-lineage-images", lineageImages); err != nil {
 		return c, err
 	}
 	if c.only, err = parseSections("-only", only); err != nil {

@@ -91,6 +91,15 @@ type ImageSpec struct {
 	// that many per repository, as real repositories share layers; SeedMixed
 	// uses it to stay fast and realistic.
 	LayerPool int
+	// Base is the image this one is built on, FROM in a Dockerfile: its
+	// layers, as Push makes them for Base, come first, then this image's
+	// own Layers. A list's children take the layers of Base's children of
+	// the same platform, so Base must be a list of the same platforms (or
+	// a single image, for a single image).
+	Base *ImageSpec
+	// Annotations go into an OCI manifest's annotations (Docker's schema 2
+	// has none), e.g. org.opencontainers.image.base.name.
+	Annotations map[string]string
 	// Schema1WithoutSizes writes schema1 v1Compatibility entries without
 	// sizes, as some old registries' conversions did.
 	Schema1WithoutSizes bool
@@ -215,12 +224,15 @@ func layerKeys(spec ImageSpec, salt string) (keys []string, shared []bool) {
 // layersFor builds (or takes from the Registry's cache) the layers of one image.
 func (r *Registry) layersFor(spec ImageSpec, salt string) []layer {
 	keys, shared := layerKeys(spec, salt)
-	out := make([]layer, len(keys))
+	var out []layer
+	if spec.Base != nil {
+		out = r.layersFor(*spec.Base, salt) // the same bytes as the base's own
+	}
 	for i, key := range keys {
 		if shared[i] {
-			out[i] = r.layerNamed(key, makeLayer)
+			out = append(out, r.layerNamed(key, makeLayer))
 		} else {
-			out[i] = makeLayer(key) // used once: caching it would only grow memory
+			out = append(out, makeLayer(key)) // used once: caching it would only grow memory
 		}
 	}
 	return out

@@ -71,7 +71,7 @@ func (r *Registry) pushImage(ctx context.Context, spec ImageSpec, p Platform, oc
 	}
 	if oci {
 		m := imgspecv1.Manifest{MediaType: imgspecv1.MediaTypeImageManifest,
-			Config: ociDescriptor(imgspecv1.MediaTypeImageConfig, out.ConfigDigest, int64(len(config)), nil)}
+			Config: ociDescriptor(imgspecv1.MediaTypeImageConfig, out.ConfigDigest, int64(len(config)), nil), Annotations: spec.Annotations}
 		m.SchemaVersion = 2
 		for _, l := range out.Layers {
 			m.Layers = append(m.Layers, ociDescriptor(l.MediaType, l.Digest, l.Size, nil))

@@ -61,6 +61,15 @@ func (d dialect) distinctList(col string) string {
 	return "group_concat(DISTINCT " + col + ")"
 }
 
+// bytesContain is the condition "the bytes of the BLOB (bytea) column col
+// contain the text literal lit", compared byte for byte.
+func (d dialect) bytesContain(col, lit string) string {
+	if d.pg {
+		return "position(convert_to(" + lit + ", 'UTF8') IN " + col + ") > 0"
+	}
+	return "instr(" + col + ", CAST(" + lit + " AS BLOB)) > 0"
+}
+
 // timeParam is a parameter (a placeholder) holding an RFC 3339 time, as a timeValue.
 func (d dialect) timeParam(p string) string {
 	if d.pg {

@@ -31,6 +31,8 @@ type ReportSnapshot struct {
 	d    dialect
 	glob string
 	src  catalog.ReportSource
+	// lineage is worked out by the first Lineage call (lineage.go).
+	lineage *lineageIndex
 }
 
 // MirrorStatus is the catalog's mirror status as the snapshot sees it,

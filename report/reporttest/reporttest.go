@@ -73,12 +73,20 @@ type Image struct {
 	// Verdict "" leaves the image never evaluated (no signatures looked at).
 	Verdict, Reason string
 	Sigs            []Sig
+	// Annotations are the manifest's (org.opencontainers.image.base.name ...).
+	Annotations map[string]string
 }
 
 // Digest is the image's name.
 func (im Image) Digest() string { return digest.FromString(im.manifest()).String() }
 
-func (im Image) manifest() string { return fmt.Sprintf(`{"schemaVersion":2,"seed":%q}`, im.Seed) }
+func (im Image) manifest() string {
+	if len(im.Annotations) == 0 {
+		return fmt.Sprintf(`{"schemaVersion":2,"seed":%q}`, im.Seed)
+	}
+	ann, _ := json.Marshal(im.Annotations) // a map of strings always marshals
+	return fmt.Sprintf(`{"schemaVersion":2,"seed":%q,"annotations":%s}`, im.Seed, ann)
+}
 
 // Record builds the catalog record.
 func (im Image) Record() catalog.ImageRecord {
