@@ -98,26 +98,40 @@ func (c *Catalog) readRow(ctx context.Context, query string, args ...any) *sql.R
 	return st.QueryRowContext(ctx, args...)
 }
 
-// batchTx is one writer transaction with its statements prepared once per
-// batch. They are prepared on the transaction itself: the write pool has a
-// single connection, which the transaction holds. On PostgreSQL (direct,
-// Pools.NoStmtCache) statements run as they are, and pgx's own per-connection cache prepares
-// them once for the life of the connection rather than once per batch.
+// batchTx is one writer transaction. On SQLite its statements come from
+// the catalog's writeStmts, prepared once on the write pool's single
+// connection: preparing them again for every batch cost as much as running
+// them in a cold import's small batches. A statement the cache does not
+// have yet is prepared on the transaction itself (the pool's one
+// connection is held by it) and noted in unprepared, for the writer to
+// prepare on the pool once the transaction is over. On PostgreSQL
+// (direct, Pools.NoStmtCache) statements run as they are, and pgx's own
+// per-connection cache prepares them once for the life of the connection.
 type batchTx struct {
 	tx     *sql.Tx
 	direct bool
+	cache  *stmtCache
 	stmts  map[string]*sql.Stmt
-	// changed: a change was recorded, so listeners are notified at commit.
-	changed bool
+	// unprepared are the queries the cache lacked (see above).
+	unprepared []string
+	// changes are the changes recorded (less those taken back): listeners
+	// are notified at commit when there are any.
+	changes int
 }
 
 func (b *batchTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := b.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := b.tx.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
+	var st *sql.Stmt
+	if shared, ok := b.cache.peek(query); ok {
+		st = b.tx.StmtContext(ctx, shared)
+	} else {
+		var err error
+		if st, err = b.tx.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		b.unprepared = append(b.unprepared, query)
 	}
 	b.stmts[query] = st
 	return st, nil
