@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	digest "github.com/opencontainers/go-digest"
 	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/catalog"
 )
 
 // uidNamespace makes image UIDs a pure function of the image name, so two
@@ -54,13 +55,13 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 		}
 		annotations = string(b)
 	}
-	meta, err := decodeMetadata(img.DockerImageMetadata.Raw)
+	meta, err := indexedMetadata(rec)
 	if err != nil {
 		return Unchanged, fmt.Errorf("image %s: %w", img.Name, err)
 	}
 	var imageCreated any
 	if !meta.Created.IsZero() {
-		imageCreated = formatTime(meta.Created.Time)
+		imageCreated = formatTime(meta.Created)
 	}
 	run := runOrNull(runID)
 	// The normalized reference is the lookup key; the spelling as written
@@ -116,6 +117,16 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 		return Unchanged, err
 	}
 	return Created, nil
+}
+
+// indexedMetadata is what the catalog indexes of the record's
+// dockerImageMetadata: as the importer gave it, which spares decoding the
+// JSON it has just encoded, or else decoded.
+func indexedMetadata(rec ImageRecord) (catalog.IndexedMetadata, error) {
+	if rec.Indexed != nil {
+		return *rec.Indexed, nil
+	}
+	return catalog.IndexMetadata(rec.Image.DockerImageMetadata.Raw)
 }
 
 // imageStoredAlready takes back the change putImage recorded (rv) for an
