@@ -244,11 +244,17 @@ func (c *Catalog) repositoryID(ctx context.Context, tx *batchTx, name string) (i
 	if id, ok := c.repoIDs[name]; ok {
 		return id, nil
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO repositories (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, name); err != nil {
-		return 0, fmt.Errorf("store repository %s: %w", name, err)
-	}
+	// Looked up first, so that a batch that only finds what it has stored
+	// already needs no write lock (lockBeforeWrite).
 	var id int64
-	if err := tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = $1`, name).Scan(&id); err != nil {
+	err := tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = $1`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := tx.exec(ctx, `INSERT INTO repositories (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, name); err != nil {
+			return 0, fmt.Errorf("store repository %s: %w", name, err)
+		}
+		err = tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = $1`, name).Scan(&id)
+	}
+	if err != nil {
 		return 0, fmt.Errorf("look up repository %s: %w", name, err)
 	}
 	c.repoIDs[name] = id

@@ -192,11 +192,11 @@ func (w *Writer) commit(ctx context.Context, batch []op) {
 }
 
 func (w *Writer) inTx(ctx context.Context, fn func(tx *batchTx) error) error {
-	tx, err := w.c.beginWrite(ctx)
+	tx, err := w.c.beginBatch(ctx)
 	if err != nil {
 		return err
 	}
-	btx := &batchTx{tx: tx, direct: w.c.driverCaches, cache: w.c.writeStmts, stmts: map[string]*sql.Stmt{}}
+	btx := &batchTx{tx: tx, direct: w.c.driverCaches, cache: w.c.writeStmts, stmts: map[string]*sql.Stmt{}, lockWrites: w.c.d.LockWrites}
 	// Once the transaction is over, the pool's one connection is free to
 	// prepare what this batch lacked, for the batches after it.
 	defer func() {
