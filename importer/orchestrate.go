@@ -77,10 +77,12 @@ func (imp *Importer) newRun(ctx context.Context, command string, shard catalog.S
 // all over the catalog. Committing them in larger batches, once a second
 // rather than every 100 ms, writes each such page once per batch: COMMIT
 // was the largest part of the writer's CPU in a cold import of 5,000 tags
-// (505 of 1,780 ms in 224 commits; 223 ms in 30). Later runs, which store
-// few images, keep the writer's defaults.
+// (505 of 1,780 ms in 224 commits; 223 ms in 30). A batch holds its images
+// until it commits, so its size is also memory: 1,024 operations added
+// about 10 MiB to that import's peak, 256 about 3; 512 is between.
+// Later runs, which store few images, keep the writer's defaults.
 const (
-	coldBatchSize  = 1024
+	coldBatchSize  = 512
 	coldFlushEvery = time.Second
 )
 
