@@ -1,7 +1,12 @@
 package catalog
 
 import (
+	"encoding/json"
+	"fmt"
+	"time"
+
 	imagev1 "github.com/openshift/api/image/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // ImageRecord is one normalized image for the Writer.
@@ -25,6 +30,50 @@ type ImageRecord struct {
 	IndexAttestations []IndexAttestation
 	// ArtifactType is set for an OCI artifact, not a runnable image (artifacts.go).
 	ArtifactType string
+	// Indexed is what the catalog indexes of Image.DockerImageMetadata,
+	// from a caller that built that metadata and so has it at hand (the
+	// importer); it must equal IndexMetadata of it. nil makes the catalog
+	// decode dockerImageMetadata itself.
+	Indexed *IndexedMetadata
+}
+
+// IndexedMetadata is the part of dockerImageMetadata the catalog indexes.
+type IndexedMetadata struct {
+	Architecture string
+	// Created is to the second, as dockerImageMetadata holds it; zero
+	// when it has none.
+	Created time.Time
+	Size    int64
+}
+
+// IndexMetadata decodes the fields of dockerImageMetadata the catalog indexes.
+func IndexMetadata(raw []byte) (IndexedMetadata, error) {
+	var m struct {
+		Architecture string      `json:"Architecture"`
+		Created      metav1.Time `json:"Created"`
+		Size         int64       `json:"Size"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return IndexedMetadata{}, fmt.Errorf("dockerImageMetadata: %w", err)
+	}
+	return IndexedMetadata{Architecture: m.Architecture, Created: m.Created.Time, Size: m.Size}, nil
+}
+
+// NewIndexedMetadata is what IndexMetadata gives of dockerImageMetadata
+// built from these fields: Created to the second, as metav1.Time's JSON
+// holds it. nil when created is outside the years 0-9999, which that JSON
+// cannot spell so that it reads back; the catalog then decodes the
+// metadata itself (and refuses it).
+func NewIndexedMetadata(architecture string, created time.Time, size int64) *IndexedMetadata {
+	m := &IndexedMetadata{Architecture: architecture, Size: size}
+	if created.IsZero() {
+		return m
+	}
+	if y := created.UTC().Year(); y < 0 || y > 9999 {
+		return nil
+	}
+	m.Created = created.Truncate(time.Second)
+	return m
 }
 
 // TagRecord says that a repository's tag pointed at an image in this run.

@@ -214,14 +214,17 @@ func (r *fetcher) singleImage(ctx context.Context, repo *registry.Repository, t 
 	if err != nil {
 		return nil, err
 	}
+	indexed := n.indexed
 	if !n.sizeKnown {
 		if err := FillLayerSizes(n.Image, func(d digest.Digest) (int64, error) { return repo.BlobSize(ctx, m.Source, d) }); err != nil {
 			return nil, err
 		}
+		indexed = nil // the metadata was encoded again, with its Size: the catalog decodes it
 	}
 	r.warnNonconforming(t, m, n)
 	rec := &catalog.ImageRecord{
 		Image: n.Image, LookupReference: t.lookupReference(m.Digest.String()), ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant,
+		Indexed: indexed,
 	}
 	markArtifact(rec, n.Image, ArtifactTypeOf(m.Bytes, desc.MediaType)) // artifacts.go
 	return &pendingImage{name: m.Digest.String(), manifest: m, configDigest: desc.Digest.String(), rec: rec}, nil
@@ -236,7 +239,7 @@ func (r *fetcher) listImage(ctx context.Context, t target, m *registry.Manifest)
 		return nil, err
 	}
 	r.warnNonconforming(t, m, n)
-	return &pendingImage{name: m.Digest.String(), manifest: m, rec: &catalog.ImageRecord{Image: n.Image, LookupReference: t.lookupReference(m.Digest.String())}}, nil
+	return &pendingImage{name: m.Digest.String(), manifest: m, rec: &catalog.ImageRecord{Image: n.Image, LookupReference: t.lookupReference(m.Digest.String()), Indexed: n.indexed}}, nil
 }
 
 // fetchChildren imports every entry of a list by digest (PreserveOriginal).

@@ -10,7 +10,8 @@ import (
 
 // FuzzNormalize feeds arbitrary manifests and configs to normalization: it
 // must return an Image or an error, never panic, and an Image it returns
-// must be named by the digest and keep the bytes.
+// must be named by the digest and keep the bytes, and what it gives the
+// catalog to index must be what its metadata decodes to.
 func FuzzNormalize(f *testing.F) {
 	f.Add([]byte(`{"schemaVersion":2,"config":{"digest":"sha256:`+digest.FromString("c").Encoded()+`"},"layers":[{"digest":"sha256:`+digest.FromString("l").Encoded()+`","size":3}]}`), []byte(`{"architecture":"amd64","created":"2024-01-01T00:00:00Z"}`), uint8(0))
 	f.Add([]byte(`{"schemaVersion":1,"fsLayers":[{"blobSum":"sha256:`+digest.FromString("l").Encoded()+`"}],"history":[{"v1Compatibility":"{\"id\":\"x\",\"Size\":3}"}]}`), []byte(nil), uint8(2))
@@ -32,5 +33,6 @@ func FuzzNormalize(f *testing.F) {
 		if n.Image.Name != d.String() || n.Image.DockerImageManifest != string(raw) || len(n.Image.DockerImageMetadata.Raw) == 0 {
 			t.Fatalf("normalized image lost its identity: %+v", n.Image.ObjectMeta)
 		}
+		checkIndexed(t, n)
 	})
 }

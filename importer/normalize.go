@@ -39,6 +39,9 @@ type Normalized struct {
 	// sizeKnown: the metadata's Size is not 0, so FillLayerSizes has
 	// nothing to do (and need not decode the metadata again to see it).
 	sizeKnown bool
+	// indexed is what the catalog indexes of the metadata, from the
+	// fields it was encoded from (catalog.ImageRecord.Indexed).
+	indexed *catalog.IndexedMetadata
 }
 
 // ManifestKind sorts a manifest by how it is imported.
@@ -222,7 +225,8 @@ func (m *ImageManifest) Normalize(repository string, dgst digest.Digest, config 
 		return nil, fmt.Errorf("encode dockerImageMetadata: %w", err)
 	}
 	markNonconforming(img, reasons)
-	return &Normalized{Image: img, Platform: platform, Nonconforming: reasons, sizeKnown: meta.Size != 0}, nil
+	return &Normalized{Image: img, Platform: platform, Nonconforming: reasons, sizeKnown: meta.Size != 0,
+		indexed: catalog.NewIndexedMetadata(meta.Architecture, meta.Created.Time, meta.Size)}, nil
 }
 
 // untrustedConfig adds the platform fields the Docker 1.0 schema drops.
@@ -424,7 +428,7 @@ func normalizeList(repository string, raw []byte, mediaType string, dgst digest.
 	}
 	reasons := conformance(raw, mediaType, nil)
 	markNonconforming(img, reasons)
-	return &Normalized{Image: img, Nonconforming: reasons}, nil
+	return &Normalized{Image: img, Nonconforming: reasons, indexed: catalog.NewIndexedMetadata(meta.Architecture, meta.Created.Time, meta.Size)}, nil
 }
 
 // FillLayerSizes is OpenShift's calculateImageSize, which its importer runs

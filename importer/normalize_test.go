@@ -221,3 +221,51 @@ func TestNormalizeRejectsBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestNormalizedIndexedMetadataMatchesItsJSON: what the importer hands the
+// catalog to index (ImageRecord.Indexed) is what decoding the served
+// dockerImageMetadata gives: a created time with nanoseconds is indexed to
+// the second, as the JSON holds it.
+func TestNormalizedIndexedMetadataMatchesItsJSON(t *testing.T) {
+	raw, config := schema2Fixture(t, manifest.DockerV2Schema2MediaType, manifest.DockerV2Schema2LayerMediaType)
+	image, err := NormalizeImage(testRepo, raw, manifest.DockerV2Schema2MediaType, digest.FromBytes(raw), config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listRaw := []byte(fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[`+
+		`{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":500,"digest":%q,"platform":{"architecture":"amd64","os":"linux"}}]}`, digest.FromString("amd")))
+	list, err := NormalizeList(testRepo, listRaw, "application/vnd.oci.image.index.v1+json", digest.FromBytes(listRaw), time.Date(2026, 1, 2, 3, 4, 5, 678, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, n := range map[string]*Normalized{"image": image, "list": list} {
+		if n.indexed == nil {
+			t.Fatalf("%s: no indexed metadata", name)
+		}
+		checkIndexed(t, n)
+		if n.indexed.Created.Nanosecond() != 0 || n.indexed.Created.IsZero() {
+			t.Errorf("%s: indexed created %v, want whole seconds", name, n.indexed.Created)
+		}
+	}
+	if image.indexed.Architecture != "arm64" || image.indexed.Size == 0 {
+		t.Errorf("image indexed %+v, want arm64 and a size", *image.indexed)
+	}
+
+}
+
+// checkIndexed fails unless n's indexed metadata, when it has one, equals
+// what the catalog decodes from its dockerImageMetadata.
+func checkIndexed(t *testing.T, n *Normalized) {
+	t.Helper()
+	if n.indexed == nil {
+		return
+	}
+	got := *n.indexed
+	want, err := catalog.IndexMetadata(n.Image.DockerImageMetadata.Raw)
+	if err != nil {
+		t.Fatalf("indexed %+v, but the metadata does not decode: %v", got, err)
+	}
+	if got.Architecture != want.Architecture || got.Size != want.Size || !got.Created.Equal(want.Created) {
+		t.Errorf("indexed %+v, decoding the metadata gives %+v", got, want)
+	}
+}

@@ -47,25 +47,44 @@ func (imp *Importer) newRun(ctx context.Context, command string, shard catalog.S
 	r.main = newFetcher(r, imp.reg)
 	r.summary.Verdicts = map[signatures.Verdict]int{}
 	r.summary.dropped = map[string]int{}
+	// The catalog work must outlive an interrupt so that finished images are kept.
+	dbctx := context.WithoutCancel(ctx)
 	if record {
-		// The catalog work must outlive an interrupt so that finished images are kept.
-		dbctx := context.WithoutCancel(ctx)
 		runID, err := imp.cat.BeginRun(dbctx, command, shard)
 		if err != nil {
 			return nil, err
 		}
-		w, err := imp.cat.NewWriter(dbctx, catalog.WriterOptions{RunID: runID})
-		if err != nil {
-			return nil, err
-		}
-		r.q = newQueue(w, imp.streamMarker)
 		r.runID = runID
 	}
 	if rv, err := imp.cat.ResourceVersion(ctx); err == nil && rv == 0 {
 		r.emptyAtStart = true
 	}
+	if record {
+		opts := catalog.WriterOptions{RunID: r.runID}
+		if r.emptyAtStart {
+			opts.BatchSize, opts.FlushEvery = coldBatchSize, coldFlushEvery
+		}
+		w, err := imp.cat.NewWriter(dbctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		r.q = newQueue(w, imp.streamMarker)
+	}
 	return r, nil
 }
+
+// A cold import stores thousands of new images, each touching index pages
+// all over the catalog. Committing them in larger batches, once a second
+// rather than every 100 ms, writes each such page once per batch: COMMIT
+// was the largest part of the writer's CPU in a cold import of 5,000 tags
+// (505 of 1,780 ms in 224 commits; 223 ms in 30). A batch holds its images
+// until it commits, so its size is also memory: 1,024 operations added
+// about 10 MiB to that import's peak, 256 about 3; 512 is between.
+// Later runs, which store few images, keep the writer's defaults.
+const (
+	coldBatchSize  = 512
+	coldFlushEvery = time.Second
+)
 
 // via returns a fetcher through another registry client (for insecure
 // imports); nil reg is the Importer's own.

@@ -98,3 +98,6 @@ func (Dialect) NotifyChanges(ctx context.Context, tx *sql.Tx) error { return not
 
 // BeforeClose has nothing to do on PostgreSQL.
 func (Dialect) BeforeClose(*sql.DB, string, *slog.Logger) {}
+
+// InsertedIDInResult: pgx has no LastInsertId: ids are read back with RETURNING.
+func (Dialect) InsertedIDInResult() bool { return false }

@@ -94,3 +94,6 @@ func (Dialect) BeforeClose(write *sql.DB, path string, log *slog.Logger) {
 		log.Warn("catalog checkpoint on close failed; the -wal file holds the newest data", "file", path, "error", err)
 	}
 }
+
+// InsertedIDInResult: go-sqlite3 gives the rowid of the last insert, which an INTEGER PRIMARY KEY is.
+func (Dialect) InsertedIDInResult() bool { return true }

@@ -28,6 +28,9 @@ type Catalog struct {
 	now      func() time.Time
 
 	readStmts *stmtCache
+	// writeStmts are the writer's statements, prepared once on the write
+	// pool's one connection and lent to each batch (batchTx.stmt).
+	writeStmts *stmtCache
 	// driverCaches: the driver prepares and keeps each statement per
 	// connection itself (Pools.NoStmtCache), so the writer runs its
 	// statements as they are instead of preparing them per batch.
@@ -75,6 +78,9 @@ func Attach(p Pools, d Dialect, opts Options) *Catalog {
 	if p.Read != nil {
 		c.readStmts = newStmtCache(p.Read, p.NoStmtCache)
 	}
+	if p.Write != nil {
+		c.writeStmts = newStmtCache(p.Write, p.NoStmtCache)
+	}
 	c.driverCaches = p.NoStmtCache
 	return c
 }
@@ -106,6 +112,9 @@ func (c *Catalog) Path() string { return c.path }
 func (c *Catalog) Close() error {
 	if c.readStmts != nil {
 		c.readStmts.close()
+	}
+	if c.writeStmts != nil {
+		c.writeStmts.close()
 	}
 	var errs []error
 	if c.write != nil {

@@ -45,6 +45,11 @@ type Dialect interface {
 	TimeParam(p string) string
 	// TimeOrder is a key that sorts a time column by its instant to the microsecond.
 	TimeOrder(col string) string
+	// InsertedIDInResult says that an INSERT's sql.Result gives the id of
+	// the row it inserted (LastInsertId). Where it does (SQLite), that is
+	// cheaper than reading the id back with RETURNING as a row; pgx has no
+	// LastInsertId, so PostgreSQL reads it back.
+	InsertedIDInResult() bool
 
 	// Migrations are the dialect's migration files, NNNN_name.sql, at the root.
 	Migrations() fs.FS

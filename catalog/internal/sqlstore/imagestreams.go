@@ -33,6 +33,9 @@ func (w *Writer) PutImageStream(ctx context.Context, u StreamUpdate, done func(*
 	var stored *imagev1.ImageStream
 	return w.enqueue(ctx, op{
 		apply: func(ctx context.Context, tx *batchTx) (Outcome, error) {
+			if err := tx.lock(ctx); err != nil {
+				return Unchanged, err
+			}
 			out, is, err := w.c.putImageStream(ctx, tx, u)
 			stored = is
 			return out, err

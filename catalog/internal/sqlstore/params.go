@@ -26,3 +26,18 @@ func placeholders(from, n int) string {
 	}
 	return b.String()
 }
+
+// valuesRows is the VALUES list of a multi-row INSERT: rows tuples of cols
+// parameters each, numbered on from $from.
+func valuesRows(from, rows, cols int) string {
+	var b strings.Builder
+	for r := 0; r < rows; r++ {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(")
+		b.WriteString(placeholders(from+r*cols, cols))
+		b.WriteString(")")
+	}
+	return b.String()
+}

@@ -78,6 +78,9 @@ func (w *Writer) Prune(ctx context.Context, cutoff time.Time, done func([]Unrefe
 	return w.enqueue(ctx, op{
 		apply: func(ctx context.Context, tx *batchTx) (Outcome, error) {
 			pruned = nil
+			if err := tx.lock(ctx); err != nil {
+				return Unchanged, err
+			}
 			all, err := unreferenced(ctx, tx.tx, w.c.d)
 			if err != nil {
 				return Unchanged, err

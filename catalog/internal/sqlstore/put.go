@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"github.com/google/uuid"
 	digest "github.com/opencontainers/go-digest"
+	imagev1 "github.com/openshift/api/image/v1"
+	"github.com/regimport/regimport/catalog"
 )
 
 // uidNamespace makes image UIDs a pure function of the image name, so two
@@ -35,34 +38,14 @@ func validateImage(rec ImageRecord) error {
 
 func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, runID int64) (Outcome, error) {
 	img := rec.Image
-	var one int
-	err := tx.queryRow(ctx, `SELECT 1 FROM images WHERE name = $1`, img.Name).Scan(&one)
-	if err == nil {
-		// Stored by another target of this run or an earlier one: this
-		// record's verification is still its repository's own.
-		if v := rec.Verification; v != nil {
-			if _, err := c.putVerification(ctx, tx, img.Name, verificationRepository(lookupReference(rec), *v), runID, true); err != nil {
-				return Unchanged, err
-			}
-		}
-		return Unchanged, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return Unchanged, fmt.Errorf("look up image %s: %w", img.Name, err)
-	}
-
 	var configDigest any
 	if img.DockerImageConfig != "" {
 		d := digest.FromString(img.DockerImageConfig)
 		configDigest = d.String()
 		if _, err := tx.exec(ctx, `INSERT INTO configs (digest, media_type, content) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING`,
-			d.String(), rec.ConfigMediaType, []byte(img.DockerImageConfig)); err != nil {
+			d.String(), rec.ConfigMediaType, bytesOf(img.DockerImageConfig)); err != nil {
 			return Unchanged, fmt.Errorf("store config of %s: %w", img.Name, err)
 		}
-	}
-	rv, err := c.recordChange(ctx, tx, "images", img.Name, "ADDED")
-	if err != nil {
-		return Unchanged, err
 	}
 	var annotations any
 	if len(img.Annotations) > 0 {
@@ -72,13 +55,13 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 		}
 		annotations = string(b)
 	}
-	meta, err := decodeMetadata(img.DockerImageMetadata.Raw)
+	meta, err := indexedMetadata(rec)
 	if err != nil {
 		return Unchanged, fmt.Errorf("image %s: %w", img.Name, err)
 	}
 	var imageCreated any
 	if !meta.Created.IsZero() {
-		imageCreated = formatTime(meta.Created.Time)
+		imageCreated = formatTime(meta.Created)
 	}
 	run := runOrNull(runID)
 	// The normalized reference is the lookup key; the spelling as written
@@ -91,33 +74,41 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 	if v := rec.Verification; v != nil {
 		verdict, reason = nullable(string(v.Verdict)), nullable(v.Reason)
 	}
-	_, err = tx.exec(ctx, `INSERT INTO images (name, uid, resource_version, creation_timestamp,
+	// A true upsert rather than a look-up first: the image is nearly always
+	// new, and another writer (a shard) may store the same image between a
+	// look-up and the insert. The change is recorded first, for its
+	// resourceVersion, and taken back if the image was there already.
+	rv, err := c.recordChange(ctx, tx, "images", img.Name, "ADDED")
+	if err != nil {
+		return Unchanged, err
+	}
+	res, err := tx.exec(ctx, `INSERT INTO images (name, uid, resource_version, creation_timestamp,
 		docker_image_reference, manifest_media_type, manifest, config_digest, metadata, annotations,
 		architecture, os, variant, image_created, size, first_run, signature_verdict, signature_reason, source_reference)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+		ON CONFLICT (name) DO NOTHING`,
 		img.Name, uuid.NewSHA1(uidNamespace, []byte(img.Name)).String(), rv, c.timestamp(),
-		lookup, img.DockerImageManifestMediaType, []byte(img.DockerImageManifest), configDigest,
+		lookup, img.DockerImageManifestMediaType, bytesOf(img.DockerImageManifest), configDigest,
 		string(img.DockerImageMetadata.Raw), annotations,
 		nullable(meta.Architecture), nullable(rec.OS), nullable(rec.Variant), imageCreated, meta.Size, run, verdict, reason, source)
 	if err != nil {
 		return Unchanged, fmt.Errorf("store image %s: %w", img.Name, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return Unchanged, fmt.Errorf("store image %s: %w", img.Name, err)
+	} else if n == 0 {
+		return c.imageStoredAlready(ctx, tx, rec, rv, runID)
 	}
 	if v := rec.Verification; v != nil {
 		if _, err := c.putVerification(ctx, tx, img.Name, verificationRepository(lookup, *v), runID, false); err != nil {
 			return Unchanged, err
 		}
 	}
-	for i, l := range img.DockerImageLayers {
-		if _, err := tx.exec(ctx, `INSERT INTO image_layers (image_name, position, digest, size, media_type) VALUES ($1, $2, $3, $4, $5)`,
-			img.Name, i, l.Name, l.LayerSize, l.MediaType); err != nil {
-			return Unchanged, fmt.Errorf("store layer %d of %s: %w", i, img.Name, err)
-		}
+	if err := c.putLayers(ctx, tx, img); err != nil {
+		return Unchanged, err
 	}
-	for i, m := range img.DockerImageManifests {
-		if _, err := tx.exec(ctx, `INSERT INTO image_manifests (list_name, position, digest, media_type, manifest_size, architecture, os, variant)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, img.Name, i, m.Digest, m.MediaType, m.ManifestSize, m.Architecture, m.OS, m.Variant); err != nil {
-			return Unchanged, fmt.Errorf("store list entry %d of %s: %w", i, img.Name, err)
-		}
+	if err := c.putListEntries(ctx, tx, img); err != nil {
+		return Unchanged, err
 	}
 	if err := c.putIndexAttestations(ctx, tx, img.Name, rec.IndexAttestations); err != nil {
 		return Unchanged, err
@@ -126,6 +117,86 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 		return Unchanged, err
 	}
 	return Created, nil
+}
+
+// indexedMetadata is what the catalog indexes of the record's
+// dockerImageMetadata: as the importer gave it, which spares decoding the
+// JSON it has just encoded, or else decoded.
+func indexedMetadata(rec ImageRecord) (catalog.IndexedMetadata, error) {
+	if rec.Indexed != nil {
+		return *rec.Indexed, nil
+	}
+	return catalog.IndexMetadata(rec.Image.DockerImageMetadata.Raw)
+}
+
+// imageStoredAlready takes back the change putImage recorded (rv) for an
+// image the catalog held already: stored by another target of this run, an
+// earlier run or another writer. The record's verification is still its
+// repository's own.
+func (c *Catalog) imageStoredAlready(ctx context.Context, tx *batchTx, rec ImageRecord, rv, runID int64) (Outcome, error) {
+	if _, err := tx.exec(ctx, `DELETE FROM changes WHERE resource_version = $1`, rv); err != nil {
+		return Unchanged, fmt.Errorf("take back change %d of image %s: %w", rv, rec.Image.Name, err)
+	}
+	tx.changes--
+	if v := rec.Verification; v != nil {
+		if _, err := c.putVerification(ctx, tx, rec.Image.Name, verificationRepository(lookupReference(rec), *v), runID, true); err != nil {
+			return Unchanged, err
+		}
+	}
+	return Unchanged, nil
+}
+
+// childRowsPerInsert bounds the rows of one multi-row INSERT of an image's
+// layers or list entries: a statement per row cost more than the rows
+// themselves, and each row count is a statement text of its own, prepared
+// once.
+const childRowsPerInsert = 32
+
+// putLayers stores an image's layers, base first, a few dozen per statement.
+func (c *Catalog) putLayers(ctx context.Context, tx *batchTx, img *imagev1.Image) error {
+	const cols = 5
+	layers := img.DockerImageLayers
+	for from := 0; from < len(layers); from += childRowsPerInsert {
+		chunk := layers[from:min(from+childRowsPerInsert, len(layers))]
+		args := make([]any, 0, len(chunk)*cols)
+		for i, l := range chunk {
+			args = append(args, img.Name, from+i, l.Name, l.LayerSize, l.MediaType)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO image_layers (image_name, position, digest, size, media_type) VALUES `+
+			valuesRows(1, len(chunk), cols), args...); err != nil {
+			return fmt.Errorf("store layers %d-%d of %s: %w", from, from+len(chunk)-1, img.Name, err)
+		}
+	}
+	return nil
+}
+
+// putListEntries stores a list's entries in order, a few dozen per statement.
+func (c *Catalog) putListEntries(ctx context.Context, tx *batchTx, img *imagev1.Image) error {
+	const cols = 8
+	entries := img.DockerImageManifests
+	for from := 0; from < len(entries); from += childRowsPerInsert {
+		chunk := entries[from:min(from+childRowsPerInsert, len(entries))]
+		args := make([]any, 0, len(chunk)*cols)
+		for i, m := range chunk {
+			args = append(args, img.Name, from+i, m.Digest, m.MediaType, m.ManifestSize, m.Architecture, m.OS, m.Variant)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO image_manifests (list_name, position, digest, media_type, manifest_size, architecture, os, variant) VALUES `+
+			valuesRows(1, len(chunk), cols), args...); err != nil {
+			return fmt.Errorf("store list entries %d-%d of %s: %w", from, from+len(chunk)-1, img.Name, err)
+		}
+	}
+	return nil
+}
+
+// bytesOf passes a string's bytes to the driver without copying them (a
+// manifest or config is stored as a blob, and the Image holds it as a
+// string). Drivers only read their arguments: go-sqlite3 binds a copy,
+// pgx encodes it.
+func bytesOf(s string) []byte {
+	if s == "" {
+		return []byte{}
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // verificationRepository fills in the repository of a verification
@@ -149,12 +220,21 @@ func verificationRepository(lookup string, v Verification) Verification {
 }
 
 func (c *Catalog) recordChange(ctx context.Context, tx *batchTx, resource, name, event string) (int64, error) {
+	const insert = `INSERT INTO changes (resource, name, event, changed_at) VALUES ($1, $2, $3, $4)`
 	var rv int64
-	if err := tx.queryRow(ctx, `INSERT INTO changes (resource, name, event, changed_at) VALUES ($1, $2, $3, $4) RETURNING resource_version`,
+	if c.d.InsertedIDInResult() {
+		res, err := tx.exec(ctx, insert, resource, name, event, c.timestamp())
+		if err == nil {
+			rv, err = res.LastInsertId()
+		}
+		if err != nil {
+			return 0, fmt.Errorf("record change of %s %s: %w", resource, name, err)
+		}
+	} else if err := tx.queryRow(ctx, insert+` RETURNING resource_version`,
 		resource, name, event, c.timestamp()).Scan(&rv); err != nil {
 		return 0, fmt.Errorf("record change of %s %s: %w", resource, name, err)
 	}
-	tx.changed = true
+	tx.changes++
 	return rv, nil
 }
 
@@ -164,11 +244,17 @@ func (c *Catalog) repositoryID(ctx context.Context, tx *batchTx, name string) (i
 	if id, ok := c.repoIDs[name]; ok {
 		return id, nil
 	}
-	if _, err := tx.exec(ctx, `INSERT INTO repositories (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, name); err != nil {
-		return 0, fmt.Errorf("store repository %s: %w", name, err)
-	}
+	// Looked up first, so that a batch that only finds what it has stored
+	// already needs no write lock (lockBeforeWrite).
 	var id int64
-	if err := tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = $1`, name).Scan(&id); err != nil {
+	err := tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = $1`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := tx.exec(ctx, `INSERT INTO repositories (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, name); err != nil {
+			return 0, fmt.Errorf("store repository %s: %w", name, err)
+		}
+		err = tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = $1`, name).Scan(&id)
+	}
+	if err != nil {
 		return 0, fmt.Errorf("look up repository %s: %w", name, err)
 	}
 	c.repoIDs[name] = id

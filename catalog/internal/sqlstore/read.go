@@ -301,22 +301,6 @@ func (c *Catalog) loadConfigs(ctx context.Context, tx *sql.Tx, set imageSet) err
 	return rows.Err()
 }
 
-// indexedMetadata is the part of dockerImageMetadata the catalog indexes.
-type indexedMetadata struct {
-	Architecture string      `json:"Architecture"`
-	Created      metav1.Time `json:"Created"`
-	Size         int64       `json:"Size"`
-}
-
-// decodeMetadata reads the few fields of dockerImageMetadata the catalog indexes.
-func decodeMetadata(raw []byte) (indexedMetadata, error) {
-	var m indexedMetadata
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return m, fmt.Errorf("dockerImageMetadata: %w", err)
-	}
-	return m, nil
-}
-
 // TagImage returns the image a repository's tag points at, or "" when the
 // catalog has never seen the tag.
 func (c *Catalog) TagImage(ctx context.Context, repository, tag string) (string, error) {

@@ -18,6 +18,9 @@ func (w *Writer) RemoveTags(ctx context.Context, rec TagRemoval, done func([]Rem
 	var removed []RemovedTag
 	return w.enqueue(ctx, op{
 		apply: func(ctx context.Context, tx *batchTx) (Outcome, error) {
+			if err := tx.lock(ctx); err != nil {
+				return Unchanged, err
+			}
 			var err error
 			removed, err = w.c.removeTags(ctx, tx, rec, w.opts.RunID)
 			if err != nil || len(removed) == 0 {
@@ -45,6 +48,9 @@ func (w *Writer) RemoveRepository(ctx context.Context, repository string, mark S
 	var removed []RemovedTag
 	return w.enqueue(ctx, op{
 		apply: func(ctx context.Context, tx *batchTx) (Outcome, error) {
+			if err := tx.lock(ctx); err != nil {
+				return Unchanged, err
+			}
 			var id int64
 			err := tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = $1 AND removed_at IS NULL`, repository).Scan(&id)
 			if errors.Is(err, sql.ErrNoRows) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 )
@@ -98,32 +99,86 @@ func (c *Catalog) readRow(ctx context.Context, query string, args ...any) *sql.R
 	return st.QueryRowContext(ctx, args...)
 }
 
-// batchTx is one writer transaction with its statements prepared once per
-// batch. They are prepared on the transaction itself: the write pool has a
-// single connection, which the transaction holds. On PostgreSQL (direct,
-// Pools.NoStmtCache) statements run as they are, and pgx's own per-connection cache prepares
-// them once for the life of the connection rather than once per batch.
+// batchTx is one writer transaction. On SQLite its statements come from
+// the catalog's writeStmts, prepared once on the write pool's single
+// connection: preparing them again for every batch cost as much as running
+// them in a cold import's small batches. A statement the cache does not
+// have yet is prepared on the transaction itself (the pool's one
+// connection is held by it) and noted in unprepared, for the writer to
+// prepare on the pool once the transaction is over. On PostgreSQL
+// (direct, Pools.NoStmtCache) statements run as they are, and pgx's own
+// per-connection cache prepares them once for the life of the connection.
 type batchTx struct {
 	tx     *sql.Tx
 	direct bool
+	cache  *stmtCache
 	stmts  map[string]*sql.Stmt
-	// changed: a change was recorded, so listeners are notified at commit.
-	changed bool
+	// unprepared are the queries the cache lacked (see above).
+	unprepared []string
+	// changes are the changes recorded (less those taken back): listeners
+	// are notified at commit when there are any.
+	changes int
+	// lockWrites takes the dialect's write lock (Dialect.LockWrites), once
+	// locked is false, before the transaction's first change.
+	lockWrites func(ctx context.Context, tx *sql.Tx) error
+	locked     bool
+}
+
+// lockBeforeWrite takes the write lock before the transaction's first
+// statement that is not a SELECT. The lock orders the commits of writers
+// in several processes (PostgreSQL's resourceVersions must become visible
+// in order), so it must be held from the first change to the commit; the
+// look-ups before it run while another process holds it. Images and
+// tags are stored by true upserts, and a tag is written by one process
+// only (its run's or shard's), so a row another writer stored between a
+// look-up and the lock cannot make them fail; the other operations take
+// the lock before they read (lock).
+func (b *batchTx) lockBeforeWrite(ctx context.Context, query string) error {
+	if b.locked || isLookup(query) {
+		return nil
+	}
+	if err := b.lockWrites(ctx, b.tx); err != nil {
+		return err
+	}
+	b.locked = true
+	return nil
+}
+
+// lock takes the write lock now, for an operation that reads what it is
+// about to change (an image stream, a verdict, what prune or a removal
+// deletes): what it read must not change before it writes.
+func (b *batchTx) lock(ctx context.Context) error {
+	return b.lockBeforeWrite(ctx, "")
+}
+
+// isLookup says that query only reads: a SELECT.
+func isLookup(query string) bool {
+	q := strings.TrimLeft(query, " \t\n")
+	return len(q) >= 6 && strings.EqualFold(q[:6], "SELECT")
 }
 
 func (b *batchTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := b.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := b.tx.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
+	var st *sql.Stmt
+	if shared, ok := b.cache.peek(query); ok {
+		st = b.tx.StmtContext(ctx, shared)
+	} else {
+		var err error
+		if st, err = b.tx.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		b.unprepared = append(b.unprepared, query)
 	}
 	b.stmts[query] = st
 	return st, nil
 }
 
 func (b *batchTx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := b.lockBeforeWrite(ctx, query); err != nil {
+		return nil, err
+	}
 	if b.direct {
 		return b.tx.ExecContext(ctx, query, args...)
 	}
@@ -134,7 +189,18 @@ func (b *batchTx) exec(ctx context.Context, query string, args ...any) (sql.Resu
 	return st.ExecContext(ctx, args...)
 }
 
-func (b *batchTx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+// rowScanner is the one row queryRow returns (a *sql.Row).
+type rowScanner interface{ Scan(dest ...any) error }
+
+// errRow is a row whose Scan reports err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+func (b *batchTx) queryRow(ctx context.Context, query string, args ...any) rowScanner {
+	if err := b.lockBeforeWrite(ctx, query); err != nil {
+		return errRow{err}
+	}
 	if b.direct {
 		return b.tx.QueryRowContext(ctx, query, args...)
 	}

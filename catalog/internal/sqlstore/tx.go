@@ -41,3 +41,11 @@ func (c *Catalog) beginWrite(ctx context.Context) (*sql.Tx, error) {
 	}
 	return tx, nil
 }
+
+// beginBatch starts a writer batch's transaction without the write lock:
+// its batchTx takes the lock at the batch's first change
+// (lockBeforeWrite), so that the batches of writers in several processes
+// overlap until then.
+func (c *Catalog) beginBatch(ctx context.Context) (*sql.Tx, error) {
+	return c.write.BeginTx(ctx, nil)
+}

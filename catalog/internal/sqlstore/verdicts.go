@@ -29,6 +29,9 @@ func (w *Writer) PutVerification(ctx context.Context, image string, v Verificati
 		return nil
 	}
 	return w.enqueue(ctx, op{apply: func(ctx context.Context, tx *batchTx) (Outcome, error) {
+		if err := tx.lock(ctx); err != nil {
+			return Unchanged, err
+		}
 		return w.c.putVerification(ctx, tx, image, v, w.opts.RunID, true)
 	}, done: done})
 }

@@ -192,16 +192,23 @@ func (w *Writer) commit(ctx context.Context, batch []op) {
 }
 
 func (w *Writer) inTx(ctx context.Context, fn func(tx *batchTx) error) error {
-	tx, err := w.c.beginWrite(ctx)
+	tx, err := w.c.beginBatch(ctx)
 	if err != nil {
 		return err
 	}
-	btx := &batchTx{tx: tx, direct: w.c.driverCaches, stmts: map[string]*sql.Stmt{}}
+	btx := &batchTx{tx: tx, direct: w.c.driverCaches, cache: w.c.writeStmts, stmts: map[string]*sql.Stmt{}, lockWrites: w.c.d.LockWrites}
+	// Once the transaction is over, the pool's one connection is free to
+	// prepare what this batch lacked, for the batches after it.
+	defer func() {
+		for _, q := range btx.unprepared {
+			_, _ = w.c.writeStmts.get(ctx, q) // an error leaves it unprepared: the next batch tries again
+		}
+	}()
 	if err := fn(btx); err != nil {
 		tx.Rollback()
 		return err
 	}
-	if btx.changed {
+	if btx.changes > 0 {
 		if err := w.c.d.NotifyChanges(ctx, tx); err != nil {
 			tx.Rollback()
 			return err
