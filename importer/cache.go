@@ -26,7 +26,7 @@ func (c *cache[V]) store(key string, v V) { c.m.Store(key, v) }
 func (c *cache[V]) forget(key string) { c.m.Delete(key) }
 
 // imageKey is the key an image name is remembered under for the whole run
-// (fetcher.seen, fetcher.pairs): a sha256 digest as its 32 bytes, not the
+// (fetcher.pairs): a sha256 digest as its 32 bytes, not the
 // 71-byte string, which would also keep the string (and nothing else of
 // the image needs it once written) alive to the end of the run. Other
 // names stay strings.

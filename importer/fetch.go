@@ -29,9 +29,9 @@ type fetcher struct {
 	repos   map[string]*registry.Repository
 
 	configs singleflight.Group
-	// seen holds the images this run already queued (by keyOf), so duplicates across
-	// tags and lists are fetched once.
-	seen sync.Map
+	// seen holds the images this run already queued or wrote, so duplicates
+	// across tags and lists are fetched once (seen.go).
+	seen *seenImages
 	// manifests and configBlobs hold what this run fetched, by digest,
 	// until the image is committed, so that another repository referencing
 	// the same image neither fetches it again nor misses it for its
@@ -48,7 +48,11 @@ type fetcher struct {
 }
 
 func newFetcher(r *run, reg *registry.Client) *fetcher {
-	return &fetcher{run: r, reg: reg, repos: map[string]*registry.Repository{}}
+	f := &fetcher{run: r, reg: reg, repos: map[string]*registry.Repository{}, seen: newSeenImages()}
+	if r.imp.seenHash != nil {
+		f.seen.hash = r.imp.seenHash
+	}
+	return f
 }
 
 func (r *fetcher) repository(name reference.Named) (*registry.Repository, error) {
@@ -182,10 +186,11 @@ type pendingImage struct {
 }
 
 func (r *fetcher) known(ctx context.Context, name string) (bool, error) {
-	if _, ok := r.seen.Load(keyOf(name)); ok {
+	sure, confirm := r.seen.has(name)
+	if sure {
 		return true, nil
 	}
-	if r.emptyAtStart {
+	if r.emptyAtStart && !confirm {
 		return false, nil // a catalog that started empty holds only what this run queued
 	}
 	ok, err := r.imp.cat.HasImage(ctx, name)

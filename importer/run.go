@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"time"
@@ -72,6 +73,9 @@ type Importer struct {
 	artifactsAsImages bool
 	// discardResults: see Options.DiscardResults.
 	discardResults bool
+	// seenHash, when set, replaces the hash under which a run remembers
+	// the images it wrote (seenImages); tests make names collide with it.
+	seenHash func(maphash.Seed, string) uint64
 }
 
 // New checks options and builds an Importer.
@@ -126,10 +130,10 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 		defer close(targets)
 		var mu sync.Mutex
 		known := 0
-		r.expand(ctx, dbctx, req, func(ts []target, fs []catalog.Failure) {
+		r.expand(ctx, dbctx, req, func(ts targetList, fs []catalog.Failure) {
 			if imp.prog != nil {
 				mu.Lock()
-				known += len(ts) + len(fs)
+				known += ts.len() + len(fs)
 				imp.prog.Start(known)
 				mu.Unlock()
 			}
@@ -139,9 +143,9 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 					imp.prog.Done(Result{Reference: f.Reference, Err: errors.New(f.Reason)})
 				}
 			}
-			for _, t := range ts {
+			for i := range ts.len() {
 				select {
-				case targets <- t:
+				case targets <- ts.at(i):
 				case <-ctx.Done():
 					return
 				}
@@ -166,7 +170,7 @@ func (imp *Importer) Run(ctx context.Context, req Request) (Summary, error) {
 // listTags lists the tags of repositories in parallel and emits each
 // repository's targets as soon as its list is in. A list that came back
 // whole is also compared with the catalog's current tags (reconcileTags).
-func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []reference.Named, inputs []string, emit func([]target, []catalog.Failure)) {
+func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []reference.Named, inputs []string, emit func(targetList, []catalog.Failure)) {
 	imp := r.imp
 	g := errgroup.Group{}
 	g.SetLimit(imp.conc)
@@ -178,15 +182,11 @@ func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []referenc
 			}
 			tags, err := r.repositoryTags(ctx, dbctx, name, filter)
 			if err != nil {
-				emit(nil, []catalog.Failure{{Reference: name.Name(), Reason: "list tags: " + err.Error()}})
+				emit(targetList{}, []catalog.Failure{{Reference: name.Name(), Reason: "list tags: " + err.Error()}})
 				return nil
 			}
-			ts := make([]target, len(tags))
 			spelled := spelledRepository(inputs[i], name) // once, not per image
-			for j, tag := range tags {
-				ts[j] = target{repo: name, tag: tag, input: inputs[i], spelled: spelled}
-			}
-			emit(ts, nil)
+			emit(targetList{repo: name, input: inputs[i], spelled: spelled, tags: tags}, nil)
 			return nil
 		})
 	}
@@ -346,15 +346,13 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 		if p.manifest != nil {
 			r.main.manifests.store(name, p.manifest)
 		}
-		r.main.seen.Store(keyOf(name), true)
+		r.main.seen.queue(name)
 		r.q.PutImage(dbctx, *p.rec, func(o catalog.Outcome, err error) {
 			r.main.manifests.forget(name)
 			if config != "" {
 				r.main.configBlobs.forget(config)
 			}
-			if err != nil {
-				r.main.seen.Delete(keyOf(name))
-			}
+			r.main.seen.settle(name, err == nil)
 			st.done(o, err)
 		})
 	}

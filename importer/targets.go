@@ -47,6 +47,29 @@ type target struct {
 	spelled string
 }
 
+// targetList is targets that became known together: references given
+// one by one (targets), or one listed repository's tags (repo and tags),
+// whose targets are made one at a time as they are handed to the workers,
+// so that a listing waiting for workers holds its tag names and not a
+// target per tag.
+type targetList struct {
+	targets []target
+	// repo, input and spelled are those of every target of tags.
+	repo           reference.Named
+	input, spelled string
+	tags           []string
+}
+
+func (l targetList) len() int { return len(l.targets) + len(l.tags) }
+
+// at is the i-th target, 0 <= i < len().
+func (l targetList) at(i int) target {
+	if i < len(l.targets) {
+		return l.targets[i]
+	}
+	return target{repo: l.repo, tag: l.tags[i-len(l.targets)], input: l.input, spelled: l.spelled}
+}
+
 func (t target) String() string {
 	if t.dgst != "" {
 		return t.repo.Name() + "@" + t.dgst
@@ -116,7 +139,7 @@ func parseRegistry(s string) (host, namespace string, err error) {
 // expand lists tags and catalogs so that every reference becomes targets,
 // handing them to emit as they become known (from several goroutines).
 // Failures to list are per input, not for the run.
-func (r *run) expand(ctx, dbctx context.Context, req Request, emit func([]target, []catalog.Failure)) {
+func (r *run) expand(ctx, dbctx context.Context, req Request, emit func(targetList, []catalog.Failure)) {
 	imp := r.imp
 	var targets []target
 	var failures []catalog.Failure
@@ -190,6 +213,6 @@ func (r *run) expand(ctx, dbctx context.Context, req Request, emit func([]target
 			repos, repoInputs = append(repos, repo), append(repoInputs, in)
 		}
 	}
-	emit(targets, failures)
+	emit(targetList{targets: targets}, failures)
 	r.listTags(ctx, dbctx, req, repos, repoInputs, emit)
 }
