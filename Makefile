@@ -101,7 +101,7 @@ demo: build
 # Benchmarks against baselines measured in the same run; see README.md.
 # Each section writes its figures into README.md between its markers
 # (<!-- bench:NAME -->). Partial runs: make bench BENCH='-only import' (or
-# signed, tokens, postgres, shards, report, endpoint, soak; comma-separated);
+# signed, profile, tokens, postgres, shards, report, endpoint, soak; comma-separated);
 # every flag of cmd/regimport-bench goes in BENCH, e.g. smaller sizes:
 # BENCH='-only import -import-tags 100,300 -rounds 2'. BENCH_README= leaves
 # README.md alone.

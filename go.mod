@@ -12,6 +12,7 @@ require (
 	github.com/docker/cli v29.9.0+incompatible
 	github.com/emicklei/go-restful/v3 v3.12.2
 	github.com/google/go-containerregistry v0.22.1
+	github.com/google/pprof v0.0.0-20260402051712-545e8a4df936
 	github.com/google/uuid v1.6.0
 	github.com/jackc/pgx/v5 v5.8.0
 	github.com/mattn/go-sqlite3 v1.14.53

@@ -14,7 +14,7 @@
 // per-round ratios with the lowest and highest.
 //
 // The sections: import (import.go, baseline.go), signed (signed.go,
-// shared.go), tokens (tokens.go), postgres and shards (postgres.go,
+// shared.go), profile (profile.go), tokens (tokens.go), postgres and shards (postgres.go,
 // shards.go, pgserver.go, latency.go, contents.go), report (report.go,
 // report_formats.go), lineage (lineage.go), endpoint (endpoint.go, endpoint_load.go) and soak
 // (soak.go). imports.go runs and checks imports; readme.go turns a
@@ -72,6 +72,7 @@ func sections() []section {
 	return []section{
 		{"import", importBench},
 		{"signed", signedBench},
+		{"profile", profileBench},
 		{"tokens", tokenBench},
 		{"postgres", postgresBench},
 		{"shards", shardsBench},
@@ -116,7 +117,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.soakTags, "soak-tags", 20000, "tags of the soak section")
 	fs.IntVar(&c.endpointSize, "endpoint-images", 10000, "endpoint section: images of the large catalog (the small one has a tenth, at least 1,000: two full pages of 500)")
 	fs.DurationVar(&c.endpointRun, "endpoint-duration", 5*time.Second, "endpoint section: length of each wrk run")
-	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of one more import at the largest -import-tags into this directory, and the signed section's CPU profiles of one more import each way")
+	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of one more import at the largest -import-tags into this directory, the signed section's CPU profiles of one more import each way, and the profile section's two CPU profiles (cold-cpu.pprof, signed-cpu.pprof)")
 	fs.StringVar(&only, "only", "", "run only these sections, comma-separated: "+strings.Join(sectionNames(), ", "))
 	fs.StringVar(&skip, "skip", "", "skip these sections, comma-separated")
 	fs.BoolVar(&skipPostgres, "skip-postgres", false, "skip the sections that need PostgreSQL's server (postgres, shards, report; make test-deps installs it)")

@@ -30,56 +30,12 @@ func signedBench(ctx context.Context, c config, out io.Writer) (block, error) {
 	defer reg.Close()
 	images, tags := testregistry.Count(pushed)
 	dir := filepath.Join(c.work, "signed")
-	lookaside := filepath.Join(dir, "lookaside")
-	key, err := sigtest.NewGPGKey("Bench Release", "bench@example.com")
+	ls, err := signLookaside(reg, pushed, dir)
 	if err != nil {
 		return block{}, err
 	}
-	var sign func(p testregistry.Pushed, identity string) error
-	sign = func(p testregistry.Pushed, identity string) error {
-		blob, err := key.SignSimple(identity, p.Digest)
-		if err != nil {
-			return err
-		}
-		if err := sigtest.WriteLookaside(lookaside, p.Repository, p.Digest, blob); err != nil {
-			return err
-		}
-		for _, ch := range p.Children {
-			if err := sign(ch, identity); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	for _, p := range pushed {
-		if err := sign(p, reg.Host()+"/"+p.Repository+":"+p.Tags[0]); err != nil {
-			return block{}, err
-		}
-	}
-	var lookasideRequests atomic.Int64
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return block{}, err
-	}
-	files := http.FileServer(http.Dir(lookaside))
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lookasideRequests.Add(1)
-		files.ServeHTTP(w, r)
-	}), ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	defer srv.Close()
-
-	regd := filepath.Join(dir, "registries.d")
-	if err := os.MkdirAll(regd, 0o755); err != nil {
-		return block{}, err
-	}
-	os.WriteFile(filepath.Join(regd, "bench.yaml"), []byte(fmt.Sprintf("docker:\n  %s:\n    lookaside: http://%s\n", reg.Host(), ln.Addr())), 0o644)
-	keyFile := filepath.Join(dir, "release.gpg")
-	if err := key.WritePublicKey(keyFile); err != nil {
-		return block{}, err
-	}
-	policy := filepath.Join(dir, "policy.json")
-	os.WriteFile(policy, []byte(fmt.Sprintf(`{"default":[{"type":"reject"}],"transports":{"docker":{%q:[{"type":"signedBy","keyType":"GPGKeys","keyPath":%q}]}}}`, reg.Host(), keyFile)), 0o644)
+	defer ls.close()
+	sign, lookasideRequests, policy, regd := ls.sign, ls.requests, ls.policy, ls.regd
 
 	var plain, signed []measuredRun
 	var lookasidePerImage, verifyMs, share []float64
@@ -141,7 +97,7 @@ func signedBench(ctx context.Context, c config, out io.Writer) (block, error) {
 	fmt.Fprintf(&b, "| verification wall time per image, summed over workers (includes waiting for a CPU) | – | %s | |\n", over(verifyMs).value("%.2f ms"))
 	fmt.Fprintf(&b, "| signatures' share of regimport's CPU, (signed − unsigned) / signed, round by round | – | %s | |\n\n", over(scaled(share, 100)).value("%.0f%%"))
 	b.WriteString("Each round imports the registry into a new SQLite file once with `--no-signatures` and once under a policy that requires every image's simple signing signature, from a lookaside store served over HTTP on loopback; the two take turns at going first. Both are measured processes, as in the import section; each catalog is checked to hold every image and tag.\n\n")
-	shared, err := sharedCase{reg: reg, pushed: pushed, sign: sign, lookaside: &lookasideRequests, policy: policy, regd: regd}.run(ctx, c, dir, out)
+	shared, err := sharedCase{reg: reg, pushed: pushed, sign: sign, lookaside: lookasideRequests, policy: policy, regd: regd}.run(ctx, c, dir, out)
 	if err != nil {
 		return block{}, err
 	}
@@ -168,4 +124,74 @@ func profileSigned(ctx context.Context, c config, reg *testregistry.Registry, di
 	_, err := runImport(ctx, c, reg, filepath.Join(dir, "profile-signed.db"), "--policy", policy, "--registries.d", regd,
 		"--cpu-profile", filepath.Join(c.profile, "signed-cpu.pprof"))
 	return err
+}
+
+// signedLookaside is a lookaside store holding a simple signing signature
+// of every image of a registry, served over HTTP on loopback, with the
+// policy that requires those signatures and the registries.d that points
+// at the store.
+type signedLookaside struct {
+	sign     func(p testregistry.Pushed, identity string) error // signs p and its children for identity
+	requests *atomic.Int64                                      // requests the store has served
+	policy   string                                             // policy.json
+	regd     string                                             // registries.d
+	close    func()                                             // stops the server
+}
+
+// signLookaside signs every image pushed to reg under dir with a new key
+// and serves the signatures, as the signed section's imports read them.
+func signLookaside(reg *testregistry.Registry, pushed []testregistry.Pushed, dir string) (signedLookaside, error) {
+	lookaside := filepath.Join(dir, "lookaside")
+	key, err := sigtest.NewGPGKey("Bench Release", "bench@example.com")
+	if err != nil {
+		return signedLookaside{}, err
+	}
+	var sign func(p testregistry.Pushed, identity string) error
+	sign = func(p testregistry.Pushed, identity string) error {
+		blob, err := key.SignSimple(identity, p.Digest)
+		if err != nil {
+			return err
+		}
+		if err := sigtest.WriteLookaside(lookaside, p.Repository, p.Digest, blob); err != nil {
+			return err
+		}
+		for _, ch := range p.Children {
+			if err := sign(ch, identity); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, p := range pushed {
+		if err := sign(p, reg.Host()+"/"+p.Repository+":"+p.Tags[0]); err != nil {
+			return signedLookaside{}, err
+		}
+	}
+	requests := new(atomic.Int64)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return signedLookaside{}, err
+	}
+	files := http.FileServer(http.Dir(lookaside))
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		files.ServeHTTP(w, r)
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	ls := signedLookaside{sign: sign, requests: requests, close: func() { srv.Close() }}
+
+	ls.regd = filepath.Join(dir, "registries.d")
+	if err := os.MkdirAll(ls.regd, 0o755); err != nil {
+		ls.close()
+		return signedLookaside{}, err
+	}
+	os.WriteFile(filepath.Join(ls.regd, "bench.yaml"), []byte(fmt.Sprintf("docker:\n  %s:\n    lookaside: http://%s\n", reg.Host(), ln.Addr())), 0o644)
+	keyFile := filepath.Join(dir, "release.gpg")
+	if err := key.WritePublicKey(keyFile); err != nil {
+		ls.close()
+		return signedLookaside{}, err
+	}
+	ls.policy = filepath.Join(dir, "policy.json")
+	os.WriteFile(ls.policy, []byte(fmt.Sprintf(`{"default":[{"type":"reject"}],"transports":{"docker":{%q:[{"type":"signedBy","keyType":"GPGKeys","keyPath":%q}]}}}`, reg.Host(), keyFile)), 0o644)
+	return ls, nil
 }
