@@ -160,6 +160,10 @@ func importBlock(c config, sizes []importSize, rerun []measuredRun, rerunTags in
 		fmt.Fprintf(&b, "\nRe-run of the %d unchanged tags (%d runs over the last cold catalog): %s, **%s requests per tag**.\n",
 			rerunTags, len(rerun), over(field(rerun, wallSeconds)).value("%.2f s"), over(scaled(field(rerun, requestCount), 1/float64(rerunTags))).value("%.3f"))
 	}
+	if rows := importTargets(sizes, c.repos, rerun, rerunTags); len(rows) > 0 {
+		b.WriteString("\nThe targets this import is held to, judged from the figures above:\n\n")
+		b.WriteString(targetsTable(rows))
+	}
 	b.WriteString("\nBoth sides run as processes of their own, each started by a small launcher that reads its rusage: time is start to exit, CPU is user + system, peak memory is its maxrss. " +
 		"The bare client (`regimport-bench-client baseline`) fetches each tag's manifest, every list child and every distinct config over one keep-alive pool at the same concurrency and stores nothing; it is given the tags, where regimport pings the registry and lists the repositories and their tags. " +
 		"regimport runs `import --catalog` into a new SQLite file. Requests are counted at the registry, which runs in the benchmark's process on the same CPUs. " +

@@ -96,6 +96,7 @@ func signedBench(ctx context.Context, c config, out io.Writer) (block, error) {
 	fmt.Fprintf(&b, "| accepted / rejected (last round) | – | %s / %s | |\n", accepted, rejected)
 	fmt.Fprintf(&b, "| verification wall time per image, summed over workers (includes waiting for a CPU) | – | %s | |\n", over(verifyMs).value("%.2f ms"))
 	fmt.Fprintf(&b, "| signatures' share of regimport's CPU, (signed − unsigned) / signed, round by round | – | %s | |\n\n", over(scaled(share, 100)).value("%.0f%%"))
+	b.WriteString(targetsTable([]target{signedTarget(field(plain, wallSeconds), field(signed, wallSeconds))}) + "\n")
 	b.WriteString("Each round imports the registry into a new SQLite file once with `--no-signatures` and once under a policy that requires every image's simple signing signature, from a lookaside store served over HTTP on loopback; the two take turns at going first. Both are measured processes, as in the import section; each catalog is checked to hold every image and tag.\n\n")
 	shared, err := sharedCase{reg: reg, pushed: pushed, sign: sign, lookaside: lookasideRequests, policy: policy, regd: regd}.run(ctx, c, dir, out)
 	if err != nil {
