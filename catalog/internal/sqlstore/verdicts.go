@@ -43,29 +43,38 @@ type storedSignature struct {
 }
 
 // putVerification writes one pair. bump gives the image a new
-// resourceVersion and summary when the pair changed (not for an image
-// stored in the same operation).
+// resourceVersion and summary when the pair changed; it is false exactly
+// for an image stored in the same operation.
 func (c *Catalog) putVerification(ctx context.Context, tx *batchTx, image string, v Verification, runID int64, bump bool) (Outcome, error) {
 	repo, err := c.repositoryID(ctx, tx, v.Repository)
 	if err != nil {
 		return Unchanged, err
 	}
+	// An image stored by this very operation (!bump) has no verdict or
+	// signature rows yet: they reference images, with foreign keys enforced
+	// on both backends, so none can outlive their image's row. A cold
+	// import then spares the look-ups and the DELETE below for each pair.
+	newImage := !bump
 	var oldVerdict, oldReason string
-	var migrated bool
-	err = tx.queryRow(ctx, `SELECT verdict, reason, migrated FROM image_verdicts WHERE repository_id = $1 AND image_name = $2`,
-		repo, image).Scan(&oldVerdict, &oldReason, &migrated)
-	existed := err == nil
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return Unchanged, fmt.Errorf("look up verdict of %s in %s: %w", image, v.Repository, err)
+	var migrated, existed bool
+	if !newImage {
+		err = tx.queryRow(ctx, `SELECT verdict, reason, migrated FROM image_verdicts WHERE repository_id = $1 AND image_name = $2`,
+			repo, image).Scan(&oldVerdict, &oldReason, &migrated)
+		existed = err == nil
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return Unchanged, fmt.Errorf("look up verdict of %s in %s: %w", image, v.Repository, err)
+		}
 	}
 	// Attestations are per image and not part of the served Image: they are
 	// replaced whenever referrers were looked up, verdict changed or not.
 	if err := c.putAttestations(ctx, tx, image, v); err != nil {
 		return Unchanged, err
 	}
-	old, err := c.pairSignatures(ctx, tx, repo, image)
-	if err != nil {
-		return Unchanged, err
+	var old []storedSignature
+	if !newImage {
+		if old, err = c.pairSignatures(ctx, tx, repo, image); err != nil {
+			return Unchanged, err
+		}
 	}
 	for i := range v.Signatures {
 		annotateRepository(&v.Signatures[i].Object, v.Repository)
@@ -119,8 +128,10 @@ func (c *Catalog) putVerification(ctx context.Context, tx *batchTx, image string
 		repo, image, v.Verdict, v.Reason, now, run); err != nil {
 		return Unchanged, fmt.Errorf("store verdict of %s in %s: %w", image, v.Repository, err)
 	}
-	if _, err := tx.exec(ctx, `DELETE FROM signatures WHERE image_name = $1 AND repository_id = $2`, image, repo); err != nil {
-		return Unchanged, fmt.Errorf("replace signatures of %s in %s: %w", image, v.Repository, err)
+	if !newImage {
+		if _, err := tx.exec(ctx, `DELETE FROM signatures WHERE image_name = $1 AND repository_id = $2`, image, repo); err != nil {
+			return Unchanged, fmt.Errorf("replace signatures of %s in %s: %w", image, v.Repository, err)
+		}
 	}
 	if err := c.putSignatures(ctx, tx, image, repo, v.Signatures); err != nil {
 		return Unchanged, err
