@@ -3,7 +3,6 @@ package importer
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/regimport/regimport/catalog"
@@ -104,51 +103,12 @@ func previewPullBlocks(ctx context.Context, cat catalog.Catalog, names []string,
 			affected[previewKey{k.repository, l}] = true
 		}
 	}
-	var only map[string]bool
-	if len(names) > 0 {
-		only = map[string]bool{}
-		for _, n := range names {
-			only[n] = true
-			lists, err := cat.ListsContaining(ctx, n)
-			if err != nil {
-				return nil, fmt.Errorf("lists holding %s: %w", n, err)
-			}
-			for _, l := range lists {
-				only[l] = true
-			}
+	return pullBlocks(ctx, cat, names, func(ctx context.Context, repo, image string) (catalog.Verdict, string, error) {
+		if affected[previewKey{repo, image}] {
+			return previewPullVerdict(ctx, cat, repo, image, would)
 		}
-	}
-	repos, err := cat.KnownRepositories(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	var out []PullBlock
-	for _, repo := range repos {
-		tags, err := cat.CurrentTags(ctx, repo)
-		if err != nil {
-			return nil, err
-		}
-		for tag, image := range tags {
-			if only != nil && !only[image] {
-				continue
-			}
-			var v catalog.Verdict
-			var why string
-			if affected[previewKey{repo, image}] {
-				v, why, err = previewPullVerdict(ctx, cat, repo, image, would)
-			} else {
-				v, why, err = cat.PullVerdictOfImage(ctx, repo, image)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("pull verdict of %s:%s: %w", repo, tag, err)
-			}
-			if catalog.PullBlocks(v) {
-				out = append(out, PullBlock{Reference: repo + ":" + tag, Verdict: v, Reason: why})
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Reference < out[j].Reference })
-	return out, nil
+		return cat.PullVerdictOfImage(ctx, repo, image)
+	})
 }
 
 // previewPullVerdict is the pull verdict, in repo, of a tag naming image

@@ -55,6 +55,18 @@ type storedRef struct{ reference, image string }
 // holding one. Unlike a run's, a verdict that cannot be read is an error:
 // verify's exit code would otherwise say nothing blocks.
 func CurrentPullBlocks(ctx context.Context, cat catalog.Catalog, names []string) ([]PullBlock, error) {
+	return pullBlocks(ctx, cat, names, cat.PullVerdictOfImage)
+}
+
+// pullVerdictOf is the pull verdict, in a repository, of a tag naming an
+// image.
+type pullVerdictOf func(ctx context.Context, repo, image string) (catalog.Verdict, string, error)
+
+// pullBlocks is, for every tag the catalog holds now, its pull verdict by
+// verdictOf, and returns those that block a pull, sorted by reference.
+// names, when given, restricts it to tags naming one of those images or a
+// list holding one. A verdict that cannot be read is an error.
+func pullBlocks(ctx context.Context, cat catalog.Catalog, names []string, verdictOf pullVerdictOf) ([]PullBlock, error) {
 	var only map[string]bool
 	if len(names) > 0 {
 		only = map[string]bool{}
@@ -83,7 +95,7 @@ func CurrentPullBlocks(ctx context.Context, cat catalog.Catalog, names []string)
 			if only != nil && !only[image] {
 				continue
 			}
-			v, why, err := cat.PullVerdictOfImage(ctx, repo, image)
+			v, why, err := verdictOf(ctx, repo, image)
 			if err != nil {
 				return nil, fmt.Errorf("pull verdict of %s:%s: %w", repo, tag, err)
 			}
