@@ -54,6 +54,7 @@ type config struct {
 	endpointSize  int           // images of the endpoint section's large catalog (the small one is a tenth)
 	endpointRun   time.Duration // each wrk run of the endpoint section
 	profile       string
+	profileBefore string // a git revision: the profile section profiles it too, as "before"
 	only, skip    map[string]bool
 	pgURL         string        // a PostgreSQL server to use instead of starting one
 	pgCluster     string        // scripts/pg-cluster, which starts a throwaway one
@@ -117,6 +118,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.soakTags, "soak-tags", 20000, "tags of the soak section")
 	fs.IntVar(&c.endpointSize, "endpoint-images", 10000, "endpoint section: images of the large catalog (the small one has a tenth, at least 1,000: two full pages of 500)")
 	fs.DurationVar(&c.endpointRun, "endpoint-duration", 5*time.Second, "endpoint section: length of each wrk run")
+	fs.StringVar(&c.profileBefore, "profile-before", "", "a git revision of this checkout: the profile section also builds regimport as it was there and profiles its imports, beside the tree's own, as before and after")
 	fs.StringVar(&c.profile, "profile", "", "write CPU and heap profiles of one more import at the largest -import-tags into this directory, the signed section's CPU profiles of one more import each way, and the profile section's two CPU profiles (cold-cpu.pprof, signed-cpu.pprof)")
 	fs.StringVar(&only, "only", "", "run only these sections, comma-separated: "+strings.Join(sectionNames(), ", "))
 	fs.StringVar(&skip, "skip", "", "skip these sections, comma-separated")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -198,17 +199,103 @@ func profileBench(ctx context.Context, c config, out io.Writer) (block, error) {
 	fmt.Fprintf(out, "profile: cold import %s (CPU %s, %s sampled), signed import %s (CPU %s, %s sampled)\n",
 		cold.Wall.Round(time.Millisecond), cold.CPU.Round(time.Millisecond), bds[0].total.Round(time.Millisecond),
 		signed.Wall.Round(time.Millisecond), signed.CPU.Round(time.Millisecond), bds[1].total.Round(time.Millisecond))
-	return profileBlock(c, n, tags, images, bds[0], bds[1]), nil
+	cols := []profileColumn{{"cold import, now", bds[0]}, {"the same with signatures, now", bds[1]}}
+	if c.profileBefore != "" {
+		before, err := profileRevision(ctx, c, reg, images, tags, dir, profiles, ls)
+		if err != nil {
+			return block{}, err
+		}
+		cols = []profileColumn{{"cold import, before", before[0]}, cols[0], {"with signatures, before", before[1]}, cols[1]}
+	}
+	return profileBlock(c, n, tags, images, cols), nil
+}
+
+// profileRevision builds regimport as it was at c.profileBefore and
+// profiles its cold and signed imports of reg, as profileBench does the
+// tree's own.
+func profileRevision(ctx context.Context, c config, reg *testregistry.Registry, images, tags int, dir, profiles string, ls signedLookaside) ([2]cpuBreakdown, error) {
+	var bds [2]cpuBreakdown
+	bin, err := buildRevision(ctx, c.profileBefore, dir)
+	if err != nil {
+		return bds, err
+	}
+	old := c
+	old.bin = bin
+	runs := []struct {
+		profile string
+		args    []string
+	}{
+		{filepath.Join(profiles, "before-cold-cpu.pprof"), []string{"--no-signatures"}},
+		{filepath.Join(profiles, "before-signed-cpu.pprof"), []string{"--policy", ls.policy, "--registries.d", ls.regd}},
+	}
+	for i, r := range runs {
+		db := filepath.Join(dir, fmt.Sprintf("before-%d.db", i))
+		if _, err := runImport(ctx, old, reg, db, append(r.args, "--cpu-profile", r.profile)...); err != nil {
+			return bds, fmt.Errorf("regimport at %s: %w", c.profileBefore, err)
+		}
+		if err := checkCatalog(db, images, tags); err != nil {
+			return bds, fmt.Errorf("regimport at %s: %w", c.profileBefore, err)
+		}
+		if bds[i], err = readBreakdown(r.profile); err != nil {
+			return bds, err
+		}
+	}
+	return bds, nil
+}
+
+// buildRevision builds cmd/regimport as it was at rev, a revision of the
+// git checkout the benchmark runs in, through a temporary worktree in dir,
+// and returns the binary.
+func buildRevision(ctx context.Context, rev, dir string) (string, error) {
+	src := filepath.Join(dir, "before-src")
+	_ = exec.Command("git", "worktree", "remove", "--force", src).Run() // a run interrupted earlier
+	if out, err := exec.CommandContext(ctx, "git", "worktree", "add", "--detach", src, rev).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("check out %s: %v: %s", rev, err, out)
+	}
+	defer exec.Command("git", "worktree", "remove", "--force", src).Run()
+	bin, err := filepath.Abs(filepath.Join(dir, "regimport-before"))
+	if err != nil {
+		return "", err
+	}
+	build := exec.CommandContext(ctx, "go", "build", "-tags=containers_image_openpgp", "-o", bin, "./cmd/regimport")
+	build.Dir = src
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build regimport at %s: %v: %s", rev, err, out)
+	}
+	return bin, nil
+}
+
+// profileColumn is one column of the profile block: a profile and what it
+// is of.
+type profileColumn struct {
+	title string
+	bd    cpuBreakdown
 }
 
 // profileBlock is the profile section's Markdown.
-func profileBlock(c config, n, tags, images int, cold, signed cpuBreakdown) block {
+func profileBlock(c config, n, tags, images int, cols []profileColumn) block {
 	var b strings.Builder
-	fmt.Fprintf(&b, "| part | cold import, %d tags (%d images) | the same with signatures |\n|---|---|---|\n", tags, images)
-	for part := range numParts {
-		fmt.Fprintf(&b, "| %s | **%.0f%%** | **%.0f%%** |\n", partNames[part], cold.share(part), signed.share(part))
+	fmt.Fprintf(&b, "Imports of %d tags (%d images).", tags, images)
+	if c.profileBefore != "" {
+		fmt.Fprintf(&b, " Before: regimport as it was at `%s`, built by the benchmark, against the same registry; now: the tree the benchmark runs in.", c.profileBefore)
 	}
-	fmt.Fprintf(&b, "| CPU time sampled | %.2f s | %.2f s |\n\n", cold.total.Seconds(), signed.total.Seconds())
+	b.WriteString("\n\n| part |")
+	for _, col := range cols {
+		b.WriteString(" " + col.title + " |")
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---|", len(cols)) + "\n")
+	for part := range numParts {
+		fmt.Fprintf(&b, "| %s |", partNames[part])
+		for _, col := range cols {
+			fmt.Fprintf(&b, " **%.0f%%** |", col.bd.share(part))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("| CPU time sampled |")
+	for _, col := range cols {
+		fmt.Fprintf(&b, " %.2f s |", col.bd.total.Seconds())
+	}
+	b.WriteString("\n\n")
 	b.WriteString("Each column is the CPU profile (`regimport import --cpu-profile`) of one import into a new SQLite file: " +
 		"first the registry imported cold with `--no-signatures`, then every image signed (simple signing, in a lookaside store served over HTTP on loopback, as in the signed section) and the same registry imported again under a policy that requires the signatures. " +
 		"Both catalogs are checked to hold every image and tag. " +
@@ -220,7 +307,15 @@ func profileBlock(c config, n, tags, images int, cold, signed cpuBreakdown) bloc
 	return block{
 		name:  "profile",
 		title: "Profile: where an import's CPU goes",
-		flags: fmt.Sprintf("-import-tags %d -concurrency %d -repos %d", n, c.concurrency, c.repos),
+		flags: profileFlags(c, n),
 		body:  b.String(),
 	}
+}
+
+func profileFlags(c config, n int) string {
+	f := fmt.Sprintf("-import-tags %d -concurrency %d -repos %d", n, c.concurrency, c.repos)
+	if c.profileBefore != "" {
+		f += " -profile-before " + c.profileBefore
+	}
+	return f
 }

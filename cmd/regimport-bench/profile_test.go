@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,5 +101,37 @@ func TestAttributeNeedsCPUSamples(t *testing.T) {
 	p := &profile.Profile{SampleType: []*profile.ValueType{{Type: "alloc_space", Unit: "bytes"}}}
 	if _, err := attribute(p); err == nil {
 		t.Fatal("a heap profile was attributed as a CPU profile")
+	}
+}
+
+// TestProfileBlockBeforeAndAfter: with -profile-before, the block has a
+// column per profile in the order given, each part's share its own
+// profile's, and the command that reproduces it names the revision.
+func TestProfileBlockBeforeAndAfter(t *testing.T) {
+	bd := func(catalog, rest time.Duration) cpuBreakdown {
+		var b cpuBreakdown
+		b.parts[partCatalog], b.parts[partRest], b.total = catalog, rest, catalog+rest
+		return b
+	}
+	c := config{concurrency: 16, repos: 20, profileBefore: "157359d"}
+	blk := profileBlock(c, 5000, 5000, 6000, []profileColumn{
+		{"cold import, before", bd(52, 48)}, {"cold import, now", bd(31, 69)},
+		{"with signatures, before", bd(24, 76)}, {"with signatures, now", bd(37, 63)}})
+	for _, want := range []string{
+		"| part | cold import, before | cold import, now | with signatures, before | with signatures, now |\n|---|---|---|---|---|\n",
+		"| " + partNames[partCatalog] + " | **52%** | **31%** | **24%** | **37%** |\n",
+		"| " + partNames[partRest] + " | **48%** | **69%** | **76%** | **63%** |\n",
+		"`157359d`",
+	} {
+		if !strings.Contains(blk.body, want) {
+			t.Errorf("the block lacks %q:\n%s", want, blk.body)
+		}
+	}
+	if !strings.HasSuffix(blk.flags, "-profile-before 157359d") {
+		t.Errorf("flags %q do not name the revision", blk.flags)
+	}
+	c.profileBefore = ""
+	if blk := profileBlock(c, 5000, 5000, 6000, []profileColumn{{"cold import, now", bd(1, 1)}}); strings.Contains(blk.body, "Before:") || strings.Contains(blk.flags, "before") {
+		t.Errorf("a block without -profile-before speaks of before: %s %s", blk.flags, blk.body)
 	}
 }
