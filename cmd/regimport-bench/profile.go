@@ -199,13 +199,14 @@ func profileBench(ctx context.Context, c config, out io.Writer) (block, error) {
 	fmt.Fprintf(out, "profile: cold import %s (CPU %s, %s sampled), signed import %s (CPU %s, %s sampled)\n",
 		cold.Wall.Round(time.Millisecond), cold.CPU.Round(time.Millisecond), bds[0].total.Round(time.Millisecond),
 		signed.Wall.Round(time.Millisecond), signed.CPU.Round(time.Millisecond), bds[1].total.Round(time.Millisecond))
-	cols := []profileColumn{{"cold import, now", bds[0]}, {"the same with signatures, now", bds[1]}}
+	cols := []profileColumn{{"cold import", bds[0]}, {"the same with signatures", bds[1]}}
 	if c.profileBefore != "" {
 		before, err := profileRevision(ctx, c, reg, images, tags, dir, profiles, ls)
 		if err != nil {
 			return block{}, err
 		}
-		cols = []profileColumn{{"cold import, before", before[0]}, cols[0], {"with signatures, before", before[1]}, cols[1]}
+		cols = []profileColumn{{"cold import, before", before[0]}, {"cold import, now", bds[0]},
+			{"with signatures, before", before[1]}, {"with signatures, now", bds[1]}}
 	}
 	return profileBlock(c, n, tags, images, cols), nil
 }
