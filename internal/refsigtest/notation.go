@@ -3,8 +3,6 @@ package refsigtest
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
@@ -61,22 +59,10 @@ func NotationSubject(name, org string) string {
 
 func newNotationSigner(name, org, revocationURL string, leafNotAfter time.Time) (*NotationSigner, error) {
 	now := time.Now()
-	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
 	rootTmpl := &x509.Certificate{SerialNumber: big.NewInt(10), Subject: pkix.Name{CommonName: name + " root", Organization: []string{org}, Country: []string{"US"}},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	der, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, rootKey.Public(), rootKey)
-	if err != nil {
-		return nil, err
-	}
-	root, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	root, rootKey, err := issue(rootTmpl, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -87,10 +73,7 @@ func newNotationSigner(name, org, revocationURL string, leafNotAfter time.Time) 
 	if revocationURL != "" {
 		leafTmpl.OCSPServer, leafTmpl.CRLDistributionPoints = []string{revocationURL + "/ocsp"}, []string{revocationURL + "/crl"}
 	}
-	if der, err = x509.CreateCertificate(rand.Reader, leafTmpl, root, leafKey.Public(), rootKey); err != nil {
-		return nil, err
-	}
-	leaf, err := x509.ParseCertificate(der)
+	leaf, leafKey, err := issue(leafTmpl, root, rootKey)
 	if err != nil {
 		return nil, err
 	}

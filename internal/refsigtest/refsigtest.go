@@ -15,8 +15,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -409,29 +407,16 @@ func (f fixedCertificate) GetCertificate(context.Context, sign.Keypair, *sign.Ce
 // span ahead, so that leaves can be issued in the past (the virtual
 // sigstore's intermediate starts two minutes ago).
 func newCA(name string, span time.Duration) (rootCert, inter *x509.Certificate, interKey *ecdsa.PrivateKey, err error) {
-	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, nil, err
-	}
 	now := time.Now()
 	rootTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name + " root", Organization: []string{"regimport tests"}},
 		NotBefore: now.Add(-span), NotAfter: now.Add(span), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	der, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, rootKey.Public(), rootKey)
+	rootCert, rootKey, err := issue(rootTmpl, nil, nil)
 	if err != nil {
-		return nil, nil, nil, err
-	}
-	if rootCert, err = x509.ParseCertificate(der); err != nil {
-		return nil, nil, nil, err
-	}
-	if interKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader); err != nil {
 		return nil, nil, nil, err
 	}
 	interTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: name + " intermediate", Organization: []string{"regimport tests"}},
 		NotBefore: now.Add(-span), NotAfter: now.Add(span), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}}
-	if der, err = x509.CreateCertificate(rand.Reader, interTmpl, rootCert, interKey.Public(), rootKey); err != nil {
-		return nil, nil, nil, err
-	}
-	inter, err = x509.ParseCertificate(der)
+	inter, interKey, err = issue(interTmpl, rootCert, rootKey)
 	return rootCert, inter, interKey, err
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -38,22 +36,10 @@ type TSA struct {
 // NewTSA makes a timestamp authority valid from an hour ago for a day.
 func NewTSA() (*TSA, error) {
 	now := time.Now()
-	rootKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
 	rootTmpl := &x509.Certificate{SerialNumber: big.NewInt(20), Subject: pkix.Name{CommonName: "test TSA root", Organization: []string{"regimport"}},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
-	der, err := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, rootKey.Public(), rootKey)
-	if err != nil {
-		return nil, err
-	}
-	root, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	root, rootKey, err := issue(rootTmpl, nil, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -66,10 +52,7 @@ func NewTSA() (*TSA, error) {
 	leafTmpl := &x509.Certificate{SerialNumber: big.NewInt(21), Subject: pkix.Name{CommonName: "test TSA", Organization: []string{"regimport"}},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), BasicConstraintsValid: true, KeyUsage: x509.KeyUsageDigitalSignature,
 		ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}}}
-	if der, err = x509.CreateCertificate(rand.Reader, leafTmpl, root, key.Public(), rootKey); err != nil {
-		return nil, err
-	}
-	leaf, err := x509.ParseCertificate(der)
+	leaf, key, err := issue(leafTmpl, root, rootKey)
 	if err != nil {
 		return nil, err
 	}
