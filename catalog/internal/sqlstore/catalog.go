@@ -35,8 +35,8 @@ type Catalog struct {
 	// connection itself (Pools.NoStmtCache), so the writer runs its
 	// statements as they are instead of preparing them per batch.
 	driverCaches bool
-	repoIDs      map[string]int64 // writer goroutine only
-	guard        catalog.RunLock  // checked before each write commit (Options.RunLock)
+	repoIDs      map[string]knownRepository // writer goroutine only
+	guard        catalog.RunLock            // checked before each write commit (Options.RunLock)
 }
 
 // Pools are a backend's connections to its catalog: a pool of read-only
@@ -68,7 +68,7 @@ func Open(ctx context.Context, p Pools, d Dialect, opts Options) (*Catalog, erro
 // (CheckEmpty reads what is there).
 func Attach(p Pools, d Dialect, opts Options) *Catalog {
 	c := &Catalog{path: p.Path, d: d, readOnly: opts.ReadOnly || p.Write == nil, read: p.Read, write: p.Write,
-		log: opts.Logger, now: opts.Now, repoIDs: map[string]int64{}, guard: opts.RunLock}
+		log: opts.Logger, now: opts.Now, repoIDs: map[string]knownRepository{}, guard: opts.RunLock}
 	if c.log == nil {
 		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -238,36 +238,72 @@ func (c *Catalog) recordChange(ctx context.Context, tx *batchTx, resource, name,
 	return rv, nil
 }
 
-// repositoryID finds or creates a repository row. Ids are cached for the
+// knownRepository is a repository row the writer has looked up or created.
+type knownRepository struct {
+	id int64
+	// createdHere: this catalog handle inserted the row, so every tag of
+	// the repository was stored through it, and the repository was not
+	// marked removed (RemoveRepository forgets the entry). A cold import
+	// creates every repository it stores, and its tags are all new.
+	createdHere bool
+}
+
+// repository finds or creates a repository row. Rows are cached for the
 // writer goroutine (the only caller); a failed batch clears the cache.
-func (c *Catalog) repositoryID(ctx context.Context, tx *batchTx, name string) (int64, error) {
-	if id, ok := c.repoIDs[name]; ok {
-		return id, nil
+func (c *Catalog) repository(ctx context.Context, tx *batchTx, name string) (knownRepository, error) {
+	if r, ok := c.repoIDs[name]; ok {
+		return r, nil
 	}
 	// Looked up first, so that a batch that only finds what it has stored
 	// already needs no write lock (lockBeforeWrite).
-	var id int64
-	err := tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = $1`, name).Scan(&id)
+	var r knownRepository
+	err := tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = $1`, name).Scan(&r.id)
 	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := tx.exec(ctx, `INSERT INTO repositories (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, name); err != nil {
-			return 0, fmt.Errorf("store repository %s: %w", name, err)
+		res, ierr := tx.exec(ctx, `INSERT INTO repositories (name) VALUES ($1) ON CONFLICT (name) DO NOTHING`, name)
+		if ierr != nil {
+			return r, fmt.Errorf("store repository %s: %w", name, ierr)
 		}
-		err = tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = $1`, name).Scan(&id)
+		// Another writer may have inserted it since the look-up.
+		n, ierr := res.RowsAffected()
+		if ierr != nil {
+			return r, fmt.Errorf("store repository %s: %w", name, ierr)
+		}
+		r.createdHere = n == 1
+		err = tx.queryRow(ctx, `SELECT id FROM repositories WHERE name = $1`, name).Scan(&r.id)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("look up repository %s: %w", name, err)
+		return r, fmt.Errorf("look up repository %s: %w", name, err)
 	}
-	c.repoIDs[name] = id
-	return id, nil
+	c.repoIDs[name] = r
+	return r, nil
 }
 
 func (c *Catalog) putTag(ctx context.Context, tx *batchTx, rec TagRecord, runID int64) (Outcome, error) {
 	if rec.Repository == "" || rec.Tag == "" || rec.Image == "" || strings.ContainsAny(rec.Tag, "@:/") {
 		return Unchanged, fmt.Errorf("catalog: invalid tag record %q:%q -> %q", rec.Repository, rec.Tag, rec.Image)
 	}
-	repo, err := c.repositoryID(ctx, tx, rec.Repository)
+	known, err := c.repository(ctx, tx, rec.Repository)
 	if err != nil {
 		return Unchanged, err
+	}
+	repo, now := known.id, c.timestamp()
+	if known.createdHere {
+		// The tag is all but certainly new: inserted outright, without the
+		// look-up. One that is there already (a tag written twice in a run,
+		// or by another process) inserts nothing and takes the path below.
+		res, err := tx.exec(ctx, `INSERT INTO tags (repository_id, tag, image_name, updated_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (repository_id, tag) DO NOTHING`, repo, rec.Tag, rec.Image, now)
+		if err != nil {
+			return Unchanged, fmt.Errorf("store tag %s:%s: %w", rec.Repository, rec.Tag, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return Unchanged, fmt.Errorf("store tag %s:%s: %w", rec.Repository, rec.Tag, err)
+		} else if n == 1 {
+			if err := c.putTagEvent(ctx, tx, repo, rec, now, runID, "added"); err != nil {
+				return Unchanged, err
+			}
+			return Created, nil
+		}
 	}
 	var current string
 	err = tx.queryRow(ctx, `SELECT image_name FROM tags WHERE repository_id = $1 AND tag = $2`, repo, rec.Tag).Scan(&current)
@@ -280,22 +316,32 @@ func (c *Catalog) putTag(ctx context.Context, tx *batchTx, rec TagRecord, runID 
 	case !errors.Is(err, sql.ErrNoRows):
 		return Unchanged, fmt.Errorf("look up tag %s:%s: %w", rec.Repository, rec.Tag, err)
 	}
-	// A tag of a repository marked removed brings the repository back.
-	if _, err := tx.exec(ctx, `UPDATE repositories SET removed_at = NULL, removed_run = NULL WHERE id = $1 AND removed_at IS NOT NULL`, repo); err != nil {
-		return Unchanged, fmt.Errorf("store repository %s: %w", rec.Repository, err)
+	// A tag of a repository marked removed brings the repository back;
+	// once per repository and transaction (RemoveRepository forgets it).
+	if !tx.live[repo] {
+		if _, err := tx.exec(ctx, `UPDATE repositories SET removed_at = NULL, removed_run = NULL WHERE id = $1 AND removed_at IS NOT NULL`, repo); err != nil {
+			return Unchanged, fmt.Errorf("store repository %s: %w", rec.Repository, err)
+		}
+		tx.live[repo] = true
 	}
-	now := c.timestamp()
 	if _, err := tx.exec(ctx, `INSERT INTO tags (repository_id, tag, image_name, updated_at) VALUES ($1, $2, $3, $4)
 		ON CONFLICT (repository_id, tag) DO UPDATE SET image_name = excluded.image_name, updated_at = excluded.updated_at`,
 		repo, rec.Tag, rec.Image, now); err != nil {
 		return Unchanged, fmt.Errorf("store tag %s:%s: %w", rec.Repository, rec.Tag, err)
 	}
-	run := runOrNull(runID)
-	if _, err := tx.exec(ctx, `INSERT INTO tag_events (repository_id, tag, image_name, docker_image_reference, created, run_id, event)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`, repo, rec.Tag, rec.Image, rec.DockerImageReference, now, run, event); err != nil {
-		return Unchanged, fmt.Errorf("store history of tag %s:%s: %w", rec.Repository, rec.Tag, err)
+	if err := c.putTagEvent(ctx, tx, repo, rec, now, runID, event); err != nil {
+		return Unchanged, err
 	}
 	return outcome, nil
+}
+
+// putTagEvent records a tag's new place in its history.
+func (c *Catalog) putTagEvent(ctx context.Context, tx *batchTx, repo int64, rec TagRecord, now string, runID int64, event string) error {
+	if _, err := tx.exec(ctx, `INSERT INTO tag_events (repository_id, tag, image_name, docker_image_reference, created, run_id, event)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, repo, rec.Tag, rec.Image, rec.DockerImageReference, now, runOrNull(runID), event); err != nil {
+		return fmt.Errorf("store history of tag %s:%s: %w", rec.Repository, rec.Tag, err)
+	}
+	return nil
 }
 
 func nullable(s string) any {

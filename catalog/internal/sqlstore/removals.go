@@ -72,6 +72,9 @@ func (w *Writer) RemoveRepository(ctx context.Context, repository string, mark S
 				w.c.timestamp(), runOrNull(w.opts.RunID), id); err != nil {
 				return Unchanged, fmt.Errorf("mark repository %s removed: %w", repository, err)
 			}
+			// Its next tag must bring it back (putTag).
+			delete(w.c.repoIDs, repository)
+			delete(tx.live, id)
 			return Updated, nil
 		},
 		done: func(_ Outcome, err error) {

@@ -122,6 +122,9 @@ type batchTx struct {
 	// locked is false, before the transaction's first change.
 	lockWrites func(ctx context.Context, tx *sql.Tx) error
 	locked     bool
+	// live are the repositories this transaction has seen are not marked
+	// removed (putTag); RemoveRepository takes its repository out.
+	live map[int64]bool
 }
 
 // lockBeforeWrite takes the write lock before the transaction's first

@@ -46,10 +46,11 @@ type storedSignature struct {
 // resourceVersion and summary when the pair changed; it is false exactly
 // for an image stored in the same operation.
 func (c *Catalog) putVerification(ctx context.Context, tx *batchTx, image string, v Verification, runID int64, bump bool) (Outcome, error) {
-	repo, err := c.repositoryID(ctx, tx, v.Repository)
+	known, err := c.repository(ctx, tx, v.Repository)
 	if err != nil {
 		return Unchanged, err
 	}
+	repo := known.id
 	// An image stored by this very operation (!bump) has no verdict or
 	// signature rows yet: they reference images, with foreign keys enforced
 	// on both backends, so none can outlive their image's row. A cold

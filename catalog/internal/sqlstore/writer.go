@@ -154,7 +154,7 @@ func (w *Writer) commit(ctx context.Context, batch []op) {
 		return nil
 	})
 	if errors.Is(err, errOpFailed) {
-		w.c.repoIDs = map[string]int64{} // ids cached by the rolled-back attempt may not exist
+		w.c.repoIDs = map[string]knownRepository{} // ids cached by the rolled-back attempt may not exist
 		err = w.inTx(ctx, func(tx *batchTx) error {
 			for i, o := range batch {
 				if _, err := tx.exec(ctx, `SAVEPOINT op`); err != nil {
@@ -175,7 +175,7 @@ func (w *Writer) commit(ctx context.Context, batch []op) {
 		})
 	}
 	if err != nil {
-		w.c.repoIDs = map[string]int64{}
+		w.c.repoIDs = map[string]knownRepository{}
 		err = fmt.Errorf("catalog %s: commit batch of %d: %w", w.c.path, len(batch), err)
 		if w.err == nil {
 			w.err = err
@@ -196,7 +196,7 @@ func (w *Writer) inTx(ctx context.Context, fn func(tx *batchTx) error) error {
 	if err != nil {
 		return err
 	}
-	btx := &batchTx{tx: tx, direct: w.c.driverCaches, cache: w.c.writeStmts, stmts: map[string]*sql.Stmt{}, lockWrites: w.c.d.LockWrites}
+	btx := &batchTx{tx: tx, direct: w.c.driverCaches, cache: w.c.writeStmts, stmts: map[string]*sql.Stmt{}, lockWrites: w.c.d.LockWrites, live: map[int64]bool{}}
 	// Once the transaction is over, the pool's one connection is free to
 	// prepare what this batch lacked, for the batches after it.
 	defer func() {
