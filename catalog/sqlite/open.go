@@ -43,7 +43,11 @@ func open(ctx context.Context, file string, opts catalog.Options) (*sqlstore.Cat
 	if opts.ReadOnly {
 		return sqlstore.Open(ctx, p, Dialect{}, opts)
 	}
-	if err := createPrivate(file); err != nil {
+	err = createPrivate(file)
+	if err == nil {
+		err = setPageSizeIfEmpty(ctx, file)
+	}
+	if err != nil {
 		read.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", file, err)
 	}
@@ -95,6 +99,38 @@ func createPrivate(file string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// pageSize is a new catalog's page size. SQLite's default, 4 KiB, splits
+// the catalog's typical row, a 2-3 KiB config or an image with its
+// manifest and metadata, across pages and leaves the rest of them empty;
+// with 16 KiB pages a cold import wrote a quarter fewer bytes and spent less
+// CPU writing and checkpointing its WAL (README, Benchmarks). An existing
+// catalog keeps the page size it has: changing it needs a VACUUM.
+const pageSize = 16 << 10
+
+// setPageSizeIfEmpty gives an empty file (new, or created empty by its
+// owner) its page size. It must come before anything else: once a file is
+// in WAL mode (the writer's first connection puts it there) its page size
+// is fixed. A file of 0 bytes holds nothing: SQLite writes a WAL-mode
+// file's first page to the file itself, and drops a WAL found beside an
+// empty file.
+func setPageSizeIfEmpty(ctx context.Context, file string) error {
+	if info, err := os.Stat(file); err != nil || info.Size() != 0 {
+		return err
+	}
+	db, err := sql.Open("sqlite3", "file:"+(&url.URL{Path: file}).EscapedPath())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	// journal_mode writes the file's header, and with it the page size.
+	for _, q := range []string{fmt.Sprintf(`PRAGMA page_size = %d`, pageSize), `PRAGMA journal_mode = WAL`} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("set page size: %w", err)
+		}
+	}
+	return nil
 }
 
 // writerCacheKiB is the writer connection's page cache. Image names are
