@@ -6,13 +6,16 @@ import (
 )
 
 // putAttestations replaces the attestations of an image when its referrers
-// were looked up; otherwise what is stored stays.
-func (c *Catalog) putAttestations(ctx context.Context, tx *batchTx, image string, v Verification) error {
+// were looked up; otherwise what is stored stays. An image stored by the
+// same operation (newImage) has none to replace: they reference images.
+func (c *Catalog) putAttestations(ctx context.Context, tx *batchTx, image string, v Verification, newImage bool) error {
 	if !v.ReferrersChecked {
 		return nil
 	}
-	if _, err := tx.exec(ctx, `DELETE FROM attestations WHERE image_name = $1`, image); err != nil {
-		return fmt.Errorf("replace attestations of %s: %w", image, err)
+	if !newImage {
+		if _, err := tx.exec(ctx, `DELETE FROM attestations WHERE image_name = $1`, image); err != nil {
+			return fmt.Errorf("replace attestations of %s: %w", image, err)
+		}
 	}
 	for i, a := range v.Attestations {
 		if _, err := tx.exec(ctx, `INSERT INTO attestations (image_name, position, referrer, predicate_type, signer, verified, reason, message, content)

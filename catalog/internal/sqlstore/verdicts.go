@@ -68,7 +68,7 @@ func (c *Catalog) putVerification(ctx context.Context, tx *batchTx, image string
 	}
 	// Attestations are per image and not part of the served Image: they are
 	// replaced whenever referrers were looked up, verdict changed or not.
-	if err := c.putAttestations(ctx, tx, image, v); err != nil {
+	if err := c.putAttestations(ctx, tx, image, v, newImage); err != nil {
 		return Unchanged, err
 	}
 	var old []storedSignature
