@@ -7,48 +7,18 @@ import (
 
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/catalog/catalogdb"
+	"github.com/regimport/regimport/catalog/internal/testimages"
 )
 
 // oneBatch applies ops (images, tags and repository removals) in one
 // writer transaction: the batch holds them all and commits only at Close.
 func oneBatch(t *testing.T, c catalog.Catalog, ops ...any) []catalog.Outcome {
 	t.Helper()
-	ctx := context.Background()
-	w, err := c.NewWriter(ctx, catalog.WriterOptions{BatchSize: len(ops) + 1, FlushEvery: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	outs := make([]catalog.Outcome, len(ops))
-	errs := make([]error, len(ops))
-	for i, o := range ops {
-		cb := func(out catalog.Outcome, err error) { outs[i], errs[i] = out, err }
-		switch rec := o.(type) {
-		case catalog.ImageRecord:
-			err = w.PutImage(ctx, rec, cb)
-		case catalog.TagRecord:
-			err = w.PutTag(ctx, rec, cb)
-		case removeRepository:
-			err = w.RemoveRepository(ctx, string(rec), nil, func(_ []catalog.RemovedTag, err error) { outs[i], errs[i] = catalog.Updated, err })
-		default:
-			t.Fatalf("op %d: %T is not an operation", i, o)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("op %d: %v", i, err)
-		}
-	}
-	return outs
+	return testimages.PutWith(t, c, catalog.WriterOptions{BatchSize: len(ops) + 1, FlushEvery: time.Hour}, ops...)
 }
 
 // removeRepository is oneBatch's operation for Writer.RemoveRepository.
-type removeRepository string
+type removeRepository = testimages.RemoveRepository
 
 // A repository the writer creates has only new tags, and the writer stores
 // them without looking each up first; a tag that is there all the same

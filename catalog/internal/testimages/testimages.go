@@ -43,11 +43,22 @@ func Image(i int) catalog.ImageRecord {
 }
 
 // Put writes records (catalog.ImageRecord, catalog.TagRecord) through a
-// Writer and returns their outcomes.
+// Writer, in batches of three, and returns their outcomes.
 func Put(t *testing.T, c catalog.Catalog, ops ...any) []catalog.Outcome {
 	t.Helper()
+	return PutWith(t, c, catalog.WriterOptions{BatchSize: 3}, ops...)
+}
+
+// RemoveRepository is PutWith's operation for Writer.RemoveRepository (its
+// outcome: Updated).
+type RemoveRepository string
+
+// PutWith is Put through a Writer made with opts; ops may also remove
+// repositories.
+func PutWith(t *testing.T, c catalog.Catalog, opts catalog.WriterOptions, ops ...any) []catalog.Outcome {
+	t.Helper()
 	ctx := context.Background()
-	w, err := c.NewWriter(ctx, catalog.WriterOptions{BatchSize: 3})
+	w, err := c.NewWriter(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,6 +71,10 @@ func Put(t *testing.T, c catalog.Catalog, ops ...any) []catalog.Outcome {
 			err = w.PutImage(ctx, rec, cb)
 		case catalog.TagRecord:
 			err = w.PutTag(ctx, rec, cb)
+		case RemoveRepository:
+			err = w.RemoveRepository(ctx, string(rec), nil, func(_ []catalog.RemovedTag, err error) { cb(catalog.Updated, err) })
+		default:
+			t.Fatalf("op %d: %T is not an operation", i, o)
 		}
 		if err != nil {
 			t.Fatal(err)
