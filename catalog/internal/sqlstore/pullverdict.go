@@ -31,7 +31,9 @@ func (c *Catalog) PullVerdictOfImage(ctx context.Context, repository, image stri
 	var own Verdict
 	var reason, instances string
 	var artifact bool
-	err := c.read.QueryRowContext(ctx, `SELECT coalesce(v.verdict, ''), coalesce(v.reason, ''), coalesce(`+instanceVerdicts("r.id", "$1")+`, ''), `+isArtifact("$1")+`
+	// readRow: a run reads this once per stored tag at its end, and
+	// preparing the query each time cost more than running it.
+	err := c.readRow(ctx, `SELECT coalesce(v.verdict, ''), coalesce(v.reason, ''), coalesce(`+instanceVerdicts("r.id", "$1")+`, ''), `+isArtifact("$1")+`
 		FROM repositories r LEFT JOIN image_verdicts v ON v.repository_id = r.id AND v.image_name = $1
 		WHERE r.name = $2`, image, repository).Scan(&own, &reason, &instances, &artifact)
 	if errors.Is(err, sql.ErrNoRows) {
