@@ -1,7 +1,9 @@
 package importer
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -112,5 +114,62 @@ func TestOnePassConformanceAgreesWithSeparateDecode(t *testing.T) {
 	}
 	if nonconforming < 10 {
 		t.Errorf("only %d nonconforming cases: the table no longer tests the check", nonconforming)
+	}
+}
+
+// TestDecodeConfigAgreesWithLaxDecode: decodeConfig tries a strict decode
+// first and decodes as configDoc only when that fails; it must give what
+// the configDoc decode alone gives (metadata fields, created time,
+// conformance, error), for configs that take either path: conforming ones,
+// ones failing a checked field once or in one occurrence of a repeated key
+// (the strict decode fails, then the lax decode judges), nulls, and ones
+// whose unchecked fields fail the decode altogether.
+func TestDecodeConfigAgreesWithLaxDecode(t *testing.T) {
+	configs := []string{
+		`{"architecture":"amd64","os":"linux","variant":"v8","created":"2024-01-02T03:04:05Z","config":{"Env":["A=1"],"Labels":{"a":"b"}},"rootfs":{"type":"layers","diff_ids":["sha256:aa"]},"history":[{"created":"2024-01-02T03:04:05Z","created_by":"x"},null,{}],"os.features":["x"]}`,
+		`{"architecture":"amd64","created":null,"rootfs":null,"history":null,"os.features":null}`,
+		`{"architecture":"amd64","history":[{"created":"yesterday"}]}`,
+		`{"architecture":"amd64","history":[{"CREATED":"yesterday"}]}`,
+		`{"architecture":"amd64","history":[{"created":"2024-01-02T03:04:05Z"},{"created":7}]}`,
+		`{"architecture":"amd64","history":[{"created":1}],"History":[]}`,
+		`{"architecture":"amd64","History":[],"history":[{"created":1}]}`,
+		`{"architecture":"amd64","history":{"created":"2024-01-02T03:04:05Z"}}`,
+		`{"architecture":"amd64","history":[1]}`,
+		`{"architecture":"amd64","rootfs":"layers"}`,
+		`{"architecture":"amd64","rootfs":{"diff_ids":"x"}}`,
+		`{"architecture":"amd64","rootfs":{"type":"layers"},"RootFS":{"diff_ids":[1]}}`,
+		`{"architecture":"amd64","os.features":"sse4"}`,
+		`{"architecture":"amd64","created":"2024-01-02T03:04:05+00:00"}`,
+		`{"architecture":"amd64","created":"2024-01-02T03:04:05.Z"}`,
+		`{"architecture":"amd64","created":"not a time"}`,
+		`{"architecture":7}`,
+		`{"architecture":7,"history":[{"created":1}]}`,
+		`{"architecture":"amd64","config":{"Env":"A=1"}}`,
+		`{"architecture":"amd64",`,
+		`[]`,
+	}
+	paths := map[bool]int{}
+	for i, cfg := range configs {
+		var strict strictConfigDoc
+		paths[json.Unmarshal([]byte(cfg), &strict) == nil]++
+		got, gotErr := decodeConfig([]byte(cfg))
+		want := &configDoc{}
+		wantErr := json.Unmarshal([]byte(cfg), want)
+		if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+			t.Errorf("config %d: error %v, the lax decode's %v", i, gotErr, wantErr)
+			continue
+		}
+		if wantErr != nil {
+			continue
+		}
+		if !reflect.DeepEqual(got.untrustedConfig, want.untrustedConfig) || got.Created != want.Created {
+			t.Errorf("config %d: decoded %+v %+v, the lax decode %+v %+v", i, got.untrustedConfig, got.Created, want.untrustedConfig, want.Created)
+		}
+		if got.conforms() != want.conforms() {
+			t.Errorf("config %d: conforms %v, the lax decode %v", i, got.conforms(), want.conforms())
+		}
+	}
+	if paths[true] < 3 || paths[false] < 10 {
+		t.Errorf("the table takes the strict path %d times and the lax one %d: it no longer tests both", paths[true], paths[false])
 	}
 }

@@ -1,6 +1,9 @@
 package importer
 
 import (
+	"encoding/json"
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -26,6 +29,7 @@ func FuzzNormalize(f *testing.F) {
 			n, err = NormalizeList("r.example.com/a", raw, mt, d, time.Unix(0, 0))
 		} else {
 			n, err = NormalizeImage("r.example.com/a", raw, mt, d, config)
+			checkConfigDecode(t, config)
 		}
 		if err != nil {
 			return
@@ -35,4 +39,18 @@ func FuzzNormalize(f *testing.F) {
 		}
 		checkIndexed(t, n)
 	})
+}
+
+// checkConfigDecode fails unless decodeConfig gives what decoding config as
+// configDoc alone gives (see TestDecodeConfigAgreesWithLaxDecode).
+func checkConfigDecode(t *testing.T, config []byte) {
+	got, gotErr := decodeConfig(config)
+	want := &configDoc{}
+	wantErr := json.Unmarshal(config, want)
+	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+		t.Fatalf("decodeConfig error %v, the lax decode's %v", gotErr, wantErr)
+	}
+	if wantErr == nil && (!reflect.DeepEqual(got.untrustedConfig, want.untrustedConfig) || got.Created != want.Created || got.conforms() != want.conforms()) {
+		t.Fatalf("decodeConfig %+v (conforms %v), the lax decode %+v (conforms %v)", got, got.conforms(), want, want.conforms())
+	}
 }

@@ -257,8 +257,8 @@ func fromSchema2(m *untrustedManifest, servedType string, config []byte) (docker
 	if got := digest.FromBytes(config); m.Config.Digest.Algorithm() == digest.SHA256 && got != m.Config.Digest {
 		return meta, catalog.Platform{}, nil, "", nil, fmt.Errorf("content integrity error: config %s hashes to %s", m.Config.Digest, got)
 	}
-	doc := &configDoc{}
-	if err := json.Unmarshal(config, doc); err != nil {
+	doc, err := decodeConfig(config)
+	if err != nil {
 		return meta, catalog.Platform{}, nil, "", nil, fmt.Errorf("failed to parse dockerImageConfig: %w", err)
 	}
 	c := &doc.untrustedConfig
