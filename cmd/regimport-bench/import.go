@@ -80,9 +80,9 @@ func importSizeRounds(ctx context.Context, c config, reg *testregistry.Registry,
 	err := alternate(c.rounds, baseline, regimport)
 	for i := range min(len(s.base), len(s.reg)) {
 		b, r := s.base[i], s.reg[i]
-		fmt.Fprintf(out, "import %d tags, round %d: baseline %s (%d requests, CPU %s, peak %s); regimport %s (%d requests, CPU %s, peak %s)\n",
-			tags, i+1, b.Wall.Round(time.Millisecond), b.requests, b.CPU.Round(time.Millisecond), b.peakText(),
-			r.Wall.Round(time.Millisecond), r.requests, r.CPU.Round(time.Millisecond), r.peakText())
+		fmt.Fprintf(out, "import %d tags, round %d: baseline %s (%d requests, CPU %s, peak %s, registry CPU %s); regimport %s (%d requests, CPU %s, peak %s, registry CPU %s)\n",
+			tags, i+1, b.Wall.Round(time.Millisecond), b.requests, b.CPU.Round(time.Millisecond), b.peakText(), b.HostCPU.Round(time.Millisecond),
+			r.Wall.Round(time.Millisecond), r.requests, r.CPU.Round(time.Millisecond), r.peakText(), r.HostCPU.Round(time.Millisecond))
 	}
 	return s, db, err
 }
@@ -124,8 +124,9 @@ func field(runs []measuredRun, f func(measuredRun) float64) []float64 {
 	return xs
 }
 
-func wallSeconds(r measuredRun) float64 { return r.Wall.Seconds() }
-func cpuSeconds(r measuredRun) float64  { return r.CPU.Seconds() }
+func wallSeconds(r measuredRun) float64    { return r.Wall.Seconds() }
+func cpuSeconds(r measuredRun) float64     { return r.CPU.Seconds() }
+func hostCPUSeconds(r measuredRun) float64 { return r.HostCPU.Seconds() }
 func requestCount(r measuredRun) float64 {
 	return float64(r.requests)
 }
@@ -151,6 +152,13 @@ func importBlock(c config, sizes []importSize, rerun []measuredRun, rerunTags in
 			fmt.Fprintf(&b, "\nRequests at %d tags by kind (last round), regimport / client: %s.\n", s.tags, requestKinds(s.reg[len(s.reg)-1].counts, s.base[len(s.base)-1].counts))
 		}
 	}
+	for _, s := range sizes {
+		if len(s.reg) > 0 && len(s.base) > 0 {
+			fmt.Fprintf(&b, "\nCPU at %d tags, the registry's (the benchmark's own process while each side ran) and each side's own: %s serving the client, which took %s; %s serving regimport, which took %s.\n",
+				s.tags, over(field(s.base, hostCPUSeconds)).value("%.2f s"), over(field(s.base, cpuSeconds)).value("%.2f s"),
+				over(field(s.reg, hostCPUSeconds)).value("%.2f s"), over(field(s.reg, cpuSeconds)).value("%.2f s"))
+		}
+	}
 	if len(sizes) > 1 {
 		first, last := sizes[0], sizes[len(sizes)-1]
 		fmt.Fprintf(&b, "\nregimport's peak memory at %d tags over its peak at %d tags: **%.2f×** (medians over the rounds).\n",
@@ -166,7 +174,8 @@ func importBlock(c config, sizes []importSize, rerun []measuredRun, rerunTags in
 	}
 	b.WriteString("\nBoth sides run as processes of their own, each started by a small launcher that reads its rusage: time is start to exit, CPU is user + system, peak memory is its maxrss. " +
 		"The bare client (`regimport-bench-client baseline`) fetches each tag's manifest, every list child and every distinct config over one keep-alive pool at the same concurrency and stores nothing; it is given the tags, where regimport pings the registry and lists the repositories and their tags. " +
-		"regimport runs `import --catalog` into a new SQLite file. Requests are counted at the registry, which runs in the benchmark's process on the same CPUs. " +
+		"regimport runs `import --catalog` into a new SQLite file. Requests are counted at the registry, which runs in the benchmark's process on the same CPUs; its CPU is that process's own rusage over each run. " +
+		"Both sides and the registry share the CPUs, so a side's time follows its CPU and the registry's together. " +
 		"Each figure is the median over the rounds with the lowest and highest in brackets; the ratios are taken round by round, and the two sides take turns at going first. " +
 		"Every round's catalog is checked to hold every image and tag.\n")
 	return block{

@@ -167,3 +167,40 @@ func TestBareClientFetchesWhatAnImportCannotAvoid(t *testing.T) {
 		t.Errorf("baseline run not measured: %+v", r.procRun)
 	}
 }
+
+// TestLauncherReportsTheHostsCPU: HostCPU is this process's CPU while the
+// measured one ran (the in-process registry's work for it): a goroutine
+// spinning here through a 0.2 s child shows, and an idle host does not.
+func TestLauncherReportsTheHostsCPU(t *testing.T) {
+	client := buildClient(t)
+	alloc := buildAllocator(t)
+	ctx := context.Background()
+	idle, err := runMeasured(ctx, client, []string{alloc, "0"}, io.Discard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	spun := make(chan struct{})
+	go func() {
+		defer close(spun)
+		for x := 0; ; x++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}()
+	busy, err := runMeasured(ctx, client, []string{alloc, "0"}, io.Discard, nil)
+	close(stop)
+	<-spun
+	if err != nil {
+		t.Fatal(err)
+	}
+	if busy.HostCPU < 100*time.Millisecond {
+		t.Errorf("this process spun through a 0.2 s child, and HostCPU says %s", busy.HostCPU)
+	}
+	if idle.HostCPU >= busy.HostCPU/2 {
+		t.Errorf("HostCPU %s with this process idle, %s with it spinning", idle.HostCPU, busy.HostCPU)
+	}
+}
