@@ -44,13 +44,27 @@ func FuzzNormalize(f *testing.F) {
 // checkConfigDecode fails unless decodeConfig gives what decoding config as
 // configDoc alone gives (see TestDecodeConfigAgreesWithLaxDecode).
 func checkConfigDecode(t *testing.T, config []byte) {
+	if why := configDecodeMismatch(config); why != "" {
+		t.Fatal(why)
+	}
+}
+
+// configDecodeMismatch says how decodeConfig's result differs from the
+// configDoc decode alone (error, metadata fields, created time,
+// conformance), or "" when it does not.
+func configDecodeMismatch(config []byte) string {
 	got, gotErr := decodeConfig(config)
 	want := &configDoc{}
 	wantErr := json.Unmarshal(config, want)
-	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
-		t.Fatalf("decodeConfig error %v, the lax decode's %v", gotErr, wantErr)
+	switch {
+	case fmt.Sprint(gotErr) != fmt.Sprint(wantErr):
+		return fmt.Sprintf("decodeConfig error %v, the lax decode's %v", gotErr, wantErr)
+	case wantErr != nil:
+		return ""
+	case !reflect.DeepEqual(got.untrustedConfig, want.untrustedConfig) || got.Created != want.Created:
+		return fmt.Sprintf("decodeConfig decoded %+v %+v, the lax decode %+v %+v", got.untrustedConfig, got.Created, want.untrustedConfig, want.Created)
+	case got.conforms() != want.conforms():
+		return fmt.Sprintf("decodeConfig conforms %v, the lax decode %v", got.conforms(), want.conforms())
 	}
-	if wantErr == nil && (!reflect.DeepEqual(got.untrustedConfig, want.untrustedConfig) || got.Created != want.Created || got.conforms() != want.conforms()) {
-		t.Fatalf("decodeConfig %+v (conforms %v), the lax decode %+v (conforms %v)", got, got.conforms(), want, want.conforms())
-	}
+	return ""
 }

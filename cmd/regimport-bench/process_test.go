@@ -183,7 +183,7 @@ func TestLauncherReportsTheHostsCPU(t *testing.T) {
 	spun := make(chan struct{})
 	go func() {
 		defer close(spun)
-		for x := 0; ; x++ {
+		for {
 			select {
 			case <-stop:
 				return
