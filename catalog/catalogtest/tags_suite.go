@@ -95,3 +95,43 @@ func (s Suite) RepositoryRemovedAndTaggedAgainInOneBatchComesBack(t *testing.T) 
 		})
 	}
 }
+
+// An operation that fails is rolled back alone, to its savepoint, and so
+// is what the writer remembered while it ran: a repository the failed tag
+// created, or brought back from removed, is not there after the rollback,
+// so the next tag of that repository in the same batch must create it or
+// bring it back again rather than trust the rolled-back row.
+func (s Suite) FailedOperationTakesWhatItRememberedWithIt(t *testing.T) {
+	for _, removed := range []bool{false, true} {
+		name := "new repository"
+		if removed {
+			name = "removed repository"
+		}
+		t.Run(name, func(t *testing.T) {
+			c, _ := s.open(t)
+			ctx := context.Background()
+			a, notStored := testImage(1), testImage(2)
+			put(t, c, a)
+			if removed {
+				put(t, c, tagOf("v0", a))
+				oneBatch(t, c, removeRepository(repo))
+			}
+			// The tag of an image that is not stored breaks the tags'
+			// foreign key after its repository row was written.
+			_, errs := testimages.PutEach(t, c, catalog.WriterOptions{BatchSize: 3, FlushEvery: time.Hour},
+				tagOf("v1", notStored), tagOf("v2", a))
+			if errs[0] == nil {
+				t.Fatal("a tag of an image the catalog does not hold was stored")
+			}
+			if errs[1] != nil {
+				t.Fatalf("the good tag after it failed: %v", errs[1])
+			}
+			if known, err := c.KnownRepositories(ctx, "registry.example.com/"); err != nil || len(known) != 1 || known[0] != repo {
+				t.Errorf("known repositories %v (%v), want %s", known, err, repo)
+			}
+			if tags, err := c.CurrentTags(ctx, repo); err != nil || len(tags) != 1 || tags["v2"] != a.Image.Name {
+				t.Errorf("current tags %v (%v), want only v2 -> %s", tags, err, a.Image.Name)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -99,5 +100,55 @@ func TestWriterTakesTheWriteLockAtItsFirstChange(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a new image was not stored within 10s of the write lock's release")
+	}
+}
+
+// TestWriterHoldsTheWriteLockAfterAFailedOperation: PostgreSQL releases a
+// lock taken under a savepoint when the writer rolls back to it, so the
+// write lock of a batch redone operation by operation must not be one an
+// operation took under its savepoint: after an operation that failed, the
+// next change of the batch still holds it. A trigger on images stands
+// for the other processes, which the lock keeps out: it refuses an image
+// written while this session does not hold the lock.
+func TestWriterHoldsTheWriteLockAfterAFailedOperation(t *testing.T) {
+	db := dbtest.NewPostgres(t)
+	ctx := context.Background()
+	c, err := Open(ctx, db, catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	admin, err := pgx.Connect(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	key := uint64(lockKeyWrite)
+	if _, err := admin.Exec(ctx, fmt.Sprintf(`
+		CREATE FUNCTION refuse_unlocked() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()
+				AND granted AND classid = %d AND objid = %d AND objsubid = 1) THEN
+				RAISE EXCEPTION 'image %% written without the write lock', NEW.name;
+			END IF;
+			RETURN NEW;
+		END $$;
+		CREATE TRIGGER refuse_unlocked BEFORE INSERT ON images FOR EACH ROW EXECUTE FUNCTION refuse_unlocked()`,
+		key>>32, key&0xffffffff)); err != nil {
+		t.Fatal(err)
+	}
+
+	// A write under the lock passes the trigger.
+	testimages.Put(t, c, testimages.Image(1))
+	notStored := testimages.Image(2)
+	// The tag of an image that is not stored takes the lock to create its
+	// repository, then breaks the tags' foreign key.
+	tag := catalog.TagRecord{Repository: "registry.example.com/app", Tag: "v1", Image: notStored.Image.Name, DockerImageReference: notStored.Image.DockerImageReference}
+	_, errs := testimages.PutEach(t, c, catalog.WriterOptions{BatchSize: 3, FlushEvery: time.Hour}, tag, testimages.Image(3))
+	if errs[0] == nil {
+		t.Fatal("a tag of an image the catalog does not hold was stored")
+	}
+	if errs[1] != nil {
+		t.Fatalf("the image after the failed tag: %v", errs[1])
 	}
 }

@@ -165,6 +165,7 @@ func (w *Writer) commit(ctx context.Context, batch []op) {
 					if _, rerr := tx.exec(ctx, `ROLLBACK TO op`); rerr != nil {
 						return rerr
 					}
+					w.rolledBackTo(tx)
 				}
 				if _, rerr := tx.exec(ctx, `RELEASE op`); rerr != nil {
 					return rerr
@@ -189,6 +190,21 @@ func (w *Writer) commit(ctx context.Context, batch []op) {
 			o.done(results[i].outcome, results[i].err)
 		}
 	}
+}
+
+// rolledBackTo forgets what the writer remembered of an operation rolled
+// back to its savepoint, because the database forgot it too: a repository
+// it created, or brought back from removed (repoIDs, live). A later
+// operation of the batch that trusted them would tag a repository row
+// that is not there, or leave a repository marked removed. Forgetting
+// every cached repository, not only the operation's, is simpler and costs
+// a look-up per repository on this rare path. The write lock stays: the
+// first SAVEPOINT, not a look-up, took it outside every savepoint
+// (lockBeforeWrite), and PostgreSQL releases only the locks taken under
+// the savepoint rolled back to.
+func (w *Writer) rolledBackTo(tx *batchTx) {
+	clear(tx.live)
+	w.c.repoIDs = map[string]knownRepository{}
 }
 
 func (w *Writer) inTx(ctx context.Context, fn func(tx *batchTx) error) error {

@@ -54,8 +54,21 @@ func Put(t *testing.T, c catalog.Catalog, ops ...any) []catalog.Outcome {
 type RemoveRepository string
 
 // PutWith is Put through a Writer made with opts; ops may also remove
-// repositories.
+// repositories. An operation that fails fails the test.
 func PutWith(t *testing.T, c catalog.Catalog, opts catalog.WriterOptions, ops ...any) []catalog.Outcome {
+	t.Helper()
+	outs, errs := PutEach(t, c, opts, ops...)
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("op %d: %v", i, err)
+		}
+	}
+	return outs
+}
+
+// PutEach is PutWith that returns each operation's error instead of
+// failing the test on it, for tests of an operation that fails.
+func PutEach(t *testing.T, c catalog.Catalog, opts catalog.WriterOptions, ops ...any) ([]catalog.Outcome, []error) {
 	t.Helper()
 	ctx := context.Background()
 	w, err := c.NewWriter(ctx, opts)
@@ -83,10 +96,5 @@ func PutWith(t *testing.T, c catalog.Catalog, opts catalog.WriterOptions, ops ..
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for i, err := range errs {
-		if err != nil {
-			t.Fatalf("op %d: %v", i, err)
-		}
-	}
-	return outs
+	return outs, errs
 }
