@@ -346,7 +346,6 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 		if p.manifest != nil {
 			r.main.manifests.store(name, p.manifest)
 		}
-		r.main.seen.queue(name)
 		r.q.PutImage(dbctx, *p.rec, func(o catalog.Outcome, err error) {
 			r.main.manifests.forget(name)
 			if config != "" {
@@ -355,6 +354,9 @@ func (r *run) store(dbctx context.Context, t target, top digest.Digest, pending 
 			r.main.seen.settle(name, err == nil)
 			st.done(o, err)
 		})
+		// Only now that the write is in the queue may other targets count
+		// on it (seenImages).
+		r.main.seen.queue(name)
 	}
 	for _, p := range pending {
 		if p.rec == nil && p.verification != nil {

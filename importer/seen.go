@@ -22,6 +22,15 @@ import (
 //
 // A write that failed leaves nothing behind: the image is fetched again
 // when another tag names it.
+//
+// An image counts as queued only once its write is in the writer's queue
+// (queue is called after the write is handed over, not before): a target
+// that finds it queued skips it and queues its own tag, list or verdict
+// after it, and the writer applies writes in the order they came. Marked
+// a moment before, the image let such a tag into the queue ahead of it,
+// and the tag failed the catalog's foreign key. In the moment between the
+// hand-over and queue, another target does not find the image and fetches
+// it again; that costs a duplicate write, never a failed one.
 type seenImages struct {
 	mu      sync.Mutex
 	queued  map[string]int // name -> its writes not yet settled
@@ -36,15 +45,17 @@ func newSeenImages() *seenImages {
 	return &seenImages{queued: map[string]int{}, written: map[uint64]struct{}{}, seed: maphash.MakeSeed(), hash: maphash.String}
 }
 
-// queue records that a write of name was queued.
+// queue records that a write of name is in the writer's queue. The write
+// may have settled already (the writer commits on its own goroutine): the
+// count then goes from -1 back to 0.
 func (s *seenImages) queue(name string) {
 	s.mu.Lock()
-	s.queued[name]++
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	s.add(name, 1)
 }
 
 // settle records that a queued write of name ended: written (ok) or
-// failed. The hash is added before the name is dropped, so that an
+// failed. The hash is added before the name is dropped, so that a queued
 // image is never in neither.
 func (s *seenImages) settle(name string, ok bool) {
 	s.mu.Lock()
@@ -52,7 +63,12 @@ func (s *seenImages) settle(name string, ok bool) {
 	if ok {
 		s.written[s.hash(s.seed, name)] = struct{}{}
 	}
-	if s.queued[name]--; s.queued[name] <= 0 {
+	s.add(name, -1)
+}
+
+// add counts name's unsettled writes; a name at 0 is dropped.
+func (s *seenImages) add(name string, n int) {
+	if s.queued[name] += n; s.queued[name] == 0 {
 		delete(s.queued, name)
 	}
 }
