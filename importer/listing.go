@@ -130,7 +130,7 @@ func (r *fetcher) unreadTagsOf(ctx context.Context, t target, image string, name
 			return names, nil
 		}
 	}
-	unread, err := r.artifactTagsUnread(ctx, t.repo.Name(), image, r.imp.usesSigstore(identity(t)))
+	unread, err := r.artifactTagsUnread(ctx, t.repo.Name(), image, r.imp.usesSigstore(pairIdentity(t)))
 	if err != nil || !unread {
 		return names, err
 	}

@@ -82,7 +82,8 @@ func reverifyPair(ctx context.Context, cat catalog.Catalog, v *signatures.Verifi
 		res.Err = err
 		return res, catalog.Verification{}
 	}
-	ref, err := identityIn(ctx, cat, repo, name)
+	// As at import (pairIdentity): the repository, for a pull by digest.
+	ref, err := reference.ParseNormalizedNamed(repo)
 	if err != nil {
 		res.Err = err
 		return res, catalog.Verification{}
@@ -127,21 +128,6 @@ func reverifyPair(ctx context.Context, cat catalog.Catalog, v *signatures.Verifi
 	}
 	res.Verdict, res.Reason = signatures.Verdict(ver.Verdict), ver.Reason
 	return res, ver
-}
-
-// identityIn is the reference a pair was verified under at import: the
-// repository with a tag of it that points at the image (or at a list
-// holding it), else the repository alone.
-func identityIn(ctx context.Context, cat catalog.Catalog, repo, name string) (reference.Named, error) {
-	named, err := reference.ParseNormalizedNamed(repo)
-	if err != nil {
-		return nil, err
-	}
-	tags, err := cat.TagsOfImageIn(ctx, repo, name)
-	if err != nil || len(tags) == 0 {
-		return named, err
-	}
-	return reference.WithTag(named, tags[0])
 }
 
 // reverifyAttestations judges the stored attestation bundles of an image again.

@@ -27,16 +27,21 @@ type SignatureOptions struct {
 
 func (o SignatureOptions) enabled() bool { return o.Verifier != nil }
 
-// identity is the reference signatures are checked against: the repository
-// as the user wrote it, with the tag when the image was imported by tag.
-func identity(t target) reference.Named {
-	if t.tag != "" {
-		if tagged, err := reference.WithTag(t.repo, t.tag); err == nil {
-			return tagged
-		}
-	}
-	return t.repo
-}
+// pairIdentity is the reference a pair's signatures are checked against:
+// the repository as the user wrote it, which the verifier evaluates as
+// repository@digest. A pair's verdict is the policy's answer for a pull by
+// digest: the reference the catalog records for the image
+// (dockerImageReference), the one an image stream resolves its tags to,
+// and the only pull mirrors (ImageDigestMirrorSet) serve. It depends
+// neither on which tag a target named nor on the order targets arrive in,
+// so every tag of the image in the repository shares it as its own. Under
+// the tag a target named instead, the pair's one verdict was the first
+// tag's, borrowed by the others: accepted for a tag no signature claims,
+// or refused for one a signature does. How a policy would judge a pull by
+// tag (a scope for one tag; matchExact or matchRepoDigestOrExact against
+// a signature that claims another tag) is not recorded: README, "what a
+// verdict answers".
+func pairIdentity(t target) reference.Named { return t.repo }
 
 // PairLookup is the signature lookup and policy evaluation of one
 // (repository, image) pair, the unit a verdict belongs to: policy scopes,
@@ -46,8 +51,8 @@ func identity(t target) reference.Named {
 type PairLookup struct {
 	// Repository is where to look for signatures.
 	Repository *registry.Repository
-	// Identity is the reference the signatures are checked against: the
-	// repository, with the tag when the image was imported by tag.
+	// Identity is the reference the signatures are checked against
+	// (pairIdentity).
 	Identity reference.Named
 	// Manifest is the image's manifest; its Source says where to ask for
 	// signatures (nil: the repository's digest source).
@@ -318,7 +323,7 @@ func (r *fetcher) lookUpPairs(ctx context.Context, repo *registry.Repository, t 
 			if done {
 				// A verdict made before a listed artifact tag existed is
 				// made again (listing.go).
-				unread, err := r.artifactTagsUnread(ctx, repoName, p.name, r.imp.usesSigstore(identity(t)))
+				unread, err := r.artifactTagsUnread(ctx, repoName, p.name, r.imp.usesSigstore(pairIdentity(t)))
 				if err != nil {
 					r.pairs.Delete(key)
 					return err
@@ -331,7 +336,7 @@ func (r *fetcher) lookUpPairs(ctx context.Context, repo *registry.Repository, t 
 		m, err := r.manifestOf(ctx, p, src)
 		if err == nil {
 			var v *catalog.Verification
-			if v, err = r.verifyPair(ctx, PairLookup{Repository: repo, Identity: identity(t), Manifest: m, Listed: r.listed(repoName)}); err == nil {
+			if v, err = r.verifyPair(ctx, PairLookup{Repository: repo, Identity: pairIdentity(t), Manifest: m, Listed: r.listed(repoName)}); err == nil {
 				if p.rec != nil {
 					p.rec.Verification = v
 				} else {

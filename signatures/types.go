@@ -136,9 +136,10 @@ func normalizeType(t string) string {
 
 // Image is what the verifier needs to know of one manifest.
 type Image struct {
-	// Reference is the repository as the user wrote it, tagged when imported by tag
-	// (a name-only or digested reference is evaluated as repository@ManifestDigest;
-	// a reference with both tag and digest loses its digest).
+	// Reference is what is pulled: a name-only or digested reference is
+	// evaluated as repository@ManifestDigest (the importer's pair verdicts
+	// pass the repository alone), a tagged one under its tag (a reference
+	// with both tag and digest loses its digest).
 	Reference reference.Named
 	// Manifest is the manifest as served; it must match ManifestDigest.
 	Manifest       []byte
