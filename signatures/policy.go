@@ -396,6 +396,23 @@ func scope(policy *signature.Policy, ref types.ImageReference) signature.PolicyR
 	return policy.Default
 }
 
+// TagScopes are the policy's docker scopes that name a tag
+// ("registry.example.com/app:latest"). containers/image consults one only
+// for a pull of that tag, and a pair's verdict is for a pull by digest
+// (importer.pairIdentity), so no verdict regimport records follows it.
+func TagScopes(policy *signature.Policy) []string {
+	var out []string
+	for sc := range policy.Transports[docker.Transport.Name()] {
+		if named, err := reference.ParseNamed(sc); err == nil {
+			if _, tagged := named.(reference.NamedTagged); tagged {
+				out = append(out, sc)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // scopeFor is scope for a reference that may lack tag and digest.
 func (v *Verifier) scopeFor(named reference.Named) ([]*requirement, error) {
 	if v.policy == nil {

@@ -1,7 +1,10 @@
 package signatures
 
 import (
+	"bytes"
+	"log/slog"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -89,5 +92,37 @@ func TestScopeSelection(t *testing.T) {
 	noPolicy := newTestVerifier(t, "")
 	if noPolicy.RequiresSignatures(mustRef(t, "registry.example.com/ns/app")) {
 		t.Error("no policy requires nothing")
+	}
+}
+
+// A pair's verdict is for a pull by digest, which a scope naming a tag is
+// not consulted for: NewVerifier warns once for each such scope, and for
+// no other kind (repository, namespace, digest, wildcard, the "" scope).
+func TestNewVerifierWarnsOfScopesThatNameATag(t *testing.T) {
+	dir := t.TempDir()
+	path := writePolicy(t, dir, `{"default":[{"type":"reject"}],"transports":{"docker":{
+		"registry.example.com/app:latest":[{"type":"reject"}],
+		"registry.example.com/app":[{"type":"insecureAcceptAnything"}],
+		"registry.example.com/app@sha256:`+strings.Repeat("a", 64)+`":[{"type":"reject"}],
+		"registry.example.com":[{"type":"insecureAcceptAnything"}],
+		"*.example.org":[{"type":"insecureAcceptAnything"}],
+		"localhost:5000/team/db:1.0":[{"type":"reject"}],
+		"":[{"type":"reject"}]}}}`)
+	var logged bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logged, nil))
+	if _, err := NewVerifier(Options{PolicyPath: path, Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+	var warned []string
+	for line := range strings.Lines(logged.String()) {
+		if strings.Contains(line, "level=WARN") && strings.Contains(line, "pulls by digest") {
+			_, scope, _ := strings.Cut(line, "scope=")
+			scope, _, _ = strings.Cut(scope, " ")
+			warned = append(warned, scope)
+		}
+	}
+	want := []string{"localhost:5000/team/db:1.0", "registry.example.com/app:latest"}
+	if !slices.Equal(warned, want) {
+		t.Errorf("warned of scopes %q, want %q\nlog:\n%s", warned, want, logged.String())
 	}
 }
