@@ -29,8 +29,10 @@ import (
 // after it, and the writer applies writes in the order they came. Marked
 // a moment before, the image let such a tag into the queue ahead of it,
 // and the tag failed the catalog's foreign key. In the moment between the
-// hand-over and queue, another target does not find the image and fetches
-// it again; that costs a duplicate write, never a failed one.
+// hand-over and queue (a hand-over can wait while the writer's queue is
+// full), another target does not find the image and normalizes it again,
+// from its config still cached (fetcher.configBlobs, kept until the write
+// settles): a duplicate write, never another request or a failed write.
 type seenImages struct {
 	mu      sync.Mutex
 	queued  map[string]int // name -> its writes not yet settled

@@ -147,7 +147,7 @@ func TestSeenHashCollisionsCostACatalogReadNotAnImage(t *testing.T) {
 // tag arrives (or 10 s pass), and the registry, by a hand-written
 // middleware, serves the second repository's manifest only once that
 // write is held: together they stretch the moment of the race, which real
-// parts cannot be made to do.
+// parts cannot be made to do. The image is fetched once all the same.
 func TestATagIsNeverQueuedAheadOfItsImage(t *testing.T) {
 	ctx := context.Background()
 	held := &holdFirstImage{release: make(chan struct{}), holding: make(chan struct{})}
@@ -189,6 +189,7 @@ func TestATagIsNeverQueuedAheadOfItsImage(t *testing.T) {
 	}
 	defer cat.Close()
 	held.Catalog, held.image = cat, shared
+	reg.ResetRequests()
 	client := registry.New(registry.Options{Sys: &types.SystemContext{DockerInsecureSkipTLSVerify: types.OptionalBoolTrue}})
 	imp, err := New(Options{Catalog: held, Registry: client, Concurrency: 2})
 	if err != nil {
@@ -205,6 +206,11 @@ func TestATagIsNeverQueuedAheadOfItsImage(t *testing.T) {
 	case <-held.holding:
 	default:
 		t.Fatal("the shared image's first write was never held: the test did not set up the race")
+	}
+	// The second target wrote the image again, from the config the first
+	// one fetched, still cached while its write was not settled.
+	if got := reg.Requests().Get(testregistry.KindBlobGet); got != 1 {
+		t.Errorf("%d config fetches, want 1", got)
 	}
 	for _, ref := range refs {
 		repo, _, _ := strings.Cut(strings.TrimPrefix(ref, reg.Host()+"/"), ":")
