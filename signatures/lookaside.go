@@ -104,6 +104,22 @@ func LoadRegistries(sys *types.SystemContext) (*Registries, error) {
 	return r, nil
 }
 
+// TagNamespaces are the "docker" namespaces that name a tag
+// ("registry.example.com/app:latest"). containers/image consults one only
+// for a pull of that tag, and a pair's signatures are looked up for a pull
+// by digest (importer.pairIdentity), so no lookup regimport makes follows
+// it.
+func (r *Registries) TagNamespaces() []string {
+	var out []string
+	for ns := range r.docker {
+		if i := strings.LastIndex(ns, "/"); i >= 0 && strings.Contains(ns[i+1:], ":") && !strings.Contains(ns[i+1:], "@") {
+			out = append(out, ns)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // LookasideBase returns the lookaside URL of ref's repository (containers/image's
 // SignatureStorageBaseURL: the configured "lookaside" plus "/<repository path>", or
 // its built-in local directory when none is configured) and whether

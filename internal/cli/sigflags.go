@@ -66,6 +66,10 @@ func (f *signatureFlags) options(log *slog.Logger, sys *types.SystemContext) (im
 		if opts.Registries, err = signatures.LoadRegistries(sys); err != nil {
 			return importer.SignatureOptions{}, err
 		}
+		for _, ns := range opts.Registries.TagNamespaces() {
+			log.Warn("registries.d namespace names a tag; signatures are looked up for pulls by digest, which do not consult it",
+				"namespace", ns, "registries.d", dir)
+		}
 	}
 	return opts, nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,5 +39,39 @@ func TestCommandsWarnOfPolicyScopesThatNameATag(t *testing.T) {
 		if warned != 1 {
 			t.Errorf("%s: warned %d times of the scope %s, want once\n%s", strings.Join(args[:len(args)-1], " "), warned, tagged, errOut)
 		}
+	}
+}
+
+// The same for registries.d: a "docker" namespace that names a tag is not
+// consulted for the lookups of a pull by digest, and import warns of it
+// once; a namespace naming a digest, a repository or a host with a port
+// is consulted, and not warned of.
+func TestImportWarnsOfRegistriesDNamespacesThatNameATag(t *testing.T) {
+	reg := startRegistry(t)
+	dir := t.TempDir()
+	tagged := reg.Host() + "/team/app:v0"
+	regd := filepath.Join(dir, "registries.d")
+	if err := os.MkdirAll(regd, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lookaside := "file://" + filepath.Join(dir, "lookaside")
+	writePolicy(t, filepath.Join(regd, "scopes.yaml"), fmt.Sprintf("docker:\n  %s:\n    lookaside: %s\n  %s:\n    lookaside: %s\n  %s:\n    lookaside: %s\n  %s:\n    lookaside: %s\n",
+		tagged, lookaside, reg.Host()+"/team/app@sha256:"+strings.Repeat("a", 64), lookaside, reg.Host()+"/team/app", lookaside, reg.Host(), lookaside))
+	policy := filepath.Join(dir, "policy.json")
+	writePolicy(t, policy, `{"default":[{"type":"insecureAcceptAnything"}]}`)
+	code, out, errOut := runCLI(t, "import", "--db", dbtest.New(t), "--tls-verify=false", "--progress", "never", "--policy", policy, "--registries.d", regd, tagged)
+	if code != ExitOK {
+		t.Fatalf("import: exit %d\n%s%s", code, out, errOut)
+	}
+	var warned []string
+	for line := range strings.Lines(errOut) {
+		if strings.Contains(line, "registries.d namespace names a tag") {
+			_, ns, _ := strings.Cut(line, "namespace=")
+			ns, _, _ = strings.Cut(ns, " ")
+			warned = append(warned, ns)
+		}
+	}
+	if len(warned) != 1 || warned[0] != tagged {
+		t.Errorf("warned of namespaces %q, want only %s\n%s", warned, tagged, errOut)
 	}
 }
