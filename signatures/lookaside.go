@@ -112,7 +112,7 @@ func LoadRegistries(sys *types.SystemContext) (*Registries, error) {
 func (r *Registries) TagNamespaces() []string {
 	var out []string
 	for ns := range r.docker {
-		if i := strings.LastIndex(ns, "/"); i >= 0 && strings.Contains(ns[i+1:], ":") && !strings.Contains(ns[i+1:], "@") {
+		if namesATag(ns) {
 			out = append(out, ns)
 		}
 	}

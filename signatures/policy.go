@@ -13,6 +13,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/opencontainers/go-digest"
@@ -396,21 +397,27 @@ func scope(policy *signature.Policy, ref types.ImageReference) signature.PolicyR
 	return policy.Default
 }
 
-// TagScopes are the policy's docker scopes that name a tag
+// tagScopes are the policy's docker scopes that name a tag
 // ("registry.example.com/app:latest"). containers/image consults one only
 // for a pull of that tag, and a pair's verdict is for a pull by digest
 // (importer.pairIdentity), so no verdict regimport records follows it.
-func TagScopes(policy *signature.Policy) []string {
+func tagScopes(policy *signature.Policy) []string {
 	var out []string
 	for sc := range policy.Transports[docker.Transport.Name()] {
-		if named, err := reference.ParseNamed(sc); err == nil {
-			if _, tagged := named.(reference.NamedTagged); tagged {
-				out = append(out, sc)
-			}
+		if namesATag(sc) {
+			out = append(out, sc)
 		}
 	}
 	slices.Sort(out)
 	return out
+}
+
+// namesATag reports whether a policy scope or registries.d namespace names
+// a tag: a tag follows the last path segment, and a scope without a path
+// is a host, whose ":" is a port's.
+func namesATag(scope string) bool {
+	i := strings.LastIndex(scope, "/")
+	return i >= 0 && strings.Contains(scope[i+1:], ":") && !strings.Contains(scope[i+1:], "@")
 }
 
 // scopeFor is scope for a reference that may lack tag and digest.

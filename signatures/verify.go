@@ -73,7 +73,7 @@ func NewVerifier(opts Options) (*Verifier, error) {
 		return nil, err
 	}
 	v.policy, v.reqs = policy, reqs
-	for _, sc := range TagScopes(policy) {
+	for _, sc := range tagScopes(policy) {
 		v.log.Warn("policy scope names a tag; regimport's verdicts are for pulls by digest, which do not consult it",
 			"scope", sc, "policy", opts.PolicyPath)
 	}
