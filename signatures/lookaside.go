@@ -94,9 +94,7 @@ func LoadRegistries(sys *types.SystemContext) (*Registries, error) {
 				return nil, fmt.Errorf(`registries.d: "docker" namespace %q defined both in %s and %s`, ns, prev, path)
 			}
 			r.docker[ns], nsFrom[ns] = cfg, path
-			// A tag or digest follows the last path segment; a namespace
-			// without one is a host, whose ":" is a port's.
-			if i := strings.LastIndex(ns, "/"); i >= 0 && strings.ContainsAny(ns[i+1:], ":@") {
+			if strings.ContainsAny(lastPathSegment(ns), ":@") { // a tag or digest
 				r.tagScoped = true
 			}
 		}

@@ -413,11 +413,21 @@ func tagScopes(policy *signature.Policy) []string {
 }
 
 // namesATag reports whether a policy scope or registries.d namespace names
-// a tag: a tag follows the last path segment, and a scope without a path
-// is a host, whose ":" is a port's.
+// a tag (and no digest).
 func namesATag(scope string) bool {
+	last := lastPathSegment(scope)
+	return strings.Contains(last, ":") && !strings.Contains(last, "@")
+}
+
+// lastPathSegment is the part of a scope after its last "/", where a tag
+// or digest goes; "" for a scope without a path, a host, whose ":" is a
+// port's.
+func lastPathSegment(scope string) string {
 	i := strings.LastIndex(scope, "/")
-	return i >= 0 && strings.Contains(scope[i+1:], ":") && !strings.Contains(scope[i+1:], "@")
+	if i < 0 {
+		return ""
+	}
+	return scope[i+1:]
 }
 
 // scopeFor is scope for a reference that may lack tag and digest.

@@ -55,8 +55,11 @@ func TestImportWarnsOfRegistriesDNamespacesThatNameATag(t *testing.T) {
 		t.Fatal(err)
 	}
 	lookaside := "file://" + filepath.Join(dir, "lookaside")
-	writePolicy(t, filepath.Join(regd, "scopes.yaml"), fmt.Sprintf("docker:\n  %s:\n    lookaside: %s\n  %s:\n    lookaside: %s\n  %s:\n    lookaside: %s\n  %s:\n    lookaside: %s\n",
-		tagged, lookaside, reg.Host()+"/team/app@sha256:"+strings.Repeat("a", 64), lookaside, reg.Host()+"/team/app", lookaside, reg.Host(), lookaside))
+	scopes := fmt.Sprintf("docker:\n  %s:\n    lookaside: %s\n  %s:\n    lookaside: %s\n  %s:\n    lookaside: %s\n  %s:\n    lookaside: %s\n",
+		tagged, lookaside, reg.Host()+"/team/app@sha256:"+strings.Repeat("a", 64), lookaside, reg.Host()+"/team/app", lookaside, reg.Host(), lookaside)
+	if err := os.WriteFile(filepath.Join(regd, "scopes.yaml"), []byte(scopes), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	policy := filepath.Join(dir, "policy.json")
 	writePolicy(t, policy, `{"default":[{"type":"insecureAcceptAnything"}]}`)
 	code, out, errOut := runCLI(t, "import", "--db", dbtest.New(t), "--tls-verify=false", "--progress", "never", "--policy", policy, "--registries.d", regd, tagged)
