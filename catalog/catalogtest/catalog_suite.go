@@ -16,6 +16,7 @@ import (
 
 	"github.com/regimport/regimport/catalog"
 
+	digest "github.com/opencontainers/go-digest"
 	imagev1 "github.com/openshift/api/image/v1"
 )
 
@@ -280,4 +281,42 @@ func (s Suite) RunLockNamesItsHolder(t *testing.T) {
 		t.Fatalf("after the shards: %v", err)
 	}
 	all.Unlock()
+}
+
+// ManyLayersAndListEntriesKeepTheirOrder stores an image with more layers,
+// and a list with more entries, than one INSERT takes on either backend
+// (ChildRowsPerInsert), and reads them back whole and in order.
+func (s Suite) ManyLayersAndListEntriesKeepTheirOrder(t *testing.T) {
+	c, _ := s.open(t)
+	ctx := context.Background()
+	const n = 70 // more than two of PostgreSQL's 32-row statements
+	img := testImage(1)
+	img.Image.DockerImageLayers = nil
+	for i := range n {
+		img.Image.DockerImageLayers = append(img.Image.DockerImageLayers, imagev1.ImageLayer{
+			Name: digest.FromString(fmt.Sprint("layer", i)).String(), LayerSize: int64(1000 + i), MediaType: "application/vnd.oci.image.layer.v1.tar+gzip"})
+	}
+	list := testImage(2)
+	list.Image.DockerImageLayers, list.Image.DockerImageConfig, list.ConfigMediaType = nil, "", ""
+	list.Image.DockerImageManifestMediaType = "application/vnd.oci.image.index.v1+json"
+	for i := range n {
+		list.Image.DockerImageManifests = append(list.Image.DockerImageManifests, imagev1.ImageManifest{
+			Digest: digest.FromString(fmt.Sprint("child", i)).String(), MediaType: "application/vnd.oci.image.manifest.v1+json",
+			ManifestSize: int64(500 + i), Architecture: fmt.Sprint("arch", i), OS: "linux", Variant: fmt.Sprint("v", i%3)})
+	}
+	put(t, c, img, list)
+	got, err := c.GetImage(ctx, img.Image.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got.DockerImageLayers) != fmt.Sprint(img.Image.DockerImageLayers) {
+		t.Errorf("%d layers read back, want the %d stored in order:\n got %v\nwant %v", len(got.DockerImageLayers), n, got.DockerImageLayers, img.Image.DockerImageLayers)
+	}
+	gotList, err := c.GetImage(ctx, list.Image.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(gotList.DockerImageManifests) != fmt.Sprint(list.Image.DockerImageManifests) {
+		t.Errorf("%d list entries read back, want the %d stored in order:\n got %v\nwant %v", len(gotList.DockerImageManifests), n, gotList.DockerImageManifests, list.Image.DockerImageManifests)
+	}
 }

@@ -101,3 +101,7 @@ func (Dialect) BeforeClose(*sql.DB, string, *slog.Logger) {}
 
 // InsertedIDInResult: pgx has no LastInsertId: ids are read back with RETURNING.
 func (Dialect) InsertedIDInResult() bool { return false }
+
+// ChildRowsPerInsert: a few dozen rows a statement, each statement a round
+// trip to the server.
+func (Dialect) ChildRowsPerInsert() int { return 32 }

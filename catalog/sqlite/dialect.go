@@ -97,3 +97,15 @@ func (Dialect) BeforeClose(write *sql.DB, path string, log *slog.Logger) {
 
 // InsertedIDInResult: go-sqlite3 gives the rowid of the last insert, which an INTEGER PRIMARY KEY is.
 func (Dialect) InsertedIDInResult() bool { return true }
+
+// ChildRowsPerInsert is 1: a row per statement. SQLite keeps a statement
+// journal for an INSERT of several rows inside a transaction (it may fail
+// half-way, and must then take back its own rows only): the original of
+// every page the statement changes. It holds 64 KiB in memory; a B-tree
+// page split changes four or five pages, more than that with 16 KiB pages
+// (pageSize), and from the first split on, the journal is a temporary file
+// that every later statement of the transaction writes its pages to. In a
+// cold import of 5,000 tags that was 400 MB of writes and 44,000 system
+// calls, about a sixth of regimport's system time; a single-row INSERT needs no
+// journal, and costs less than the rows' share of a multi-row one did.
+func (Dialect) ChildRowsPerInsert() int { return 1 }

@@ -50,6 +50,11 @@ type Dialect interface {
 	// cheaper than reading the id back with RETURNING as a row; pgx has no
 	// LastInsertId, so PostgreSQL reads it back.
 	InsertedIDInResult() bool
+	// ChildRowsPerInsert is the most rows of one INSERT of an image's
+	// layers or list entries (put.go): several rows a statement save
+	// round trips where a statement is one (PostgreSQL), and cost a
+	// statement journal where it is not (SQLite).
+	ChildRowsPerInsert() int
 
 	// Migrations are the dialect's migration files, NNNN_name.sql, at the root.
 	Migrations() fs.FS

@@ -146,18 +146,14 @@ func (c *Catalog) imageStoredAlready(ctx context.Context, tx *batchTx, rec Image
 	return Unchanged, nil
 }
 
-// childRowsPerInsert bounds the rows of one multi-row INSERT of an image's
-// layers or list entries: a statement per row cost more than the rows
-// themselves, and each row count is a statement text of its own, prepared
-// once.
-const childRowsPerInsert = 32
-
-// putLayers stores an image's layers, base first, a few dozen per statement.
+// putLayers stores an image's layers, base first, up to the dialect's
+// ChildRowsPerInsert a statement. Each row count is a statement text of its
+// own, prepared once.
 func (c *Catalog) putLayers(ctx context.Context, tx *batchTx, img *imagev1.Image) error {
 	const cols = 5
-	layers := img.DockerImageLayers
-	for from := 0; from < len(layers); from += childRowsPerInsert {
-		chunk := layers[from:min(from+childRowsPerInsert, len(layers))]
+	layers, per := img.DockerImageLayers, c.d.ChildRowsPerInsert()
+	for from := 0; from < len(layers); from += per {
+		chunk := layers[from:min(from+per, len(layers))]
 		args := make([]any, 0, len(chunk)*cols)
 		for i, l := range chunk {
 			args = append(args, img.Name, from+i, l.Name, l.LayerSize, l.MediaType)
@@ -170,12 +166,12 @@ func (c *Catalog) putLayers(ctx context.Context, tx *batchTx, img *imagev1.Image
 	return nil
 }
 
-// putListEntries stores a list's entries in order, a few dozen per statement.
+// putListEntries stores a list's entries in order, as putLayers does.
 func (c *Catalog) putListEntries(ctx context.Context, tx *batchTx, img *imagev1.Image) error {
 	const cols = 8
-	entries := img.DockerImageManifests
-	for from := 0; from < len(entries); from += childRowsPerInsert {
-		chunk := entries[from:min(from+childRowsPerInsert, len(entries))]
+	entries, per := img.DockerImageManifests, c.d.ChildRowsPerInsert()
+	for from := 0; from < len(entries); from += per {
+		chunk := entries[from:min(from+per, len(entries))]
 		args := make([]any, 0, len(chunk)*cols)
 		for i, m := range chunk {
 			args = append(args, img.Name, from+i, m.Digest, m.MediaType, m.ManifestSize, m.Architecture, m.OS, m.Variant)
