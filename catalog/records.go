@@ -35,6 +35,10 @@ type ImageRecord struct {
 	// importer); it must equal IndexMetadata of it. nil makes the catalog
 	// decode dockerImageMetadata itself.
 	Indexed *IndexedMetadata
+	// ConfigDigest is the sha256 digest of Image.DockerImageConfig, from a
+	// caller that has it at hand because it checked the config against it
+	// (the importer); "" makes the catalog hash the config itself.
+	ConfigDigest string
 }
 
 // IndexedMetadata is the part of dockerImageMetadata the catalog indexes.

@@ -231,6 +231,9 @@ func (r *fetcher) singleImage(ctx context.Context, repo *registry.Repository, t 
 		Image: n.Image, LookupReference: t.lookupReference(m.Digest.String()), ConfigMediaType: desc.MediaType, OS: n.Platform.OS, Variant: n.Platform.Variant,
 		Indexed: indexed,
 	}
+	if config != nil && desc.Digest.Algorithm() == digest.SHA256 && n.Image.DockerImageConfig == string(config) {
+		rec.ConfigDigest = desc.Digest.String() // config checked it: the catalog need not hash it again
+	}
 	markArtifact(rec, n.Image, ArtifactTypeOf(m.Bytes, desc.MediaType)) // artifacts.go
 	return &pendingImage{name: m.Digest.String(), manifest: m, configDigest: desc.Digest.String(), rec: rec}, nil
 }

@@ -131,6 +131,11 @@ func checkImage(t *testing.T, cat catalog.Catalog, repo string, p testregistry.P
 		if img.DockerImageConfig != string(p.Config) {
 			t.Errorf("%s: config not kept as served", p.Digest)
 		}
+		// The importer hands the catalog the digest it checked the config
+		// against: the config must be found under it.
+		if b, err := cat.Config(context.Background(), p.ConfigDigest.String()); err != nil || string(b) != string(p.Config) {
+			t.Errorf("%s: config under %s: %d bytes, %v; want the config", p.Digest, p.ConfigDigest, len(b), err)
+		}
 		size += int64(len(p.Config))
 	}
 	if meta.Size != size {

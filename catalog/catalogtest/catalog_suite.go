@@ -320,3 +320,36 @@ func (s Suite) ManyLayersAndListEntriesKeepTheirOrder(t *testing.T) {
 		t.Errorf("%d list entries read back, want the %d stored in order:\n got %v\nwant %v", len(gotList.DockerImageManifests), n, gotList.DockerImageManifests, list.Image.DockerImageManifests)
 	}
 }
+
+// AConfigIsStoredUnderItsDigest: a record's config goes under the digest
+// its caller gives (one it checked the config against), or else under the
+// config's own sha256; a given digest that is not a sha256 digest, or
+// that comes without a config, fails the record and stores nothing.
+func (s Suite) AConfigIsStoredUnderItsDigest(t *testing.T) {
+	c, _ := s.open(t)
+	ctx := context.Background()
+	given, hashed := testImage(1), testImage(2)
+	given.ConfigDigest = digest.FromString(given.Image.DockerImageConfig).String()
+	put(t, c, given, hashed)
+	for _, rec := range []catalog.ImageRecord{given, hashed} {
+		d := digest.FromString(rec.Image.DockerImageConfig).String()
+		if got, err := c.Config(ctx, d); err != nil || string(got) != rec.Image.DockerImageConfig {
+			t.Errorf("config of %s under %s: %q, %v; want the config", rec.Image.Name, d, got, err)
+		}
+	}
+	for name, bad := range map[string]func(*catalog.ImageRecord){
+		"sha512":       func(r *catalog.ImageRecord) { r.ConfigDigest = digest.SHA512.FromString(r.Image.DockerImageConfig).String() },
+		"not a digest": func(r *catalog.ImageRecord) { r.ConfigDigest = "sha256:beef" },
+		"no config":    func(r *catalog.ImageRecord) { r.Image.DockerImageConfig, r.ConfigDigest = "", digest.FromString("x").String() },
+	} {
+		rec := testImage(3)
+		bad(&rec)
+		_, errs := testimages.PutEach(t, c, catalog.WriterOptions{}, rec)
+		if errs[0] == nil || !strings.Contains(errs[0].Error(), "config digest") {
+			t.Errorf("%s: put gave %v, want a config digest error", name, errs[0])
+		}
+		if ok, err := c.HasImage(ctx, rec.Image.Name); err != nil || ok {
+			t.Errorf("%s: the image was stored (%v, %v)", name, ok, err)
+		}
+	}
+}

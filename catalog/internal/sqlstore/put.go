@@ -33,6 +33,11 @@ func validateImage(rec ImageRecord) error {
 	if len(img.DockerImageMetadata.Raw) == 0 {
 		return fmt.Errorf("catalog: image %s has no dockerImageMetadata", img.Name)
 	}
+	if d := rec.ConfigDigest; d != "" {
+		if parsed, err := digest.Parse(d); err != nil || parsed.Algorithm() != digest.SHA256 || img.DockerImageConfig == "" {
+			return fmt.Errorf("catalog: image %s: config digest %q is not the sha256 digest of a config", img.Name, d)
+		}
+	}
 	return nil
 }
 
@@ -40,10 +45,13 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 	img := rec.Image
 	var configDigest any
 	if img.DockerImageConfig != "" {
-		d := digest.FromString(img.DockerImageConfig)
-		configDigest = d.String()
+		d := rec.ConfigDigest
+		if d == "" {
+			d = digest.FromString(img.DockerImageConfig).String()
+		}
+		configDigest = d
 		if _, err := tx.exec(ctx, `INSERT INTO configs (digest, media_type, content) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING`,
-			d.String(), rec.ConfigMediaType, bytesOf(img.DockerImageConfig)); err != nil {
+			d, rec.ConfigMediaType, bytesOf(img.DockerImageConfig)); err != nil {
 			return Unchanged, fmt.Errorf("store config of %s: %w", img.Name, err)
 		}
 	}
