@@ -338,9 +338,13 @@ func (s Suite) AConfigIsStoredUnderItsDigest(t *testing.T) {
 		}
 	}
 	for name, bad := range map[string]func(*catalog.ImageRecord){
-		"sha512":       func(r *catalog.ImageRecord) { r.ConfigDigest = digest.SHA512.FromString(r.Image.DockerImageConfig).String() },
+		"sha512": func(r *catalog.ImageRecord) {
+			r.ConfigDigest = digest.SHA512.FromString(r.Image.DockerImageConfig).String()
+		},
 		"not a digest": func(r *catalog.ImageRecord) { r.ConfigDigest = "sha256:beef" },
-		"no config":    func(r *catalog.ImageRecord) { r.Image.DockerImageConfig, r.ConfigDigest = "", digest.FromString("x").String() },
+		"no config": func(r *catalog.ImageRecord) {
+			r.Image.DockerImageConfig, r.ConfigDigest = "", digest.FromString("x").String()
+		},
 	} {
 		rec := testImage(3)
 		bad(&rec)
