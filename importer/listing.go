@@ -4,6 +4,7 @@ import (
 	"context"
 
 	digest "github.com/opencontainers/go-digest"
+	"github.com/regimport/regimport/internal/digests"
 	"github.com/regimport/regimport/registry"
 	"github.com/regimport/regimport/signatures"
 )
@@ -73,7 +74,7 @@ func (r *fetcher) listed(repository string) func(tag string) bool {
 // image, when image is a sha256 digest.
 func artifactTagsOf(image string) (sig, referrers string, ok bool) {
 	d := digest.Digest(image)
-	if d.Validate() != nil || d.Algorithm() != digest.SHA256 {
+	if digests.Validate(d) != nil || d.Algorithm() != digest.SHA256 {
 		return "", "", false
 	}
 	ref := registry.ReferrersTag(d)

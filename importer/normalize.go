@@ -14,6 +14,7 @@ import (
 	"github.com/openshift/api/image/dockerpre012"
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/internal/digests"
 	"github.com/regimport/regimport/registry"
 	"go.podman.io/image/v5/manifest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -156,11 +157,11 @@ func parseImageManifest(raw []byte) (*untrustedManifest, error) {
 	if m.SchemaVersion != 2 {
 		return nil, fmt.Errorf("manifest has schemaVersion %d, want 2", m.SchemaVersion)
 	}
-	if err := m.Config.Digest.Validate(); err != nil {
+	if err := digests.Validate(m.Config.Digest); err != nil {
 		return nil, fmt.Errorf("manifest config digest %q: %w", m.Config.Digest, err)
 	}
 	for i, l := range m.Layers {
-		if err := l.Digest.Validate(); err != nil {
+		if err := digests.Validate(l.Digest); err != nil {
 			return nil, fmt.Errorf("manifest layer %d digest %q: %w", i, l.Digest, err)
 		}
 		if l.Size < 0 {
@@ -381,7 +382,7 @@ func ParseList(raw []byte) ([]imgspecv1.Descriptor, error) {
 		return nil, fmt.Errorf("manifest list has schemaVersion %d, want 2", idx.SchemaVersion)
 	}
 	for i, d := range idx.Manifests {
-		if err := d.Digest.Validate(); err != nil {
+		if err := digests.Validate(d.Digest); err != nil {
 			return nil, fmt.Errorf("manifest list entry %d digest %q: %w", i, d.Digest, err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	digest "github.com/opencontainers/go-digest"
 	imgspecv1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/regimport/regimport/internal/digests"
 	"github.com/regimport/regimport/internal/redact"
 	"go.podman.io/image/v5/docker/reference"
 	"go.podman.io/image/v5/manifest"
@@ -246,7 +247,7 @@ func (r *Repository) HeadManifest(ctx context.Context, tag string) (Descriptor, 
 			}
 			return Descriptor{Digest: m.Digest, MediaType: m.MediaType, Size: int64(len(m.Bytes))}, nil
 		}
-		d, err := digest.Parse(resp.header.Get("Docker-Content-Digest"))
+		d, err := digests.Parse(resp.header.Get("Docker-Content-Digest"))
 		if err != nil {
 			return Descriptor{}, fmt.Errorf("HEAD %s:%s: no valid Docker-Content-Digest: %w", s.path, tag, err)
 		}
@@ -258,7 +259,7 @@ func (r *Repository) HeadManifest(ctx context.Context, tag string) (Descriptor, 
 // GetBlob fetches a small blob (a config) from the source that served its
 // manifest and checks it against its digest.
 func (r *Repository) GetBlob(ctx context.Context, s *Source, d digest.Digest, maxBytes int64) ([]byte, error) {
-	if err := d.Validate(); err != nil {
+	if err := digests.Validate(d); err != nil {
 		return nil, fmt.Errorf("blob digest %q: %w", d, err)
 	}
 	h, err := r.c.hostFor(ctx, s.host, s.insecure)
@@ -282,7 +283,7 @@ func parseDigest(s string) (digest.Digest, bool) {
 	if !strings.Contains(s, ":") {
 		return "", false
 	}
-	d, err := digest.Parse(s)
+	d, err := digests.Parse(s)
 	if err != nil {
 		return "", false
 	}

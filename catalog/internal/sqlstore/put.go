@@ -13,6 +13,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/internal/digests"
 )
 
 // uidNamespace makes image UIDs a pure function of the image name, so two
@@ -24,7 +25,7 @@ func validateImage(rec ImageRecord) error {
 	if img == nil {
 		return errors.New("catalog: nil image")
 	}
-	if _, err := digest.Parse(img.Name); err != nil {
+	if _, err := digests.Parse(img.Name); err != nil {
 		return fmt.Errorf("catalog: image name %q is not a digest: %w", img.Name, err)
 	}
 	if img.DockerImageManifest == "" || img.DockerImageManifestMediaType == "" {
@@ -34,7 +35,7 @@ func validateImage(rec ImageRecord) error {
 		return fmt.Errorf("catalog: image %s has no dockerImageMetadata", img.Name)
 	}
 	if d := rec.ConfigDigest; d != "" {
-		if parsed, err := digest.Parse(d); err != nil || parsed.Algorithm() != digest.SHA256 || img.DockerImageConfig == "" {
+		if parsed, err := digests.Parse(d); err != nil || parsed.Algorithm() != digest.SHA256 || img.DockerImageConfig == "" {
 			return fmt.Errorf("catalog: image %s: config digest %q is not the sha256 digest of a config", img.Name, d)
 		}
 	}
