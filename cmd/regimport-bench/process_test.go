@@ -44,7 +44,7 @@ func buildClient(t *testing.T) string {
 }
 
 // allocatorSource is a child of known size: it touches argv[1] MiB, waits
-// 0.2 s and exits. It is built on its own, without the race detector this
+// 0.2 s (or argv[2] milliseconds) and exits. It is built on its own, without the race detector this
 // test may run under, whose shadow memory would double what it touches.
 const allocatorSource = `package main
 
@@ -63,7 +63,13 @@ func main() {
 	for i := 0; i < len(b); i += 4096 {
 		b[i] = 1
 	}
-	time.Sleep(200 * time.Millisecond)
+	wait := 200
+	if len(os.Args) > 2 {
+		if wait, err = strconv.Atoi(os.Args[2]); err != nil {
+			os.Exit(2)
+		}
+	}
+	time.Sleep(time.Duration(wait) * time.Millisecond)
 	if n > 0 && b[0] != 1 {
 		os.Exit(1)
 	}
@@ -170,7 +176,10 @@ func TestBareClientFetchesWhatAnImportCannotAvoid(t *testing.T) {
 
 // TestLauncherReportsTheHostsCPU: HostCPU is this process's CPU while the
 // measured one ran (the in-process registry's work for it): a goroutine
-// spinning here through a 0.2 s child shows, and an idle host does not.
+// spinning here through a 1 s child shows, and an idle host does not. The
+// child waits 1 s, not 0.2 s, because make test runs packages side by side
+// on two CPUs: with 0.2 s the spinner could get under 0.1 s of CPU and the
+// test failed on a busy machine.
 func TestLauncherReportsTheHostsCPU(t *testing.T) {
 	client := buildClient(t)
 	alloc := buildAllocator(t)
@@ -191,14 +200,14 @@ func TestLauncherReportsTheHostsCPU(t *testing.T) {
 			}
 		}
 	}()
-	busy, err := runMeasured(ctx, client, []string{alloc, "0"}, io.Discard, nil)
+	busy, err := runMeasured(ctx, client, []string{alloc, "0", "1000"}, io.Discard, nil)
 	close(stop)
 	<-spun
 	if err != nil {
 		t.Fatal(err)
 	}
 	if busy.HostCPU < 100*time.Millisecond {
-		t.Errorf("this process spun through a 0.2 s child, and HostCPU says %s", busy.HostCPU)
+		t.Errorf("this process spun through a 1 s child, and HostCPU says %s", busy.HostCPU)
 	}
 	if idle.HostCPU >= busy.HostCPU/2 {
 		t.Errorf("HostCPU %s with this process idle, %s with it spinning", idle.HostCPU, busy.HostCPU)
