@@ -44,8 +44,9 @@ func buildClient(t *testing.T) string {
 }
 
 // allocatorSource is a child of known size: it touches argv[1] MiB, waits
-// 0.2 s (or argv[2] milliseconds) and exits. It is built on its own, without the race detector this
-// test may run under, whose shadow memory would double what it touches.
+// 0.2 s (or argv[2] milliseconds) and exits. It is built on its own,
+// without the race detector this test may run under, whose shadow memory
+// would double what it touches.
 const allocatorSource = `package main
 
 import (
