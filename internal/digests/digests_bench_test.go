@@ -1,0 +1,26 @@
+package digests
+
+import (
+	"testing"
+
+	digest "github.com/opencontainers/go-digest"
+)
+
+var benchErr error
+
+// BenchmarkValidate and BenchmarkGoDigestValidate compare the two on a
+// well-formed sha256 digest, the case the import validates for nearly
+// every manifest, config and layer: go test ./internal/digests -run '^$' -bench .
+func BenchmarkValidate(b *testing.B) {
+	d := digest.Digest("sha256:" + hex64)
+	for b.Loop() {
+		benchErr = Validate(d)
+	}
+}
+
+func BenchmarkGoDigestValidate(b *testing.B) {
+	d := digest.Digest("sha256:" + hex64)
+	for b.Loop() {
+		benchErr = d.Validate()
+	}
+}
