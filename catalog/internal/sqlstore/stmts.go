@@ -22,13 +22,26 @@ type stmtCache struct {
 	off bool
 	mu  sync.Mutex
 	m   map[string]*sql.Stmt
+	// closed is set by close; background prepares (prepareLater) run
+	// under background, which close cancels, and close waits for them:
+	// one still running after the catalog is closed would hold (or open)
+	// a connection to the file, and a SQLite connection opened then
+	// creates the -shm file beside a catalog its owner may be deleting.
+	closed     bool
+	background context.Context
+	cancel     context.CancelFunc
+	pending    sync.WaitGroup
 }
 
 // errNoCache makes callers run the query directly.
 var errNoCache = errors.New("statement cache is off")
 
+// errCacheClosed is a prepare that finished after close.
+var errCacheClosed = errors.New("statement cache is closed")
+
 func newStmtCache(db *sql.DB, off bool) *stmtCache {
-	return &stmtCache{db: db, off: off, m: map[string]*sql.Stmt{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &stmtCache{db: db, off: off, m: map[string]*sql.Stmt{}, background: ctx, cancel: cancel}
 }
 
 // get returns the query's statement, preparing it on the pool if needed.
@@ -48,6 +61,10 @@ func (s *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		st.Close()
+		return nil, errCacheClosed
+	}
 	if had, ok := s.m[query]; ok { // prepared meanwhile by another caller
 		st.Close()
 		return had, nil
@@ -74,14 +91,28 @@ func (s *stmtCache) prepareLater(query string) {
 	if s.off {
 		return
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.pending.Add(1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer s.pending.Done()
+		ctx, cancel := context.WithTimeout(s.background, time.Minute)
 		defer cancel()
 		_, _ = s.get(ctx, query) // an error leaves it unprepared: the next use tries again
 	}()
 }
 
+// close closes every statement, once no background prepare is left: it
+// cancels those waiting for a connection and waits for them all.
 func (s *stmtCache) close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.pending.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, st := range s.m {
