@@ -26,6 +26,9 @@ func Open(ctx context.Context, file string, opts catalog.Options) (catalog.Catal
 }
 
 func open(ctx context.Context, file string, opts catalog.Options) (*sqlstore.Catalog, error) {
+	if err := registerStablePlans(); err != nil {
+		return nil, fmt.Errorf("open catalog %s: %w", file, err)
+	}
 	if opts.ReadOnly {
 		if _, err := os.Stat(file); err != nil {
 			return nil, fmt.Errorf("open catalog %s: %w", file, err)
@@ -76,6 +79,9 @@ func open(ctx context.Context, file string, opts catalog.Options) (*sqlstore.Cat
 func OpenUnchecked(ctx context.Context, file string) (*sqlstore.Catalog, error) {
 	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
 		return nil, nil
+	}
+	if err := registerStablePlans(); err != nil {
+		return nil, fmt.Errorf("open catalog %s: %w", file, err)
 	}
 	read, err := sql.Open("sqlite3", dsn(file, true))
 	if err != nil {

@@ -1,0 +1,51 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/regimport/regimport/catalog"
+	"github.com/regimport/regimport/catalog/internal/testimages"
+	"github.com/regimport/regimport/catalog/sqlite/internal/stmtstatus"
+)
+
+// Once a catalog is open, the process's SQLite connections plan a
+// statement once whatever is bound to it. Without the planner stability
+// guarantee SQLite prepares these joins again at every new binding
+// (go-sqlite3's SQLite 3.54): that parse was most of a pull verdict
+// lookup's time.
+func TestStatementsArePlannedOnce(t *testing.T) {
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "c.db")
+	c, err := open(ctx, file, catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []any
+	var args [][]string
+	for i := range 20 {
+		img := testimages.Image(i)
+		recs = append(recs, img)
+		args = append(args, []string{img.Image.Name, "example.com/team/app"})
+	}
+	testimages.Put(t, c, recs...)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for name, query := range map[string]string{
+		"the pull verdict of an image in a repository": `SELECT coalesce(v.verdict, ''), EXISTS (SELECT 1 FROM image_artifacts WHERE image_name = ?1)
+			FROM repositories r LEFT JOIN image_verdicts v ON v.repository_id = r.id AND v.image_name = ?1 WHERE r.name = ?2`,
+		"a list's entries with their verdicts": `SELECT m.digest, coalesce(iv.verdict, '') FROM image_manifests m
+			JOIN repositories r ON r.name = ?2 LEFT JOIN image_verdicts iv ON iv.image_name = m.digest AND iv.repository_id = r.id
+			WHERE m.list_name = ?1 ORDER BY m.position`,
+	} {
+		n, err := stmtstatus.Reprepares(file, query, args)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if n != 0 {
+			t.Errorf("%s: prepared again %d times over %d bindings, want 0", name, n, len(args))
+		}
+	}
+}
