@@ -33,9 +33,16 @@ import (
 // verdicts or list entries were re-prepared on every call that way: the
 // pull verdict of one tag (PullVerdictOfImage), read once per tag at the
 // end of a signed run and by verify, cost 70 µs with the planner's parse,
-// 15 µs without (go-sqlite3's SQLite 3.54, a 6,000-image catalog). The
-// plans the catalog needs do not depend on the values: every lookup is by
-// key, none uses LIKE or a LIMIT parameter.
+// 15 µs without (go-sqlite3's SQLite 3.54, a 6,000-image catalog).
+//
+// What the guarantee gives up is a plan fitted to one bound value, and the
+// catalog's statements have nothing to gain from one: their lookups are by
+// key; a LIMIT parameter still limits at run time (a known value only
+// sized SQLite's estimates, and re-prepared the page queries at each new
+// value); a report's --repository GLOB pattern, bound, no longer narrows
+// an index range, which only the repositories table (a row per repository)
+// could have offered; it is otherwise matched against computed values.
+// Results never depend on the plan.
 //
 // go-sqlite3 has no call for sqlite3_db_config, so the setting is an
 // auto extension: a function SQLite runs for each connection it opens in

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/regimport/regimport/catalog"
@@ -23,29 +24,34 @@ func TestStatementsArePlannedOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var recs []any
-	var args [][]string
+	var byRepository, pages [][]string
 	for i := range 20 {
 		img := testimages.Image(i)
 		recs = append(recs, img)
-		args = append(args, []string{img.Image.Name, "example.com/team/app"})
+		byRepository = append(byRepository, []string{img.Image.Name, "example.com/team/app"})
+		pages = append(pages, []string{img.Image.Name, strconv.Itoa(i + 1)})
 	}
 	testimages.Put(t, c, recs...)
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for name, query := range map[string]string{
-		"the pull verdict of an image in a repository": `SELECT coalesce(v.verdict, ''), EXISTS (SELECT 1 FROM image_artifacts WHERE image_name = ?1)
-			FROM repositories r LEFT JOIN image_verdicts v ON v.repository_id = r.id AND v.image_name = ?1 WHERE r.name = ?2`,
-		"a list's entries with their verdicts": `SELECT m.digest, coalesce(iv.verdict, '') FROM image_manifests m
+	for _, tc := range []struct {
+		name, query string
+		args        [][]string
+	}{
+		{"the pull verdict of an image in a repository", `SELECT coalesce(v.verdict, ''), EXISTS (SELECT 1 FROM image_artifacts WHERE image_name = ?1)
+			FROM repositories r LEFT JOIN image_verdicts v ON v.repository_id = r.id AND v.image_name = ?1 WHERE r.name = ?2`, byRepository},
+		{"a list's entries with their verdicts", `SELECT m.digest, coalesce(iv.verdict, '') FROM image_manifests m
 			JOIN repositories r ON r.name = ?2 LEFT JOIN image_verdicts iv ON iv.image_name = m.digest AND iv.repository_id = r.id
-			WHERE m.list_name = ?1 ORDER BY m.position`,
+			WHERE m.list_name = ?1 ORDER BY m.position`, byRepository},
+		{"a page of images after a name", `SELECT name FROM images WHERE name > ?1 ORDER BY name LIMIT ?2`, pages},
 	} {
-		n, err := stmtstatus.Reprepares(file, query, args)
+		n, err := stmtstatus.Reprepares(file, tc.query, tc.args)
 		if err != nil {
-			t.Fatalf("%s: %v", name, err)
+			t.Fatalf("%s: %v", tc.name, err)
 		}
 		if n != 0 {
-			t.Errorf("%s: prepared again %d times over %d bindings, want 0", name, n, len(args))
+			t.Errorf("%s: prepared again %d times over %d bindings, want 0", tc.name, n, len(tc.args))
 		}
 	}
 }
