@@ -49,22 +49,30 @@ func (e *errTagNotFound) Error() string { return e.err.Error() }
 func (e *errTagNotFound) Unwrap() error { return e.err }
 
 // reconcileTags removes the current tags of a repository that a complete
-// tag list no longer has (see the rules above).
-func (r *run) reconcileTags(ctx, dbctx context.Context, name reference.Named, listed []string, filter TagFilter) {
+// tag list no longer has (see the rules above). It returns the catalog's
+// current tags (tag to image) it compared with, nil when it could not read
+// them: the repository's targets look their tags up there (see
+// unchangedTag) rather than each in the catalog again.
+func (r *run) reconcileTags(ctx, dbctx context.Context, name reference.Named, listed []string, filter TagFilter) map[string]string {
 	repo, err := r.main.repository(name)
 	if err != nil {
 		r.fail(catalog.Failure{Reference: name.Name(), Reason: "compare with the catalog: " + err.Error()})
-		return
+		return nil
 	}
-	gone, reason, doubt, err := r.imp.goneTags(ctx, repo, listed, filter)
+	current, err := r.imp.cat.CurrentTags(ctx, name.Name())
 	if err != nil {
 		r.fail(catalog.Failure{Reference: name.Name(), Reason: "compare with the catalog: " + err.Error()})
-		return
+		return nil
 	}
+	if current == nil {
+		current = map[string]string{}
+	}
+	gone, reason, doubt := goneFrom(ctx, repo, current, listed, filter)
 	if doubt != "" {
 		r.fail(catalog.Failure{Reference: name.Name(), Reason: doubt})
 	}
 	r.removeTags(dbctx, name.Name(), gone, reason)
+	return current
 }
 
 // goneTags works out which current tags of a repository a complete tag
@@ -75,6 +83,12 @@ func (imp *Importer) goneTags(ctx context.Context, repo *registry.Repository, li
 	if err != nil {
 		return nil, "", "", err
 	}
+	gone, reason, doubt = goneFrom(ctx, repo, current, listed, filter)
+	return gone, reason, doubt, nil
+}
+
+// goneFrom is goneTags over the current tags already read.
+func goneFrom(ctx context.Context, repo *registry.Repository, current map[string]string, listed []string, filter TagFilter) (gone []string, reason, doubt string) {
 	present := map[string]bool{}
 	images := 0
 	for _, tag := range listed {
@@ -89,18 +103,18 @@ func (imp *Importer) goneTags(ctx context.Context, repo *registry.Repository, li
 		}
 	}
 	if len(gone) == 0 {
-		return nil, "", "", nil
+		return nil, "", ""
 	}
 	sort.Strings(gone)
 	if images > 0 {
-		return gone, catalog.ReasonNotListed, "", nil
+		return gone, catalog.ReasonNotListed, ""
 	}
 	confirmed, doubts := confirmTagsGone(ctx, repo, gone)
 	if len(doubts) > 0 {
 		doubt = fmt.Sprintf("the tag list is empty but %d tag(s) the catalog holds were not confirmed gone (%s); they stay current",
 			len(doubts), strings.Join(doubts, "; "))
 	}
-	return confirmed, catalog.ReasonNotFound, doubt, nil
+	return confirmed, catalog.ReasonNotFound, doubt
 }
 
 // confirmTagsGone asks for each tag with one HEAD; only a 404 confirms it.

@@ -180,13 +180,13 @@ func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []referenc
 			if f, ok := req.TagFilters[inputs[i]]; ok {
 				filter = f
 			}
-			tags, err := r.repositoryTags(ctx, dbctx, name, filter)
+			tags, known, err := r.repositoryTags(ctx, dbctx, name, filter)
 			if err != nil {
 				emit(targetList{}, []catalog.Failure{{Reference: name.Name(), Reason: "list tags: " + err.Error()}})
 				return nil
 			}
 			spelled := spelledRepository(inputs[i], name) // once, not per image
-			emit(targetList{repo: name, input: inputs[i], spelled: spelled, tags: tags}, nil)
+			emit(targetList{repo: name, input: inputs[i], spelled: spelled, tags: tags, known: known}, nil)
 			return nil
 		})
 	}
@@ -194,16 +194,17 @@ func (r *run) listTags(ctx, dbctx context.Context, req Request, repos []referenc
 }
 
 // repositoryTags lists a repository's tags, compares a whole list with the
-// catalog and returns the tags to import. A panic in it fails this
+// catalog and returns the tags to import, with the catalog's current tags
+// it compared with (nil when not read). A panic in it fails this
 // repository alone.
-func (r *run) repositoryTags(ctx, dbctx context.Context, name reference.Named, filter TagFilter) (tags []string, err error) {
+func (r *run) repositoryTags(ctx, dbctx context.Context, name reference.Named, filter TagFilter) (tags []string, known map[string]string, err error) {
 	defer r.imp.recoverAs(name.Name(), &err)
 	repo, err := r.main.reg.Repository(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if tags, err = repo.Tags(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	r.main.noteListing(name.Name(), tags)
 	if !r.imp.artifactsAsImages {
@@ -212,8 +213,9 @@ func (r *run) repositoryTags(ctx, dbctx context.Context, name reference.Named, f
 			r.imp.log.Debug("signature and attestation tags not imported as images", "repository", name.Name(), "tags", len(artifacts))
 		}
 	}
-	r.reconcileTags(ctx, dbctx, name, tags, filter)
-	return r.main.filterTags(ctx, name, tags, filter)
+	known = r.reconcileTags(ctx, dbctx, name, tags, filter)
+	tags, err = r.main.filterTags(ctx, name, tags, filter)
+	return tags, known, err
 }
 
 // importTarget fetches one tag or digest (and a list's children) and queues
@@ -266,8 +268,14 @@ func (r *fetcher) unchangedTag(ctx context.Context, t target, res *Result) bool 
 	if r.emptyAtStart {
 		return false
 	}
-	known, err := r.imp.cat.TagImage(ctx, t.repo.Name(), t.tag)
-	if err != nil || known == "" {
+	known := t.known
+	if !t.knownRead {
+		var err error
+		if known, err = r.imp.cat.TagImage(ctx, t.repo.Name(), t.tag); err != nil {
+			return false
+		}
+	}
+	if known == "" {
 		return false
 	}
 	repo, err := r.repository(t.repo)

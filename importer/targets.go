@@ -45,6 +45,13 @@ type target struct {
 	// spelled is the repository as written when input does not say it
 	// (see source).
 	spelled string
+	// known is the image the catalog's tag pointed at when the run listed
+	// the repository ("" when it had no such tag); knownRead says it was
+	// read then. A listed repository's current tags are read once, for
+	// the comparison with its tag list; a target not from a listing has
+	// its tag looked up when it is imported.
+	known     string
+	knownRead bool
 }
 
 // targetList is targets that became known together: references given
@@ -58,6 +65,9 @@ type targetList struct {
 	repo           reference.Named
 	input, spelled string
 	tags           []string
+	// known is the catalog's current tags of repo (tag to image) when the
+	// listing read them, else nil.
+	known map[string]string
 }
 
 func (l targetList) len() int { return len(l.targets) + len(l.tags) }
@@ -67,7 +77,11 @@ func (l targetList) at(i int) target {
 	if i < len(l.targets) {
 		return l.targets[i]
 	}
-	return target{repo: l.repo, tag: l.tags[i-len(l.targets)], input: l.input, spelled: l.spelled}
+	t := target{repo: l.repo, tag: l.tags[i-len(l.targets)], input: l.input, spelled: l.spelled}
+	if l.known != nil {
+		t.known, t.knownRead = l.known[t.tag], true
+	}
+	return t
 }
 
 func (t target) String() string {
