@@ -185,7 +185,11 @@ func (c *Catalog) KnownRepositories(ctx context.Context, prefix string) ([]strin
 
 // queryStrings runs a one-column query.
 func queryStrings(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+	return scanStrings(q.QueryContext(ctx, query, args...))
+}
+
+// scanStrings reads a one-column result, closing it.
+func scanStrings(rows *sql.Rows, err error) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
