@@ -34,10 +34,10 @@ func (c *Catalog) putAttestations(ctx context.Context, tx *batchTx, image string
 // found, and whether its referrers were ever looked up.
 func (c *Catalog) StoredAttestations(ctx context.Context, image string) ([]AttestationRecord, bool, error) {
 	var n int
-	if err := c.read.QueryRowContext(ctx, `SELECT count(*) FROM referrer_lookups WHERE image_name = $1`, image).Scan(&n); err != nil {
+	if err := c.readRow(ctx, `SELECT count(*) FROM referrer_lookups WHERE image_name = $1`, image).Scan(&n); err != nil {
 		return nil, false, fmt.Errorf("referrer lookups of %s: %w", image, err)
 	}
-	rows, err := c.read.QueryContext(ctx, `SELECT referrer, predicate_type, signer, verified, reason, message, content
+	rows, err := c.readQuery(ctx, `SELECT referrer, predicate_type, signer, verified, reason, message, content
 		FROM attestations WHERE image_name = $1 ORDER BY position`, image)
 	if err != nil {
 		return nil, false, fmt.Errorf("attestations of %s: %w", image, err)

@@ -53,7 +53,7 @@ func (c *Catalog) PullVerdictOfImage(ctx context.Context, repository, image stri
 // naming it would have) in every repository with a verdict for it or for
 // one of its instances, by repository name.
 func (c *Catalog) ImagePullVerdicts(ctx context.Context, image string) ([]catalog.RepositoryPullVerdict, error) {
-	rows, err := c.read.QueryContext(ctx, `SELECT r.name, coalesce(v.verdict, ''), coalesce(v.reason, ''), coalesce(`+instanceVerdicts("r.id", "$1")+`, '')
+	rows, err := c.readQuery(ctx, `SELECT r.name, coalesce(v.verdict, ''), coalesce(v.reason, ''), coalesce(`+instanceVerdicts("r.id", "$1")+`, '')
 		FROM repositories r LEFT JOIN image_verdicts v ON v.repository_id = r.id AND v.image_name = $1
 		WHERE r.id IN (SELECT repository_id FROM image_verdicts WHERE image_name = $1
 			OR image_name IN (SELECT digest FROM image_manifests WHERE list_name = $1)) AND NOT `+isArtifact("$1")+`
@@ -159,7 +159,7 @@ func (c *Catalog) putIndexAttestations(ctx context.Context, tx *batchTx, list st
 // IndexAttestations returns the BuildKit attestations kept of an image,
 // whichever index named them, ordered by index, manifest and layer.
 func (c *Catalog) IndexAttestations(ctx context.Context, image string) ([]catalog.IndexAttestation, error) {
-	rows, err := c.read.QueryContext(ctx, `SELECT manifest, position, image_name, in_index, predicate_type, builder_id, materials, readable, reason, content
+	rows, err := c.readQuery(ctx, `SELECT manifest, position, image_name, in_index, predicate_type, builder_id, materials, readable, reason, content
 		FROM index_attestations WHERE image_name = $1 ORDER BY list_name, manifest, position`, image)
 	if err != nil {
 		return nil, fmt.Errorf("index attestations of %s: %w", image, err)

@@ -53,7 +53,7 @@ func (c *Catalog) putSignatures(ctx context.Context, tx *batchTx, image string, 
 // StoredSignatures returns the signatures of an image found in a
 // repository, in the order found.
 func (c *Catalog) StoredSignatures(ctx context.Context, repository, image string) ([]SignatureRecord, error) {
-	rows, err := c.read.QueryContext(ctx, `SELECT s.source, s.type, s.content, s.sigstore_signature, s.certificate, s.chain, s.bundle, s.object,
+	rows, err := c.readQuery(ctx, `SELECT s.source, s.type, s.content, s.sigstore_signature, s.certificate, s.chain, s.bundle, s.object,
 		`+evidenceColumns+` FROM signatures s JOIN repositories r ON r.id = s.repository_id WHERE s.image_name = $1 AND r.name = $2 ORDER BY s.position`, image, repository)
 	if err != nil {
 		return nil, fmt.Errorf("signatures of %s: %w", image, err)
@@ -96,7 +96,7 @@ func (c *Catalog) UpdateVerification(ctx context.Context, image string, v Verifi
 		// The normalized key, not the served dockerImageReference (which
 		// keeps the user's spelling).
 		var lookup string
-		err := c.read.QueryRowContext(ctx, `SELECT docker_image_reference FROM images WHERE name = $1`, image).Scan(&lookup)
+		err := c.readRow(ctx, `SELECT docker_image_reference FROM images WHERE name = $1`, image).Scan(&lookup)
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, fmt.Errorf("image %s: %w", image, ErrNotFound)
 		} else if err != nil {

@@ -130,6 +130,17 @@ func (c *Catalog) readRow(ctx context.Context, query string, args ...any) *sql.R
 	return st.QueryRowContext(ctx, args...)
 }
 
+// readQuery runs a cached query on the read pool, for fixed SQL a caller
+// runs once per image or pair (verify and its dry run read several per
+// pair): unprepared, SQLite parsed and planned it at every call.
+func (c *Catalog) readQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.readStmts.get(ctx, query)
+	if err != nil {
+		return c.read.QueryContext(ctx, query, args...) // the cache is off (PostgreSQL), or the error recurs here
+	}
+	return st.QueryContext(ctx, args...)
+}
+
 // batchTx is one writer transaction. On SQLite its statements come from
 // the catalog's writeStmts, prepared once on the write pool's single
 // connection: preparing them again for every batch cost as much as running

@@ -317,7 +317,7 @@ func (c *Catalog) loadVerdicts(ctx context.Context, tx *sql.Tx, set imageSet) er
 
 // Verdicts returns the per-repository verdicts of an image, by repository.
 func (c *Catalog) Verdicts(ctx context.Context, image string) ([]PairVerdict, error) {
-	rows, err := c.read.QueryContext(ctx, `SELECT r.name, v.verdict, v.reason, v.migrated FROM image_verdicts v
+	rows, err := c.readQuery(ctx, `SELECT r.name, v.verdict, v.reason, v.migrated FROM image_verdicts v
 		JOIN repositories r ON r.id = v.repository_id WHERE v.image_name = $1 ORDER BY r.name`, image)
 	if err != nil {
 		return nil, fmt.Errorf("verdicts of %s: %w", image, err)
