@@ -67,6 +67,12 @@ func PullVerdictOf(own Verdict, ownReason, instances string) (Verdict, string) {
 	}
 }
 
+// PullVerdict is a pull verdict with its reason.
+type PullVerdict struct {
+	Verdict Verdict
+	Reason  string
+}
+
 // RepositoryPullVerdict is an image's pull verdict in one repository.
 type RepositoryPullVerdict struct {
 	Repository string

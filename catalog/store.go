@@ -100,6 +100,10 @@ type PullVerdicts interface {
 	// PullVerdictOfImage is the pull verdict, in repository, of a tag or
 	// digest naming image ("" when never evaluated, or an artifact).
 	PullVerdictOfImage(ctx context.Context, repository, image string) (Verdict, string, error)
+	// RepositoryPullVerdicts are the pull verdicts, in repository, of
+	// the images its current tags name, by image: for each, what
+	// PullVerdictOfImage gives, in one read for the whole repository.
+	RepositoryPullVerdicts(ctx context.Context, repository string) (map[string]PullVerdict, error)
 	// ImagePullVerdicts are image's pull verdicts in every repository
 	// with a verdict for it or its instances, by repository name.
 	ImagePullVerdicts(ctx context.Context, image string) ([]RepositoryPullVerdict, error)

@@ -35,6 +35,7 @@ import (
 // artifact tags. It keeps those tags only, not the image tags.
 type tagListing struct {
 	artifacts map[string]struct{}
+	images    int // the tags that are not artifact tags
 }
 
 func newTagListing(tags []string) *tagListing {
@@ -42,6 +43,8 @@ func newTagListing(tags []string) *tagListing {
 	for _, t := range tags {
 		if IsArtifactTag(t) {
 			l.artifacts[t] = struct{}{}
+		} else {
+			l.images++
 		}
 	}
 	return l
@@ -69,6 +72,24 @@ func (r *fetcher) listed(repository string) func(tag string) bool {
 	}
 	return v.(*tagListing).has
 }
+
+// mostlyStored reports whether the run stored references to at least half
+// of repository's image tags, and enough of them (repositoryReadFrom), as
+// its listing counted them: then reading the pull verdicts of the whole
+// repository at once (catalog's RepositoryPullVerdicts) costs less than a
+// read per reference, which a run that stored a few tags of a large
+// repository keeps.
+func (r *fetcher) mostlyStored(repository string, stored int) bool {
+	v, ok := r.listings.Load(repository)
+	if !ok || stored < repositoryReadFrom {
+		return false
+	}
+	return 2*stored >= v.(*tagListing).images
+}
+
+// repositoryReadFrom is the fewest stored references of a repository that
+// are read together: below it the per-reference reads cost little.
+const repositoryReadFrom = 16
 
 // artifactTagsOf is the cosign signature tag and the referrers tag of
 // image, when image is a sha256 digest.

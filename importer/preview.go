@@ -103,11 +103,12 @@ func previewPullBlocks(ctx context.Context, cat catalog.Catalog, names []string,
 			affected[previewKey{k.repository, l}] = true
 		}
 	}
-	return pullBlocks(ctx, cat, names, func(ctx context.Context, repo, image string) (catalog.Verdict, string, error) {
-		if affected[previewKey{repo, image}] {
-			return previewPullVerdict(ctx, cat, repo, image, would)
+	return pullBlocks(ctx, cat, names, func(ctx context.Context, repo, image string) (catalog.Verdict, string, bool, error) {
+		if !affected[previewKey{repo, image}] {
+			return "", "", false, nil
 		}
-		return cat.PullVerdictOfImage(ctx, repo, image)
+		v, why, err := previewPullVerdict(ctx, cat, repo, image, would)
+		return v, why, true, err
 	})
 }
 

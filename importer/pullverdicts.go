@@ -27,13 +27,40 @@ func (r *run) blockedPulls(ctx context.Context, stored []storedRef) []PullBlock 
 	if !r.imp.sigs.enabled() {
 		return nil
 	}
-	var out []PullBlock
-	for _, res := range stored {
-		ref, err := reference.ParseNormalizedNamed(res.reference)
-		if err != nil {
+	refs := make([]reference.Named, len(stored))
+	perRepository := map[string]int{}
+	for i, res := range stored {
+		if ref, err := reference.ParseNormalizedNamed(res.reference); err == nil {
+			refs[i] = ref
+			perRepository[ref.Name()]++
+		}
+	}
+	read := map[string]map[string]catalog.PullVerdict{}
+	for repo, n := range perRepository {
+		if !r.main.mostlyStored(repo, n) {
 			continue
 		}
-		v, why, err := r.imp.cat.PullVerdictOfImage(ctx, ref.Name(), res.image)
+		m, err := r.imp.cat.RepositoryPullVerdicts(ctx, repo)
+		if err != nil {
+			r.imp.log.Warn("pull verdicts not read for the whole repository; reading them one by one", "repository", repo, "error", err)
+			continue
+		}
+		read[repo] = m
+	}
+	var out []PullBlock
+	for i, res := range stored {
+		ref := refs[i]
+		if ref == nil {
+			continue
+		}
+		var v catalog.Verdict
+		var why string
+		var err error
+		if pv, ok := read[ref.Name()][res.image]; ok {
+			v, why = pv.Verdict, pv.Reason
+		} else {
+			v, why, err = r.imp.cat.PullVerdictOfImage(ctx, ref.Name(), res.image)
+		}
 		if err != nil {
 			r.imp.log.Warn("pull verdict not read", "reference", res.reference, "error", err)
 			continue
@@ -55,18 +82,20 @@ type storedRef struct{ reference, image string }
 // holding one. Unlike a run's, a verdict that cannot be read is an error:
 // verify's exit code would otherwise say nothing blocks.
 func CurrentPullBlocks(ctx context.Context, cat catalog.Catalog, names []string) ([]PullBlock, error) {
-	return pullBlocks(ctx, cat, names, cat.PullVerdictOfImage)
+	return pullBlocks(ctx, cat, names, nil)
 }
 
 // pullVerdictOf is the pull verdict, in a repository, of a tag naming an
-// image.
-type pullVerdictOf func(ctx context.Context, repo, image string) (catalog.Verdict, string, error)
+// image, in place of the catalog's when ok.
+type pullVerdictOf func(ctx context.Context, repo, image string) (v catalog.Verdict, why string, ok bool, err error)
 
-// pullBlocks is, for every tag the catalog holds now, its pull verdict by
-// verdictOf, and returns those that block a pull, sorted by reference.
-// names, when given, restricts it to tags naming one of those images or a
-// list holding one. A verdict that cannot be read is an error.
-func pullBlocks(ctx context.Context, cat catalog.Catalog, names []string, verdictOf pullVerdictOf) ([]PullBlock, error) {
+// pullBlocks is, for every tag the catalog holds now, its pull verdict
+// (instead's where it gives one, else the catalog's), and returns those
+// that block a pull, sorted by reference. names, when given, restricts it
+// to tags naming one of those images or a list holding one; without, each
+// repository's verdicts are read at once (RepositoryPullVerdicts), not
+// one tag at a time. A verdict that cannot be read is an error.
+func pullBlocks(ctx context.Context, cat catalog.Catalog, names []string, instead pullVerdictOf) ([]PullBlock, error) {
 	var only map[string]bool
 	if len(names) > 0 {
 		only = map[string]bool{}
@@ -91,11 +120,29 @@ func pullBlocks(ctx context.Context, cat catalog.Catalog, names []string, verdic
 		if err != nil {
 			return nil, err
 		}
+		var stored map[string]catalog.PullVerdict
+		if only == nil {
+			if stored, err = cat.RepositoryPullVerdicts(ctx, repo); err != nil {
+				return nil, err
+			}
+		}
 		for tag, image := range tags {
 			if only != nil && !only[image] {
 				continue
 			}
-			v, why, err := verdictOf(ctx, repo, image)
+			var v catalog.Verdict
+			var why string
+			ok := false
+			if instead != nil {
+				v, why, ok, err = instead(ctx, repo, image)
+			}
+			if !ok && err == nil {
+				if pv, in := stored[image]; in {
+					v, why = pv.Verdict, pv.Reason
+				} else {
+					v, why, err = cat.PullVerdictOfImage(ctx, repo, image)
+				}
+			}
 			if err != nil {
 				return nil, fmt.Errorf("pull verdict of %s:%s: %w", repo, tag, err)
 			}

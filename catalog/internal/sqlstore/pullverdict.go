@@ -49,6 +49,40 @@ func (c *Catalog) PullVerdictOfImage(ctx context.Context, repository, image stri
 	return v, why, nil
 }
 
+// RepositoryPullVerdicts are the pull verdicts, in repository, of the
+// images its current tags name, by image, as PullVerdictOfImage gives each
+// (the same expressions over the same rows): one read where a run's end
+// or verify would otherwise make one per tag.
+func (c *Catalog) RepositoryPullVerdicts(ctx context.Context, repository string) (map[string]catalog.PullVerdict, error) {
+	rows, err := c.readQuery(ctx, `SELECT t.image_name, coalesce(v.verdict, ''), coalesce(v.reason, ''), coalesce(`+instanceVerdicts("r.id", "t.image_name")+`, ''), `+isArtifact("t.image_name")+`
+		FROM repositories r JOIN tags t ON t.repository_id = r.id
+		LEFT JOIN image_verdicts v ON v.repository_id = r.id AND v.image_name = t.image_name
+		WHERE r.name = $1`, repository)
+	if err != nil {
+		return nil, fmt.Errorf("pull verdicts in %s: %w", repository, err)
+	}
+	defer rows.Close()
+	out := map[string]catalog.PullVerdict{}
+	for rows.Next() {
+		var image, reason, instances string
+		var own Verdict
+		var artifact bool
+		if err := rows.Scan(&image, &own, &reason, &instances, &artifact); err != nil {
+			return nil, fmt.Errorf("pull verdicts in %s: %w", repository, err)
+		}
+		if artifact {
+			out[image] = catalog.PullVerdict{} // an artifact is not pulled to run: no pull verdict
+			continue
+		}
+		v, why := catalog.PullVerdictOf(own, reason, instances)
+		out[image] = catalog.PullVerdict{Verdict: v, Reason: why}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pull verdicts in %s: %w", repository, err)
+	}
+	return out, nil
+}
+
 // ImagePullVerdicts are the pull verdicts of image (as a tag or digest
 // naming it would have) in every repository with a verdict for it or for
 // one of its instances, by repository name.
