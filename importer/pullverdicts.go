@@ -53,14 +53,7 @@ func (r *run) blockedPulls(ctx context.Context, stored []storedRef) []PullBlock 
 		if ref == nil {
 			continue
 		}
-		var v catalog.Verdict
-		var why string
-		var err error
-		if pv, ok := read[ref.Name()][res.image]; ok {
-			v, why = pv.Verdict, pv.Reason
-		} else {
-			v, why, err = r.imp.cat.PullVerdictOfImage(ctx, ref.Name(), res.image)
-		}
+		v, why, err := pullVerdictIn(ctx, r.imp.cat, read[ref.Name()], ref.Name(), res.image)
 		if err != nil {
 			r.imp.log.Warn("pull verdict not read", "reference", res.reference, "error", err)
 			continue
@@ -70,6 +63,16 @@ func (r *run) blockedPulls(ctx context.Context, stored []storedRef) []PullBlock 
 		}
 	}
 	return out
+}
+
+// pullVerdictIn is image's pull verdict in repo: from read, the
+// repository's verdicts read at once (RepositoryPullVerdicts), when it
+// has the image, else read for the image alone.
+func pullVerdictIn(ctx context.Context, cat catalog.Catalog, read map[string]catalog.PullVerdict, repo, image string) (catalog.Verdict, string, error) {
+	if pv, ok := read[image]; ok {
+		return pv.Verdict, pv.Reason, nil
+	}
+	return cat.PullVerdictOfImage(ctx, repo, image)
 }
 
 // storedRef is a reference the run stored and the image it named.
@@ -137,11 +140,7 @@ func pullBlocks(ctx context.Context, cat catalog.Catalog, names []string, instea
 				v, why, ok, err = instead(ctx, repo, image)
 			}
 			if !ok && err == nil {
-				if pv, in := stored[image]; in {
-					v, why = pv.Verdict, pv.Reason
-				} else {
-					v, why, err = cat.PullVerdictOfImage(ctx, repo, image)
-				}
+				v, why, err = pullVerdictIn(ctx, cat, stored, repo, image)
 			}
 			if err != nil {
 				return nil, fmt.Errorf("pull verdict of %s:%s: %w", repo, tag, err)

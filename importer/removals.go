@@ -64,9 +64,6 @@ func (r *run) reconcileTags(ctx, dbctx context.Context, name reference.Named, li
 		r.fail(catalog.Failure{Reference: name.Name(), Reason: "compare with the catalog: " + err.Error()})
 		return nil
 	}
-	if current == nil {
-		current = map[string]string{}
-	}
 	gone, reason, doubt := goneFrom(ctx, repo, current, listed, filter)
 	if doubt != "" {
 		r.fail(catalog.Failure{Reference: name.Name(), Reason: doubt})

@@ -197,10 +197,5 @@ func (c *Catalog) ListsContaining(ctx context.Context, image string) ([]string, 
 // call, and PairsToLookUp, which a re-run under a policy calls once per
 // tag, was two fifths of that re-run's CPU.
 func (c *Catalog) strings(ctx context.Context, query string, args ...any) ([]string, error) {
-	st, err := c.readStmts.get(ctx, query)
-	if err != nil {
-		return queryStrings(ctx, c.read, query, args...) // the cache is off (PostgreSQL), or the error recurs here
-	}
-	rows, err := st.QueryContext(ctx, args...)
-	return scanStrings(rows, err)
+	return scanStrings(c.readQuery(ctx, query, args...))
 }
