@@ -52,6 +52,10 @@ func (Dialect) Migrations() fs.FS {
 	return sub
 }
 
+// NewSchema: none; a new PostgreSQL catalog is migrated from its first
+// version, 7.
+func (Dialect) NewSchema() (int, string) { return 0, "" }
+
 func (Dialect) CountTables() string {
 	return `SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`
 }

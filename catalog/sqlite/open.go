@@ -26,6 +26,11 @@ func Open(ctx context.Context, file string, opts catalog.Options) (catalog.Catal
 }
 
 func open(ctx context.Context, file string, opts catalog.Options) (*sqlstore.Catalog, error) {
+	return openAs(ctx, file, opts, Dialect{})
+}
+
+// openAs is open through d, for a test that replays the migrations.
+func openAs(ctx context.Context, file string, opts catalog.Options, d sqlstore.Dialect) (*sqlstore.Catalog, error) {
 	if err := registerStablePlans(); err != nil {
 		return nil, fmt.Errorf("open catalog %s: %w", file, err)
 	}
@@ -44,7 +49,7 @@ func open(ctx context.Context, file string, opts catalog.Options) (*sqlstore.Cat
 	read.SetMaxIdleConns(16)
 	p := sqlstore.Pools{Path: file, Read: read}
 	if opts.ReadOnly {
-		return sqlstore.Open(ctx, p, Dialect{}, opts)
+		return sqlstore.Open(ctx, p, d, opts)
 	}
 	err = createPrivate(file)
 	if err == nil {
@@ -61,7 +66,7 @@ func open(ctx context.Context, file string, opts catalog.Options) (*sqlstore.Cat
 	}
 	write.SetMaxOpenConns(1)
 	p.Write = write
-	c, err := sqlstore.Open(ctx, p, Dialect{}, opts)
+	c, err := sqlstore.Open(ctx, p, d, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -224,6 +224,13 @@ func (c *Catalog) migrate(ctx context.Context) error {
 			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 			return fmt.Errorf("%s: create schema_migrations: %w", c.path, err)
 		}
+		if version, script := c.d.NewSchema(); version == ms[len(ms)-1].version {
+			if err := c.createSchema(ctx, script, ms); err != nil {
+				return fmt.Errorf("%s: create the schema of version %d: %w", c.path, version, err)
+			}
+			c.log.Info("catalog created", "catalog", c.path, "version", version)
+			return nil
+		}
 	}
 	for _, m := range ms {
 		if m.version <= v {
@@ -235,6 +242,31 @@ func (c *Catalog) migrate(ctx context.Context) error {
 		c.log.Info("catalog migrated", "catalog", c.path, "version", m.version, "migration", m.name)
 	}
 	return nil
+}
+
+// createSchema gives a new catalog the schema every migration in ms
+// leaves, from the dialect's script, and records each migration as
+// applied, in one transaction: a crash leaves the file empty. Replaying
+// the migrations, several of which rebuild a table, parsed the growing
+// schema again at each rebuild: 20-25 ms per new SQLite file, against
+// about 4 ms for the script.
+func (c *Catalog) createSchema(ctx context.Context, script string, ms []migration) error {
+	tx, err := c.beginWrite(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, script); err != nil {
+		return err
+	}
+	applied := formatTime(time.Now())
+	for _, m := range ms {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
+			m.version, m.name, applied); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // applyMigration runs one migration and records it, in one transaction.

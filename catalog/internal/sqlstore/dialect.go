@@ -58,6 +58,11 @@ type Dialect interface {
 
 	// Migrations are the dialect's migration files, NNNN_name.sql, at the root.
 	Migrations() fs.FS
+	// NewSchema is the schema the migrations leave, as one script, and the
+	// version it is at: a new catalog at that version is created from it
+	// in one transaction instead of replaying the migrations. Version 0:
+	// the dialect has none, and a new catalog is migrated from the first.
+	NewSchema() (version int, script string)
 	// CountTables is a query for the number of tables in the catalog's schema.
 	CountTables() string
 	// LockMigrations serializes openers that migrate the same database
