@@ -70,14 +70,26 @@ func openAs(ctx context.Context, file string, opts catalog.Options, d sqlstore.D
 	if err != nil {
 		return nil, err
 	}
-	// Checkpoint less often than every 1,000 pages: an import writes in
-	// bursts, and each checkpoint costs a copy and an fsync.
-	if _, err := write.ExecContext(ctx, `PRAGMA wal_autocheckpoint = 8192`); err != nil {
+	// The writer keeps SQLite's automatic checkpoint, at walCheckpointPages:
+	// a commit that takes the WAL past it copies the WAL into the file, and
+	// the next commit writes the WAL from its start again.
+	if _, err := write.ExecContext(ctx, fmt.Sprintf(`PRAGMA wal_autocheckpoint = %d`, walCheckpointPages)); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("open catalog %s: %w", file, err)
 	}
 	return c, nil
 }
+
+// walCheckpointPages is SQLite's default, 16 MiB of 16 KiB pages. With
+// 8,192 a cold import of 5,000 tags never checkpointed: its WAL grew to
+// about 112 MB, and closing the catalog, which folds the WAL into the file
+// so that the file alone is complete, took 0.23-0.25 s after the last
+// write (fsync of the whole WAL, a copy of every page of the 39 MB file,
+// its fsync, then freeing the WAL's pages), time in which nothing else ran.
+// Checkpointing every 1,000 pages, in the writer while the workers fetch,
+// leaves 0.03 s for the close and cost no CPU that three runs of each
+// could tell apart.
+const walCheckpointPages = 1000
 
 // OpenUnchecked opens the file read-only as it is, without checking its
 // schema, for catalogdb.CheckEmpty; nil when the file does not exist.
