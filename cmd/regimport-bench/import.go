@@ -60,7 +60,7 @@ func importBench(ctx context.Context, c config, out io.Writer) (block, error) {
 // fixedCostRounds measures both sides, c.rounds times, on a registry of one
 // tag: what a run costs whatever the registry's size. For regimport that is
 // starting the process with its dependencies' package initialization,
-// creating and migrating a new catalog file and recording the run; for the
+// creating a new catalog file and recording the run; for the
 // client, little more than starting.
 func fixedCostRounds(ctx context.Context, c config, out io.Writer) (importSize, error) {
 	reg, err := testregistry.Start(ctx)
