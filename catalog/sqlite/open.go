@@ -92,9 +92,10 @@ func openAs(ctx context.Context, file string, opts catalog.Options, d sqlstore.D
 // with 256 (four runs each). Process CPU did not grow: at 5,000 tags
 // 3.65, 3.47 and 3.56 s on average over four runs each, and in five
 // paired runs of 1,000 against 8,192 pages 4.04 s against 4.25 s (a WAL
-// written again from its start needs no new page-cache pages). 512 halves the close of 1,000 and checkpoints half as
-// often as 256; each checkpoint writes the index pages changed since the
-// last one again, I/O that a slow disk feels.
+// written again from its start needs no new page-cache pages). 512
+// halves the close of 1,000 and checkpoints half as often as 256; each
+// checkpoint writes the index pages changed since the last one again,
+// I/O that a slow disk feels.
 const walCheckpointPages = 512
 
 // OpenUnchecked opens the file read-only as it is, without checking its

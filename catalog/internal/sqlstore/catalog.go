@@ -259,10 +259,8 @@ func (c *Catalog) createSchema(ctx context.Context, script string, ms []migratio
 	if _, err := tx.ExecContext(ctx, script); err != nil {
 		return err
 	}
-	applied := formatTime(time.Now())
 	for _, m := range ms {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-			m.version, m.name, applied); err != nil {
+		if err := c.recordMigration(ctx, tx, m); err != nil {
 			return err
 		}
 	}
@@ -301,17 +299,22 @@ func (c *Catalog) applyMigration(ctx context.Context, m migration) error {
 			return errors.New("it leaves rows whose foreign keys point nowhere (PRAGMA foreign_key_check)")
 		}
 	}
-	// PostgreSQL stamps the row itself: the statement was prepared
-	// on this connection before 0009 made applied_at a timestamptz,
-	// and a text parameter would stay text.
+	if err := c.recordMigration(ctx, tx, m); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// recordMigration records m as applied, in tx. PostgreSQL stamps the row
+// itself: the statement was prepared on this connection before 0009 made
+// applied_at a timestamptz, and a text parameter would stay text.
+func (c *Catalog) recordMigration(ctx context.Context, tx *sql.Tx, m migration) error {
 	record, args := `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, []any{m.version, m.name, formatTime(time.Now())}
 	if c.pg() {
 		record, args = `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())`, args[:2]
 	}
-	if _, err := tx.ExecContext(ctx, record, args...); err != nil {
-		return err
-	}
-	return tx.Commit()
+	_, err := tx.ExecContext(ctx, record, args...)
+	return err
 }
 
 func (c *Catalog) timestamp() string { return formatTime(c.now()) }
