@@ -15,6 +15,7 @@ import (
 	imagev1 "github.com/openshift/api/image/v1"
 	"github.com/regimport/regimport/catalog"
 	"github.com/regimport/regimport/internal/digests"
+	"github.com/regimport/regimport/internal/jsoncodec"
 	"github.com/regimport/regimport/registry"
 	"go.podman.io/image/v5/manifest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -151,7 +152,7 @@ func isSchema1(mediaType string) bool {
 
 func parseImageManifest(raw []byte) (*untrustedManifest, error) {
 	var m untrustedManifest
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := jsoncodec.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("manifest is not valid JSON: %w", err)
 	}
 	if m.SchemaVersion != 2 {
@@ -222,7 +223,7 @@ func (m *ImageManifest) Normalize(repository string, dgst digest.Digest, config 
 		return nil, err
 	}
 	meta.TypeMeta = dockerImageTypeMeta
-	if img.DockerImageMetadata.Raw, err = json.Marshal(meta); err != nil {
+	if img.DockerImageMetadata.Raw, err = jsoncodec.Marshal(meta); err != nil {
 		return nil, fmt.Errorf("encode dockerImageMetadata: %w", err)
 	}
 	markNonconforming(img, reasons)
@@ -375,7 +376,7 @@ type untrustedIndex struct {
 // ParseList returns the entries of a manifest list or OCI index.
 func ParseList(raw []byte) ([]imgspecv1.Descriptor, error) {
 	var idx untrustedIndex
-	if err := json.Unmarshal(raw, &idx); err != nil {
+	if err := jsoncodec.Unmarshal(raw, &idx); err != nil {
 		return nil, fmt.Errorf("manifest list is not valid JSON: %w", err)
 	}
 	if idx.SchemaVersion != 2 {
@@ -424,7 +425,7 @@ func normalizeList(repository string, raw []byte, mediaType string, dgst digest.
 		}
 		img.DockerImageManifests = append(img.DockerImageManifests, m)
 	}
-	if img.DockerImageMetadata.Raw, err = json.Marshal(meta); err != nil {
+	if img.DockerImageMetadata.Raw, err = jsoncodec.Marshal(meta); err != nil {
 		return nil, fmt.Errorf("encode dockerImageMetadata: %w", err)
 	}
 	reasons := conformance(raw, mediaType, nil)
