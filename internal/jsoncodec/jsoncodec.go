@@ -4,8 +4,10 @@
 //
 // The work is done by github.com/segmentio/encoding/json, a drop-in
 // implementation of encoding/json that its authors test against the
-// standard library's own test suite, and which decodes a typical image
-// config in under half the time. It is a guest, not the reference:
+// standard library's own test suite. The importer's config decode takes
+// 24 µs with it against 39 µs with encoding/json (go test -bench over a few
+// hundred configs of the seeded test registry). It is a guest, not the
+// reference:
 //   - A document it refuses is decoded again by encoding/json, so results
 //     and error messages are the standard library's whenever one is given.
 //   - It has no nesting limit (segmentio/encoding pull request 166, open):

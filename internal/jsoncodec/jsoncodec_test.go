@@ -81,9 +81,9 @@ func TestAgreesWithEncodingJSON(t *testing.T) {
 	}
 }
 
-// TestDeepDocumentIsAnErrorNotACrash is the fuzz finding that makes the
-// depth guard necessary: without it, this document overflows the
-// goroutine's stack and the test binary dies.
+// TestDeepDocumentIsAnErrorNotACrash is why the depth guard exists:
+// without it, this document overflows the goroutine's stack in the fast
+// decoder and the test binary dies.
 func TestDeepDocumentIsAnErrorNotACrash(t *testing.T) {
 	doc := []byte(nested(2<<20, "[", "]")) // 4 MiB, the manifest size cap
 	for _, v := range targets() {
