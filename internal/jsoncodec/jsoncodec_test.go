@@ -70,6 +70,12 @@ var documents = []string{
 	`{"ptr":{"n":[1,2,3]},"counted":[1,[2],{"a":3}],"schemaVersion":  [ 1 , 2 ] }`,
 	`{"ports":{"80/tcp":{"x":1},"53/udp":null}}`,
 	`{"unknown":{"deep":[[[[{"x":[1,{"y":null}]}]]]]},"os":"linux"}`,
+	// Docker-era and Windows configs: numbers, booleans and nulls in the
+	// container config, which the metadata keeps.
+	`{"id":"abc","parent":"def","container":"c1","docker_version":"1.13.1","container_config":{"Hostname":"h","Memory":-1,"MemorySwap":0,"CpuShares":512,"AttachStdin":false,"Tty":true,"Cmd":null,"OnBuild":[],"Labels":{},"Image":"sha256:x"},"Size":9007199254740993,"os":"windows","os.version":"10.0.17763.1457"}`,
+	`{"container_config":{"Memory":1.5}}`, `{"container_config":{"Tty":"true"}}`, `{"container_config":{"Tty":1}}`,
+	`{"container_config":{"CpuShares":1e2}}`, `{"config":{"Labels":{"a":1}}}`, `{"config":{"Env":"PATH=/bin"}}`,
+	`{"created":"2024-13-45T00:00:00Z"}`, `{"created":""}`, `{"created":null}`, `{"created":1700000000}`,
 }
 
 // TestAgreesWithEncodingJSON decodes every document into every target and
