@@ -71,14 +71,23 @@ func fastAccepts(r *requirement, ev *evaluation, cl *claims) bool {
 	if intended == nil {
 		return false
 	}
-	return identityAccepts(r.identity, intended, cl.identity)
+	return identityAccepts(r.rule, intended, cl.identity)
+}
+
+// decodeIdentityRule decodes a signedIdentity rule; nil when there is none
+// or it does not decode, which identityAccepts never accepts.
+func decodeIdentityRule(ruleJSON json.RawMessage) *identityRule {
+	var rule identityRule
+	if len(ruleJSON) == 0 || json.Unmarshal(ruleJSON, &rule) != nil {
+		return nil
+	}
+	return &rule
 }
 
 // identityAccepts is containers/image's matchesDockerReference for the
 // rules it handles (policy_reference_match.go), false for any other.
-func identityAccepts(ruleJSON json.RawMessage, intended reference.Named, signed string) bool {
-	var rule identityRule
-	if len(ruleJSON) == 0 || json.Unmarshal(ruleJSON, &rule) != nil {
+func identityAccepts(rule *identityRule, intended reference.Named, signed string) bool {
+	if rule == nil {
 		return false
 	}
 	sig, err := reference.ParseNormalizedNamed(signed)

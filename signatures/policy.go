@@ -51,6 +51,7 @@ type requirement struct {
 	kind     reqKind
 	desc     string          // for messages, e.g. `signedBy GPGKeys keyPath "/keys/a.gpg"`
 	identity json.RawMessage // signedIdentity, as JSON
+	rule     *identityRule   // identity decoded once, for the fast path; nil when it does not decode
 
 	unsupported string // why the requirement cannot verify anything, if so
 
@@ -159,7 +160,7 @@ func prepareRequirement(lib signature.PolicyRequirement) (*requirement, error) {
 	if err := json.Unmarshal(raw, &j); err != nil {
 		return nil, fmt.Errorf("reading back the parsed requirement: %w", err)
 	}
-	r := &requirement{lib: lib, desc: j.Type, identity: j.SignedIdentity}
+	r := &requirement{lib: lib, desc: j.Type, identity: j.SignedIdentity, rule: decodeIdentityRule(j.SignedIdentity)}
 	switch j.Type {
 	case "insecureAcceptAnything":
 		r.kind = kindAccept

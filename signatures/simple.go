@@ -74,7 +74,8 @@ func checkSimple(r *requirement, s Signature, manifestBlob []byte, untrustedInfo
 		return failed(stageSignature, ReasonInvalidSignature, "containers/image attributes the signature to key %s, go-crypto to %s", keyIdentity, fp)
 	}
 
-	return simpleClaims(verified, md.SignedBy.Entity, md.Signature, payload)
+	creator, timestamp := optionalClaims(payload)
+	return simpleClaims(verified, md.SignedBy.Entity, md.Signature, creator, timestamp)
 }
 
 // verifiedSimple is verifySimple's path for a signature that verifies: one
@@ -101,13 +102,7 @@ func verifiedSimple(r *requirement, s Signature, manifestBlob []byte) (check, bo
 			sig = p
 		}
 	}
-	var claimed struct {
-		Critical struct {
-			Identity struct {
-				DockerReference string `json:"docker-reference"`
-			} `json:"identity"`
-		} `json:"critical"`
-	}
+	var claimed payloadClaims
 	if sig == nil || json.Unmarshal(payload, &claimed) != nil {
 		return check{}, false
 	}
@@ -118,15 +113,16 @@ func verifiedSimple(r *requirement, s Signature, manifestBlob []byte) (check, bo
 	}
 	for _, e := range r.keyring {
 		if fingerprint(e) == keyIdentity {
-			return simpleClaims(verified, e, sig, payload), true
+			creator, timestamp := claimed.optional()
+			return simpleClaims(verified, e, sig, creator, timestamp), true
 		}
 	}
 	return check{}, false
 }
 
 // simpleClaims are the claims of a verified simple signature, before the
-// identity rule.
-func simpleClaims(verified *signature.Signature, signer *openpgp.Entity, sig *packet.Signature, payload []byte) check {
+// identity rule; creator and timestamp are its payload's optional claims.
+func simpleClaims(verified *signature.Signature, signer *openpgp.Entity, sig *packet.Signature, creator *string, timestamp *int64) check {
 	fp := fingerprint(signer)
 	cl := &claims{
 		sigType:  simpleSigningSignatureType,
@@ -142,7 +138,7 @@ func simpleClaims(verified *signature.Signature, signer *openpgp.Entity, sig *pa
 		cl.created = sig.CreationTime
 		cl.evidence.setTime(sig.CreationTime, TimeSourceSigner, false)
 	}
-	cl.creator, cl.timestamp = optionalClaims(payload)
+	cl.creator, cl.timestamp = creator, timestamp
 	return check{stage: stagePolicy, trusted: corev1.ConditionFalse, forImage: corev1.ConditionUnknown, claims: cl}
 }
 
@@ -150,6 +146,20 @@ func simpleClaims(verified *signature.Signature, signer *openpgp.Entity, sig *pa
 // containers/image) print it.
 func fingerprint(e *openpgp.Entity) string {
 	return strings.ToUpper(fmt.Sprintf("%x", e.PrimaryKey.Fingerprint))
+}
+
+// payloadClaims is what verifiedSimple reads of a payload before it is
+// verified, in one decode: the identity it claims, to hand containers/image,
+// and the optional claims, kept once containers/image has verified it. A
+// payload this does not decode goes the step-by-step way (checkSimple),
+// whose optionalClaims reads "optional" alone, as before.
+type payloadClaims struct {
+	Critical struct {
+		Identity struct {
+			DockerReference string `json:"docker-reference"`
+		} `json:"identity"`
+	} `json:"critical"`
+	Optional map[string]json.RawMessage `json:"optional"`
 }
 
 // optionalClaims reads optional.creator and optional.timestamp of a verified
@@ -162,6 +172,11 @@ func optionalClaims(payload []byte) (creator *string, timestamp *int64) {
 	if json.Unmarshal(payload, &p) != nil {
 		return nil, nil
 	}
+	return (&payloadClaims{Optional: p.Optional}).optional()
+}
+
+// optional is optionalClaims of a decoded payload.
+func (p *payloadClaims) optional() (creator *string, timestamp *int64) {
 	if raw, ok := p.Optional["creator"]; ok {
 		var c string
 		if json.Unmarshal(raw, &c) == nil {

@@ -65,7 +65,6 @@ func (s *memSource) LayerInfosForCopy(context.Context, *digest.Digest) ([]types.
 type evaluation struct {
 	ref      types.ImageReference
 	img      Image
-	mimeType string
 	tempRoot string // parent for the dir: images; "" = os.TempDir()
 	dir      string // created on first use
 	next     int
@@ -125,7 +124,9 @@ func (e *evaluation) unparsed(ctx context.Context, sigs []Signature) (types.Unpa
 		for i, s := range sigs {
 			blobs[i] = s.Content
 		}
-		src := &memSource{ref: e.ref, manifest: e.img.Manifest, mimeType: e.mimeType, digest: e.img.ManifestDigest, signatures: blobs}
+		// The type is guessed here, not for every image: the fast path
+		// (fastpath.go) accepts most images without a PolicyContext.
+		src := &memSource{ref: e.ref, manifest: e.img.Manifest, mimeType: manifestMIMEType(e.img.Manifest), digest: e.img.ManifestDigest, signatures: blobs}
 		return image.UnparsedInstance(src, &e.img.ManifestDigest), nil
 	}
 

@@ -191,7 +191,7 @@ func (v *Verifier) Verify(ctx context.Context, img Image, sigs []Signature) (Res
 	if err != nil {
 		return Result{}, fmt.Errorf("verifying signatures of %s: %w", img.Reference, err)
 	}
-	ev := &evaluation{ref: ref, img: img, mimeType: manifestMIMEType(img.Manifest), tempRoot: v.tempDir}
+	ev := &evaluation{ref: ref, img: img, tempRoot: v.tempDir}
 	defer func() {
 		v.policyContexts.Add(int64(ev.contexts))
 		if err := ev.close(); err != nil {
