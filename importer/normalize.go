@@ -256,7 +256,7 @@ func fromSchema2(m *untrustedManifest, servedType string, config []byte) (docker
 	if len(config) == 0 {
 		return meta, catalog.Platform{}, nil, "", nil, fmt.Errorf("dockerImageConfig must not be empty for manifest type %q", mediaType)
 	}
-	if got := digest.FromBytes(config); m.Config.Digest.Algorithm() == digest.SHA256 && got != m.Config.Digest {
+	if got := digests.FromBytes(digest.Canonical, config); m.Config.Digest.Algorithm() == digest.SHA256 && got != m.Config.Digest {
 		return meta, catalog.Platform{}, nil, "", nil, fmt.Errorf("content integrity error: config %s hashes to %s", m.Config.Digest, got)
 	}
 	doc, err := decodeConfig(config)

@@ -273,7 +273,7 @@ func (r *Repository) GetBlob(ctx context.Context, s *Source, d digest.Digest, ma
 	if err != nil {
 		return nil, err
 	}
-	if got := d.Algorithm().FromBytes(resp.body); got != d {
+	if got := digests.FromBytes(d.Algorithm(), resp.body); got != d {
 		return nil, fmt.Errorf("%w: blob %s hashes to %s", ErrDigestMismatch, d, got)
 	}
 	return resp.body, nil
@@ -320,5 +320,5 @@ func manifestDigest(body []byte, mediaType string) (digest.Digest, error) {
 	case manifest.DockerV2Schema1SignedMediaType, manifest.DockerV2Schema1MediaType:
 		return manifest.Digest(body)
 	}
-	return digest.FromBytes(body), nil
+	return digests.FromBytes(digest.Canonical, body), nil
 }

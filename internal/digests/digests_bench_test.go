@@ -24,3 +24,21 @@ func BenchmarkGoDigestValidate(b *testing.B) {
 		benchErr = d.Validate()
 	}
 }
+
+var benchDigest digest.Digest
+
+// BenchmarkFromBytes and BenchmarkGoDigestFromBytes compare the two on a
+// config-sized document.
+func BenchmarkFromBytes(b *testing.B) {
+	doc := make([]byte, 2500)
+	for b.Loop() {
+		benchDigest = FromBytes(digest.SHA256, doc)
+	}
+}
+
+func BenchmarkGoDigestFromBytes(b *testing.B) {
+	doc := make([]byte, 2500)
+	for b.Loop() {
+		benchDigest = digest.SHA256.FromBytes(doc)
+	}
+}

@@ -1,6 +1,7 @@
 package digests
 
 import (
+	_ "crypto/sha512" // go-digest's sha384 and sha512, for the comparison
 	"errors"
 	"strings"
 	"testing"
@@ -80,4 +81,24 @@ func FuzzValidate(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(agreeWithGoDigest)
+}
+
+// TestFromBytesAgreesWithGoDigest computes digests of inputs of every
+// length up to a few blocks, under sha256 and the other algorithms
+// go-digest has, and requires go-digest's.
+func TestFromBytesAgreesWithGoDigest(t *testing.T) {
+	b := make([]byte, 300)
+	for i := range b {
+		b[i] = byte(i * 7)
+	}
+	for _, alg := range []digest.Algorithm{digest.SHA256, digest.SHA384, digest.SHA512} {
+		for n := range len(b) {
+			if got, want := FromBytes(alg, b[:n]), alg.FromBytes(b[:n]); got != want {
+				t.Fatalf("%s of %d bytes: %s, go-digest %s", alg, n, got, want)
+			}
+		}
+	}
+	if got, want := FromBytes(digest.Canonical, nil), digest.FromBytes(nil); got != want {
+		t.Fatalf("canonical digest of nothing: %s, go-digest %s", got, want)
+	}
 }

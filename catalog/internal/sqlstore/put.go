@@ -48,7 +48,7 @@ func (c *Catalog) putImage(ctx context.Context, tx *batchTx, rec ImageRecord, ru
 	if img.DockerImageConfig != "" {
 		d := rec.ConfigDigest
 		if d == "" {
-			d = digest.FromString(img.DockerImageConfig).String()
+			d = digests.FromBytes(digest.Canonical, bytesOf(img.DockerImageConfig)).String()
 		}
 		configDigest = d
 		if _, err := tx.exec(ctx, `INSERT INTO configs (digest, media_type, content) VALUES ($1, $2, $3) ON CONFLICT (digest) DO NOTHING`,
